@@ -42,7 +42,12 @@ export class SessionError extends Error {
   /** Always `false`: the message is for logs, not for clients. */
   readonly expose = false;
 
-  constructor(code: SessionErrorCode, message: string, status = 500, options?: SessionErrorOptions) {
+  constructor(
+    code: SessionErrorCode,
+    message: string,
+    status = 500,
+    options?: SessionErrorOptions,
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = status;

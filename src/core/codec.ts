@@ -1,0 +1,234 @@
+/**
+ * `sessionkit` — the versioned payload codec and the data rules.
+ *
+ * Session data is JSON data only (SECURITY.md §16): null, booleans, finite numbers, strings,
+ * arrays and plain objects, bounded in depth and encoded size. Containers have null prototypes
+ * and are frozen, and `__proto__` / `constructor` / `prototype` keys are refused on the way in
+ * and dropped on the way out (§15), so neither writes nor decoding can pollute a prototype.
+ */
+
+import { DataError, TooLargeError } from './errors.js';
+
+/** Version of the payload envelope written by this release. */
+export const PAYLOAD_FORMAT_VERSION = 1;
+
+/** A JSON object with a null prototype, as stored in a session. */
+export type DataObject = { [key: string]: unknown };
+
+/** Metadata the core keeps for every session. Times are milliseconds since the epoch. */
+export interface SessionMeta {
+  /** When the session was created. */
+  createdAt: number;
+  /** Last request that used the session (recorded at most once per `touchInterval`). */
+  lastSeenAt: number;
+  /** The absolute deadline: activity never moves it. */
+  absoluteExpiresAt: number;
+  /** The signed-in user, if any; drives the per-user index. */
+  userId: string | null;
+  /** Client IP seen when the session was created or last regenerated. */
+  ip: string | null;
+  /** User-Agent seen when the session was created or last regenerated. */
+  userAgent: string | null;
+  /** `true` for a "remember me" cookie with Max-Age; `false` for a browser-session cookie. */
+  persistent: boolean;
+}
+
+/** A decoded session payload. */
+export interface SessionPayload {
+  data: DataObject;
+  flash: DataObject;
+  meta: SessionMeta;
+}
+
+/** Size and depth bounds of the codec. */
+export interface CodecLimits {
+  /** Largest encoded payload, in bytes. */
+  maxBytes: number;
+  /** Deepest nesting of arrays and objects. */
+  maxDepth: number;
+}
+
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** An empty, frozen, null-prototype object. */
+export function emptyObject(): DataObject {
+  return Object.freeze(Object.create(null) as DataObject);
+}
+
+/**
+ * Split and check a dot path (`'user.profile.name'`). Throws `DataError` (`ERR_SESSION_DATA`)
+ * for an empty path, an empty segment, or a `__proto__` / `constructor` / `prototype` segment.
+ */
+export function parsePath(path: string): string[] {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new DataError('A session key must be a non-empty string.');
+  }
+  const segments = path.split('.');
+  for (const segment of segments) {
+    if (segment.length === 0) throw new DataError(`Session key "${path}" has an empty segment.`);
+    if (FORBIDDEN.has(segment)) {
+      throw new DataError(`Session key segment "${segment}" is not allowed.`);
+    }
+  }
+  return segments;
+}
+
+/**
+ * Copy `value` into frozen, null-prototype session data. Throws `DataError` (`ERR_SESSION_DATA`)
+ * for anything that is not JSON data: `undefined`, functions, symbols, bigint, non-finite
+ * numbers, class instances (Date, Map, …), cycles, forbidden keys, or nesting deeper than
+ * `maxDepth`.
+ */
+export function toSessionValue(value: unknown, maxDepth: number, depth = 0): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new DataError('Session data cannot hold NaN or Infinity.');
+      return value;
+    case 'object':
+      break;
+    default:
+      throw new DataError(`Session data cannot hold a ${typeof value}; use JSON data only.`);
+  }
+  if (value === null) return null;
+  if (depth >= maxDepth) throw new DataError(`Session data is nested deeper than ${maxDepth}.`);
+  if (Array.isArray(value)) {
+    const out = value.map((item) => {
+      if (item === undefined) throw new DataError('Session arrays cannot hold undefined.');
+      return toSessionValue(item, maxDepth, depth + 1);
+    });
+    return Object.freeze(out);
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new DataError(
+      'Session data accepts plain objects only (no Date, Map or class instances).',
+    );
+  }
+  if (Object.isFrozen(value) && proto === null) return value; // already session data
+  const out = Object.create(null) as DataObject;
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN.has(key)) throw new DataError(`Session data key "${key}" is not allowed.`);
+    const item = (value as DataObject)[key];
+    if (item === undefined) continue; // like JSON.stringify
+    out[key] = toSessionValue(item, maxDepth, depth + 1);
+  }
+  return Object.freeze(out);
+}
+
+/** Read the value at `segments` (undefined when any step is missing or not an object/array). */
+export function getAt(root: DataObject, segments: readonly string[]): unknown {
+  let node: unknown = root;
+  for (const segment of segments) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    if (!Object.hasOwn(node, segment)) return undefined;
+    node = (node as DataObject)[segment];
+  }
+  return node;
+}
+
+/**
+ * A copy of `root` with `value` at `segments` (or the key removed when `value` is `undefined`).
+ * Intermediate non-objects are replaced by objects. Unchanged branches are shared.
+ */
+export function setAt(root: DataObject, segments: readonly string[], value: unknown): DataObject {
+  const [head, ...rest] = segments;
+  if (head === undefined) return root;
+  const out = Object.create(null) as DataObject;
+  for (const key of Object.keys(root)) out[key] = root[key];
+  if (rest.length === 0) {
+    if (value === undefined) delete out[head];
+    else out[head] = value;
+  } else {
+    const child = Object.hasOwn(root, head) ? root[head] : undefined;
+    const base =
+      typeof child === 'object' && child !== null && !Array.isArray(child)
+        ? (child as DataObject)
+        : (Object.create(null) as DataObject);
+    if (value === undefined && base !== child) return Object.freeze(out);
+    out[head] = setAt(base, rest, value);
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * Encode a payload. Throws `TooLargeError` (`ERR_SESSION_TOO_LARGE`) above `limits.maxBytes`.
+ */
+export function encodePayload(payload: SessionPayload, limits: CodecLimits): string {
+  const text = JSON.stringify({
+    v: PAYLOAD_FORMAT_VERSION,
+    d: payload.data,
+    f: payload.flash,
+    m: payload.meta,
+  });
+  // Cheap upper bound first: UTF-8 never uses more than 3 bytes per UTF-16 unit.
+  if (text.length * 3 > limits.maxBytes) {
+    const size = Buffer.byteLength(text);
+    if (size > limits.maxBytes)
+      throw new TooLargeError('The encoded session', size, limits.maxBytes);
+  }
+  return text;
+}
+
+/**
+ * Decode a payload. Resolves `undefined` — never throws — for anything that is not a payload
+ * this release wrote: wrong version, wrong shape, too large, too deep, invalid JSON.
+ */
+export function decodePayload(text: string, limits: CodecLimits): SessionPayload | undefined {
+  if (typeof text !== 'string' || text.length > limits.maxBytes) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text, revive);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const { v, d, f, m } = raw as DataObject;
+  if (v !== PAYLOAD_FORMAT_VERSION || !isObject(d) || !isObject(f) || !isObject(m))
+    return undefined;
+  if (depthOf(d, limits.maxDepth + 1) > limits.maxDepth) return undefined;
+  for (const key of Object.keys(f)) if (!Array.isArray(f[key])) return undefined;
+  const meta = readMeta(m);
+  return meta === undefined ? undefined : { data: d, flash: f, meta };
+}
+
+function revive(this: unknown, key: string, value: unknown): unknown {
+  if (FORBIDDEN.has(key)) return undefined; // dropped, never assigned through
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return Object.freeze(value);
+  const out = Object.create(null) as DataObject;
+  for (const k of Object.keys(value)) out[k] = (value as DataObject)[k];
+  return Object.freeze(out);
+}
+
+function isObject(value: unknown): value is DataObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function depthOf(value: unknown, cap: number, depth = 0): number {
+  if (typeof value !== 'object' || value === null || depth >= cap) return depth;
+  let max = depth + 1;
+  for (const item of Object.values(value)) {
+    max = Math.max(max, depthOf(item, cap, depth + 1));
+    if (max >= cap) break;
+  }
+  return max;
+}
+
+function readMeta(m: DataObject): SessionMeta | undefined {
+  const { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent } = m;
+  if (
+    typeof createdAt !== 'number' ||
+    typeof lastSeenAt !== 'number' ||
+    typeof absoluteExpiresAt !== 'number' ||
+    !(userId === null || typeof userId === 'string') ||
+    !(ip === null || typeof ip === 'string') ||
+    !(userAgent === null || typeof userAgent === 'string') ||
+    typeof persistent !== 'boolean'
+  ) {
+    return undefined;
+  }
+  return { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent };
+}

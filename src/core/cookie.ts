@@ -1,0 +1,183 @@
+/**
+ * `sessionkit` — cookie parsing, serialization and the prefix rules.
+ *
+ * Defaults follow SECURITY.md §8: `__Host-` name, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`,
+ * no `Domain`. Every attribute is validated once at construction (§9), so nothing a request
+ * carries can inject into a `Set-Cookie` line.
+ */
+
+import { ConfigError, TooLargeError } from './errors.js';
+
+/** Largest `name=value` a browser is guaranteed to keep (RFC 6265 §6.1), in bytes. */
+export const MAX_COOKIE_BYTES = 4096;
+
+/** Longest Max-Age browsers honour (RFC 6265bis §5.6.1): 400 days, in milliseconds. */
+export const MAX_COOKIE_AGE_MS: number = 400 * 24 * 60 * 60 * 1000;
+
+/** Cookie options of the session manager. */
+export interface CookieOptions {
+  /**
+   * Cookie name.
+   * @default '__Host-sid' when `secure`, else 'sid'
+   */
+  name?: string;
+  /**
+   * Send the cookie over HTTPS only. `false` is the explicit development mode for plain-http
+   * localhost; it cannot be combined with a `__Host-`/`__Secure-` name.
+   * @default true
+   */
+  secure?: boolean;
+  /**
+   * Hide the cookie from scripts.
+   * @default true
+   */
+  httpOnly?: boolean;
+  /**
+   * `SameSite` attribute. `'none'` requires `secure`.
+   * @default 'lax'
+   */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /**
+   * `Path` attribute; must be `/` with a `__Host-` name.
+   * @default '/'
+   */
+  path?: string;
+  /**
+   * `Domain` attribute; forbidden with a `__Host-` name.
+   * @default undefined (host-only)
+   */
+  domain?: string;
+  /**
+   * Add the `Partitioned` attribute (CHIPS). Requires `secure`.
+   * @default false
+   */
+  partitioned?: boolean;
+}
+
+/** Cookie options after validation and defaults. */
+export interface ResolvedCookieOptions {
+  readonly name: string;
+  readonly secure: boolean;
+  readonly httpOnly: boolean;
+  readonly sameSite: 'lax' | 'strict' | 'none';
+  readonly path: string;
+  readonly domain: string | undefined;
+  readonly partitioned: boolean;
+}
+
+// RFC 6265 §4.1.1: cookie-name is an RFC 2616 token.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// cookie-octet: printable ASCII except space, DQUOTE, comma, semicolon, backslash.
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
+// Attribute values: no CTLs and no ';' (header injection).
+const ATTRIBUTE_VALUE = /^[\x20-\x3A\x3C-\x7E]+$/;
+const DOMAIN =
+  /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * Validate cookie options and apply defaults. Throws `ConfigError` (`ERR_SESSION_CONFIG`) naming
+ * the option and the fix for an invalid name, path or domain, and for combinations browsers
+ * would reject (`__Host-` with `Domain`, a non-`/` path or without `Secure`; `__Secure-` or
+ * `SameSite=None` or `Partitioned` without `Secure`).
+ */
+export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
+  const secure = options.secure ?? true;
+  const name = options.name ?? (secure ? '__Host-sid' : 'sid');
+  const path = options.path ?? '/';
+  const sameSite = options.sameSite ?? 'lax';
+  if (!TOKEN.test(name)) {
+    throw new ConfigError(
+      "Option `cookie.name` must be an RFC 6265 token (letters, digits and !#$%&'*+-.^_`|~).",
+    );
+  }
+  if (!ATTRIBUTE_VALUE.test(path) || !path.startsWith('/')) {
+    throw new ConfigError(
+      'Option `cookie.path` must start with "/" and contain no ";" or controls.',
+    );
+  }
+  if (options.domain !== undefined && !DOMAIN.test(options.domain)) {
+    throw new ConfigError(
+      'Option `cookie.domain` must be a plain host name such as "example.com".',
+    );
+  }
+  if (!['lax', 'strict', 'none'].includes(sameSite)) {
+    throw new ConfigError('Option `cookie.sameSite` must be "lax", "strict" or "none".');
+  }
+  const lower = name.toLowerCase();
+  if (lower.startsWith('__host-')) {
+    if (!secure || options.domain !== undefined || path !== '/') {
+      throw new ConfigError(
+        'A `__Host-` cookie needs `secure: true`, `path: "/"` and no `domain`. For plain-http development set `cookie: { secure: false }` (the name then defaults to "sid").',
+      );
+    }
+  }
+  if (lower.startsWith('__secure-') && !secure) {
+    throw new ConfigError('A `__Secure-` cookie needs `secure: true`; rename it for plain http.');
+  }
+  if (sameSite === 'none' && !secure) {
+    throw new ConfigError('Option `cookie.sameSite: "none"` requires `secure: true`.');
+  }
+  if (options.partitioned === true && !secure) {
+    throw new ConfigError('Option `cookie.partitioned` requires `secure: true`.');
+  }
+  return {
+    name,
+    secure,
+    httpOnly: options.httpOnly ?? true,
+    sameSite,
+    path,
+    domain: options.domain,
+    partitioned: options.partitioned ?? false,
+  };
+}
+
+/**
+ * Every value of cookie `name` in a `Cookie` request header, in order. Malformed pairs are
+ * skipped; a missing or non-string header yields `[]`. Never throws.
+ */
+export function readCookie(header: string | readonly string[] | undefined, name: string): string[] {
+  if (header === undefined) return [];
+  const text = typeof header === 'string' ? header : header.join('; ');
+  if (text.length === 0 || !text.includes(name)) return [];
+  const values: string[] = [];
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
+    values.push(value);
+  }
+  return values;
+}
+
+/**
+ * Serialize a `Set-Cookie` value. `maxAge` in milliseconds: `undefined` gives a browser-session
+ * cookie, `0` expires it, larger values are capped at 400 days. Throws `TooLargeError`
+ * (`ERR_SESSION_TOO_LARGE`) when `name=value` exceeds 4096 bytes, and `TypeError` for a value
+ * with characters outside cookie-octet (the core only produces base64url values).
+ */
+export function serializeCookie(
+  options: ResolvedCookieOptions,
+  value: string,
+  maxAge: number | undefined,
+  now: number,
+): string {
+  if (!COOKIE_VALUE.test(value)) throw new TypeError('Cookie value has forbidden characters.');
+  const size = Buffer.byteLength(options.name) + 1 + Buffer.byteLength(value);
+  if (size > MAX_COOKIE_BYTES)
+    throw new TooLargeError('The session cookie', size, MAX_COOKIE_BYTES);
+  let out = `${options.name}=${value}; Path=${options.path}`;
+  if (options.domain !== undefined) out += `; Domain=${options.domain}`;
+  if (maxAge !== undefined) {
+    const ms = Math.max(0, Math.min(maxAge, MAX_COOKIE_AGE_MS));
+    // Max-Age wins over Expires where both are understood (RFC 6265 §5.3); Expires is for old clients.
+    out += `; Max-Age=${Math.floor(ms / 1000)}; Expires=${new Date(ms === 0 ? 0 : now + ms).toUTCString()}`;
+  }
+  if (options.httpOnly) out += '; HttpOnly';
+  if (options.secure) out += '; Secure';
+  out += `; SameSite=${options.sameSite === 'lax' ? 'Lax' : options.sameSite === 'strict' ? 'Strict' : 'None'}`;
+  if (options.partitioned) out += '; Partitioned';
+  return out;
+}

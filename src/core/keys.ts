@@ -1,0 +1,187 @@
+/**
+ * `sessionkit` — ids, hashing, the key ring and timing-safe comparison.
+ *
+ * Session ids are 256 bits from the CSPRNG, base64url (43 chars) — SECURITY.md §1. Stores only
+ * ever see `base64url(SHA-256(id))` — §3. Cookie values are signed with HMAC-SHA-256 under a
+ * per-purpose subkey derived by HKDF from the primary secret; older secrets only verify — §12.
+ */
+
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from './errors.js';
+
+/** Length of a session id in characters: 32 random bytes in base64url. */
+export const SESSION_ID_LENGTH = 43;
+
+/** Minimum length of a secret, in bytes (UTF-8 for strings). */
+export const MIN_SECRET_BYTES = 32;
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Generate a fresh session id: 32 bytes from the CSPRNG, base64url, 43 characters. */
+export function generateSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * `true` when `value` has the exact shape of a session id (43 base64url characters). Anything
+ * else is rejected before it reaches a key, path or query.
+ */
+export function isSessionId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+/** The store key of a session id: `base64url(SHA-256(id))`. A dump of the store yields no cookie. */
+export function hashSessionId(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+/**
+ * Compare two strings in constant time (for their common length). A length mismatch is a clean
+ * `false`, not an exception.
+ */
+export function timingSafeEqualString(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  if (ab.length !== bb.length) {
+    // Still spend the comparison so a length probe learns nothing beyond the length.
+    timingSafeEqual(ab, ab);
+    return false;
+  }
+  return timingSafeEqual(ab, bb);
+}
+
+/** One secret in a key ring. */
+export interface SecretInput {
+  /** Short identifier (letters, digits, `-`, `_`; at most 16). Defaults to the position. */
+  id?: string;
+  /** At least 32 bytes of high-entropy secret: a string (UTF-8) or raw bytes. */
+  secret: string | Uint8Array;
+}
+
+/** What the `secrets` option accepts: the first entry is the primary. */
+export type SecretsOption = string | Uint8Array | ReadonlyArray<string | Uint8Array | SecretInput>;
+
+/** Purposes for which subkeys are derived (HKDF `info`). */
+export type KeyPurpose = 'cookie-sign' | 'payload-encrypt' | 'csrf' | 'fingerprint' | 'store-key';
+
+/** A key ring: one primary that signs, older keys that only verify. */
+export interface KeyRing {
+  /** Ids of the secrets, primary first. */
+  readonly ids: readonly string[];
+  /** The derived subkey of the primary secret for `purpose` (cached). */
+  primary(purpose: KeyPurpose): Buffer;
+  /** Derived subkeys of every secret, primary first (cached). */
+  all(purpose: KeyPurpose): readonly Buffer[];
+  /** Sign `value`: base64url HMAC-SHA-256 under the primary's `purpose` subkey. */
+  sign(purpose: KeyPurpose, value: string): string;
+  /** Verify a signature made by any key in the ring, in constant time. */
+  verify(purpose: KeyPurpose, value: string, signature: string): boolean;
+}
+
+// Secrets that appear in tutorials and READMEs; refused whatever their length (SECURITY.md §12).
+const KNOWN_WEAK = [
+  'keyboard cat',
+  'secret',
+  'changeme',
+  'change-me',
+  'password',
+  'your-secret',
+  'supersecret',
+  'demo',
+  'example',
+];
+
+/**
+ * Build a key ring from the `secrets` option. Throws `ConfigError` (`ERR_SESSION_CONFIG`) when
+ * there is no secret, a secret is shorter than 32 bytes, looks low-entropy or like a demo value,
+ * or two ids repeat. Generate a good secret with {@link generateSecret}.
+ */
+export function createKeyRing(secrets: SecretsOption): KeyRing {
+  const list = normalizeSecrets(secrets);
+  if (list.length === 0) {
+    throw new ConfigError(
+      'Option `secrets` needs at least one secret of 32+ random bytes. Generate one with `npx sessionkit keygen` or `generateSecret()`.',
+    );
+  }
+  const ids = list.map((s) => s.id);
+  if (new Set(ids).size !== ids.length) {
+    throw new ConfigError('Option `secrets`: two secrets share the same `id`; ids must be unique.');
+  }
+  const cache = new Map<KeyPurpose, Buffer[]>();
+  const all = (purpose: KeyPurpose): Buffer[] => {
+    let keys = cache.get(purpose);
+    if (keys === undefined) {
+      keys = list.map((s) => derive(s.bytes, purpose));
+      cache.set(purpose, keys);
+    }
+    return keys;
+  };
+  return {
+    ids,
+    primary: (purpose) => all(purpose)[0]!,
+    all,
+    sign: (purpose, value) =>
+      createHmac('sha256', all(purpose)[0]!).update(value).digest('base64url'),
+    verify(purpose, value, signature) {
+      let ok = false;
+      // Try every key without short-circuiting, so timing does not tell which key matched.
+      for (const key of all(purpose)) {
+        const expected = createHmac('sha256', key).update(value).digest('base64url');
+        if (timingSafeEqualString(expected, signature)) ok = true;
+      }
+      return ok;
+    },
+  };
+}
+
+/** A fresh secret for the `secrets` option: 32 random bytes, base64url (43 characters). */
+export function generateSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+interface NormalizedSecret {
+  id: string;
+  bytes: Buffer;
+}
+
+function normalizeSecrets(secrets: SecretsOption): NormalizedSecret[] {
+  const input = typeof secrets === 'string' || secrets instanceof Uint8Array ? [secrets] : secrets;
+  if (!Array.isArray(input)) {
+    throw new ConfigError('Option `secrets` must be a string, bytes, or an array of them.');
+  }
+  return input.map((entry: string | Uint8Array | SecretInput, index: number) => {
+    const item: SecretInput =
+      typeof entry === 'string' || entry instanceof Uint8Array ? { secret: entry } : entry;
+    const id = item.id ?? String(index);
+    if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) {
+      throw new ConfigError(
+        `Option \`secrets[${index}].id\` must be 1–16 letters, digits, "-" or "_".`,
+      );
+    }
+    const bytes =
+      typeof item.secret === 'string' ? Buffer.from(item.secret, 'utf8') : Buffer.from(item.secret);
+    assertStrongSecret(bytes, index);
+    return { id, bytes };
+  });
+}
+
+function assertStrongSecret(bytes: Buffer, index: number): void {
+  const fix = 'Generate one with `npx sessionkit keygen` or `generateSecret()`.';
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      `Option \`secrets[${index}]\` is ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are required. ${fix}`,
+    );
+  }
+  const text = bytes.toString('latin1').toLowerCase();
+  const distinct = new Set(bytes).size;
+  const weak = KNOWN_WEAK.some((w) => text.replaceAll(w, '').length === 0 || text.startsWith(w));
+  if (distinct < 8 || weak) {
+    throw new ConfigError(
+      `Option \`secrets[${index}]\` looks like a weak or demo secret and is refused. ${fix}`,
+    );
+  }
+}
+
+function derive(secret: Buffer, purpose: KeyPurpose): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'sessionkit/v1', `sessionkit ${purpose}`, 32));
+}

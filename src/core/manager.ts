@@ -1,0 +1,791 @@
+/**
+ * `sessionkit` — the session manager: load → use → commit, shared by every adapter.
+ *
+ * Adapters hand the manager a neutral request (`Cookie` header, client ip and user agent) and
+ * get back a session plus an `end()` that commits and returns what to put on the response
+ * (`Set-Cookie` values, `Vary: Cookie`, `Cache-Control`). All lifecycle logic lives here once.
+ */
+
+import { randomBytes } from 'node:crypto';
+import {
+  type CodecLimits,
+  decodePayload,
+  emptyObject,
+  encodePayload,
+  getAt,
+  type SessionMeta,
+  type SessionPayload,
+} from './codec.js';
+import { type CookieOptions, readCookie, resolveCookieOptions, serializeCookie } from './cookie.js';
+import {
+  ConfigError,
+  ConflictError,
+  type ConflictReason,
+  isSessionError,
+  LockTimeoutError,
+  StoreError,
+} from './errors.js';
+import {
+  createKeyRing,
+  generateSessionId,
+  hashSessionId,
+  isSessionId,
+  type KeyRing,
+  type SecretsOption,
+} from './keys.js';
+import {
+  applyOps,
+  createSessionState,
+  fingerprint,
+  pathsOverlap,
+  type Session,
+  type SessionEngine,
+  SessionImpl,
+  type SessionState,
+  writtenPaths,
+} from './session.js';
+import type { SessionStore, StoreRecord } from './store.js';
+import type { DefaultData, DefaultFlash } from './types.js';
+
+/** How concurrent requests on one session are reconciled. */
+export type ConcurrencyMode = 'merge' | 'lock' | 'none';
+
+/** Options of the lock mode. */
+export interface LockOptions {
+  /**
+   * Lease length of a session lock, in ms; a crashed holder's lock frees itself after this.
+   * @default 30_000
+   */
+  ttl?: number;
+  /**
+   * Longest wait for a lock before failing with `ERR_SESSION_LOCK_TIMEOUT` (503), in ms.
+   * @default 5_000
+   */
+  wait?: number;
+}
+
+/** Options of {@link createSessionManager}. */
+export interface SessionManagerOptions {
+  /** Where sessions live. */
+  store: SessionStore;
+  /**
+   * Secrets for signing cookies: 32+ bytes each, the first is the primary, the others only
+   * verify (key rotation). Weak or demo values are refused.
+   */
+  secrets: SecretsOption;
+  /** Cookie attributes. Secure defaults; `{ secure: false }` is the explicit plain-http dev mode. */
+  cookie?: CookieOptions;
+  /**
+   * Idle timeout in ms: a session unused this long is gone.
+   * @default 1_800_000 (30 minutes)
+   */
+  idleTimeout?: number;
+  /**
+   * Absolute timeout in ms from creation; activity never extends it.
+   * @default 43_200_000 (12 hours)
+   */
+  absoluteTimeout?: number;
+  /**
+   * An unmodified session's expiry is refreshed (one `touch`) at most this often, in ms.
+   * @default 60_000
+   */
+  touchInterval?: number;
+  /**
+   * New sessions get a persistent ("remember me") cookie with Max-Age instead of a
+   * browser-session cookie. Per session: `session.setPersistent()` / `login(id, { persistent })`.
+   * @default false
+   */
+  persistent?: boolean;
+  /**
+   * Concurrency mode: `merge` (optimistic CAS + replay), `lock` (per-session lease lock; needs a
+   * store with `lock`), `none` (last writer wins).
+   * @default 'merge'
+   */
+  concurrency?: ConcurrencyMode;
+  /**
+   * How many times a commit reloads and re-applies after losing a compare-and-set.
+   * @default 20
+   */
+  maxRetries?: number;
+  /** Lock mode settings. */
+  lock?: LockOptions;
+  /**
+   * Largest encoded session, in bytes.
+   * @default 131_072
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Deepest nesting of session data.
+   * @default 32
+   */
+  maxDepth?: number;
+  /**
+   * `Cache-Control` for responses that read or set a session; `false` leaves it alone.
+   * @default 'private, no-store'
+   */
+  cacheControl?: string | false;
+  /** Receives lifecycle events. Must not throw (errors are swallowed). */
+  onEvent?: (event: SessionEvent) => void;
+  /**
+   * Clock, in ms since the epoch (inject for tests).
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Session id generator (inject for tests); must return 43 base64url characters.
+   * @default generateSessionId
+   */
+  generateId?: () => string;
+}
+
+/** A lifecycle event. `handle` is a truncated store key: never a raw id. */
+export type SessionEvent =
+  | { type: 'create'; handle: string; userId: string | null }
+  | { type: 'regenerate'; handle: string; previous: string }
+  | { type: 'destroy'; handle: string }
+  | { type: 'expire'; handle: string; reason: 'idle' | 'absolute' }
+  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature' }
+  | { type: 'unknown-id'; handle: string }
+  | { type: 'corrupt'; handle: string }
+  | { type: 'touch'; handle: string }
+  | { type: 'commit'; handle: string; attempts: number }
+  | { type: 'conflict'; handle: string; reason: ConflictReason }
+  | { type: 'lock-timeout'; handle: string }
+  | { type: 'store-error'; operation: string; code: string }
+  | { type: 'revoke'; handle: string; userId: string };
+
+/** What an adapter knows about the request. */
+export interface SessionRequest {
+  /** The `Cookie` header (string or array of header lines). */
+  cookie?: string | readonly string[] | undefined;
+  /** Client IP as the adapter determined it (honouring its trust-proxy setting). */
+  ip?: string | undefined;
+  /** The `User-Agent` header. */
+  userAgent?: string | undefined;
+  /** Concurrency mode for this request (per-route override). */
+  concurrency?: ConcurrencyMode | undefined;
+}
+
+/** What an adapter puts on the response after {@link SessionScope.end}. */
+export interface SessionResponse {
+  /** `Set-Cookie` values to append. */
+  setCookie: string[];
+  /** Add `Cookie` to `Vary`. */
+  vary: boolean;
+  /** Value for `Cache-Control`, or `undefined` to leave it alone. */
+  cacheControl: string | undefined;
+}
+
+/** One request's session plus its end-of-request hook, for adapters. */
+export interface SessionScope<D extends object, F extends object> {
+  readonly session: Session<D, F>;
+  /**
+   * Commit and compute the response headers. Call it before the first header byte. Rejects with
+   * a `SessionError` (409 conflict, 503 store outage or lock timeout, 500 misuse); the adapter
+   * then sends an error response without the session's cookies. Releases any lock.
+   */
+  end(): Promise<SessionResponse>;
+  /** Give up without committing (releases any lock). */
+  abort(): Promise<void>;
+}
+
+/** One entry of the "your devices" list. */
+export interface SessionInfo {
+  /** Opaque handle of the session (its store key); pass it to `revokeSession`. */
+  handle: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** When it expires if unused (idle) — never after `absoluteExpiresAt`. */
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  ip: string | null;
+  userAgent: string | null;
+  persistent: boolean;
+  /** `true` for the handle given as `current`. */
+  current: boolean;
+}
+
+/** The session manager. */
+export interface SessionManager<D extends object = DefaultData, F extends object = DefaultFlash> {
+  /** The store in use. */
+  readonly store: SessionStore;
+  /** Resolved cookie name. */
+  readonly cookieName: string;
+  /** Start a request's session. No I/O and no crypto happen until the session is used. */
+  begin(request: SessionRequest): SessionScope<D, F>;
+  /** Live sessions of a user (needs a store with `listByUser`), newest activity first. */
+  listSessions(userId: string, options?: { current?: string | undefined }): Promise<SessionInfo[]>;
+  /** Revoke one of `userId`'s sessions. Resolves `false` when the handle is not theirs or gone. */
+  revokeSession(userId: string, handle: string): Promise<boolean>;
+  /** Revoke all of a user's sessions except the given handles. Resolves how many went. */
+  revokeAll(userId: string, options?: { except?: readonly string[] }): Promise<number>;
+}
+
+interface Config {
+  store: SessionStore;
+  keys: KeyRing;
+  cookie: ReturnType<typeof resolveCookieOptions>;
+  idle: number;
+  absolute: number;
+  touchInterval: number;
+  persistent: boolean;
+  mode: ConcurrencyMode;
+  maxRetries: number;
+  lockTtl: number;
+  lockWait: number;
+  limits: CodecLimits;
+  cacheControl: string | undefined;
+  onEvent: ((event: SessionEvent) => void) | undefined;
+  now: () => number;
+  generateId: () => string;
+}
+
+/**
+ * Create a session manager. Validates every option eagerly and throws `ConfigError`
+ * (`ERR_SESSION_CONFIG`) naming the option and the fix.
+ */
+export function createSessionManager<
+  D extends object = DefaultData,
+  F extends object = DefaultFlash,
+>(options: SessionManagerOptions): SessionManager<D, F> {
+  const config = resolveOptions(options);
+  const engine = createEngine(config);
+  const { store } = config;
+  const requireAbility = (name: 'listByUser' | 'deleteByUser'): void => {
+    if (typeof store[name] !== 'function') {
+      throw new ConfigError(
+        `The ${store.name} store has no \`${name}\`; per-user features need it.`,
+      );
+    }
+  };
+  return {
+    store,
+    cookieName: config.cookie.name,
+    begin(request) {
+      const values = readCookie(request.cookie, config.cookie.name);
+      const client = { ip: request.ip ?? null, userAgent: clip(request.userAgent) };
+      const state = createSessionState(values, engine.fresh(client), client);
+      const mode = request.concurrency ?? config.mode;
+      if (mode === 'lock' && typeof store.lock !== 'function') {
+        throw new ConfigError(
+          `Concurrency mode "lock" needs a store with \`lock\`; ${store.name} has none.`,
+        );
+      }
+      const session = new SessionImpl<D, F>(state, engine.forMode(mode));
+      return {
+        session,
+        end: () => engine.end(state, mode),
+        abort: () => engine.release(state),
+      };
+    },
+    async listSessions(userId, opts = {}) {
+      requireAbility('listByUser');
+      const now = config.now();
+      const entries = await engine.guard('listByUser', () => store.listByUser!(userId));
+      const out: SessionInfo[] = [];
+      for (const { key, record } of entries) {
+        const payload = decodePayload(record.data, config.limits);
+        if (payload === undefined || payload.meta.userId !== userId) continue;
+        if (record.expiresAt <= now || payload.meta.absoluteExpiresAt <= now) continue;
+        const m = payload.meta;
+        out.push({
+          handle: key,
+          createdAt: m.createdAt,
+          lastSeenAt: Math.max(m.lastSeenAt, Math.min(now, record.expiresAt - config.idle)),
+          expiresAt: record.expiresAt,
+          absoluteExpiresAt: m.absoluteExpiresAt,
+          ip: m.ip,
+          userAgent: m.userAgent,
+          persistent: m.persistent,
+          current: key === opts.current,
+        });
+      }
+      return out.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
+    },
+    async revokeSession(userId, handle) {
+      requireAbility('listByUser');
+      const record = await engine.guard('get', () => store.get(handle));
+      if (record === undefined || record.userId !== userId) return false; // ownership check
+      const deleted = await engine.guard('delete', () => store.delete(handle));
+      if (deleted) config.onEvent?.({ type: 'revoke', handle: short(handle), userId });
+      return deleted;
+    },
+    async revokeAll(userId, opts = {}) {
+      requireAbility('deleteByUser');
+      const count = await engine.guard('deleteByUser', () =>
+        store.deleteByUser!(userId, { except: opts.except }),
+      );
+      if (count > 0) config.onEvent?.({ type: 'revoke', handle: '*', userId });
+      return count;
+    },
+  };
+}
+
+function createEngine(config: Config) {
+  const { store, limits, now } = config;
+  const queues = new Map<string, Promise<unknown>>();
+
+  const emit = (event: SessionEvent): void => {
+    try {
+      config.onEvent?.(event);
+    } catch {
+      // Listeners must not break requests.
+    }
+  };
+
+  async function guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const wrapped = isSessionError(error)
+        ? error
+        : new StoreError(`The ${store.name} session store failed during ${operation}.`, {
+            cause: error,
+          });
+      if (isSessionError(wrapped, 'ERR_SESSION_STORE')) {
+        emit({ type: 'store-error', operation, code: wrapped.code });
+      }
+      throw wrapped;
+    }
+  }
+
+  // Commits to one key run one at a time in this process, so CAS conflicts only come from
+  // other processes; the CAS path below stays correct without this queue.
+  function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = queues.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(key, tail);
+    void tail.then(() => {
+      if (queues.get(key) === tail) queues.delete(key);
+    });
+    return run;
+  }
+
+  function fresh(client: SessionState['client']): SessionPayload {
+    const t = now();
+    return {
+      data: emptyObject(),
+      flash: emptyObject(),
+      meta: {
+        createdAt: t,
+        lastSeenAt: t,
+        absoluteExpiresAt: t + config.absolute,
+        userId: null,
+        ip: client.ip,
+        userAgent: client.userAgent,
+        persistent: config.persistent,
+      },
+    };
+  }
+
+  function verifyCookie(values: readonly string[]): string | null {
+    let sawMalformed = false;
+    for (const value of values) {
+      const dot = value.indexOf('.');
+      const id = value.slice(0, dot);
+      const signature = value.slice(dot + 1);
+      if (dot !== 43 || !isSessionId(id) || signature.length !== 43) {
+        sawMalformed = true;
+        continue;
+      }
+      if (config.keys.verify('cookie-sign', id, signature)) return id;
+      emit({ type: 'invalid-cookie', reason: 'signature' });
+    }
+    if (sawMalformed) emit({ type: 'invalid-cookie', reason: 'malformed' });
+    return null;
+  }
+
+  /** Read and validate the record under `id`; `undefined` when absent, corrupt or expired. */
+  async function read(
+    id: string,
+  ): Promise<{ record: StoreRecord; payload: SessionPayload } | undefined> {
+    const key = hashSessionId(id);
+    const record = await guard('get', () => store.get(key));
+    if (record === undefined) {
+      emit({ type: 'unknown-id', handle: short(key) });
+      return undefined;
+    }
+    const payload = decodePayload(record.data, limits);
+    if (payload === undefined) {
+      emit({ type: 'corrupt', handle: short(key) });
+      return undefined;
+    }
+    const t = now();
+    if (payload.meta.absoluteExpiresAt <= t || record.expiresAt <= t) {
+      const reason = payload.meta.absoluteExpiresAt <= t ? 'absolute' : 'idle';
+      emit({ type: 'expire', handle: short(key), reason });
+      return undefined;
+    }
+    return { record, payload };
+  }
+
+  async function acquireLock(s: SessionState, key: string): Promise<void> {
+    const owner = randomBytes(16).toString('base64url');
+    const started = now();
+    const deadline = Date.now() + config.lockWait;
+    let delay = 5;
+    for (;;) {
+      if (await guard('lock', () => store.lock!(key, { owner, ttl: config.lockTtl }))) {
+        s.lockOwner = owner;
+        s.lockKey = key;
+        return;
+      }
+      if (Date.now() >= deadline) {
+        emit({ type: 'lock-timeout', handle: short(key) });
+        throw new LockTimeoutError(Math.max(0, now() - started), Math.ceil(config.lockWait / 1000));
+      }
+      await sleep(Math.min(delay + Math.random() * delay, Math.max(1, deadline - Date.now())));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  async function release(s: SessionState): Promise<void> {
+    const { lockKey, lockOwner } = s;
+    if (lockKey === null || lockOwner === null) return;
+    s.lockKey = null;
+    s.lockOwner = null;
+    await guard('unlock', () => store.unlock!(lockKey, { owner: lockOwner }));
+  }
+
+  async function load(s: SessionState, mode: ConcurrencyMode): Promise<void> {
+    try {
+      const id = verifyCookie(s.cookieValues);
+      if (id !== null) {
+        if (mode === 'lock') await acquireLock(s, hashSessionId(id));
+        const found = await read(id);
+        if (found !== undefined) {
+          s.clientId = id;
+          s.id = id;
+          s.version = found.record.version;
+          s.expiresAt = found.record.expiresAt;
+          // After invalidate() the request works on a fresh session; the old one is only deleted.
+          if (s.rotation !== 'invalidate') s.base = found.payload;
+        }
+      }
+      s.loaded = true;
+    } catch (error) {
+      s.failed = error;
+      throw error;
+    }
+  }
+
+  /** Reload after losing a CAS; throws a `destroyed` conflict when the record is gone. */
+  async function reload(s: SessionState): Promise<void> {
+    const found = s.id === null ? undefined : await read(s.id);
+    if (found === undefined) {
+      emit({ type: 'conflict', handle: handleOf(s) ?? '', reason: 'destroyed' });
+      throw new ConflictError('destroyed');
+    }
+    s.version = found.record.version;
+    s.expiresAt = found.record.expiresAt;
+    s.base = found.payload;
+  }
+
+  function checkReadWrite(s: SessionState): void {
+    if (s.observed.size === 0) return;
+    const written = writtenPaths(s.ops);
+    const stale: string[] = [];
+    for (const [path, seen] of s.observed) {
+      if (!written.some((w) => pathsOverlap(w, path))) continue;
+      const current = path === '' ? s.base.data : getAt(s.base.data, path.split('.'));
+      if (fingerprint(current) !== seen) stale.push(path);
+    }
+    if (stale.length > 0) {
+      emit({ type: 'conflict', handle: handleOf(s) ?? '', reason: 'read-write' });
+      throw new ConflictError('read-write', stale);
+    }
+  }
+
+  function recordOf(payload: SessionPayload, version: number): StoreRecord {
+    const t = now();
+    const meta: SessionMeta = { ...payload.meta, lastSeenAt: t };
+    const expiresAt = Math.min(t + config.idle, meta.absoluteExpiresAt);
+    return {
+      data: encodePayload({ ...payload, meta }, limits),
+      version,
+      expiresAt,
+      userId: meta.userId,
+    };
+  }
+
+  /** Write `ops` (and the pending rotation) onto the freshest record, retrying lost CAS. */
+  async function write(s: SessionState, mode: ConcurrencyMode): Promise<void> {
+    for (let attempt = 1; attempt <= config.maxRetries + 1; attempt++) {
+      if (s.rotation !== 'invalidate') checkReadWrite(s);
+      const payload = applyOps(s.base, s.ops, limits.maxDepth);
+      const oldKey = s.id === null ? null : hashSessionId(s.id);
+      if (s.rotation !== 'none' || oldKey === null) {
+        const newId = config.generateId();
+        const newKey = hashSessionId(newId);
+        const record = recordOf(payload, 1);
+        if (!(await guard('set', () => store.set(newKey, record, { ifVersion: 0 })))) continue;
+        if (oldKey !== null) {
+          const conditional = s.rotation === 'regenerate' && mode !== 'none';
+          const ok = await guard('delete', () =>
+            store.delete(oldKey, conditional ? { ifVersion: s.version } : {}),
+          );
+          if (!ok && conditional) {
+            await guard('delete', () => store.delete(newKey));
+            await reload(s);
+            continue;
+          }
+          emit({ type: 'regenerate', handle: short(newKey), previous: short(oldKey) });
+        } else {
+          emit({ type: 'create', handle: short(newKey), userId: record.userId });
+        }
+        settle(s, newId, payload, record);
+        return;
+      }
+      const record = recordOf(payload, s.version + 1);
+      const condition = mode === 'none' ? {} : { ifVersion: s.version };
+      if (await guard('set', () => store.set(oldKey, record, condition))) {
+        settle(s, s.id, payload, record);
+        emit({ type: 'commit', handle: short(oldKey), attempts: attempt });
+        return;
+      }
+      await reload(s);
+    }
+    emit({ type: 'conflict', handle: handleOf(s) ?? '', reason: 'retries-exhausted' });
+    throw new ConflictError('retries-exhausted');
+  }
+
+  function settle(
+    s: SessionState,
+    id: string | null,
+    payload: SessionPayload,
+    record: StoreRecord,
+  ): void {
+    s.id = id;
+    s.version = record.version;
+    s.expiresAt = record.expiresAt;
+    s.base = { ...payload, meta: { ...payload.meta, lastSeenAt: now() } };
+    s.ops = [];
+    s.observed.clear();
+    s.rotation = 'none';
+  }
+
+  async function commit(s: SessionState, mode: ConcurrencyMode): Promise<void> {
+    if (s.failed !== undefined) throw s.failed;
+    const pending = s.ops.length > 0 || s.rotation !== 'none' || s.destroyed;
+    if (!pending && !s.loaded) return; // untouched: no I/O at all
+    if (!s.loaded) await load(s, mode);
+    if (s.destroyed || (s.rotation === 'invalidate' && s.ops.length === 0)) {
+      await deleteCurrent(s);
+      s.rotation = 'none';
+      return;
+    }
+    if (s.ops.length === 0 && s.rotation === 'none') {
+      await maybeTouch(s);
+      return;
+    }
+    const queueKey = handleOf(s);
+    if (queueKey === undefined) await write(s, mode);
+    else await serialize(queueKey, () => write(s, mode));
+  }
+
+  async function deleteCurrent(s: SessionState): Promise<void> {
+    if (s.id === null) return;
+    const key = hashSessionId(s.id);
+    await guard('delete', () => store.delete(key));
+    emit({ type: 'destroy', handle: short(key) });
+    s.id = null;
+    s.version = 0;
+  }
+
+  async function maybeTouch(s: SessionState): Promise<void> {
+    if (s.id === null) return;
+    const t = now();
+    const next = Math.min(t + config.idle, s.base.meta.absoluteExpiresAt);
+    if (next - s.expiresAt < config.touchInterval) return;
+    const key = hashSessionId(s.id);
+    if (await guard('touch', () => store.touch(key, next))) {
+      s.expiresAt = next;
+      emit({ type: 'touch', handle: short(key) });
+    }
+  }
+
+  async function takeFlash(
+    s: SessionState,
+    key: string,
+    mode: ConcurrencyMode,
+  ): Promise<readonly unknown[]> {
+    if (s.id === null || !Array.isArray(s.base.flash[key])) return [];
+    const storeKey = hashSessionId(s.id);
+    return serialize(storeKey, async () => {
+      for (let attempt = 0; attempt <= config.maxRetries; attempt++) {
+        if (!Array.isArray(s.base.flash[key])) return [];
+        const op = { kind: 'flash-take' as const, key, taken: [] as readonly unknown[] };
+        const payload = applyOps(s.base, [op], limits.maxDepth);
+        const record = recordOf(payload, s.version + 1);
+        const condition = mode === 'none' ? {} : { ifVersion: s.version };
+        if (await guard('set', () => store.set(storeKey, record, condition))) {
+          s.version = record.version;
+          s.expiresAt = record.expiresAt;
+          s.base = payload;
+          return op.taken;
+        }
+        try {
+          await reload(s);
+        } catch (error) {
+          if (isSessionError(error, 'ERR_SESSION_CONFLICT')) return [];
+          throw error;
+        }
+      }
+      throw new ConflictError('retries-exhausted');
+    });
+  }
+
+  function handleOf(s: SessionState): string | undefined {
+    return s.id === null ? undefined : hashSessionId(s.id);
+  }
+
+  async function end(s: SessionState, mode: ConcurrencyMode): Promise<SessionResponse> {
+    try {
+      await commit(s, mode);
+    } finally {
+      await release(s).catch(() => undefined);
+    }
+    const setCookie: string[] = [];
+    const t = now();
+    if (s.id !== null && (s.id !== s.clientId || s.cookieDirty)) {
+      const value = `${s.id}.${config.keys.sign('cookie-sign', s.id)}`;
+      const maxAge = s.base.meta.persistent ? s.base.meta.absoluteExpiresAt - t : undefined;
+      setCookie.push(serializeCookie(config.cookie, value, maxAge, t));
+    } else if (s.id === null && s.clientId !== null) {
+      setCookie.push(serializeCookie(config.cookie, '', 0, t));
+    }
+    s.clientId = s.id;
+    s.cookieDirty = false;
+    const touched = s.accessed || setCookie.length > 0;
+    return {
+      setCookie,
+      vary: touched,
+      cacheControl: touched ? config.cacheControl : undefined,
+    };
+  }
+
+  const engines = new Map<ConcurrencyMode, SessionEngine>();
+  return {
+    fresh,
+    guard,
+    end,
+    release,
+    forMode(mode: ConcurrencyMode): SessionEngine {
+      let engine = engines.get(mode);
+      if (engine === undefined) {
+        engine = {
+          maxDepth: limits.maxDepth,
+          load: (s) => load(s, mode),
+          commit: (s) => commit(s, mode),
+          takeFlash: (s, key) => takeFlash(s, key, mode),
+          fresh: (s) => fresh(s.client),
+          handleOf,
+        };
+        engines.set(mode, engine);
+      }
+      return engine;
+    },
+  };
+}
+
+function resolveOptions(options: SessionManagerOptions): Config {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(
+      'createSessionManager() needs an options object with `store` and `secrets`.',
+    );
+  }
+  const { store } = options;
+  if (
+    typeof store !== 'object' ||
+    store === null ||
+    typeof store.get !== 'function' ||
+    typeof store.set !== 'function' ||
+    typeof store.touch !== 'function' ||
+    typeof store.delete !== 'function'
+  ) {
+    throw new ConfigError('Option `store` must be a SessionStore (get, set, touch and delete).');
+  }
+  const idle = duration(options.idleTimeout, 30 * 60_000, 'idleTimeout');
+  const absolute = duration(options.absoluteTimeout, 12 * 60 * 60_000, 'absoluteTimeout');
+  if (idle > absolute) {
+    throw new ConfigError('Option `idleTimeout` cannot be longer than `absoluteTimeout`.');
+  }
+  const touchInterval = duration(options.touchInterval, 60_000, 'touchInterval', 0);
+  const mode = options.concurrency ?? 'merge';
+  if (!['merge', 'lock', 'none'].includes(mode)) {
+    throw new ConfigError('Option `concurrency` must be "merge", "lock" or "none".');
+  }
+  if (mode === 'lock' && (typeof store.lock !== 'function' || typeof store.unlock !== 'function')) {
+    throw new ConfigError(
+      `Option \`concurrency: "lock"\` needs a store with lock/unlock; ${store.name} has none.`,
+    );
+  }
+  const maxRetries = integer(options.maxRetries, 20, 'maxRetries', 0, 1000);
+  return {
+    store,
+    keys: createKeyRing(options.secrets),
+    cookie: resolveCookieOptions(options.cookie),
+    idle,
+    absolute,
+    touchInterval,
+    persistent: options.persistent ?? false,
+    mode,
+    maxRetries,
+    lockTtl: duration(options.lock?.ttl, 30_000, 'lock.ttl'),
+    lockWait: duration(options.lock?.wait, 5_000, 'lock.wait', 0),
+    limits: {
+      maxBytes: integer(
+        options.maxPayloadBytes,
+        128 * 1024,
+        'maxPayloadBytes',
+        256,
+        64 * 1024 * 1024,
+      ),
+      maxDepth: integer(options.maxDepth, 32, 'maxDepth', 1, 1000),
+    },
+    cacheControl:
+      options.cacheControl === false ? undefined : (options.cacheControl ?? 'private, no-store'),
+    onEvent: options.onEvent,
+    now: options.now ?? Date.now,
+    generateId: options.generateId ?? generateSessionId,
+  };
+}
+
+function duration(value: number | undefined, fallback: number, name: string, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) {
+    throw new ConfigError(`Option \`${name}\` must be a number of milliseconds ≥ ${min}.`);
+  }
+  return value;
+}
+
+function integer(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Option \`${name}\` must be an integer from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+/** First 12 characters of a store key: enough to correlate logs, useless as a credential. */
+function short(key: string): string {
+  return key.slice(0, 12);
+}
+
+function clip(userAgent: string | undefined): string | null {
+  return userAgent === undefined ? null : userAgent.slice(0, 512);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,77 @@
+/**
+ * `sessionkit` — public core API. Re-exports only.
+ */
+
+export type { DataObject, SessionMeta } from './core/codec.js';
+export {
+  type CookieOptions,
+  MAX_COOKIE_AGE_MS,
+  MAX_COOKIE_BYTES,
+  type ResolvedCookieOptions,
+} from './core/cookie.js';
+export {
+  ConfigError,
+  ConflictError,
+  type ConflictReason,
+  DataError,
+  InvalidKeyError,
+  isSessionError,
+  LockTimeoutError,
+  SessionError,
+  type SessionErrorCode,
+  type SessionErrorOptions,
+  StateError,
+  StoreError,
+  TooLargeError,
+} from './core/errors.js';
+export {
+  createKeyRing,
+  generateSecret,
+  generateSessionId,
+  hashSessionId,
+  isSessionId,
+  type KeyPurpose,
+  type KeyRing,
+  MIN_SECRET_BYTES,
+  SESSION_ID_LENGTH,
+  type SecretInput,
+  type SecretsOption,
+  timingSafeEqualString,
+} from './core/keys.js';
+export {
+  type ConcurrencyMode,
+  createSessionManager,
+  type LockOptions,
+  type SessionEvent,
+  type SessionInfo,
+  type SessionManager,
+  type SessionManagerOptions,
+  type SessionRequest,
+  type SessionResponse,
+  type SessionScope,
+} from './core/manager.js';
+export type {
+  Flash,
+  LoginOptions,
+  RegenerateOptions,
+  Session,
+  SessionStatus,
+} from './core/session.js';
+export {
+  assertStoreKey,
+  assertStoreRecord,
+  isStoreKey,
+  type SessionStore,
+  STORE_KEY_PATTERN,
+  type StoreCallOptions,
+  type StoreDeleteByUserOptions,
+  type StoreDeleteOptions,
+  type StoreEntry,
+  type StoreLockOptions,
+  type StoreRecord,
+  type StoreSetOptions,
+  type StoreUnlockOptions,
+  throwIfAborted,
+  toStoreError,
+} from './core/store.js';
+export type { DefaultData, DefaultFlash, SessionPath, SessionPathValue } from './core/types.js';

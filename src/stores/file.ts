@@ -1,0 +1,411 @@
+/**
+ * `sessionkit/stores/file` — a session store on the local filesystem.
+ *
+ * One JSON file per store key, written atomically (temp file + `rename`). Conditional writes hold
+ * a per-key mutex file created with `O_EXCL`, so compare-and-set is atomic across processes
+ * sharing the directory. Layout, format and limits: `docs/stores/file.md`.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmod,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError } from '../core/errors.js';
+import {
+  assertStoreKey,
+  assertStoreRecord,
+  isStoreKey,
+  type SessionStore,
+  type StoreEntry,
+  type StoreRecord,
+  throwIfAborted,
+  toStoreError,
+} from '../core/store.js';
+
+const NAME = 'file';
+const FORMAT = 1;
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+const TEMP_PREFIX = '.tmp-';
+const SUBDIRS = ['data', 'users', 'locks', 'mutex'] as const;
+
+/** Options of {@link fileStore}. */
+export interface FileStoreOptions {
+  /** Directory holding the store; created (mode 0700) on first use. Required. */
+  dir: string;
+  /** Clock in milliseconds since the epoch, for record expiry and lock leases. @default Date.now */
+  now?: (() => number) | undefined;
+  /** Longest wait for a key's internal write mutex, in ms, before rejecting with `StoreError`. @default 10_000 */
+  lockTimeout?: number | undefined;
+  /** Age (wall clock, ms) after which a mutex file left by a crashed process is taken over. @default 5_000 */
+  staleLockAfter?: number | undefined;
+  /** Age (wall clock, ms) after which `prune` removes leftover temp files. @default 60_000 */
+  tempMaxAge?: number | undefined;
+  /** `fsync` each file before renaming it into place (durability across power loss). @default true */
+  fsync?: boolean | undefined;
+}
+
+/** The on-disk record format (`data/<key>`), documented in `docs/stores/file.md`. */
+interface FileRecord extends StoreRecord {
+  v: typeof FORMAT;
+}
+
+/**
+ * Create a filesystem session store rooted at `options.dir`. Throws `ConfigError`
+ * (`ERR_SESSION_CONFIG`) for a missing `dir` or a non-positive duration. Methods reject with
+ * `StoreError` (`ERR_SESSION_STORE`, `cause` = the fs error) when the filesystem fails;
+ * unreadable record files read as missing. Implements the full contract.
+ */
+export function fileStore(options: FileStoreOptions): SessionStore {
+  const { dir, now = Date.now, fsync = true } = options;
+  if (typeof dir !== 'string' || dir === '') {
+    throw new ConfigError('fileStore: `dir` is required (a directory path for session files).');
+  }
+  const lockTimeout = duration('lockTimeout', options.lockTimeout, 10_000);
+  const staleAfter = duration('staleLockAfter', options.staleLockAfter, 5_000);
+  const tempMaxAge = duration('tempMaxAge', options.tempMaxAge, 60_000);
+  const path = (sub: (typeof SUBDIRS)[number], ...rest: string[]) => join(dir, sub, ...rest);
+  const userDir = (userId: string) =>
+    path('users', createHash('sha256').update(userId).digest('hex'));
+  const live = (r: StoreRecord | undefined): r is StoreRecord =>
+    r !== undefined && r.expiresAt > now();
+  let ready: Promise<void> | undefined;
+  const init = () => {
+    ready ??= makeDirs(dir).catch((error: unknown) => {
+      ready = undefined; // retry on the next call instead of failing forever
+      throw error;
+    });
+    return ready;
+  };
+
+  /** Run `op` under the key's cross-process mutex (`mutex/<name>`), bounded by `lockTimeout`. */
+  async function exclusive<T>(name: string, op: () => Promise<T>): Promise<T> {
+    const file = path('mutex', name);
+    const token = randomBytes(16).toString('hex');
+    const deadline = Date.now() + lockTimeout;
+    for (let attempt = 0; ; attempt++) {
+      const fh = await open(file, 'wx', FILE_MODE).catch(ignore('EEXIST'));
+      if (fh) {
+        await fh
+          .chmod(FILE_MODE)
+          .then(() => fh.writeFile(token))
+          .finally(() => fh.close())
+          .catch(async (error: unknown) => {
+            await unlink(file).catch(() => undefined);
+            throw error;
+          });
+        break;
+      }
+      const age = await stat(file).then((s) => Date.now() - s.mtimeMs, ignore('ENOENT'));
+      if (age !== undefined && age > staleAfter) await breakStale(file, staleAfter);
+      else if (Date.now() > deadline) throw new Error('Timed out waiting for a file store mutex.');
+      else await sleep(1 + Math.random() * Math.min(2 ** attempt, 50));
+    }
+    try {
+      return await op();
+    } finally {
+      const held = await readFile(file, 'utf8').catch(ignore('ENOENT'));
+      if (held === token) await unlink(file).catch(ignore('ENOENT'));
+    }
+  }
+
+  /** Write `text` to `file` atomically: a fresh 0600 temp file in the same directory, then rename. */
+  async function writeAtomic(file: string, text: string): Promise<void> {
+    const temp = join(dirname(file), `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
+    const fh = await open(temp, 'wx', FILE_MODE);
+    try {
+      await fh.chmod(FILE_MODE); // the umask may have narrowed or (with 'wx') never widened it
+      await fh.writeFile(text, 'utf8');
+      if (fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(temp, file).catch(async (error: unknown) => {
+      await unlink(temp).catch(ignore('ENOENT'));
+      throw error;
+    });
+  }
+
+  const readRecord = async (key: string) =>
+    parseRecord(await readFile(path('data', key), 'utf8').catch(ignore('ENOENT')));
+
+  async function addMarker(key: string, userId: string): Promise<void> {
+    const dir = userDir(userId);
+    for (let i = 0; ; i++) {
+      const fh = await open(join(dir, key), 'a', FILE_MODE).catch((error: unknown) => {
+        if (i < 3 && code(error) === 'ENOENT') return undefined; // no user dir yet, or pruned
+        throw error;
+      });
+      if (fh) return fh.chmod(FILE_MODE).finally(() => fh.close());
+      await makeDir(dir);
+    }
+  }
+
+  const removeMarker = (key: string, userId: string | null) =>
+    userId === null ? undefined : unlink(join(userDir(userId), key)).catch(ignore('ENOENT'));
+
+  /** Remove a record (and its index entry) if it is still what `should` approves; under the mutex. */
+  const removeIf = (key: string, should: (r: StoreRecord | undefined) => boolean) =>
+    exclusive(key, async () => {
+      const current = await readRecord(key);
+      if (!should(current)) return false;
+      const removed = await unlink(path('data', key)).then(() => true, ignore('ENOENT'));
+      await removeMarker(key, current?.userId ?? null);
+      return removed === true;
+    });
+
+  /** The single place where filesystem errors become `StoreError`s. */
+  async function run<T>(
+    op: string,
+    signal: AbortSignal | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    throwIfAborted(signal);
+    try {
+      await init();
+      return await fn();
+    } catch (error) {
+      throw toStoreError(NAME, op, error);
+    }
+  }
+
+  return {
+    name: NAME,
+    async get(key, o) {
+      if (!isStoreKey(key)) return undefined;
+      return run('get', o?.signal, async () => {
+        const record = await readRecord(key);
+        return live(record) ? record : undefined;
+      });
+    },
+    async set(key, record, o) {
+      assertStoreKey(key);
+      assertStoreRecord(record);
+      const { data, version, expiresAt, userId } = record;
+      const ifVersion = o?.ifVersion;
+      return run('set', o?.signal, () =>
+        exclusive(key, async () => {
+          const current = await readRecord(key);
+          if (ifVersion === 0 && live(current)) return false;
+          if (ifVersion && !(live(current) && current.version === ifVersion)) return false;
+          // Index first, so a record is never unlisted; a stale marker is filtered on read.
+          if (userId !== null) await addMarker(key, userId);
+          const file: FileRecord = { v: FORMAT, version, expiresAt, userId, data };
+          await writeAtomic(path('data', key), JSON.stringify(file));
+          if (current && current.userId !== userId) await removeMarker(key, current.userId);
+          return true;
+        }),
+      );
+    },
+    async touch(key, expiresAt, o) {
+      if (!isStoreKey(key)) return false;
+      return run('touch', o?.signal, () =>
+        exclusive(key, async () => {
+          const current = await readRecord(key);
+          if (!live(current)) return false;
+          const file: FileRecord = { v: FORMAT, ...current, expiresAt };
+          await writeAtomic(path('data', key), JSON.stringify(file));
+          return true;
+        }),
+      );
+    },
+    async delete(key, o) {
+      if (!isStoreKey(key)) return false;
+      const v = o?.ifVersion;
+      return run('delete', o?.signal, () =>
+        removeIf(key, (r) => live(r) && (v === undefined || r.version === v)),
+      );
+    },
+    async lock(key, o) {
+      assertStoreKey(key);
+      const { owner, ttl } = o;
+      return run('lock', o.signal, () =>
+        exclusive(`lock.${key}`, async () => {
+          const held = parseLock(
+            await readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')),
+          );
+          if (held && held.owner !== owner && held.expiresAt > now()) return false;
+          await writeAtomic(path('locks', key), JSON.stringify({ owner, expiresAt: now() + ttl }));
+          return true;
+        }),
+      );
+    },
+    async unlock(key, o) {
+      if (!isStoreKey(key)) return false;
+      return run('unlock', o.signal, () =>
+        exclusive(`lock.${key}`, async () => {
+          const held = parseLock(
+            await readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')),
+          );
+          if (!held || held.owner !== o.owner || held.expiresAt <= now()) return false;
+          await unlink(path('locks', key));
+          return true;
+        }),
+      );
+    },
+    async listByUser(userId, o) {
+      return run('listByUser', o?.signal, async () => {
+        const entries: StoreEntry[] = [];
+        for (const key of await list(userDir(userId))) {
+          const record = await readRecord(key);
+          if (live(record) && record.userId === userId) entries.push({ key, record });
+        }
+        return entries;
+      });
+    },
+    async deleteByUser(userId, o) {
+      const except = new Set(o?.except ?? []);
+      return run('deleteByUser', o?.signal, async () => {
+        let count = 0;
+        for (const key of await list(userDir(userId))) {
+          if (except.has(key)) continue;
+          if (await removeIf(key, (r) => live(r) && r.userId === userId)) count++;
+        }
+        return count;
+      });
+    },
+    async prune(o) {
+      return run('prune', o?.signal, async () => {
+        let count = 0;
+        for (const key of await list(path('data'), tempMaxAge)) {
+          // Expired or unreadable (never half-written: writes are renames) records go.
+          if (!live(await readRecord(key)) && (await removeIf(key, (r) => !live(r)))) count++;
+        }
+        for (const hash of await list(path('users'), undefined, /^[0-9a-f]{64}$/)) {
+          for (const key of await list(path('users', hash))) {
+            const r = await readRecord(key);
+            const owned = (x: StoreRecord | undefined) =>
+              live(x) && x.userId !== null && userDir(x.userId) === path('users', hash);
+            if (!owned(r)) {
+              await exclusive(key, async () => {
+                if (!owned(await readRecord(key)))
+                  await unlink(path('users', hash, key)).catch(ignore('ENOENT'));
+              });
+            }
+          }
+          await rmdir(path('users', hash)).catch(ignore('ENOTEMPTY', 'EEXIST', 'ENOENT'));
+        }
+        for (const key of await list(path('locks'), tempMaxAge)) {
+          await exclusive(`lock.${key}`, async () => {
+            const held = parseLock(
+              await readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')),
+            );
+            if (!held || held.expiresAt <= now())
+              await unlink(path('locks', key)).catch(ignore('ENOENT'));
+          });
+        }
+        for (const name of (await readdir(path('mutex')).catch(ignore('ENOENT'))) ?? []) {
+          const file = path('mutex', name);
+          const s = await stat(file).catch(ignore('ENOENT'));
+          if (s && Date.now() - s.mtimeMs > staleAfter) await breakStale(file, staleAfter);
+        }
+        return count;
+      });
+    },
+    async *ids(o) {
+      const keys = await run('ids', o?.signal, () => list(path('data')));
+      for (const key of keys) {
+        if (await run('ids', o?.signal, async () => live(await readRecord(key)))) yield key;
+      }
+    },
+    async close() {},
+  };
+}
+
+/** Create `dir` and its subdirectories with mode 0700 (chmod explicitly: the umask may interfere). */
+async function makeDirs(dir: string): Promise<void> {
+  const created = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if (created !== undefined) await chmod(dir, DIR_MODE);
+  for (const sub of SUBDIRS) await makeDir(join(dir, sub));
+}
+
+async function makeDir(dir: string): Promise<void> {
+  if (await mkdir(dir, { mode: DIR_MODE }).then(() => true, ignore('EEXIST')))
+    await chmod(dir, DIR_MODE);
+}
+
+/**
+ * Remove a stale mutex file without removing a fresh one a concurrent taker just created: move it
+ * aside, and put it back if what was moved is not old (`link` never overwrites).
+ */
+async function breakStale(file: string, staleAfter: number): Promise<void> {
+  const aside = `${file}.stale-${randomBytes(8).toString('hex')}`;
+  if ((await rename(file, aside).then(() => true, ignore('ENOENT'))) !== true) return;
+  const s = await stat(aside);
+  if (Date.now() - s.mtimeMs <= staleAfter) await link(aside, file).catch(ignore('EEXIST'));
+  await unlink(aside);
+}
+
+/**
+ * Names in `dir` that are store keys (missing dir → none). With `tempMaxAge`, temp files older
+ * than that are removed on the way (used by `prune`).
+ */
+async function list(dir: string, tempMaxAge?: number, pattern?: RegExp): Promise<string[]> {
+  const names = (await readdir(dir).catch(ignore('ENOENT'))) ?? [];
+  const keys: string[] = [];
+  for (const name of names) {
+    if (pattern ? pattern.test(name) : isStoreKey(name)) keys.push(name);
+    else if (tempMaxAge !== undefined && name.startsWith(TEMP_PREFIX)) {
+      const s = await stat(join(dir, name)).catch(ignore('ENOENT'));
+      if (s && Date.now() - s.mtimeMs > tempMaxAge)
+        await unlink(join(dir, name)).catch(ignore('ENOENT'));
+    }
+  }
+  return keys;
+}
+
+function parseRecord(text: string | undefined): StoreRecord | undefined {
+  const r = parseJson(text);
+  if (r?.v !== FORMAT || typeof r.data !== 'string' || !Number.isSafeInteger(r.version))
+    return undefined;
+  if (typeof r.expiresAt !== 'number' || (r.userId !== null && typeof r.userId !== 'string'))
+    return undefined;
+  return { data: r.data, version: r.version as number, expiresAt: r.expiresAt, userId: r.userId };
+}
+
+function parseLock(text: string | undefined): { owner: string; expiresAt: number } | undefined {
+  const l = parseJson(text);
+  return typeof l?.owner === 'string' && typeof l.expiresAt === 'number'
+    ? { owner: l.owner, expiresAt: l.expiresAt }
+    : undefined;
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = text === undefined ? undefined : JSON.parse(text);
+    return typeof value === 'object' && value !== null
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function duration(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`fileStore: \`${option}\` must be a positive number of milliseconds.`);
+  }
+  return value;
+}
+
+const code = (error: unknown) => (error as { code?: unknown } | null)?.code;
+
+/** A rejection handler that turns the given fs error codes into `undefined` and rethrows others. */
+function ignore(...codes: string[]): (error: unknown) => undefined {
+  return (error) => {
+    if (typeof code(error) === 'string' && codes.includes(code(error) as string)) return undefined;
+    throw error;
+  };
+}

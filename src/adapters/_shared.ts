@@ -1,0 +1,236 @@
+/**
+ * Private helpers shared by the adapters (not exported from the package).
+ *
+ * The core works on a neutral pair — cookie header in, `Set-Cookie` values out. What remains for
+ * an adapter is to hold back the first header byte until the commit is done. node:http and
+ * Express have no async pre-header hook, so for them `holdResponse` defers `writeHead`, `write`,
+ * `end` and `flushHeaders` until `scope.end()` settles, then replays them in order.
+ */
+
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { isSessionError } from '../core/errors.js';
+import type { SessionResponse, SessionScope } from '../core/manager.js';
+
+/** A generic error response: never a message, stack, key or id (SECURITY.md §24). */
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const REASONS: Record<number, string> = {
+  403: 'Forbidden',
+  409: 'Conflict',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/**
+ * The generic response for an error that ends a request: the session error's status (409, 503,
+ * 500), `Cache-Control: no-store`, `Retry-After` for lock timeouts and outages, and a body that
+ * only names the status. JSON when the client asked for JSON.
+ */
+export function errorResponse(error: unknown, accept: string | undefined): ErrorResponse {
+  const status = isSessionError(error) ? error.status : 500;
+  const reason = REASONS[status] ?? 'Error';
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (status === 503) {
+    const retry = (error as { retryAfter?: unknown }).retryAfter;
+    headers['retry-after'] = String(typeof retry === 'number' ? retry : 1);
+  }
+  if (accept?.includes('json')) {
+    headers['content-type'] = 'application/json; charset=utf-8';
+    return { status, headers, body: JSON.stringify({ error: reason }) };
+  }
+  headers['content-type'] = 'text/plain; charset=utf-8';
+  return { status, headers, body: reason };
+}
+
+/** Append `token` to a comma-separated header value unless already present. */
+export function appendVary(current: string | undefined, token: string): string {
+  if (current === undefined || current.trim() === '') return token;
+  const parts = current.split(',').map((p) => p.trim().toLowerCase());
+  if (parts.includes('*') || parts.includes(token.toLowerCase())) return current;
+  return `${current}, ${token}`;
+}
+
+/** The client IP of a node request: the socket address, or `X-Forwarded-For` when trusted. */
+export function clientIp(req: IncomingMessage, trustProxy: boolean | number): string | undefined {
+  const socket = req.socket?.remoteAddress;
+  if (trustProxy === false || trustProxy === 0) return socket;
+  const header = req.headers['x-forwarded-for'];
+  const chain = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+  if (chain.length === 0) return socket;
+  // Trust `n` proxies: the client is the n-th address from the right (RFC 7239 §7.4 reasoning).
+  const hops = trustProxy === true ? chain.length : trustProxy;
+  return chain[Math.max(0, chain.length - hops)] ?? socket;
+}
+
+/** Put a commit's headers on a node response whose headers are not sent yet. */
+export function applySessionHeaders(res: ServerResponse, out: SessionResponse): void {
+  if (out.setCookie.length > 0) {
+    const existing = res.getHeader('set-cookie');
+    const list =
+      existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+    res.setHeader('set-cookie', [...list, ...out.setCookie]);
+  }
+  if (out.vary) {
+    const vary = res.getHeader('vary');
+    res.setHeader('vary', appendVary(vary === undefined ? undefined : String(vary), 'Cookie'));
+  }
+  if (
+    out.cacheControl !== undefined &&
+    (out.setCookie.length > 0 || !res.hasHeader('cache-control'))
+  ) {
+    // A response carrying Set-Cookie must never be stored by a shared cache.
+    res.setHeader('cache-control', out.cacheControl);
+  }
+}
+
+/** Send a generic error response on a node response whose headers are not sent yet. */
+export function sendError(
+  res: ServerResponse,
+  error: unknown,
+  accept: string | undefined,
+  end: (body: string) => void = (body) => res.end(body),
+): void {
+  const response = errorResponse(error, accept);
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.statusCode = response.status;
+  res.statusMessage = REASONS[response.status] ?? 'Error';
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  res.setHeader('content-length', Buffer.byteLength(response.body));
+  end(response.body);
+}
+
+type Call = { kind: 'writeHead' | 'write' | 'end' | 'flushHeaders'; args: unknown[] };
+
+/**
+ * Hold back every header/body byte of `res` until `scope.end()` settles: on success the
+ * session headers are added and the held calls replayed; on a session error (409/503/500) the
+ * held response is dropped and a generic error response is sent instead. Writes while held return
+ * `false`, and `'drain'` follows the replay, so streams back off instead of buffering without end.
+ */
+export function holdResponse<D extends object, F extends object>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  scope: SessionScope<D, F>,
+): void {
+  const original = {
+    writeHead: res.writeHead,
+    write: res.write,
+    end: res.end,
+    flushHeaders: res.flushHeaders,
+  };
+  const held: Call[] = [];
+  let phase: 'open' | 'committing' | 'done' = 'open';
+  let needsDrain = false;
+
+  const restore = (): void => {
+    res.writeHead = original.writeHead;
+    res.write = original.write;
+    res.end = original.end;
+    res.flushHeaders = original.flushHeaders;
+  };
+
+  const replay = (out: SessionResponse): void => {
+    applySessionHeaders(res, out);
+    for (const call of held) {
+      if (call.kind === 'writeHead') {
+        (original.writeHead as (...a: unknown[]) => unknown).apply(
+          res,
+          withSessionHeaders(call.args, out),
+        );
+      } else {
+        (original[call.kind] as (...a: unknown[]) => unknown).apply(res, call.args);
+      }
+    }
+    if (needsDrain) res.emit('drain');
+  };
+
+  const start = (): void => {
+    if (phase !== 'open') return;
+    phase = 'committing';
+    scope.end().then(
+      (out) => {
+        phase = 'done';
+        restore();
+        replay(out);
+      },
+      (error: unknown) => {
+        phase = 'done';
+        restore();
+        sendError(res, error, header(req, 'accept'));
+      },
+    );
+  };
+
+  const hold =
+    (kind: Call['kind']) =>
+    (...args: unknown[]): unknown => {
+      held.push({ kind, args });
+      start();
+      if (kind === 'write') {
+        needsDrain = true;
+        return false;
+      }
+      return kind === 'flushHeaders' ? undefined : res;
+    };
+
+  res.writeHead = hold('writeHead') as typeof res.writeHead;
+  res.write = hold('write') as typeof res.write;
+  res.end = hold('end') as typeof res.end;
+  res.flushHeaders = hold('flushHeaders') as typeof res.flushHeaders;
+
+  // The client went away before any response: give up without committing (releases a lock).
+  res.once('close', () => {
+    if (phase !== 'open') return;
+    phase = 'done';
+    restore();
+    void scope.abort().catch(() => undefined);
+  });
+}
+
+/** A request header as a single string. */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+// `writeHead(status, [message], [headers])` headers override setHeader() values, so the session's
+// headers are merged into that object too.
+function withSessionHeaders(args: unknown[], out: SessionResponse): unknown[] {
+  const index = typeof args[1] === 'string' ? 2 : 1;
+  const given = args[index];
+  if (typeof given !== 'object' || given === null) return args;
+  const headers: OutgoingHttpHeaders = {};
+  if (Array.isArray(given)) {
+    for (let i = 0; i + 1 < given.length; i += 2) headers[String(given[i])] = given[i + 1];
+  } else {
+    Object.assign(headers, given);
+  }
+  const lower = new Map(Object.keys(headers).map((k) => [k.toLowerCase(), k]));
+  const cookieKey = lower.get('set-cookie');
+  if (cookieKey !== undefined && out.setCookie.length > 0) {
+    const existing = headers[cookieKey];
+    const list = Array.isArray(existing)
+      ? existing
+      : existing === undefined
+        ? []
+        : [String(existing)];
+    headers[cookieKey] = [...list, ...out.setCookie];
+  }
+  const varyKey = lower.get('vary');
+  if (varyKey !== undefined && out.vary)
+    headers[varyKey] = appendVary(String(headers[varyKey]), 'Cookie');
+  const ccKey = lower.get('cache-control');
+  if (ccKey !== undefined && out.cacheControl !== undefined && out.setCookie.length > 0) {
+    headers[ccKey] = out.cacheControl;
+  }
+  const copy = [...args];
+  copy[index] = headers;
+  return copy;
+}

@@ -1,0 +1,93 @@
+/**
+ * `sessionkit/adapters/express` — sessions for Express 4 and 5.
+ *
+ * ```ts
+ * const sessions = sessionMiddleware(manager);
+ * app.use(sessions);
+ * app.post('/api/counter', async (req, res) => {
+ *   const session = sessions.get(req);
+ *   await session.update('counter', (n = 0) => n + 1);
+ *   await session.commit();
+ *   res.json({ counter: await session.get('counter') });
+ * });
+ * app.use(sessionErrorHandler());
+ * ```
+ *
+ * The client IP comes from `req.ip`, so Express's own `trust proxy` setting applies. Types are
+ * structural: the adapter needs no `@types/express`.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isSessionError } from '../core/errors.js';
+import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
+import type { Session } from '../core/session.js';
+import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { header, sendError } from './_shared.js';
+import { attach, getSession } from './node.js';
+
+export { getSession } from './node.js';
+
+/** The parts of an Express request the adapter reads. */
+export type ExpressRequestLike = IncomingMessage & { ip?: string | undefined };
+
+/** Options of the Express middleware. */
+export interface ExpressSessionOptions {
+  /**
+   * Concurrency mode for requests through this middleware (overrides the manager's).
+   * @default the manager's `concurrency`
+   */
+  concurrency?: ConcurrencyMode;
+}
+
+/** Express middleware that attaches `req.session`, with a typed accessor. */
+export interface ExpressSessionMiddleware<D extends object, F extends object> {
+  (req: ExpressRequestLike, res: ServerResponse, next: (error?: unknown) => void): void;
+  /** The typed session of a request that went through this middleware. */
+  get(req: IncomingMessage): Session<D, F>;
+}
+
+/**
+ * Express middleware: starts the request's session lazily, sets `req.session`, and commits
+ * before the first header byte. Mount it before the routes that use sessions.
+ */
+export function sessionMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: ExpressSessionOptions = {},
+): ExpressSessionMiddleware<D, F> {
+  const middleware = (
+    req: ExpressRequestLike,
+    res: ServerResponse,
+    next: (error?: unknown) => void,
+  ): void => {
+    let session: Session<D, F>;
+    try {
+      session = attach(manager, req, res, req.ip ?? req.socket?.remoteAddress, options.concurrency);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    (req as ExpressRequestLike & { session?: unknown }).session = session;
+    next();
+  };
+  return Object.assign(middleware, { get: (req: IncomingMessage) => getSession<D, F>(req) });
+}
+
+/**
+ * Express error middleware that answers session errors (store outage → 503, conflict → 409,
+ * lock timeout → 503 + `Retry-After`) with a generic body — no message, stack or id — and passes
+ * every other error on. Mount it after your routes.
+ */
+export function sessionErrorHandler(): (
+  error: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void {
+  return (error, req, res, next) => {
+    if (!isSessionError(error) || res.headersSent) {
+      next(error);
+      return;
+    }
+    sendError(res, error, header(req, 'accept'));
+  };
+}

@@ -7,18 +7,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  chmod,
-  link,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-} from 'node:fs/promises';
+import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../core/errors.js';
@@ -28,6 +17,7 @@ import {
   isStoreKey,
   type SessionStore,
   type StoreEntry,
+  type StoreLockOptions,
   type StoreRecord,
   throwIfAborted,
   toStoreError,
@@ -95,19 +85,19 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     const token = randomBytes(16).toString('hex');
     const deadline = Date.now() + lockTimeout;
     for (let attempt = 0; ; attempt++) {
-      const fh = await open(file, 'wx', FILE_MODE).catch(ignore('EEXIST'));
+      const fh = await fs.open(file, 'wx', FILE_MODE).catch(ignore('EEXIST'));
       if (fh) {
         await fh
           .chmod(FILE_MODE)
           .then(() => fh.writeFile(token))
           .finally(() => fh.close())
           .catch(async (error: unknown) => {
-            await unlink(file).catch(() => undefined);
+            await fs.unlink(file).catch(() => undefined);
             throw error;
           });
         break;
       }
-      const age = await stat(file).then((s) => Date.now() - s.mtimeMs, ignore('ENOENT'));
+      const age = await fs.stat(file).then((s) => Date.now() - s.mtimeMs, ignore('ENOENT'));
       if (age !== undefined && age > staleAfter) await breakStale(file, staleAfter);
       else if (Date.now() > deadline) throw new Error('Timed out waiting for a file store mutex.');
       else await sleep(1 + Math.random() * Math.min(2 ** attempt, 50));
@@ -115,15 +105,15 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     try {
       return await op();
     } finally {
-      const held = await readFile(file, 'utf8').catch(ignore('ENOENT'));
-      if (held === token) await unlink(file).catch(ignore('ENOENT'));
+      const held = await fs.readFile(file, 'utf8').catch(ignore('ENOENT'));
+      if (held === token) await fs.unlink(file).catch(ignore('ENOENT'));
     }
   }
 
   /** Write `text` to `file` atomically: a fresh 0600 temp file in the same directory, then rename. */
   async function writeAtomic(file: string, text: string): Promise<void> {
     const temp = join(dirname(file), `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
-    const fh = await open(temp, 'wx', FILE_MODE);
+    const fh = await fs.open(temp, 'wx', FILE_MODE);
     try {
       await fh.chmod(FILE_MODE); // the umask may have narrowed or (with 'wx') never widened it
       await fh.writeFile(text, 'utf8');
@@ -131,19 +121,21 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     } finally {
       await fh.close();
     }
-    await rename(temp, file).catch(async (error: unknown) => {
-      await unlink(temp).catch(ignore('ENOENT'));
+    await fs.rename(temp, file).catch(async (error: unknown) => {
+      await fs.unlink(temp).catch(ignore('ENOENT'));
       throw error;
     });
   }
 
+  const readLock = async (key: string) =>
+    parseLock(await fs.readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')));
   const readRecord = async (key: string) =>
-    parseRecord(await readFile(path('data', key), 'utf8').catch(ignore('ENOENT')));
+    parseRecord(await fs.readFile(path('data', key), 'utf8').catch(ignore('ENOENT')));
 
   async function addMarker(key: string, userId: string): Promise<void> {
     const dir = userDir(userId);
     for (let i = 0; ; i++) {
-      const fh = await open(join(dir, key), 'a', FILE_MODE).catch((error: unknown) => {
+      const fh = await fs.open(join(dir, key), 'a', FILE_MODE).catch((error: unknown) => {
         if (i < 3 && code(error) === 'ENOENT') return undefined; // no user dir yet, or pruned
         throw error;
       });
@@ -153,14 +145,14 @@ export function fileStore(options: FileStoreOptions): SessionStore {
   }
 
   const removeMarker = (key: string, userId: string | null) =>
-    userId === null ? undefined : unlink(join(userDir(userId), key)).catch(ignore('ENOENT'));
+    userId === null ? undefined : fs.unlink(join(userDir(userId), key)).catch(ignore('ENOENT'));
 
   /** Remove a record (and its index entry) if it is still what `should` approves; under the mutex. */
   const removeIf = (key: string, should: (r: StoreRecord | undefined) => boolean) =>
     exclusive(key, async () => {
       const current = await readRecord(key);
       if (!should(current)) return false;
-      const removed = await unlink(path('data', key)).then(() => true, ignore('ENOENT'));
+      const removed = await fs.unlink(path('data', key)).then(() => true, ignore('ENOENT'));
       await removeMarker(key, current?.userId ?? null);
       return removed === true;
     });
@@ -210,6 +202,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     },
     async touch(key, expiresAt, o) {
       if (!isStoreKey(key)) return false;
+      assertExpiry(expiresAt);
       return run('touch', o?.signal, () =>
         exclusive(key, async () => {
           const current = await readRecord(key);
@@ -229,12 +222,11 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     },
     async lock(key, o) {
       assertStoreKey(key);
+      assertLease(o);
       const { owner, ttl } = o;
       return run('lock', o.signal, () =>
         exclusive(`lock.${key}`, async () => {
-          const held = parseLock(
-            await readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')),
-          );
+          const held = await readLock(key);
           if (held && held.owner !== owner && held.expiresAt > now()) return false;
           await writeAtomic(path('locks', key), JSON.stringify({ owner, expiresAt: now() + ttl }));
           return true;
@@ -245,11 +237,9 @@ export function fileStore(options: FileStoreOptions): SessionStore {
       if (!isStoreKey(key)) return false;
       return run('unlock', o.signal, () =>
         exclusive(`lock.${key}`, async () => {
-          const held = parseLock(
-            await readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')),
-          );
+          const held = await readLock(key);
           if (!held || held.owner !== o.owner || held.expiresAt <= now()) return false;
-          await unlink(path('locks', key));
+          await fs.unlink(path('locks', key));
           return true;
         }),
       );
@@ -290,24 +280,22 @@ export function fileStore(options: FileStoreOptions): SessionStore {
             if (!owned(r)) {
               await exclusive(key, async () => {
                 if (!owned(await readRecord(key)))
-                  await unlink(path('users', hash, key)).catch(ignore('ENOENT'));
+                  await fs.unlink(path('users', hash, key)).catch(ignore('ENOENT'));
               });
             }
           }
-          await rmdir(path('users', hash)).catch(ignore('ENOTEMPTY', 'EEXIST', 'ENOENT'));
+          await fs.rmdir(path('users', hash)).catch(ignore('ENOTEMPTY', 'EEXIST', 'ENOENT'));
         }
         for (const key of await list(path('locks'), tempMaxAge)) {
           await exclusive(`lock.${key}`, async () => {
-            const held = parseLock(
-              await readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')),
-            );
+            const held = await readLock(key);
             if (!held || held.expiresAt <= now())
-              await unlink(path('locks', key)).catch(ignore('ENOENT'));
+              await fs.unlink(path('locks', key)).catch(ignore('ENOENT'));
           });
         }
-        for (const name of (await readdir(path('mutex')).catch(ignore('ENOENT'))) ?? []) {
+        for (const name of (await fs.readdir(path('mutex')).catch(ignore('ENOENT'))) ?? []) {
           const file = path('mutex', name);
-          const s = await stat(file).catch(ignore('ENOENT'));
+          const s = await fs.stat(file).catch(ignore('ENOENT'));
           if (s && Date.now() - s.mtimeMs > staleAfter) await breakStale(file, staleAfter);
         }
         return count;
@@ -325,14 +313,14 @@ export function fileStore(options: FileStoreOptions): SessionStore {
 
 /** Create `dir` and its subdirectories with mode 0700 (chmod explicitly: the umask may interfere). */
 async function makeDirs(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  if (created !== undefined) await chmod(dir, DIR_MODE);
+  const created = await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if (created !== undefined) await fs.chmod(dir, DIR_MODE);
   for (const sub of SUBDIRS) await makeDir(join(dir, sub));
 }
 
 async function makeDir(dir: string): Promise<void> {
-  if (await mkdir(dir, { mode: DIR_MODE }).then(() => true, ignore('EEXIST')))
-    await chmod(dir, DIR_MODE);
+  if (await fs.mkdir(dir, { mode: DIR_MODE }).then(() => true, ignore('EEXIST')))
+    await fs.chmod(dir, DIR_MODE);
 }
 
 /**
@@ -341,10 +329,10 @@ async function makeDir(dir: string): Promise<void> {
  */
 async function breakStale(file: string, staleAfter: number): Promise<void> {
   const aside = `${file}.stale-${randomBytes(8).toString('hex')}`;
-  if ((await rename(file, aside).then(() => true, ignore('ENOENT'))) !== true) return;
-  const s = await stat(aside);
-  if (Date.now() - s.mtimeMs <= staleAfter) await link(aside, file).catch(ignore('EEXIST'));
-  await unlink(aside);
+  if ((await fs.rename(file, aside).then(() => true, ignore('ENOENT'))) !== true) return;
+  const s = await fs.stat(aside);
+  if (Date.now() - s.mtimeMs <= staleAfter) await fs.link(aside, file).catch(ignore('EEXIST'));
+  await fs.unlink(aside);
 }
 
 /**
@@ -352,14 +340,14 @@ async function breakStale(file: string, staleAfter: number): Promise<void> {
  * than that are removed on the way (used by `prune`).
  */
 async function list(dir: string, tempMaxAge?: number, pattern?: RegExp): Promise<string[]> {
-  const names = (await readdir(dir).catch(ignore('ENOENT'))) ?? [];
+  const names = (await fs.readdir(dir).catch(ignore('ENOENT'))) ?? [];
   const keys: string[] = [];
   for (const name of names) {
     if (pattern ? pattern.test(name) : isStoreKey(name)) keys.push(name);
     else if (tempMaxAge !== undefined && name.startsWith(TEMP_PREFIX)) {
-      const s = await stat(join(dir, name)).catch(ignore('ENOENT'));
+      const s = await fs.stat(join(dir, name)).catch(ignore('ENOENT'));
       if (s && Date.now() - s.mtimeMs > tempMaxAge)
-        await unlink(join(dir, name)).catch(ignore('ENOENT'));
+        await fs.unlink(join(dir, name)).catch(ignore('ENOENT'));
     }
   }
   return keys;
@@ -390,6 +378,18 @@ function parseJson(text: string | undefined): Record<string, unknown> | undefine
   } catch {
     return undefined;
   }
+}
+
+/** A lease needs an owner and a positive, finite ttl; anything else is a core bug (`TypeError`). */
+function assertLease({ owner, ttl }: StoreLockOptions): void {
+  if (typeof owner !== 'string' || owner === '' || !Number.isFinite(ttl) || ttl <= 0) {
+    throw new TypeError('Malformed session lock options.');
+  }
+}
+
+/** `touch` needs a finite expiry; anything else is a core bug (`TypeError`). */
+function assertExpiry(expiresAt: number): void {
+  if (!Number.isFinite(expiresAt)) throw new TypeError('Malformed session expiry.');
 }
 
 function duration(option: string, value: number | undefined, fallback: number): number {

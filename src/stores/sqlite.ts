@@ -15,6 +15,7 @@ import {
   isStoreKey,
   type SessionStore,
   type StoreEntry,
+  type StoreLockOptions,
   type StoreRecord,
   throwIfAborted,
   toStoreError,
@@ -157,6 +158,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     async touch(key, expiresAt, o) {
       throwIfAborted(o?.signal);
       if (!isStoreKey(key)) return false;
+      assertExpiry(expiresAt);
       return backend('touch', () => changed(q.touch.run(expiresAt, key, now())));
     },
     async delete(key, o) {
@@ -170,6 +172,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     async lock(key, o) {
       throwIfAborted(o.signal);
       assertStoreKey(key);
+      assertLease(o);
       const at = now();
       return backend('lock', () => changed(q.lock.run(key, o.owner, at + o.ttl, at)));
     },
@@ -238,6 +241,18 @@ function tableName(option: string, value: string): string {
     );
   }
   return value;
+}
+
+/** A lease needs an owner and a positive, finite ttl; anything else is a core bug (`TypeError`). */
+function assertLease({ owner, ttl }: StoreLockOptions): void {
+  if (typeof owner !== 'string' || owner === '' || !Number.isFinite(ttl) || ttl <= 0) {
+    throw new TypeError('Malformed session lock options.');
+  }
+}
+
+/** `touch` needs a finite expiry; anything else is a core bug (`TypeError`). */
+function assertExpiry(expiresAt: number): void {
+  if (!Number.isFinite(expiresAt)) throw new TypeError('Malformed session expiry.');
 }
 
 /** A result row as a record, or `undefined` when absent or malformed (read as missing). */

@@ -161,6 +161,41 @@ describeStore({
         ]);
       });
 
+      it('refuses malformed lock options and a non-finite touch expiry with TypeError', async () => {
+        const store = track(sqliteStore({ client: connect() }));
+        const key = storeKey();
+        await store.set(key, record());
+        for (const [owner, ttl] of [
+          ['', 100],
+          ['a', 0],
+          ['a', -1],
+          ['a', Number.NaN],
+          ['a', Number.POSITIVE_INFINITY],
+        ] as const) {
+          await expect(store.lock!(key, { owner, ttl })).rejects.toThrow(TypeError);
+        }
+        await expect(store.touch(key, Number.NaN)).rejects.toThrow(TypeError);
+        await expect(store.get(key)).resolves.toMatchObject({ data: 'payload' });
+        await expect(store.lock!(key, { owner: 'a', ttl: 1000 })).resolves.toBe(true);
+      });
+
+      it('prunes expired rows and expired lock leases in the database', async () => {
+        let clock = 1_000_000;
+        const db = connect();
+        const store = track(sqliteStore({ client: db, now: () => clock }));
+        const [live, old] = [storeKey(), storeKey()];
+        await store.set(live, record({ expiresAt: clock + 10_000 }));
+        await store.set(old, record({ expiresAt: clock + 10 }));
+        await store.lock!(live, { owner: 'a', ttl: 10_000 });
+        await store.lock!(old, { owner: 'a', ttl: 10 });
+        clock += 100;
+        await expect(store.prune!()).resolves.toBe(1);
+        const count = (table: string) => db.prepare(`SELECT count(*) AS n FROM ${table}`).get();
+        expect(count('sessionkit_sessions')).toEqual({ n: 1 });
+        expect(count('sessionkit_sessions_locks')).toEqual({ n: 1 });
+        await expect(store.lock!(live, { owner: 'b', ttl: 10 })).resolves.toBe(false);
+      });
+
       it('pages ids() through more keys than one page', async () => {
         const store = track(sqliteStore({ client: connect() }));
         const db = connections.at(-1)!;

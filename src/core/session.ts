@@ -365,13 +365,16 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     };
     this.#write(op);
     await this.load();
-    // Run it now against this request's view, so the caller gets a value and bad data throws here.
-    const before = this.#state.ops.slice(0, this.#state.ops.indexOf(op));
-    applyOps(
-      applyOps(this.#state.base, before, this.#engine.maxDepth),
-      [op],
-      this.#engine.maxDepth,
-    );
+    // Run it now against this request's view, so the caller gets a value and bad data throws
+    // here — and a throwing update leaves nothing behind in the log.
+    const ops = this.#state.ops;
+    const depth = this.#engine.maxDepth;
+    try {
+      applyOps(applyOps(this.#state.base, ops.slice(0, ops.indexOf(op)), depth), [op], depth);
+    } catch (error) {
+      ops.splice(ops.indexOf(op), 1);
+      throw error;
+    }
     return op.result as SessionPathValue<D, P>;
   }
 

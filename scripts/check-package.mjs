@@ -1,0 +1,67 @@
+// Package check: the exports map and the source files agree in both directions, and every
+// exported subpath imports from dist/ with a value export.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const problems = [];
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)],
+  );
+}
+
+// Public modules: src/index.ts plus every non-private file of src/stores and src/adapters
+// (and any other top-level public folder). A leading `_` marks a private module.
+const publicSources = walk(join(root, 'src'))
+  .map((f) => relative(join(root, 'src'), f).replaceAll('\\', '/'))
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+  .filter((f) => !f.startsWith('core/'))
+  .filter((f) => !f.split('/').some((part) => part.startsWith('_')));
+
+const expected = new Map(
+  publicSources.map((f) => {
+    const noExt = f.replace(/\.ts$/, '');
+    const subpath = noExt === 'index' ? '.' : `./${noExt.replace(/\/index$/, '')}`;
+    return [subpath, `./dist/${noExt}.js`];
+  }),
+);
+
+for (const [subpath, target] of expected) {
+  const entry = pkg.exports[subpath];
+  if (!entry) problems.push(`missing export for src file: ${subpath}`);
+  else if (entry.default !== target)
+    problems.push(`export ${subpath} points at ${entry.default}, expected ${target}`);
+  else if (entry.types !== target.replace(/\.js$/, '.d.ts'))
+    problems.push(`export ${subpath} has wrong types path`);
+}
+for (const subpath of Object.keys(pkg.exports)) {
+  if (subpath === './package.json') continue;
+  if (subpath.includes('*')) problems.push(`wildcard export ${subpath}: exports must be explicit`);
+  if (!expected.has(subpath)) problems.push(`export ${subpath} has no public source file`);
+}
+
+for (const [subpath, entry] of Object.entries(pkg.exports)) {
+  if (subpath === './package.json') continue;
+  for (const file of [entry.default, entry.types]) {
+    if (!existsSync(join(root, file))) problems.push(`${subpath}: ${file} was not built`);
+  }
+  const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
+  try {
+    const mod = await import(specifier);
+    if (Object.keys(mod).length === 0) problems.push(`${specifier} exports nothing`);
+  } catch (error) {
+    problems.push(`import ${specifier} failed: ${error.message}`);
+  }
+}
+
+if (problems.length > 0) {
+  console.error(`package check failed:\n- ${problems.join('\n- ')}`);
+  process.exit(1);
+}
+console.log(
+  `package check: ${Object.keys(pkg.exports).length - 1} subpaths exported, built and importable`,
+);

@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import { createSessionManager } from '../../src/index.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { manager, request, SECRET } from './helpers.js';
+
+describe('session data', () => {
+  it('get/set/has/delete/pull with dot paths', async () => {
+    const m = manager();
+    const { cookie } = await request(m, undefined, async (s) => {
+      s.set('user.profile.name', 'alice');
+      s.set('nothing', null);
+      expect(await s.get('user.profile.name')).toBe('alice');
+      expect(await s.has('nothing')).toBe(true);
+      expect(await s.has('missing')).toBe(false);
+      expect(await s.get('nothing')).toBeNull();
+      expect(await s.get('missing')).toBeUndefined();
+    });
+    const { cookie: c2 } = await request(m, cookie, async (s) => {
+      expect(await s.pull('user.profile.name')).toBe('alice');
+      expect(await s.has('user.profile.name')).toBe(false);
+      expect(await s.has('user.profile')).toBe(true);
+    });
+    const { result } = await request(m, c2, (s) => s.all());
+    expect(JSON.parse(JSON.stringify(result))).toEqual({ user: { profile: {} }, nothing: null });
+  });
+
+  it('refuses __proto__, constructor and prototype path segments', async () => {
+    const m = manager();
+    await request(m, undefined, async (s) => {
+      for (const key of ['__proto__', 'a.__proto__.b', 'constructor', 'x.prototype', '', 'a..b']) {
+        expect(() => s.set(key, 1)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_DATA' }));
+        await expect(s.get(key)).rejects.toMatchObject({ code: 'ERR_SESSION_DATA' });
+      }
+    });
+    expect(({} as Record<string, unknown>).b).toBeUndefined();
+  });
+
+  it('accepts JSON data only', async () => {
+    const m = manager();
+    await request(m, undefined, (s) => {
+      for (const bad of [
+        () => undefined,
+        Symbol('x'),
+        10n,
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        new Date(),
+        new Map(),
+        [undefined],
+        { nested: { when: new Date() } },
+        JSON.parse('{"__proto__": {"polluted": true}}'),
+      ]) {
+        expect(() => s.set('x', bad)).toThrow(
+          expect.objectContaining({ code: 'ERR_SESSION_DATA' }),
+        );
+      }
+    });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('bounds depth at write and size at commit', async () => {
+    const m = manager({ maxDepth: 4, maxPayloadBytes: 1024 });
+    const scope = m.begin({});
+    expect(() => scope.session.set('x', { a: { b: { c: { d: { e: 1 } } } } })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_DATA' }),
+    );
+    scope.session.set('big', 'x'.repeat(2000));
+    await expect(scope.end()).rejects.toMatchObject({
+      code: 'ERR_SESSION_TOO_LARGE',
+      size: expect.any(Number),
+    });
+  });
+
+  it('returns frozen, null-prototype values; caller mutations cannot leak in', async () => {
+    const m = manager();
+    const input = { list: [1, 2], inner: { a: 1 } };
+    const { cookie } = await request(m, undefined, (s) => s.set('obj', input));
+    input.inner.a = 99;
+    const { result } = await request(m, cookie, (s) => s.get('obj'));
+    const obj = result as { list: number[]; inner: { a: number } };
+    expect(obj.inner.a).toBe(1);
+    expect(Object.getPrototypeOf(obj)).toBeNull();
+    expect(Object.isFrozen(obj.list)).toBe(true);
+    expect(() => {
+      obj.inner.a = 2;
+    }).toThrow(TypeError);
+  });
+
+  it('merge writes several keys, keeping the others; clear removes data only', async () => {
+    const m = manager();
+    const { cookie } = await request(m, undefined, (s) => {
+      s.set('keep', 1);
+      s.merge({ a: 1, b: { c: 2 } });
+      s.flash.set('f', 'x');
+    });
+    expect((await request(m, cookie, (s) => s.all())).result).toEqual({
+      keep: 1,
+      a: 1,
+      b: { c: 2 },
+    });
+    await request(m, cookie, (s) => s.clear());
+    const { result } = await request(m, cookie, async (s) => [
+      await s.all(),
+      await s.flash.get('f'),
+    ]);
+    expect(result).toEqual([{}, 'x']);
+  });
+
+  it('update returns the value computed by this request', async () => {
+    const m = manager();
+    await request(m, undefined, async (s) => {
+      expect(await s.update('n', (n) => Number(n ?? 0) + 1)).toBe(1);
+      expect(await s.update('n', (n) => Number(n) * 10)).toBe(10);
+      await expect(s.update('n', () => new Date() as never)).rejects.toMatchObject({
+        code: 'ERR_SESSION_DATA',
+      });
+    });
+  });
+
+  it('status moves unmodified → modified → unmodified after commit, and destroyed', async () => {
+    const m = manager();
+    const scope = m.begin({});
+    expect(scope.session.status).toBe('unmodified');
+    scope.session.set('a', 1);
+    expect(scope.session.status).toBe('modified');
+    await scope.session.commit();
+    expect(scope.session.status).toBe('unmodified');
+    scope.session.destroy();
+    expect(scope.session.status).toBe('destroyed');
+  });
+
+  it('types every accessor from the manager generics', async () => {
+    interface Data {
+      user: { name: string; roles: string[] };
+      counter: number;
+    }
+    const m = createSessionManager<Data, { success: string }>({
+      store: memoryStore(),
+      secrets: [SECRET],
+      cookie: { secure: false },
+    });
+    const s = m.begin({}).session;
+    s.set('user.name', 'alice');
+    s.set('counter', 1);
+    // @ts-expect-error a number is not a string
+    s.set('user.name', 1);
+    // @ts-expect-error unknown key
+    s.set('nope', 1);
+    s.flash.add('success', 'ok');
+    // @ts-expect-error unknown flash kind
+    s.flash.add('failure', 'x');
+    const n: number | undefined = await s.get('counter');
+    expect(n).toBe(1);
+  });
+});
+
+describe('flash', () => {
+  it('one-hop: set → readable once on the next request → gone', async () => {
+    const m = manager();
+    const { cookie } = await request(m, undefined, async (s) => {
+      s.flash.set('notice', 'saved');
+      expect(await s.flash.get('notice')).toBeUndefined(); // not in the same request
+    });
+    expect((await request(m, cookie, (s) => s.flash.get('notice'))).result).toBe('saved');
+    expect((await request(m, cookie, (s) => s.flash.get('notice'))).result).toBeUndefined();
+  });
+
+  it('now() is visible in this request only', async () => {
+    const m = manager();
+    const { cookie } = await request(m, undefined, async (s) => {
+      s.set('x', 1);
+      s.flash.now('notice', 'now');
+      expect(await s.flash.get('notice')).toBe('now');
+    });
+    expect((await request(m, cookie, (s) => s.flash.get('notice'))).result).toBeUndefined();
+  });
+
+  it('message lists: add, peek without consuming, messages read-and-clear', async () => {
+    const m = manager();
+    const { cookie } = await request(m, undefined, (s) => {
+      s.flash.add('success', 'one');
+      s.flash.add('success', 'two');
+    });
+    expect((await request(m, cookie, (s) => s.flash.peek('success'))).result).toEqual([
+      'one',
+      'two',
+    ]);
+    expect((await request(m, cookie, (s) => s.flash.messages('success'))).result).toEqual([
+      'one',
+      'two',
+    ]);
+    expect((await request(m, cookie, (s) => s.flash.messages('success'))).result).toEqual([]);
+  });
+
+  it('reflash and keep put consumed values back for one more request', async () => {
+    const m = manager();
+    const { cookie } = await request(m, undefined, (s) => {
+      s.flash.set('a', 1);
+      s.flash.set('b', 2);
+    });
+    await request(m, cookie, async (s) => {
+      await s.flash.get('a');
+      await s.flash.get('b');
+      s.flash.keep('a');
+    });
+    const { result } = await request(m, cookie, async (s) => [
+      await s.flash.get('a'),
+      await s.flash.get('b'),
+    ]);
+    expect(result).toEqual([1, undefined]);
+    const { cookie: c2 } = await request(m, cookie, (s) => s.flash.set('c', 3));
+    await request(m, c2, async (s) => {
+      await s.flash.get('c');
+      s.flash.reflash();
+    });
+    expect((await request(m, c2, (s) => s.flash.get('c'))).result).toBe(3);
+  });
+
+  it('flash keys cannot contain dots', async () => {
+    const m = manager();
+    await request(m, undefined, (s) => {
+      expect(() => s.flash.set('a.b', 1)).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_STATE' }),
+      );
+    });
+  });
+});

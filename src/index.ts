@@ -58,6 +58,7 @@ export type {
   SessionStatus,
 } from './core/session.js';
 export {
+  assertLockOptions,
   assertStoreKey,
   assertStoreRecord,
   isStoreKey,

@@ -39,7 +39,7 @@ export interface StoreRecord {
   version: number;
   /** Absolute expiry, milliseconds since the epoch. */
   expiresAt: number;
-  /** The user this session belongs to, for the per-user index; `null` when anonymous. */
+  /** The user this session belongs to (non-empty), for the per-user index; `null` when anonymous. */
   userId: string | null;
 }
 
@@ -134,13 +134,18 @@ export interface SessionStore {
    */
   lock?(key: string, options: StoreLockOptions): Promise<boolean>;
 
-  /** Release a lock held by `owner`. Resolves `false` (and changes nothing) for another owner. */
+  /**
+   * Release a lock held by `owner`. Resolves `false` (and changes nothing) for another owner, and
+   * for `owner`'s own lock once its lease has lapsed (someone else may hold it by then). Invalid
+   * keys resolve `false`; `lock` rejects them with `ERR_SESSION_INVALID_KEY`. An empty owner or a
+   * non-positive / non-finite `ttl` rejects with `TypeError` (see {@link assertLockOptions}).
+   */
   unlock?(key: string, options: StoreUnlockOptions): Promise<boolean>;
 
   /** Live records of one user, in no particular order. */
   listByUser?(userId: string, options?: StoreCallOptions): Promise<StoreEntry[]>;
 
-  /** Delete every record of one user except `except`. Resolves how many were deleted. */
+  /** Delete every record of one user except `except`. Resolves how many live records were deleted. */
   deleteByUser?(userId: string, options?: StoreDeleteByUserOptions): Promise<number>;
 
   /** Delete expired records (and dangling index entries). Resolves how many records went. */
@@ -186,9 +191,17 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  * operation. The original error is kept as `cause`; the message never includes it (it may hold
  * keys or connection strings). Session errors and aborts pass through unchanged.
  */
-export function toStoreError(store: string, operation: string, error: unknown): Error {
+export function toStoreError(
+  store: string,
+  operation: string,
+  error: unknown,
+  signal?: AbortSignal,
+): Error {
   if (error instanceof SessionError) return error;
-  if (error instanceof Error && error.name === 'AbortError') return error;
+  if (signal?.aborted && error === signal.reason) return error as Error;
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
+    return error;
+  }
   return new StoreError(`The ${store} session store failed during ${operation}.`, {
     cause: error,
   });
@@ -206,8 +219,27 @@ export function assertStoreRecord(record: StoreRecord): void {
     !Number.isSafeInteger(record.version) ||
     record.version < 1 ||
     !Number.isFinite(record.expiresAt) ||
-    (record.userId !== null && typeof record.userId !== 'string')
+    (record.userId !== null && (typeof record.userId !== 'string' || record.userId.length === 0))
   ) {
     throw new TypeError('Malformed session store record.');
+  }
+}
+
+/**
+ * Validate lease-lock options: a non-empty `owner` and a positive, finite `ttl` in ms. Throws
+ * `TypeError` otherwise (a NaN ttl would otherwise make a lock that never expires).
+ */
+export function assertLockOptions(
+  options: { owner: unknown; ttl?: unknown },
+  withTtl = true,
+): void {
+  if (typeof options?.owner !== 'string' || options.owner.length === 0) {
+    throw new TypeError('A session lock needs a non-empty owner token.');
+  }
+  if (
+    withTtl &&
+    (typeof options.ttl !== 'number' || !Number.isFinite(options.ttl) || options.ttl <= 0)
+  ) {
+    throw new TypeError('A session lock needs a positive, finite ttl in milliseconds.');
   }
 }

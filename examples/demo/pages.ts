@@ -1,0 +1,147 @@
+/**
+ * The demo's server-rendered pages. Every interpolated value goes through the escaping `html`
+ * tag; the only inline CSS is {@link STYLE}, allowed by its hash in the Content-Security-Policy.
+ */
+
+import { createHash } from 'node:crypto';
+import type { SessionInfo } from '../../src/core/manager.js';
+import { deviceLabel, html, raw, type SafeHtml } from './html.js';
+
+/** Flash messages by kind, as shown at the top of a page. */
+export interface Messages {
+  success: readonly string[];
+  info: readonly string[];
+  error: readonly string[];
+}
+
+/** The demo's stylesheet (inline, hashed into the CSP). */
+export const STYLE = `
+:root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;background:#f3f4f6}
+body{max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+header{display:flex;justify-content:space-between;align-items:center;gap:1rem;margin-bottom:1rem}
+h1{font-size:1.4rem;margin:0}h1 span{color:#2563eb}h2{font-size:1.1rem;margin:0 0 .5rem}
+.card{background:#fff;border:1px solid #e5e7eb;border-radius:.6rem;padding:1rem 1.25rem;margin:1rem 0;box-shadow:0 1px 2px #0000000d}
+.flash{padding:.6rem 1rem;border-radius:.5rem;margin:.5rem 0}
+.success{background:#d1fae5;color:#065f46}.info{background:#dbeafe;color:#1e3a8a}.error{background:#fee2e2;color:#991b1b}
+button{font:inherit;padding:.35rem .9rem;border-radius:.4rem;border:1px solid #1d4ed8;background:#2563eb;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#1f2937;border-color:#d1d5db}button.danger{background:#fff;color:#b91c1c;border-color:#fca5a5}
+label{display:block;margin:.5rem 0;font-weight:500}
+input{display:block;font:inherit;padding:.4rem .6rem;border:1px solid #d1d5db;border-radius:.4rem;width:100%;box-sizing:border-box;margin-top:.2rem}
+table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid #e5e7eb}th{color:#6b7280;font-weight:500}
+.counter{font-size:2.6rem;font-weight:700;margin:0 0 .5rem}
+.badge{background:#16a34a;color:#fff;border-radius:1rem;padding:.05rem .55rem;font-size:.8rem}
+.muted{color:#6b7280;font-size:.9rem}form.inline{display:inline;margin:0}form.spaced{margin-top:1rem}
+code{background:#e5e7eb;padding:0 .3rem;border-radius:.25rem}a{color:#2563eb}
+`;
+
+/** `Content-Security-Policy` of every demo response: nothing but the stylesheet above. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  'img-src data:',
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/** The demo accounts' shared password, shown on the login page. */
+export const DEMO_PASSWORD = 'demo-password';
+
+/** The demo accounts. */
+export const DEMO_USERS: readonly string[] = ['alice', 'bob'];
+
+function layout(title: string, header: SafeHtml, body: SafeHtml): string {
+  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} · sessionkit demo</title><link rel="icon" href="data:,">
+<style>${raw(STYLE)}</style></head>
+<body><header><h1><span>sessionkit</span> demo</h1>${header}</header>${body}</body></html>`}`;
+}
+
+function flashes(messages: Messages): SafeHtml[] {
+  return (['success', 'info', 'error'] as const).flatMap((kind) =>
+    messages[kind].map((text) => html`<p class="flash ${kind}" role="status">${text}</p>`),
+  );
+}
+
+function userBar(user: string): SafeHtml {
+  return html`<div>Signed in as <strong id="user">${user}</strong>
+<form class="inline" method="post" action="/logout"><button class="secondary" id="logout">Log out</button></form></div>`;
+}
+
+/** The login page (anonymous home), optionally with an error and the username typed. */
+export function loginPage(options: { error?: string; username?: string } = {}): string {
+  const error = options.error === undefined ? [] : [options.error];
+  return layout(
+    'Sign in',
+    html``,
+    html`${flashes({ success: [], info: [], error })}
+<section class="card"><h2>Sign in</h2>
+<form id="login-form" method="post" action="/login">
+<label>Username <input name="username" autocomplete="username" required value="${options.username ?? ''}"></label>
+<label>Password <input type="password" name="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form></section>
+<section class="card"><h2>Demo accounts</h2>
+<p>${DEMO_USERS.map((u, i) => html`${i > 0 ? ' and ' : ''}<code>${u}</code>`)}, password <code>${DEMO_PASSWORD}</code>.</p>
+<p class="muted">Sessions live in the store named by <code>SESSION_STORE</code>; the JSON view is at <a href="/api/session">/api/session</a>.</p></section>`,
+  );
+}
+
+/** The dashboard of a signed-in user. */
+export function dashboardPage(options: {
+  user: string;
+  counter: number;
+  messages: Messages;
+}): string {
+  return layout(
+    'Dashboard',
+    userBar(options.user),
+    html`${flashes(options.messages)}
+<section class="card"><h2>Counter</h2>
+<p class="counter" id="counter">${options.counter}</p>
+<form method="post" action="/api/counter"><button type="submit" id="increment">Increment</button></form>
+<p class="muted">Kept in your session with <code>update()</code>: parallel requests never lose an increment.</p></section>
+<section class="card"><h2>Your devices</h2>
+<p>See where you are signed in, and sign other sessions out: <a href="/sessions" id="devices">your devices</a>.</p></section>
+<section class="card"><h2>JSON API</h2>
+<p class="muted"><a href="/api/session">GET /api/session</a> · <code>POST /api/counter</code> · <code>POST /login</code> with JSON</p></section>`,
+  );
+}
+
+/** The "your devices" page. */
+export function devicesPage(options: {
+  user: string;
+  sessions: readonly SessionInfo[];
+  messages: Messages;
+}): string {
+  const others = options.sessions.filter((s) => !s.current).length;
+  const rows = options.sessions.map(
+    (s) => html`<tr data-handle="${s.handle}"${s.current ? html` class="current"` : ''}>
+<td>${deviceLabel(s.userAgent)}</td><td>${s.ip ?? '—'}</td><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td>
+<td>${
+      s.current
+        ? html`<span class="badge">This device</span>`
+        : html`<form class="inline" method="post" action="/sessions/revoke">
+<input type="hidden" name="handle" value="${s.handle}"><button class="danger">Revoke</button></form>`
+    }</td></tr>`,
+  );
+  return layout(
+    'Your devices',
+    userBar(options.user),
+    html`${flashes(options.messages)}
+<section class="card"><h2>Your devices</h2>
+<table id="sessions"><thead><tr><th>Device</th><th>IP</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
+<tbody>${rows}</tbody></table>
+${
+  others > 0
+    ? html`<form class="spaced" method="post" action="/sessions/revoke">
+<input type="hidden" name="all" value="1"><button class="danger" id="revoke-others">Sign out all other sessions</button></form>`
+    : html`<p class="muted">No other sessions.</p>`
+}
+</section><p><a href="/">← Back to the dashboard</a></p>`,
+  );
+}
+
+function when(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -58,6 +58,7 @@ export type {
   SessionStatus,
 } from './core/session.js';
 export {
+  assertExpiresAt,
   assertLockOptions,
   assertStoreKey,
   assertStoreRecord,

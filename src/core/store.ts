@@ -243,3 +243,10 @@ export function assertLockOptions(
     throw new TypeError('A session lock needs a positive, finite ttl in milliseconds.');
   }
 }
+
+/** Validate an expiry given to `touch`: a finite number of ms. Throws `TypeError` otherwise. */
+export function assertExpiresAt(expiresAt: unknown): void {
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+    throw new TypeError('A session expiry must be a finite number of milliseconds.');
+  }
+}

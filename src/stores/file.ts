@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../core/errors.js';
 import {
+  assertExpiresAt,
+  assertLockOptions,
   assertStoreKey,
   assertStoreRecord,
   isStoreKey,
@@ -202,7 +204,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     },
     async touch(key, expiresAt, o) {
       if (!isStoreKey(key)) return false;
-      assertExpiry(expiresAt);
+      assertExpiresAt(expiresAt);
       return run('touch', o?.signal, () =>
         exclusive(key, async () => {
           const current = await readRecord(key);
@@ -222,7 +224,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     },
     async lock(key, o) {
       assertStoreKey(key);
-      assertLease(o);
+      assertLockOptions(o);
       const { owner, ttl } = o;
       return run('lock', o.signal, () =>
         exclusive(`lock.${key}`, async () => {
@@ -378,18 +380,6 @@ function parseJson(text: string | undefined): Record<string, unknown> | undefine
   } catch {
     return undefined;
   }
-}
-
-/** A lease needs an owner and a positive, finite ttl; anything else is a core bug (`TypeError`). */
-function assertLease({ owner, ttl }: StoreLockOptions): void {
-  if (typeof owner !== 'string' || owner === '' || !Number.isFinite(ttl) || ttl <= 0) {
-    throw new TypeError('Malformed session lock options.');
-  }
-}
-
-/** `touch` needs a finite expiry; anything else is a core bug (`TypeError`). */
-function assertExpiry(expiresAt: number): void {
-  if (!Number.isFinite(expiresAt)) throw new TypeError('Malformed session expiry.');
 }
 
 function duration(option: string, value: number | undefined, fallback: number): number {

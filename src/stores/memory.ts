@@ -9,6 +9,7 @@
 
 import { ConfigError } from '../core/errors.js';
 import {
+  assertLockOptions,
   assertStoreKey,
   assertStoreRecord,
   isStoreKey,
@@ -143,9 +144,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     async lock(key, { owner, ttl, signal }) {
       throwIfAborted(signal);
       assertStoreKey(key);
-      if (typeof owner !== 'string' || owner === '' || !(ttl > 0) || !Number.isFinite(ttl)) {
-        throw new TypeError('A lock needs a non-empty owner and a positive ttl in milliseconds.');
-      }
+      assertLockOptions({ owner, ttl });
       const held = locks.get(key);
       if (live(held) && held?.owner !== owner) return false;
       locks.set(key, { owner, expiresAt: now() + ttl });

@@ -10,6 +10,8 @@
 
 import { ConfigError } from '../core/errors.js';
 import {
+  assertExpiresAt,
+  assertLockOptions,
   assertStoreKey,
   assertStoreRecord,
   isStoreKey,
@@ -158,7 +160,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     async touch(key, expiresAt, o) {
       throwIfAborted(o?.signal);
       if (!isStoreKey(key)) return false;
-      assertExpiry(expiresAt);
+      assertExpiresAt(expiresAt);
       return backend('touch', () => changed(q.touch.run(expiresAt, key, now())));
     },
     async delete(key, o) {
@@ -172,7 +174,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     async lock(key, o) {
       throwIfAborted(o.signal);
       assertStoreKey(key);
-      assertLease(o);
+      assertLockOptions(o);
       const at = now();
       return backend('lock', () => changed(q.lock.run(key, o.owner, at + o.ttl, at)));
     },
@@ -241,18 +243,6 @@ function tableName(option: string, value: string): string {
     );
   }
   return value;
-}
-
-/** A lease needs an owner and a positive, finite ttl; anything else is a core bug (`TypeError`). */
-function assertLease({ owner, ttl }: StoreLockOptions): void {
-  if (typeof owner !== 'string' || owner === '' || !Number.isFinite(ttl) || ttl <= 0) {
-    throw new TypeError('Malformed session lock options.');
-  }
-}
-
-/** `touch` needs a finite expiry; anything else is a core bug (`TypeError`). */
-function assertExpiry(expiresAt: number): void {
-  if (!Number.isFinite(expiresAt)) throw new TypeError('Malformed session expiry.');
 }
 
 /** A result row as a record, or `undefined` when absent or malformed (read as missing). */

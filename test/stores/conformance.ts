@@ -782,6 +782,35 @@ export function describeStore(options: DescribeStoreOptions): void {
       }
     });
 
+    describe('malformed lease and expiry arguments', () => {
+      it.skipIf(!has('lock'))(
+        'lock refuses an empty owner or a bad ttl with TypeError',
+        async () => {
+          const store = await fresh();
+          const key = storeKey();
+          for (const [owner, ttl] of [
+            ['', 100],
+            ['a', 0],
+            ['a', -1],
+            ['a', Number.NaN],
+            ['a', Number.POSITIVE_INFINITY],
+          ] as const) {
+            await expect(store.lock!(key, { owner, ttl })).rejects.toThrow(TypeError);
+          }
+          await expect(store.lock!(key, { owner: 'a', ttl: 1000 })).resolves.toBe(true);
+        },
+      );
+
+      it('touch refuses a non-finite expiry with TypeError and changes nothing', async () => {
+        const store = await fresh();
+        const key = storeKey();
+        const written = rec();
+        await store.set(key, written);
+        await expect(store.touch(key, Number.NaN)).rejects.toThrow(TypeError);
+        await expect(store.get(key)).resolves.toStrictEqual(written);
+      });
+    });
+
     describe.skipIf(!has('failure'))('backend failure', () => {
       const key = storeKey();
       const calls: [string, Ability | undefined, (s: SessionStore) => Promise<unknown>][] = [

@@ -19,7 +19,6 @@ import {
   isStoreKey,
   type SessionStore,
   type StoreEntry,
-  type StoreLockOptions,
   type StoreRecord,
   throwIfAborted,
   toStoreError,

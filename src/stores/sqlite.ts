@@ -17,7 +17,6 @@ import {
   isStoreKey,
   type SessionStore,
   type StoreEntry,
-  type StoreLockOptions,
   type StoreRecord,
   throwIfAborted,
   toStoreError,

@@ -1,0 +1,187 @@
+/**
+ * Helpers for the demo's tests: stores in temp dirs, a store that counts its calls, a started
+ * demo on port 0, and a tiny HTTP client with a one-cookie jar.
+ */
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SessionStore } from '../../src/core/store.js';
+import { fileStore } from '../../src/stores/file.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { sqliteStore } from '../../src/stores/sqlite.js';
+import { createDemoApp, type DemoApp, type DemoAppOptions, listen } from './app.js';
+
+/** The stores the demo runs on. */
+export type StoreKind = 'memory' | 'file' | 'sqlite';
+
+/** A fresh, isolated store and its cleanup. */
+export interface TestStore {
+  store: SessionStore;
+  cleanup(): Promise<void>;
+}
+
+/** Create a fresh store of `kind` (file and sqlite in a new temp directory). */
+export async function createTestStore(kind: StoreKind, now?: () => number): Promise<TestStore> {
+  const clock = now === undefined ? {} : { now };
+  if (kind === 'memory') {
+    const store = memoryStore(clock);
+    return { store, cleanup: async () => store.close?.() };
+  }
+  const dir = await mkdtemp(join(tmpdir(), `sessionkit-demo-${kind}-`));
+  const removeDir = () => rm(dir, { recursive: true, force: true });
+  if (kind === 'file') {
+    // fsync off: durability across power loss is not what these tests are about.
+    const store = fileStore({ dir, fsync: false, ...clock });
+    return {
+      store,
+      async cleanup() {
+        await store.close?.();
+        await removeDir();
+      },
+    };
+  }
+  const client = new Database(join(dir, 'sessions.db'));
+  client.pragma('journal_mode = WAL');
+  const store = sqliteStore({ client, ...clock });
+  return {
+    store,
+    async cleanup() {
+      await store.close?.();
+      client.close();
+      await removeDir();
+    },
+  };
+}
+
+/** Wrap a store so every method call is counted (by method name). */
+export function countingStore(store: SessionStore): {
+  store: SessionStore;
+  calls: Map<string, number>;
+  total(): number;
+} {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        calls.set(property, (calls.get(property) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, calls, total: () => [...calls.values()].reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * Wrap a store so every call first waits 0–2 ms. The memory and SQLite stores answer
+ * synchronously, so without this one request can run from load to commit before the next one
+ * is even parsed, and "concurrent" tests would never interleave. Results are unaffected.
+ */
+export function jitteryStore(store: SessionStore): SessionStore {
+  const skip = new Set(['ids', 'close']);
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string' || skip.has(property)) {
+        return value;
+      }
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** A demo app listening on a free port. */
+export interface StartedDemo extends DemoApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Start the demo on 127.0.0.1, port 0. Unexpected server errors fail loudly via `logError`. */
+export async function startDemo(options: DemoAppOptions): Promise<StartedDemo> {
+  const demo = createDemoApp(options);
+  const running = await listen(demo.app, 0);
+  return { ...demo, url: running.url, close: running.close };
+}
+
+/** A response, read fully. */
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  setCookies: string[];
+  /** The parsed JSON body (throws when the body is not JSON). */
+  json<T = Record<string, unknown>>(): T;
+}
+
+/** What to send. */
+export interface RequestOptions {
+  /** Send as `application/x-www-form-urlencoded`. */
+  form?: Record<string, string>;
+  /** Send as JSON. */
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One "browser": remembers the session cookie it is given (name `sid`), never follows redirects,
+ * and sends a fixed user agent.
+ */
+export class Client {
+  cookie: string | undefined;
+  readonly #base: string;
+  readonly #userAgent: string;
+
+  constructor(base: string, userAgent = 'node-test-client') {
+    this.#base = base;
+    this.#userAgent = userAgent;
+  }
+
+  /** `GET path` with `Accept: application/json`, parsed. */
+  async getJson<T = Record<string, unknown>>(path: string): Promise<T> {
+    const res = await this.request('GET', path, { headers: { accept: 'application/json' } });
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.text}`);
+    return res.json<T>();
+  }
+
+  /** Send a request with the jar's cookie; store any session cookie set. */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
+    const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...options.headers };
+    if (this.cookie !== undefined && headers.cookie === undefined) headers.cookie = this.cookie;
+    let body: string | undefined;
+    if (options.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(options.form).toString();
+    } else if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers.accept ??= 'application/json';
+      body = JSON.stringify(options.json);
+    }
+    const res = await fetch(this.#base + path, {
+      method,
+      headers,
+      redirect: 'manual',
+      ...(body === undefined ? {} : { body }),
+    });
+    const text = await res.text();
+    const setCookies = res.headers.getSetCookie();
+    for (const line of setCookies) {
+      const pair = line.split(';', 1)[0] ?? '';
+      if (!pair.startsWith('sid=')) continue;
+      const expired = pair === 'sid=' || /;\s*max-age=0\b/i.test(line);
+      this.cookie = expired ? undefined : pair;
+    }
+    return {
+      status: res.status,
+      headers: res.headers,
+      text,
+      setCookies,
+      json: <T>() => JSON.parse(text) as T,
+    };
+  }
+}

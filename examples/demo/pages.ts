@@ -29,7 +29,7 @@ label{display:block;margin:.5rem 0;font-weight:500}
 input{display:block;font:inherit;padding:.4rem .6rem;border:1px solid #d1d5db;border-radius:.4rem;width:100%;box-sizing:border-box;margin-top:.2rem}
 table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid #e5e7eb}th{color:#6b7280;font-weight:500}
 .counter{font-size:2.6rem;font-weight:700;margin:0 0 .5rem}
-.badge{background:#16a34a;color:#fff;border-radius:1rem;padding:.05rem .55rem;font-size:.8rem}
+.badge{background:#16a34a;color:#fff;border-radius:1rem;padding:.05rem .55rem;font-size:.8rem;white-space:nowrap}td.when{white-space:nowrap}
 .muted{color:#6b7280;font-size:.9rem}form.inline{display:inline;margin:0}form.spaced{margin-top:1rem}
 code{background:#e5e7eb;padding:0 .3rem;border-radius:.25rem}a{color:#2563eb}
 `;
@@ -115,9 +115,11 @@ export function devicesPage(options: {
   messages: Messages;
 }): string {
   const others = options.sessions.filter((s) => !s.current).length;
-  const rows = options.sessions.map(
+  // This device first, then the others by last activity (the manager's order).
+  const sorted = [...options.sessions].sort((a, b) => Number(b.current) - Number(a.current));
+  const rows = sorted.map(
     (s) => html`<tr data-handle="${s.handle}"${s.current ? html` class="current"` : ''}>
-<td>${deviceLabel(s.userAgent)}</td><td>${s.ip ?? '—'}</td><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td>
+<td>${deviceLabel(s.userAgent)}</td><td>${s.ip ?? '—'}</td><td class="when">${when(s.createdAt)}</td><td class="when">${when(s.lastSeenAt)}</td>
 <td>${
       s.current
         ? html`<span class="badge">This device</span>`
@@ -130,7 +132,7 @@ export function devicesPage(options: {
     userBar(options.user),
     html`${flashes(options.messages)}
 <section class="card"><h2>Your devices</h2>
-<table id="sessions"><thead><tr><th>Device</th><th>IP</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
+<table id="sessions"><thead><tr><th>Device</th><th>IP</th><th>Signed in (UTC)</th><th>Last seen (UTC)</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table>
 ${
   others > 0
@@ -143,5 +145,5 @@ ${
 }
 
 function when(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 }

@@ -1,7 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
 import { getSession, sessionMiddleware, withSession } from '../../src/adapters/node.js';
+import { createSessionManager, type SessionManager } from '../../src/core/manager.js';
 import type { Session } from '../../src/core/session.js';
-import { describeAdapter, listen, type RouteResult, type Routes } from './contract.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import {
+  type AdapterServer,
+  cookiesNamed,
+  describeAdapter,
+  listen,
+  type RouteResult,
+  type Routes,
+  send,
+} from './contract.js';
 
 /** Map the neutral table onto one node handler: find the route, parse JSON, write the result. */
 async function dispatch(
@@ -88,4 +101,80 @@ describeAdapter({
     };
     return listen(http.createServer(chain(sessions, handler)));
   },
+});
+
+describe('node adapter specifics', () => {
+  const servers: AdapterServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+
+  /** A memory store whose writes take 50 ms: the commit is still running when the handler fails. */
+  function slowStore(): SessionStore {
+    const inner = memoryStore({ sweepInterval: 0 });
+    return new Proxy(inner, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== 'set' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  }
+
+  function manager(): SessionManager {
+    return createSessionManager({
+      store: slowStore(),
+      secrets: randomBytes(32).toString('base64url'),
+      cookie: { secure: false },
+    });
+  }
+
+  // Without the session layer, `res.end()` sends the headers at once, so an error afterwards
+  // cannot replace the response. The held response must look the same to error handlers.
+  it('withSession: a handler that fails after responding keeps its response', async () => {
+    const m = manager();
+    const errors: unknown[] = [];
+    const server = await listen(
+      http.createServer(
+        withSession(
+          m,
+          async (_req, res, session) => {
+            session.set('a', 1);
+            res.setHeader('content-type', 'text/plain');
+            res.end('done');
+            throw new Error('audit log failed after the response');
+          },
+          { onError: (error) => errors.push(error) },
+        ),
+      ),
+    );
+    servers.push(server);
+    const reply = await send(server.url, 'POST', '/');
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('done');
+    expect(reply.headers.get('content-type')).toBe('text/plain');
+    expect(cookiesNamed(reply, m.cookieName)).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+    expect((await send(server.url, 'POST', '/')).status).toBe(200);
+  });
+
+  it('sessionMiddleware: an error passed on after responding does not replace the response', async () => {
+    const m = manager();
+    const sessions = sessionMiddleware(m);
+    const handler: Layer = (req, res, next) => {
+      sessions.get(req).set('a', 1);
+      res.end('done');
+      next(new Error('failed after the response'));
+    };
+    const server = await listen(http.createServer(chain(sessions, handler)));
+    servers.push(server);
+    const reply = await send(server.url, 'POST', '/');
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('done');
+    expect(cookiesNamed(reply, m.cookieName)).toHaveLength(1);
+    expect((await send(server.url, 'POST', '/')).status).toBe(200);
+  });
 });

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import express4 from 'express4';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sessionErrorHandler, sessionMiddleware } from '../../src/adapters/express.js';
+import { createSessionManager, type SessionManager } from '../../src/core/manager.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import {
+  type AdapterServer,
+  type AdapterServerOptions,
+  cookiesNamed,
+  describeAdapter,
+  listen,
+  type RouteResult,
+  type Routes,
+  send,
+} from './contract.js';
+
+type ExpressFactory = typeof express;
+
+function write(res: Response, result: RouteResult): void {
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.append(name, value);
+  if (result.redirect !== undefined) res.redirect(result.status ?? 302, result.redirect);
+  else if (result.json !== undefined) res.status(result.status ?? 200).json(result.json);
+  else res.status(result.status ?? 200).send(result.text ?? '');
+}
+
+/** Map the neutral table onto `app.get/post`, with `express.json()` and the session error handler. */
+function expressServer(factory: ExpressFactory) {
+  return (
+    manager: SessionManager,
+    routes: Routes,
+    options?: AdapterServerOptions,
+  ): Promise<AdapterServer> => {
+    const app = factory();
+    const sessions = sessionMiddleware(manager, options);
+    app.use(factory.json());
+    app.use(sessions);
+    for (const [key, route] of Object.entries(routes)) {
+      const [method = '', path = ''] = key.split(' ');
+      const verb = method.toLowerCase() as 'get' | 'post';
+      // Express 4 does not catch rejected handlers: forward them explicitly on both.
+      app[verb](path, (req: Request, res: Response, next: NextFunction) => {
+        const query = req.query as Record<string, string>;
+        route(sessions.get(req), { query, body: req.body, headers: req.headers })
+          .then((result) => write(res, result))
+          .catch(next);
+      });
+    }
+    app.use(sessionErrorHandler());
+    return listen(http.createServer(app));
+  };
+}
+
+const flavours: [string, ExpressFactory][] = [
+  ['Express 5', express],
+  ['Express 4', express4],
+];
+
+for (const [name, factory] of flavours) {
+  describeAdapter({ name, createServer: expressServer(factory) });
+
+  describe(`${name} specifics`, () => {
+    const servers: AdapterServer[] = [];
+    afterEach(async () => {
+      for (const server of servers.splice(0)) await server.close();
+    });
+
+    function failingGet(store: SessionStore, failing: { on: boolean }): SessionStore {
+      return new Proxy(store, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (property !== 'get' || typeof value !== 'function') return value;
+          return (...args: unknown[]) =>
+            failing.on
+              ? Promise.reject(new Error('ECONNREFUSED 10.1.2.3:5432 user=admin'))
+              : (value as (...a: unknown[]) => unknown).apply(target, args);
+        },
+      });
+    }
+
+    async function start(setup: (app: ReturnType<ExpressFactory>) => void): Promise<string> {
+      const app = factory();
+      setup(app);
+      const server = await listen(http.createServer(app));
+      servers.push(server);
+      return server.url;
+    }
+
+    function manager(store: SessionStore = memoryStore({ sweepInterval: 0 })): SessionManager {
+      return createSessionManager({
+        store,
+        secrets: randomBytes(32).toString('base64url'),
+        cookie: { secure: false },
+      });
+    }
+
+    it('sessionErrorHandler turns a store outage in a handler into a generic 503; other errors pass on', async () => {
+      const failing = { on: false };
+      const m = manager(failingGet(memoryStore({ sweepInterval: 0 }), failing));
+      const sessions = sessionMiddleware(m);
+      const seen: unknown[] = [];
+      const url = await start((app) => {
+        app.use(sessions);
+        app.post('/seed', (req, res) => {
+          sessions.get(req).set('a', 1);
+          res.json({ ok: true });
+        });
+        app.get('/read', (req, res, next) => {
+          sessions
+            .get(req)
+            .get('a')
+            .then((value) => res.json({ value }))
+            .catch(next);
+        });
+        app.get('/boom', (_req, _res, next) => next(new Error('not a session error')));
+        app.use(sessionErrorHandler());
+        app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+          seen.push(error);
+          res.status(500).send('app error page');
+        });
+      });
+      const seeded = await send(url, 'POST', '/seed');
+      const [cookie] = cookiesNamed(seeded, m.cookieName);
+      expect(cookie).toBeDefined();
+      failing.on = true;
+      for (const accept of ['application/json', 'text/html']) {
+        const reply = await send(url, 'GET', '/read', {
+          cookie: cookie?.pair,
+          headers: { accept },
+        });
+        expect(reply.status).toBe(503);
+        expect(reply.headers.get('cache-control')).toBe('no-store');
+        expect(reply.setCookies).toEqual([]);
+        expect(reply.text.length).toBeLessThan(100);
+        for (const leak of [' at ', 'ECONNREFUSED', 'admin', 'StoreError', cookie!.value]) {
+          expect(reply.text).not.toContain(leak);
+        }
+      }
+      // The session error never reached the app's own error handler…
+      expect(seen).toEqual([]);
+      // …but other errors do.
+      const other = await send(url, 'GET', '/boom');
+      expect(other.status).toBe(500);
+      expect(other.text).toBe('app error page');
+      expect(seen).toHaveLength(1);
+      failing.on = false;
+      expect((await send(url, 'GET', '/read', { cookie: cookie?.pair })).json).toEqual({
+        value: 1,
+      });
+    });
+
+    it('an error after the response was sent does not replace it', async () => {
+      // Writes take 50 ms, so the commit is still running when the error reaches the handlers.
+      const inner = memoryStore({ sweepInterval: 0 });
+      const slow = new Proxy(inner, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (property !== 'set' || typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const m = manager(slow);
+      const sessions = sessionMiddleware(m);
+      const seen: unknown[] = [];
+      const url = await start((app) => {
+        app.use(sessions);
+        app.post('/save', (req, res, next) => {
+          sessions.get(req).set('a', 1);
+          res.json({ saved: true });
+          next(new Error('mailer failed after the response'));
+        });
+        app.use(sessionErrorHandler());
+        // A typical app error handler: log, and answer only if nothing was sent yet.
+        app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+          seen.push(error);
+          if (!res.headersSent) res.status(500).send('app error page');
+        });
+      });
+      const reply = await send(url, 'POST', '/save');
+      expect(reply.status).toBe(200);
+      expect(reply.json).toEqual({ saved: true });
+      expect(cookiesNamed(reply, m.cookieName)).toHaveLength(1);
+      expect(seen).toHaveLength(1);
+      expect((await send(url, 'GET', '/nowhere')).status).toBe(404);
+    });
+
+    it("req.ip under Express's trust proxy is recorded as the session's ip", async () => {
+      const m = manager();
+      const sessions = sessionMiddleware(m);
+      const routes = (app: ReturnType<ExpressFactory>): void => {
+        app.use(sessions);
+        app.post('/login', (req, res, next) => {
+          const session = sessions.get(req);
+          session.login('alice');
+          session
+            .meta()
+            .then((meta) => res.json({ ip: meta.ip, reqIp: req.ip }))
+            .catch(next);
+        });
+        app.get('/meta', (req, res, next) => {
+          sessions
+            .get(req)
+            .meta()
+            .then((meta) => res.json({ ip: meta.ip }))
+            .catch(next);
+        });
+      };
+      const trusted = await start((app) => {
+        app.set('trust proxy', 1);
+        routes(app);
+      });
+      const forwarded = { 'x-forwarded-for': '198.51.100.9, 203.0.113.7' };
+      const login = await send(trusted, 'POST', '/login', { headers: forwarded });
+      expect(login.status).toBe(200);
+      expect(login.json).toEqual({ ip: '203.0.113.7', reqIp: '203.0.113.7' });
+      const [cookie] = cookiesNamed(login, m.cookieName);
+      const meta = await send(trusted, 'GET', '/meta', { cookie: cookie?.pair });
+      expect(meta.json).toEqual({ ip: '203.0.113.7' });
+
+      // Without trust proxy the spoofable header is ignored.
+      const direct = await start(routes);
+      const spoofed = await send(direct, 'POST', '/login', { headers: forwarded });
+      const { ip } = spoofed.json as { ip: string };
+      expect(ip).toMatch(/127\.0\.0\.1$/);
+    });
+  });
+}

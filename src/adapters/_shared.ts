@@ -130,6 +130,7 @@ export function holdResponse<D extends object, F extends object>(
   let needsDrain = false;
 
   const restore = (): void => {
+    delete (res as { headersSent?: boolean }).headersSent;
     res.writeHead = original.writeHead;
     res.write = original.write;
     res.end = original.end;
@@ -184,6 +185,13 @@ export function holdResponse<D extends object, F extends object>(
   res.write = hold('write') as typeof res.write;
   res.end = hold('end') as typeof res.end;
   res.flushHeaders = hold('flushHeaders') as typeof res.flushHeaders;
+  // Once the handler has written or ended, its headers count as sent, as they would be without
+  // the hold: error handlers that check `headersSent` must not write a second response over it
+  // (which replayed a wrong status and crashed the process with "write after end").
+  Object.defineProperty(res, 'headersSent', {
+    configurable: true,
+    get: () => phase !== 'open',
+  });
 
   // The client went away before any response: give up without committing (releases a lock).
   res.once('close', () => {

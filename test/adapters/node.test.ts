@@ -178,3 +178,33 @@ describe('node adapter specifics', () => {
     expect((await send(server.url, 'POST', '/')).status).toBe(200);
   });
 });
+
+describe('node adapter: writeHead forms', () => {
+  const servers: AdapterServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+
+  it('writeHead with a flat [name, value, …] list keeps repeated headers next to the session’s', async () => {
+    const m = createSessionManager({
+      store: memoryStore({ sweepInterval: 0 }),
+      secrets: randomBytes(32).toString('base64url'),
+      cookie: { secure: false },
+    });
+    const server = await listen(
+      http.createServer(
+        withSession(m, async (req, res, session) => {
+          if (req.url === '/write') session.set('a', 1);
+          res.writeHead(200, ['Set-Cookie', 'a=1; Path=/', 'Set-Cookie', 'b=2; Path=/']);
+          res.end('ok');
+        }),
+      ),
+    );
+    servers.push(server);
+    const untouched = await send(server.url, 'GET', '/');
+    expect(untouched.setCookies).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    const written = await send(server.url, 'GET', '/write');
+    expect(written.setCookies.slice(0, 2)).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    expect(cookiesNamed(written, m.cookieName)).toHaveLength(1);
+  });
+});

@@ -216,7 +216,13 @@ function withSessionHeaders(args: unknown[], out: SessionResponse): unknown[] {
   if (typeof given !== 'object' || given === null) return args;
   const headers: OutgoingHttpHeaders = {};
   if (Array.isArray(given)) {
-    for (let i = 0; i + 1 < given.length; i += 2) headers[String(given[i])] = given[i + 1];
+    // A flat [name, value, …] list may repeat a name (several Set-Cookie): keep every value.
+    for (let i = 0; i + 1 < given.length; i += 2) {
+      const name = String(given[i]);
+      const previous = headers[name];
+      const value = given[i + 1] as string | string[];
+      headers[name] = previous === undefined ? value : [previous, value].flat().map(String);
+    }
   } else {
     Object.assign(headers, given);
   }

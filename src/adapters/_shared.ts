@@ -81,11 +81,9 @@ export function applySessionHeaders(res: ServerResponse, out: SessionResponse): 
     const vary = res.getHeader('vary');
     res.setHeader('vary', appendVary(vary === undefined ? undefined : String(vary), 'Cookie'));
   }
-  if (
-    out.cacheControl !== undefined &&
-    (out.setCookie.length > 0 || !res.hasHeader('cache-control'))
-  ) {
-    // A response carrying Set-Cookie must never be stored by a shared cache.
+  if (out.cacheControl !== undefined) {
+    // A response that reads or sets a session must never be stored by a shared cache, whatever
+    // the handler said (SECURITY.md §21); `cacheControl: false` on the manager opts out.
     res.setHeader('cache-control', out.cacheControl);
   }
 }
@@ -241,7 +239,7 @@ function withSessionHeaders(args: unknown[], out: SessionResponse): unknown[] {
   if (varyKey !== undefined && out.vary)
     headers[varyKey] = appendVary(String(headers[varyKey]), 'Cookie');
   const ccKey = lower.get('cache-control');
-  if (ccKey !== undefined && out.cacheControl !== undefined && out.setCookie.length > 0) {
+  if (ccKey !== undefined && out.cacheControl !== undefined) {
     headers[ccKey] = out.cacheControl;
   }
   const copy = [...args];

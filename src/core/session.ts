@@ -159,7 +159,10 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   readonly flash: Flash<F>;
   /** Core-kept metadata (creation, last seen, deadline, user, client). */
   meta(): Promise<Readonly<SessionMeta>>;
-  /** New id at commit; the old record is deleted. Data is kept unless `keep: false`. */
+  /**
+   * New id at commit; the old record is deleted. Data is kept by default; `keep: false` is
+   * `invalidate()` (an empty session gets an id only once something is written to it).
+   */
   regenerate(options?: RegenerateOptions): void;
   /** Sign a user in: regenerate (SECURITY.md §4), record the user id and client, set persistence. */
   login(userId: string, options?: LoginOptions): void;

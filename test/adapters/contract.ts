@@ -385,6 +385,10 @@ function createRoutes(hooks: Hooks): Routes {
         headers: { 'set-cookie': 'theme=dark; Path=/', vary: 'Accept' },
       };
     },
+    'GET /cacheable-read': async (session) => {
+      const x = await session.get('x');
+      return { json: { x: x ?? null }, headers: { 'cache-control': 'public, max-age=60' } };
+    },
     'POST /cacheable-write': async (session) => {
       session.set('x', 1);
       return { json: { ok: true }, headers: { 'cache-control': 'public, max-age=60' } };
@@ -1068,6 +1072,16 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
         const reply = await h.req('POST', '/cacheable-write');
         expect(reply.status).toBe(200);
         expect(h.cookies(reply)).toHaveLength(1);
+        expect(reply.headers.get('cache-control')).toBe('private, no-store');
+      });
+
+      it('a response that depends on the session is never publicly cacheable', async () => {
+        const h = await start();
+        const cookie = await h.newSession({ x: 1 });
+        const reply = await h.req('GET', '/cacheable-read', { cookie });
+        expect(reply.status).toBe(200);
+        expect(reply.json).toEqual({ x: 1 });
+        expect(h.cookies(reply)).toHaveLength(0);
         expect(reply.headers.get('cache-control')).toBe('private, no-store');
       });
     });

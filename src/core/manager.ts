@@ -110,6 +110,12 @@ export interface SessionManagerOptions {
   /** Lock mode settings. */
   lock?: LockOptions;
   /**
+   * Deadline for every store call, in ms; a call that takes longer fails with `StoreError`
+   * (503) and its `signal` is aborted. `0` disables the deadline.
+   * @default 5_000
+   */
+  storeTimeout?: number;
+  /**
    * Largest encoded session, in bytes.
    * @default 131_072
    */
@@ -233,6 +239,7 @@ interface Config {
   maxRetries: number;
   lockTtl: number;
   lockWait: number;
+  storeTimeout: number;
   limits: CodecLimits;
   cacheControl: string | undefined;
   onEvent: ((event: SessionEvent) => void) | undefined;
@@ -281,7 +288,7 @@ export function createSessionManager<
     async listSessions(userId, opts = {}) {
       requireAbility('listByUser');
       const now = config.now();
-      const entries = await engine.guard('listByUser', () => store.listByUser!(userId));
+      const entries = await engine.guard('listByUser', (o) => store.listByUser!(userId, o));
       const out: SessionInfo[] = [];
       for (const { key, record } of entries) {
         const payload = decodePayload(record.data, config.limits);
@@ -304,16 +311,16 @@ export function createSessionManager<
     },
     async revokeSession(userId, handle) {
       requireAbility('listByUser');
-      const record = await engine.guard('get', () => store.get(handle));
+      const record = await engine.guard('get', (o) => store.get(handle, o));
       if (record === undefined || record.userId !== userId) return false; // ownership check
-      const deleted = await engine.guard('delete', () => store.delete(handle));
+      const deleted = await engine.guard('delete', (o) => store.delete(handle, o));
       if (deleted) config.onEvent?.({ type: 'revoke', handle: short(handle), userId });
       return deleted;
     },
     async revokeAll(userId, opts = {}) {
       requireAbility('deleteByUser');
-      const count = await engine.guard('deleteByUser', () =>
-        store.deleteByUser!(userId, { except: opts.except }),
+      const count = await engine.guard('deleteByUser', (o) =>
+        store.deleteByUser!(userId, { ...o, except: opts.except }),
       );
       if (count > 0) config.onEvent?.({ type: 'revoke', handle: '*', userId });
       return count;
@@ -333,9 +340,27 @@ function createEngine(config: Config) {
     }
   };
 
-  async function guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  // Every store call runs under a deadline: a backend that hangs (an offline queue, a dead TCP
+  // peer) becomes a StoreError — a 503 — instead of a request that never ends.
+  async function guard<T>(
+    operation: string,
+    fn: (options: { signal?: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
+    const controller = config.storeTimeout > 0 ? new AbortController() : undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      return await fn();
+      const work = fn(controller === undefined ? {} : { signal: controller.signal });
+      if (controller === undefined) return await work;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new StoreError(
+            `The ${store.name} session store did not answer ${operation} within ${config.storeTimeout} ms.`,
+          );
+          controller.abort(error);
+          reject(error);
+        }, config.storeTimeout);
+      });
+      return await Promise.race([work, deadline]);
     } catch (error) {
       const wrapped = isSessionError(error)
         ? error
@@ -346,6 +371,8 @@ function createEngine(config: Config) {
         emit({ type: 'store-error', operation, code: wrapped.code });
       }
       throw wrapped;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 
@@ -404,7 +431,7 @@ function createEngine(config: Config) {
     id: string,
   ): Promise<{ record: StoreRecord; payload: SessionPayload } | undefined> {
     const key = hashSessionId(id);
-    const record = await guard('get', () => store.get(key));
+    const record = await guard('get', (o) => store.get(key, o));
     if (record === undefined) {
       emit({ type: 'unknown-id', handle: short(key) });
       return undefined;
@@ -429,7 +456,7 @@ function createEngine(config: Config) {
     const deadline = Date.now() + config.lockWait;
     let delay = 5;
     for (;;) {
-      if (await guard('lock', () => store.lock!(key, { owner, ttl: config.lockTtl }))) {
+      if (await guard('lock', (o) => store.lock!(key, { ...o, owner, ttl: config.lockTtl }))) {
         s.lockOwner = owner;
         s.lockKey = key;
         return;
@@ -448,7 +475,7 @@ function createEngine(config: Config) {
     if (lockKey === null || lockOwner === null) return;
     s.lockKey = null;
     s.lockOwner = null;
-    await guard('unlock', () => store.unlock!(lockKey, { owner: lockOwner }));
+    await guard('unlock', (o) => store.unlock!(lockKey, { ...o, owner: lockOwner }));
   }
 
   async function load(s: SessionState, mode: ConcurrencyMode): Promise<void> {
@@ -522,14 +549,15 @@ function createEngine(config: Config) {
         const newId = config.generateId();
         const newKey = hashSessionId(newId);
         const record = recordOf(payload, 1);
-        if (!(await guard('set', () => store.set(newKey, record, { ifVersion: 0 })))) continue;
+        if (!(await guard('set', (o) => store.set(newKey, record, { ...o, ifVersion: 0 }))))
+          continue;
         if (oldKey !== null) {
           const conditional = s.rotation === 'regenerate' && mode !== 'none';
-          const ok = await guard('delete', () =>
-            store.delete(oldKey, conditional ? { ifVersion: s.version } : {}),
+          const ok = await guard('delete', (o) =>
+            store.delete(oldKey, conditional ? { ...o, ifVersion: s.version } : o),
           );
           if (!ok && conditional) {
-            await guard('delete', () => store.delete(newKey));
+            await guard('delete', (o) => store.delete(newKey, o));
             await reload(s);
             continue;
           }
@@ -542,7 +570,7 @@ function createEngine(config: Config) {
       }
       const record = recordOf(payload, s.version + 1);
       const condition = mode === 'none' ? {} : { ifVersion: s.version };
-      if (await guard('set', () => store.set(oldKey, record, condition))) {
+      if (await guard('set', (o) => store.set(oldKey, record, { ...o, ...condition }))) {
         settle(s, s.id, payload, record);
         emit({ type: 'commit', handle: short(oldKey), attempts: attempt });
         return;
@@ -590,7 +618,7 @@ function createEngine(config: Config) {
   async function deleteCurrent(s: SessionState): Promise<void> {
     if (s.id === null) return;
     const key = hashSessionId(s.id);
-    await guard('delete', () => store.delete(key));
+    await guard('delete', (o) => store.delete(key, o));
     emit({ type: 'destroy', handle: short(key) });
     s.id = null;
     s.version = 0;
@@ -602,7 +630,7 @@ function createEngine(config: Config) {
     const next = Math.min(t + config.idle, s.base.meta.absoluteExpiresAt);
     if (next - s.expiresAt < config.touchInterval) return;
     const key = hashSessionId(s.id);
-    if (await guard('touch', () => store.touch(key, next))) {
+    if (await guard('touch', (o) => store.touch(key, next, o))) {
       s.expiresAt = next;
       emit({ type: 'touch', handle: short(key) });
     }
@@ -622,7 +650,7 @@ function createEngine(config: Config) {
         const payload = applyOps(s.base, [op], limits.maxDepth);
         const record = recordOf(payload, s.version + 1);
         const condition = mode === 'none' ? {} : { ifVersion: s.version };
-        if (await guard('set', () => store.set(storeKey, record, condition))) {
+        if (await guard('set', (o) => store.set(storeKey, record, { ...o, ...condition }))) {
           s.version = record.version;
           s.expiresAt = record.expiresAt;
           s.base = payload;
@@ -737,6 +765,7 @@ function resolveOptions(options: SessionManagerOptions): Config {
     maxRetries,
     lockTtl: duration(options.lock?.ttl, 30_000, 'lock.ttl'),
     lockWait: duration(options.lock?.wait, 5_000, 'lock.wait', 0),
+    storeTimeout: duration(options.storeTimeout, 5_000, 'storeTimeout', 0),
     limits: {
       maxBytes: integer(
         options.maxPayloadBytes,

@@ -235,6 +235,36 @@ describe('store outage', () => {
   });
 });
 
+describe('store deadline', () => {
+  it('a store call that hangs fails with ERR_SESSION_STORE after storeTimeout, with its signal aborted', async () => {
+    const store = memoryStore();
+    let seen: AbortSignal | undefined;
+    const hanging = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'get') return Reflect.get(target, prop, receiver);
+        return (_key: string, options?: { signal?: AbortSignal }) => {
+          seen = options?.signal;
+          return new Promise(() => undefined); // never settles, like a client queueing offline
+        };
+      },
+    });
+    const m = manager({ store });
+    const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
+    const slow = manager({ store: hanging, storeTimeout: 50 });
+    const scope = slow.begin({ cookie });
+    await expect(scope.session.get('a')).rejects.toMatchObject({
+      code: 'ERR_SESSION_STORE',
+      status: 503,
+    });
+    expect(seen?.aborted).toBe(true);
+    expect(slow.events).toContainEqual({
+      type: 'store-error',
+      operation: 'get',
+      code: 'ERR_SESSION_STORE',
+    });
+  });
+});
+
 describe('merge mode across processes (separate managers share one store)', () => {
   // Two managers have separate in-process commit queues, so their commits really race on CAS.
   const pair = () => {

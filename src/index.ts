@@ -26,6 +26,7 @@ export {
 } from './core/errors.js';
 export {
   createKeyRing,
+  generateCsrfSecret,
   generateSecret,
   generateSessionId,
   hashSessionId,
@@ -33,10 +34,12 @@ export {
   type KeyPurpose,
   type KeyRing,
   MIN_SECRET_BYTES,
+  maskCsrfToken,
   SESSION_ID_LENGTH,
   type SecretInput,
   type SecretsOption,
   timingSafeEqualString,
+  verifyCsrfToken,
 } from './core/keys.js';
 export {
   type ConcurrencyMode,

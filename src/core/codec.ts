@@ -31,6 +31,8 @@ export interface SessionMeta {
   userAgent: string | null;
   /** `true` for a "remember me" cookie with Max-Age; `false` for a browser-session cookie. */
   persistent: boolean;
+  /** The CSRF synchronizer secret (rotated on regenerate/login); `null` until first needed. */
+  csrf: string | null;
 }
 
 /** A decoded session payload. */
@@ -219,6 +221,7 @@ function depthOf(value: unknown, cap: number, depth = 0): number {
 
 function readMeta(m: DataObject): SessionMeta | undefined {
   const { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent } = m;
+  const csrf = m.csrf ?? null;
   if (
     typeof createdAt !== 'number' ||
     typeof lastSeenAt !== 'number' ||
@@ -226,9 +229,10 @@ function readMeta(m: DataObject): SessionMeta | undefined {
     !(userId === null || typeof userId === 'string') ||
     !(ip === null || typeof ip === 'string') ||
     !(userAgent === null || typeof userAgent === 'string') ||
-    typeof persistent !== 'boolean'
+    typeof persistent !== 'boolean' ||
+    !(csrf === null || typeof csrf === 'string')
   ) {
     return undefined;
   }
-  return { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent };
+  return { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent, csrf };
 }

@@ -185,3 +185,37 @@ function assertStrongSecret(bytes: Buffer, index: number): void {
 function derive(secret: Buffer, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, 'sessionkit/v1', `sessionkit ${purpose}`, 32));
 }
+
+/** A fresh CSRF synchronizer secret: 32 random bytes, base64url. */
+export function generateCsrfSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Mask a CSRF secret for one response: `base64url(pad ‖ (pad ⊕ secret))` with a fresh random pad,
+ * so the token differs on every response and compression side channels (BREACH) learn nothing.
+ */
+export function maskCsrfToken(secret: string): string {
+  const raw = Buffer.from(secret, 'base64url');
+  const pad = randomBytes(raw.length);
+  const out = Buffer.alloc(raw.length * 2);
+  pad.copy(out, 0);
+  for (let i = 0; i < raw.length; i++) out[raw.length + i] = pad[i]! ^ raw[i]!;
+  return out.toString('base64url');
+}
+
+/**
+ * `true` when `token` is a masking of `secret`. Compares in constant time; any malformed or
+ * mis-sized token is a clean `false`, never an exception.
+ */
+export function verifyCsrfToken(secret: string, token: unknown): boolean {
+  if (typeof token !== 'string' || token.length > 256 || !/^[A-Za-z0-9_-]+$/.test(token)) {
+    return false;
+  }
+  const raw = Buffer.from(secret, 'base64url');
+  const bytes = Buffer.from(token, 'base64url');
+  if (bytes.length !== raw.length * 2 || raw.length === 0) return false;
+  const unmasked = Buffer.alloc(raw.length);
+  for (let i = 0; i < raw.length; i++) unmasked[i] = bytes[i]! ^ bytes[raw.length + i]!;
+  return timingSafeEqual(unmasked, raw);
+}

@@ -27,6 +27,7 @@ import {
 } from './errors.js';
 import {
   createKeyRing,
+  generateCsrfSecret,
   generateSessionId,
   hashSessionId,
   isSessionId,
@@ -41,6 +42,7 @@ import {
   type Session,
   type SessionEngine,
   SessionImpl,
+  type SessionOp,
   type SessionState,
   writtenPaths,
 } from './session.js';
@@ -405,6 +407,7 @@ function createEngine(config: Config) {
         ip: client.ip,
         userAgent: client.userAgent,
         persistent: config.persistent,
+        csrf: null,
       },
     };
   }
@@ -636,17 +639,23 @@ function createEngine(config: Config) {
     }
   }
 
-  async function takeFlash(
+  /**
+   * Commit one small op at once, on its own compare-and-set (flash consumption, CSRF secret
+   * creation), so that parallel requests agree on its outcome. Resolves the op as applied, or
+   * `undefined` when `needed` says there is nothing to do (also after the session vanished).
+   */
+  async function commitEarly<T extends SessionOp>(
     s: SessionState,
-    key: string,
     mode: ConcurrencyMode,
-  ): Promise<readonly unknown[]> {
-    if (s.id === null || !Array.isArray(s.base.flash[key])) return [];
+    makeOp: () => T,
+    needed: (payload: SessionPayload) => boolean,
+  ): Promise<T | undefined> {
+    if (s.id === null || !needed(s.base)) return undefined;
     const storeKey = hashSessionId(s.id);
     return serialize(storeKey, async () => {
       for (let attempt = 0; attempt <= config.maxRetries; attempt++) {
-        if (!Array.isArray(s.base.flash[key])) return [];
-        const op = { kind: 'flash-take' as const, key, taken: [] as readonly unknown[] };
+        if (!needed(s.base)) return undefined;
+        const op = makeOp();
         const payload = applyOps(s.base, [op], limits.maxDepth);
         const record = recordOf(payload, s.version + 1);
         const condition = mode === 'none' ? {} : { ifVersion: s.version };
@@ -654,17 +663,41 @@ function createEngine(config: Config) {
           s.version = record.version;
           s.expiresAt = record.expiresAt;
           s.base = payload;
-          return op.taken;
+          return op;
         }
         try {
           await reload(s);
         } catch (error) {
-          if (isSessionError(error, 'ERR_SESSION_CONFLICT')) return [];
+          if (isSessionError(error, 'ERR_SESSION_CONFLICT')) return undefined;
           throw error;
         }
       }
       throw new ConflictError('retries-exhausted');
     });
+  }
+
+  async function takeFlash(
+    s: SessionState,
+    key: string,
+    mode: ConcurrencyMode,
+  ): Promise<readonly unknown[]> {
+    const op = await commitEarly(
+      s,
+      mode,
+      () => ({ kind: 'flash-take' as const, key, taken: [] as readonly unknown[] }),
+      (p) => Array.isArray(p.flash[key]),
+    );
+    return op?.taken ?? [];
+  }
+
+  async function initCsrf(s: SessionState, mode: ConcurrencyMode): Promise<string | null> {
+    await commitEarly(
+      s,
+      mode,
+      () => ({ kind: 'meta' as const, patch: { csrf: generateCsrfSecret() } }),
+      (p) => p.meta.csrf === null,
+    );
+    return s.base.meta.csrf;
   }
 
   function handleOf(s: SessionState): string | undefined {
@@ -710,6 +743,7 @@ function createEngine(config: Config) {
           load: (s) => load(s, mode),
           commit: (s) => commit(s, mode),
           takeFlash: (s, key) => takeFlash(s, key, mode),
+          initCsrf: (s) => initCsrf(s, mode),
           fresh: (s) => fresh(s.client),
           handleOf,
         };

@@ -18,6 +18,7 @@ import {
   toSessionValue,
 } from './codec.js';
 import { StateError } from './errors.js';
+import { generateCsrfSecret, maskCsrfToken, verifyCsrfToken } from './keys.js';
 import type { DefaultData, DefaultFlash, SessionPath, SessionPathValue } from './types.js';
 
 /** Where the session stands relative to its stored record. */
@@ -34,7 +35,7 @@ export type SessionOp =
   | { kind: 'flash-restore'; key: string; values: readonly unknown[] }
   | {
       kind: 'meta';
-      patch: Partial<Pick<SessionMeta, 'userId' | 'persistent' | 'ip' | 'userAgent'>>;
+      patch: Partial<Pick<SessionMeta, 'userId' | 'persistent' | 'ip' | 'userAgent' | 'csrf'>>;
     };
 
 /** What the manager gives a session so it can load and commit. @internal */
@@ -43,6 +44,8 @@ export interface SessionEngine {
   load(session: SessionState): Promise<void>;
   commit(session: SessionState): Promise<void>;
   takeFlash(session: SessionState, key: string): Promise<readonly unknown[]>;
+  /** Create (atomically, once) the CSRF secret of a stored session; resolves it. */
+  initCsrf(session: SessionState): Promise<string | null>;
   /** A fresh, empty payload for this request (new session or after `invalidate`). */
   fresh(session: SessionState): SessionPayload;
   /** The public handle (store key) of the session's current id. */
@@ -174,6 +177,14 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   destroy(): void;
   /** Switch between a "remember me" cookie (`true`) and a browser-session cookie. */
   setPersistent(persistent: boolean): void;
+  /**
+   * A CSRF token for this response: the session's synchronizer secret, masked with a fresh random
+   * pad (BREACH-safe, different on every call). Creates the secret on first use — which saves the
+   * session. The secret rotates on `regenerate()` / `login()` / `invalidate()`.
+   */
+  csrfToken(): Promise<string>;
+  /** `true` when `token` was issued by `csrfToken()` for this session's current secret. */
+  verifyCsrfToken(token: unknown): Promise<boolean>;
   /** Opaque handle of the stored record (hashed id), or `undefined` while unsaved. */
   handle(): Promise<string | undefined>;
   /** Load now (reads do this implicitly). Rejects with `ERR_SESSION_STORE` on outage. */
@@ -389,7 +400,11 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   regenerate(options: RegenerateOptions = {}): void {
     this.#alive();
     if (options.keep === false) this.invalidate();
-    else if (this.#state.rotation === 'none') this.#state.rotation = 'regenerate';
+    else {
+      if (this.#state.rotation === 'none') this.#state.rotation = 'regenerate';
+      // SECURITY.md §4: a privilege change rotates the CSRF token in the same step.
+      this.#write({ kind: 'meta', patch: { csrf: null } });
+    }
     this.#state.accessed = true;
   }
 
@@ -433,6 +448,28 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     this.#write({ kind: 'meta', patch: { persistent } });
   }
 
+  async csrfToken(): Promise<string> {
+    await this.load();
+    const s = this.#state;
+    if (s.destroyed) throw new StateError('The session was destroyed in this request.');
+    let secret = this.#view().meta.csrf;
+    if (secret === null && s.id !== null && s.rotation === 'none' && !this.#csrfPending()) {
+      // A stored session: create the secret with its own CAS so parallel first requests agree.
+      secret = await this.#engine.initCsrf(s);
+    }
+    if (secret === null) {
+      secret = generateCsrfSecret();
+      this.#write({ kind: 'meta', patch: { csrf: secret } });
+    }
+    return maskCsrfToken(secret);
+  }
+
+  async verifyCsrfToken(token: unknown): Promise<boolean> {
+    await this.load();
+    const secret = this.#state.destroyed ? null : this.#view().meta.csrf;
+    return secret !== null && verifyCsrfToken(secret, token);
+  }
+
   async handle(): Promise<string | undefined> {
     await this.load();
     return this.#engine.handleOf(this.#state);
@@ -442,6 +479,16 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     const s = this.#state;
     if (s.failed !== undefined) throw s.failed;
     await this.#engine.commit(s);
+  }
+
+  #view(): SessionPayload {
+    const s = this.#state;
+    return s.ops.length === 0 ? s.base : applyOps(s.base, s.ops, this.#engine.maxDepth);
+  }
+
+  // A pending op already sets or clears the secret (e.g. a rotation): don't create it out of band.
+  #csrfPending(): boolean {
+    return this.#state.ops.some((op) => op.kind === 'meta' && 'csrf' in op.patch);
   }
 
   #alive(): void {

@@ -19,6 +19,7 @@ const meta = {
   ip: null,
   userAgent: null,
   persistent: false,
+  csrf: null,
 };
 
 describe('codec', () => {

@@ -225,3 +225,59 @@ describe('flash', () => {
     });
   });
 });
+
+describe('CSRF synchronizer token', () => {
+  it('is masked differently per call, verifies, and survives to the next request', async () => {
+    const m = manager();
+    const { result: tokens, cookie } = await request(m, undefined, async (s) => [
+      await s.csrfToken(),
+      await s.csrfToken(),
+    ]);
+    expect(tokens[0]).not.toBe(tokens[1]);
+    const { result } = await request(m, cookie, async (s) =>
+      Promise.all([
+        s.verifyCsrfToken(tokens[0]),
+        s.verifyCsrfToken(tokens[1]),
+        s.verifyCsrfToken(`${tokens[0]!.slice(0, -2)}AA`),
+        s.verifyCsrfToken(''),
+        s.verifyCsrfToken('x'.repeat(10_000)),
+        s.verifyCsrfToken(42),
+      ]),
+    );
+    expect(result).toEqual([true, true, false, false, false, false]);
+  });
+
+  it('rotates on login and regenerate: the old token is dead', async () => {
+    const m = manager();
+    const { result: before, cookie } = await request(m, undefined, (s) => s.csrfToken());
+    const { result: after, cookie: loggedIn } = await request(m, cookie, async (s) => {
+      s.login('alice');
+      return s.csrfToken();
+    });
+    const { result } = await request(m, loggedIn, async (s) => [
+      await s.verifyCsrfToken(before),
+      await s.verifyCsrfToken(after),
+    ]);
+    expect(result).toEqual([false, true]);
+  });
+
+  it('a token from another session never verifies', async () => {
+    const m = manager();
+    const a = await request(m, undefined, (s) => s.csrfToken());
+    const b = await request(m, undefined, (s) => s.csrfToken());
+    expect((await request(m, b.cookie, (s) => s.verifyCsrfToken(a.result))).result).toBe(false);
+  });
+
+  it('parallel first requests of a stored session agree on one secret', async () => {
+    const store = memoryStore();
+    const [a, b] = [manager({ store }), manager({ store })];
+    const { cookie } = await request(a, undefined, (s) => s.set('x', 1));
+    const tokens = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => request(i % 2 ? a : b, cookie, (s) => s.csrfToken())),
+    );
+    const checks = await request(a, cookie, (s) =>
+      Promise.all(tokens.map((t) => s.verifyCsrfToken(t.result))),
+    );
+    expect(checks.result).toEqual(Array(10).fill(true));
+  });
+});

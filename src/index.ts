@@ -45,6 +45,8 @@ export {
   type ConcurrencyMode,
   createSessionManager,
   type LockOptions,
+  type ResealOptions,
+  type ResealResult,
   type SessionEvent,
   type SessionInfo,
   type SessionManager,

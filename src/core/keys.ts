@@ -76,6 +76,11 @@ export interface KeyRing {
   sign(purpose: KeyPurpose, value: string): string;
   /** Verify a signature made by any key in the ring, in constant time. */
   verify(purpose: KeyPurpose, value: string, signature: string): boolean;
+  /**
+   * Like `verify`, but resolves which key matched: `0` the primary, `n > 0` an older key (re-sign
+   * with the primary), `-1` none.
+   */
+  verifyIndex(purpose: KeyPurpose, value: string, signature: string): number;
 }
 
 // Secrets that appear in tutorials and READMEs; refused whatever their length (SECURITY.md §12).
@@ -123,13 +128,16 @@ export function createKeyRing(secrets: SecretsOption): KeyRing {
     sign: (purpose, value) =>
       createHmac('sha256', all(purpose)[0]!).update(value).digest('base64url'),
     verify(purpose, value, signature) {
-      let ok = false;
+      return this.verifyIndex(purpose, value, signature) !== -1;
+    },
+    verifyIndex(purpose, value, signature) {
+      let match = -1;
       // Try every key without short-circuiting, so timing does not tell which key matched.
-      for (const key of all(purpose)) {
+      all(purpose).forEach((key, index) => {
         const expected = createHmac('sha256', key).update(value).digest('base64url');
-        if (timingSafeEqualString(expected, signature)) ok = true;
-      }
-      return ok;
+        if (timingSafeEqualString(expected, signature) && match === -1) match = index;
+      });
+      return match;
     },
   };
 }

@@ -15,6 +15,8 @@ import {
   getAt,
   type SessionMeta,
   type SessionPayload,
+  sealPayload,
+  unsealPayload,
 } from './codec.js';
 import { type CookieOptions, readCookie, resolveCookieOptions, serializeCookie } from './cookie.js';
 import {
@@ -112,6 +114,14 @@ export interface SessionManagerOptions {
   /** Lock mode settings. */
   lock?: LockOptions;
   /**
+   * Encrypt every payload at rest with AES-256-GCM under the `secrets` key ring (a per-purpose
+   * HKDF subkey), bound to the record's store key. Records that fail to decrypt are treated as
+   * absent (event `decrypt-failure`), never overwritten blindly. Turning this on for existing
+   * plaintext records: run `manager.reseal({ plaintext: true })` once.
+   * @default false
+   */
+  encrypt?: boolean;
+  /**
    * Deadline for every store call, in ms; a call that takes longer fails with `StoreError`
    * (503) and its `signal` is aborted. `0` disables the deadline.
    * @default 5_000
@@ -155,6 +165,7 @@ export type SessionEvent =
   | { type: 'invalid-cookie'; reason: 'malformed' | 'signature' }
   | { type: 'unknown-id'; handle: string }
   | { type: 'corrupt'; handle: string }
+  | { type: 'decrypt-failure'; handle: string }
   | { type: 'touch'; handle: string }
   | { type: 'commit'; handle: string; attempts: number }
   | { type: 'conflict'; handle: string; reason: ConflictReason }
@@ -227,6 +238,38 @@ export interface SessionManager<D extends object = DefaultData, F extends object
   revokeSession(userId: string, handle: string): Promise<boolean>;
   /** Revoke all of a user's sessions except the given handles. Resolves how many went. */
   revokeAll(userId: string, options?: { except?: readonly string[] }): Promise<number>;
+  /**
+   * Re-encrypt every stored record with the primary key — run it after adding a new primary
+   * secret, before removing the old one — or, with `plaintext: true`, encrypt records written
+   * before `encrypt` was turned on. Each record is rewritten with a compare-and-set, so a request
+   * committing at the same moment wins (and writes under the primary anyway). Needs `encrypt`
+   * and a store with `ids`; throws `ERR_SESSION_CONFIG` otherwise.
+   */
+  reseal(options?: ResealOptions): Promise<ResealResult>;
+}
+
+/** Options of {@link SessionManager.reseal}. */
+export interface ResealOptions {
+  /**
+   * Also encrypt records stored as plaintext (migrating to `encrypt: true`).
+   * @default false
+   */
+  plaintext?: boolean;
+  /** Stop early. */
+  signal?: AbortSignal;
+  /** Called after each record with the number scanned so far. */
+  onProgress?: (scanned: number) => void;
+}
+
+/** What {@link SessionManager.reseal} did. */
+export interface ResealResult {
+  scanned: number;
+  /** Rewritten under the primary key. */
+  resealed: number;
+  /** Already under the primary key, gone, or rewritten concurrently. */
+  skipped: number;
+  /** Neither decryptable with any key in the ring nor accepted plaintext: left untouched. */
+  unreadable: number;
 }
 
 interface Config {
@@ -242,6 +285,7 @@ interface Config {
   lockTtl: number;
   lockWait: number;
   storeTimeout: number;
+  encrypt: boolean;
   limits: CodecLimits;
   cacheControl: string | undefined;
   onEvent: ((event: SessionEvent) => void) | undefined;
@@ -293,7 +337,7 @@ export function createSessionManager<
       const entries = await engine.guard('listByUser', (o) => store.listByUser!(userId, o));
       const out: SessionInfo[] = [];
       for (const { key, record } of entries) {
-        const payload = decodePayload(record.data, config.limits);
+        const payload = engine.open(key, record);
         if (payload === undefined || payload.meta.userId !== userId) continue;
         if (record.expiresAt <= now || payload.meta.absoluteExpiresAt <= now) continue;
         const m = payload.meta;
@@ -318,6 +362,39 @@ export function createSessionManager<
       const deleted = await engine.guard('delete', (o) => store.delete(handle, o));
       if (deleted) config.onEvent?.({ type: 'revoke', handle: short(handle), userId });
       return deleted;
+    },
+    async reseal(opts = {}) {
+      if (!config.encrypt)
+        throw new ConfigError('reseal() needs the manager option `encrypt: true`.');
+      if (typeof store.ids !== 'function') {
+        throw new ConfigError(`reseal() needs a store with \`ids\`; ${store.name} has none.`);
+      }
+      const result: ResealResult = { scanned: 0, resealed: 0, skipped: 0, unreadable: 0 };
+      const primary = config.keys.ids[0];
+      for await (const key of store.ids({ signal: opts.signal })) {
+        result.scanned++;
+        const record = await engine.guard('get', (o) => store.get(key, o));
+        const opened = record && unsealPayload(record.data, config.keys, key);
+        let text: string | undefined;
+        if (record === undefined || opened?.keyId === primary) result.skipped++;
+        else if (opened !== undefined) text = opened.text;
+        else if (opts.plaintext && decodePayload(record.data, config.limits)) text = record.data;
+        else result.unreadable++;
+        if (record !== undefined && text !== undefined) {
+          const next = {
+            ...record,
+            data: sealPayload(text, config.keys, key),
+            version: record.version + 1,
+          };
+          const ok = await engine.guard('set', (o) =>
+            store.set(key, next, { ...o, ifVersion: record.version }),
+          );
+          if (ok) result.resealed++;
+          else result.skipped++;
+        }
+        opts.onProgress?.(result.scanned);
+      }
+      return result;
     },
     async revokeAll(userId, opts = {}) {
       requireAbility('deleteByUser');
@@ -412,7 +489,7 @@ function createEngine(config: Config) {
     };
   }
 
-  function verifyCookie(values: readonly string[]): string | null {
+  function verifyCookie(values: readonly string[]): { id: string; stale: boolean } | null {
     let sawMalformed = false;
     for (const value of values) {
       const dot = value.indexOf('.');
@@ -422,11 +499,33 @@ function createEngine(config: Config) {
         sawMalformed = true;
         continue;
       }
-      if (config.keys.verify('cookie-sign', id, signature)) return id;
+      const index = config.keys.verifyIndex('cookie-sign', id, signature);
+      if (index !== -1) return { id, stale: index > 0 };
       emit({ type: 'invalid-cookie', reason: 'signature' });
     }
     if (sawMalformed) emit({ type: 'invalid-cookie', reason: 'malformed' });
     return null;
+  }
+
+  /** Decrypt (when enabled) and decode a record; `undefined` — with an event — when unreadable. */
+  function open(key: string, record: StoreRecord): SessionPayload | undefined {
+    let text: string | undefined = record.data;
+    if (config.encrypt) {
+      text = unsealPayload(record.data, config.keys, key)?.text;
+      if (text === undefined) {
+        emit({ type: 'decrypt-failure', handle: short(key) });
+        return undefined;
+      }
+    }
+    const payload = decodePayload(text, limits);
+    if (payload === undefined) emit({ type: 'corrupt', handle: short(key) });
+    return payload;
+  }
+
+  /** Encode (and seal, when enabled) a payload for storage under `key`. */
+  function seal(key: string, payload: SessionPayload): string {
+    const text = encodePayload(payload, limits);
+    return config.encrypt ? sealPayload(text, config.keys, key) : text;
   }
 
   /** Read and validate the record under `id`; `undefined` when absent, corrupt or expired. */
@@ -439,11 +538,8 @@ function createEngine(config: Config) {
       emit({ type: 'unknown-id', handle: short(key) });
       return undefined;
     }
-    const payload = decodePayload(record.data, limits);
-    if (payload === undefined) {
-      emit({ type: 'corrupt', handle: short(key) });
-      return undefined;
-    }
+    const payload = open(key, record);
+    if (payload === undefined) return undefined;
     const t = now();
     if (payload.meta.absoluteExpiresAt <= t || record.expiresAt <= t) {
       const reason = payload.meta.absoluteExpiresAt <= t ? 'absolute' : 'idle';
@@ -483,13 +579,16 @@ function createEngine(config: Config) {
 
   async function load(s: SessionState, mode: ConcurrencyMode): Promise<void> {
     try {
-      const id = verifyCookie(s.cookieValues);
-      if (id !== null) {
+      const verified = verifyCookie(s.cookieValues);
+      if (verified !== null) {
+        const { id } = verified;
         if (mode === 'lock') await acquireLock(s, hashSessionId(id));
         const found = await read(id);
         if (found !== undefined) {
           s.clientId = id;
           s.id = id;
+          // Signed under an older secret: re-issue the same id under the primary (key rotation).
+          if (verified.stale) s.cookieDirty = true;
           s.version = found.record.version;
           s.expiresAt = found.record.expiresAt;
           // After invalidate() the request works on a fresh session; the old one is only deleted.
@@ -530,12 +629,12 @@ function createEngine(config: Config) {
     }
   }
 
-  function recordOf(payload: SessionPayload, version: number): StoreRecord {
+  function recordOf(key: string, payload: SessionPayload, version: number): StoreRecord {
     const t = now();
     const meta: SessionMeta = { ...payload.meta, lastSeenAt: t };
     const expiresAt = Math.min(t + config.idle, meta.absoluteExpiresAt);
     return {
-      data: encodePayload({ ...payload, meta }, limits),
+      data: seal(key, { ...payload, meta }),
       version,
       expiresAt,
       userId: meta.userId,
@@ -551,7 +650,7 @@ function createEngine(config: Config) {
       if (s.rotation !== 'none' || oldKey === null) {
         const newId = config.generateId();
         const newKey = hashSessionId(newId);
-        const record = recordOf(payload, 1);
+        const record = recordOf(newKey, payload, 1);
         if (!(await guard('set', (o) => store.set(newKey, record, { ...o, ifVersion: 0 }))))
           continue;
         if (oldKey !== null) {
@@ -571,7 +670,7 @@ function createEngine(config: Config) {
         settle(s, newId, payload, record);
         return;
       }
-      const record = recordOf(payload, s.version + 1);
+      const record = recordOf(oldKey, payload, s.version + 1);
       const condition = mode === 'none' ? {} : { ifVersion: s.version };
       if (await guard('set', (o) => store.set(oldKey, record, { ...o, ...condition }))) {
         settle(s, s.id, payload, record);
@@ -657,7 +756,7 @@ function createEngine(config: Config) {
         if (!needed(s.base)) return undefined;
         const op = makeOp();
         const payload = applyOps(s.base, [op], limits.maxDepth);
-        const record = recordOf(payload, s.version + 1);
+        const record = recordOf(storeKey, payload, s.version + 1);
         const condition = mode === 'none' ? {} : { ifVersion: s.version };
         if (await guard('set', (o) => store.set(storeKey, record, { ...o, ...condition }))) {
           s.version = record.version;
@@ -733,6 +832,8 @@ function createEngine(config: Config) {
   return {
     fresh,
     guard,
+    open,
+    seal,
     end,
     release,
     forMode(mode: ConcurrencyMode): SessionEngine {
@@ -800,6 +901,7 @@ function resolveOptions(options: SessionManagerOptions): Config {
     lockTtl: duration(options.lock?.ttl, 30_000, 'lock.ttl'),
     lockWait: duration(options.lock?.wait, 5_000, 'lock.wait', 0),
     storeTimeout: duration(options.storeTimeout, 5_000, 'storeTimeout', 0),
+    encrypt: options.encrypt ?? false,
     limits: {
       maxBytes: integer(
         options.maxPayloadBytes,

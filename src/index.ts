@@ -13,6 +13,8 @@ export {
   ConfigError,
   ConflictError,
   type ConflictReason,
+  CsrfError,
+  type CsrfFailureReason,
   DataError,
   InvalidKeyError,
   isSessionError,

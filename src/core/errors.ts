@@ -113,6 +113,33 @@ export class LockTimeoutError extends SessionError {
   }
 }
 
+/** Why a request failed the CSRF check (never carries a token value). */
+export type CsrfFailureReason =
+  /** An unsafe request carried no token (or an empty one). */
+  | 'missing-token'
+  /** The token is malformed, belongs to another session, or predates a rotation. */
+  | 'invalid-token'
+  /** The `x-csrf-token` header and the `_csrf` body field were both sent and differ. */
+  | 'token-mismatch'
+  /** The browser said the request is cross-site (`Sec-Fetch-Site: cross-site`). */
+  | 'cross-site'
+  /** `Origin` (or, without it, `Referer`) is not an allowed origin, or is `null`. */
+  | 'origin-mismatch';
+
+/**
+ * An unsafe request failed the CSRF check (SECURITY.md §17). Adapters answer 403 with a generic
+ * body; `reason` is for logs and events only.
+ */
+export class CsrfError extends SessionError {
+  override name = 'CsrfError';
+  /** Why the request was refused. */
+  readonly reason: CsrfFailureReason;
+  constructor(reason: CsrfFailureReason, options?: SessionErrorOptions) {
+    super('ERR_SESSION_CSRF', `CSRF check failed: ${reason}.`, 403, options);
+    this.reason = reason;
+  }
+}
+
 /**
  * A value given to the session cannot be stored: not JSON data (functions, symbols, bigint,
  * class instances, cyclic), too deep, or a forbidden path segment (`__proto__`, `constructor`,

@@ -23,6 +23,7 @@ import {
   ConfigError,
   ConflictError,
   type ConflictReason,
+  type CsrfFailureReason,
   isSessionError,
   LockTimeoutError,
   StoreError,
@@ -171,7 +172,8 @@ export type SessionEvent =
   | { type: 'conflict'; handle: string; reason: ConflictReason }
   | { type: 'lock-timeout'; handle: string }
   | { type: 'store-error'; operation: string; code: string }
-  | { type: 'revoke'; handle: string; userId: string };
+  | { type: 'revoke'; handle: string; userId: string }
+  | { type: 'csrf-failure'; reason: CsrfFailureReason; method: string };
 
 /** What an adapter knows about the request. */
 export interface SessionRequest {
@@ -238,6 +240,11 @@ export interface SessionManager<D extends object = DefaultData, F extends object
   revokeSession(userId: string, handle: string): Promise<boolean>;
   /** Revoke all of a user's sessions except the given handles. Resolves how many went. */
   revokeAll(userId: string, options?: { except?: readonly string[] }): Promise<number>;
+  /**
+   * Hand `event` to the `onEvent` listener (errors it throws are swallowed). For integrations
+   * that detect events outside the session lifecycle, such as the CSRF check.
+   */
+  emit(event: SessionEvent): void;
   /**
    * Re-encrypt every stored record with the primary key — run it after adding a new primary
    * secret, before removing the old one — or, with `plaintext: true`, encrypt records written
@@ -404,6 +411,7 @@ export function createSessionManager<
       if (count > 0) config.onEvent?.({ type: 'revoke', handle: '*', userId });
       return count;
     },
+    emit: (event) => engine.emit(event),
   };
 }
 
@@ -830,6 +838,7 @@ function createEngine(config: Config) {
 
   const engines = new Map<ConcurrencyMode, SessionEngine>();
   return {
+    emit,
     fresh,
     guard,
     open,

@@ -22,6 +22,7 @@ export {
   SessionError,
   type SessionErrorCode,
   type SessionErrorOptions,
+  SessionLimitError,
   StateError,
   StoreError,
   TooLargeError,
@@ -46,6 +47,7 @@ export {
 export {
   type ConcurrencyMode,
   createSessionManager,
+  type FingerprintOptions,
   type LockOptions,
   type ResealOptions,
   type ResealResult,

@@ -239,6 +239,25 @@ function readMeta(m: DataObject): SessionMeta | undefined {
   return { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent, csrf };
 }
 
+/**
+ * Encode the forwarding record left under an old id during a regenerate grace period: it names
+ * the new record's store key (a hash, never a raw id).
+ */
+export function encodeRedirect(storeKey: string): string {
+  return JSON.stringify({ v: PAYLOAD_FORMAT_VERSION, moved: storeKey });
+}
+
+/** The store key a forwarding record points to, or `undefined` when `text` is not one. */
+export function decodeRedirect(text: string): string | undefined {
+  if (!text.startsWith('{"v":1,"moved":')) return undefined;
+  try {
+    const { moved } = JSON.parse(text) as { moved?: unknown };
+    return typeof moved === 'string' && /^[A-Za-z0-9_-]{43}$/.test(moved) ? moved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const SEAL_VERSION = 'sk1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

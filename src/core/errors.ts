@@ -16,7 +16,8 @@ export type SessionErrorCode =
   | 'ERR_SESSION_TOO_LARGE'
   | 'ERR_SESSION_INVALID_KEY'
   | 'ERR_SESSION_STATE'
-  | 'ERR_SESSION_CSRF';
+  | 'ERR_SESSION_CSRF'
+  | 'ERR_SESSION_LIMIT';
 
 /** Options accepted by every {@link SessionError} constructor. */
 export interface SessionErrorOptions {
@@ -137,6 +138,20 @@ export class CsrfError extends SessionError {
   constructor(reason: CsrfFailureReason, options?: SessionErrorOptions) {
     super('ERR_SESSION_CSRF', `CSRF check failed: ${reason}.`, 403, options);
     this.reason = reason;
+  }
+}
+
+/**
+ * A user already has the maximum number of sessions and the policy is `reject`. Adapters answer
+ * 403 with a generic body.
+ */
+export class SessionLimitError extends SessionError {
+  override name = 'SessionLimitError';
+  /** The configured maximum. */
+  readonly limit: number;
+  constructor(limit: number) {
+    super('ERR_SESSION_LIMIT', `The user already has the maximum of ${limit} sessions.`, 403);
+    this.limit = limit;
   }
 }
 

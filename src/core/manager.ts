@@ -10,8 +10,10 @@ import { randomBytes } from 'node:crypto';
 import {
   type CodecLimits,
   decodePayload,
+  decodeRedirect,
   emptyObject,
   encodePayload,
+  encodeRedirect,
   getAt,
   type SessionMeta,
   type SessionPayload,
@@ -26,6 +28,7 @@ import {
   type CsrfFailureReason,
   isSessionError,
   LockTimeoutError,
+  SessionLimitError,
   StoreError,
 } from './errors.js';
 import {
@@ -36,6 +39,7 @@ import {
   isSessionId,
   type KeyRing,
   type SecretsOption,
+  timingSafeEqualString,
 } from './keys.js';
 import {
   applyOps,
@@ -54,6 +58,25 @@ import type { DefaultData, DefaultFlash } from './types.js';
 
 /** How concurrent requests on one session are reconciled. */
 export type ConcurrencyMode = 'merge' | 'lock' | 'none';
+
+/** Options of fingerprint binding. */
+export interface FingerprintOptions {
+  /**
+   * Compare the client IP.
+   * @default false
+   */
+  ip?: boolean;
+  /**
+   * Compare the User-Agent header.
+   * @default true
+   */
+  userAgent?: boolean;
+  /**
+   * What a mismatch does.
+   * @default 'flag'
+   */
+  policy?: 'flag' | 'destroy';
+}
 
 /** Options of the lock mode. */
 export interface LockOptions {
@@ -115,6 +138,34 @@ export interface SessionManagerOptions {
   /** Lock mode settings. */
   lock?: LockOptions;
   /**
+   * Bind sessions to the client's ip and/or user agent (defense in depth; both are spoofable or
+   * change legitimately — mobile networks, browser updates). Compared as keyed hashes in constant
+   * time against the values recorded at creation / login. `flag` sets `session.flagged`;
+   * `destroy` deletes the session and treats the request as anonymous. Either emits
+   * `fingerprint-mismatch`. The ip comes from the adapter (its trust-proxy setting).
+   * @default undefined (off)
+   */
+  fingerprint?: FingerprintOptions;
+  /**
+   * Most live sessions one user may have (needs a store with `listByUser`). When a login would
+   * exceed it, `sessionLimit` decides.
+   * @default undefined (no limit)
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * `evict-oldest`: the login succeeds and the least recently used other sessions are revoked;
+   * `reject`: the login fails with `SessionLimitError` (`ERR_SESSION_LIMIT`, 403).
+   * @default 'evict-oldest'
+   */
+  sessionLimit?: 'evict-oldest' | 'reject';
+  /**
+   * After `regenerate()`, the old id keeps resolving (read-only) to the new session for this many
+   * ms, so a flaky client's retry with the old cookie is not logged out. Writes through the old
+   * id fail with a `destroyed` conflict. `0` deletes the old record at once.
+   * @default 0
+   */
+  regenerateGrace?: number;
+  /**
    * Encrypt every payload at rest with AES-256-GCM under the `secrets` key ring (a per-purpose
    * HKDF subkey), bound to the record's store key. Records that fail to decrypt are treated as
    * absent (event `decrypt-failure`), never overwritten blindly. Turning this on for existing
@@ -173,6 +224,8 @@ export type SessionEvent =
   | { type: 'lock-timeout'; handle: string }
   | { type: 'store-error'; operation: string; code: string }
   | { type: 'revoke'; handle: string; userId: string }
+  | { type: 'evict'; handle: string; userId: string }
+  | { type: 'fingerprint-mismatch'; handle: string; policy: 'flag' | 'destroy' }
   | { type: 'csrf-failure'; reason: CsrfFailureReason; method: string };
 
 /** What an adapter knows about the request. */
@@ -293,6 +346,10 @@ interface Config {
   lockWait: number;
   storeTimeout: number;
   encrypt: boolean;
+  fingerprint: { ip: boolean; userAgent: boolean; policy: 'flag' | 'destroy' } | undefined;
+  maxSessionsPerUser: number | undefined;
+  sessionLimit: 'evict-oldest' | 'reject';
+  grace: number;
   limits: CodecLimits;
   cacheControl: string | undefined;
   onEvent: ((event: SessionEvent) => void) | undefined;
@@ -344,21 +401,8 @@ export function createSessionManager<
       const entries = await engine.guard('listByUser', (o) => store.listByUser!(userId, o));
       const out: SessionInfo[] = [];
       for (const { key, record } of entries) {
-        const payload = engine.open(key, record);
-        if (payload === undefined || payload.meta.userId !== userId) continue;
-        if (record.expiresAt <= now || payload.meta.absoluteExpiresAt <= now) continue;
-        const m = payload.meta;
-        out.push({
-          handle: key,
-          createdAt: m.createdAt,
-          lastSeenAt: Math.max(m.lastSeenAt, Math.min(now, record.expiresAt - config.idle)),
-          expiresAt: record.expiresAt,
-          absoluteExpiresAt: m.absoluteExpiresAt,
-          ip: m.ip,
-          userAgent: m.userAgent,
-          persistent: m.persistent,
-          current: key === opts.current,
-        });
+        const info = engine.infoOf(key, record, userId, now);
+        if (info !== undefined) out.push({ ...info, current: key === opts.current });
       }
       return out.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
     },
@@ -515,19 +559,91 @@ function createEngine(config: Config) {
     return null;
   }
 
+  /** Decrypt (when enabled) a record's data; `undefined` — with an event — when it fails. */
+  function unseal(key: string, record: StoreRecord): string | undefined {
+    if (!config.encrypt) return record.data;
+    const text = unsealPayload(record.data, config.keys, key)?.text;
+    if (text === undefined) emit({ type: 'decrypt-failure', handle: short(key) });
+    return text;
+  }
+
   /** Decrypt (when enabled) and decode a record; `undefined` — with an event — when unreadable. */
   function open(key: string, record: StoreRecord): SessionPayload | undefined {
-    let text: string | undefined = record.data;
-    if (config.encrypt) {
-      text = unsealPayload(record.data, config.keys, key)?.text;
-      if (text === undefined) {
-        emit({ type: 'decrypt-failure', handle: short(key) });
-        return undefined;
+    const text = unseal(key, record);
+    if (text === undefined) return undefined;
+    const payload = decodePayload(text, limits);
+    if (payload === undefined && decodeRedirect(text) === undefined) {
+      emit({ type: 'corrupt', handle: short(key) });
+    }
+    return payload;
+  }
+
+  /** The "your devices" view of a live record of `userId`, or `undefined`. */
+  function infoOf(
+    key: string,
+    record: StoreRecord,
+    userId: string,
+    t: number,
+  ): Omit<SessionInfo, 'current'> | undefined {
+    const payload = open(key, record);
+    if (payload === undefined || payload.meta.userId !== userId) return undefined;
+    const m = payload.meta;
+    if (record.expiresAt <= t || m.absoluteExpiresAt <= t) return undefined;
+    return {
+      handle: key,
+      createdAt: m.createdAt,
+      lastSeenAt: Math.max(m.lastSeenAt, Math.min(t, record.expiresAt - config.idle)),
+      expiresAt: record.expiresAt,
+      absoluteExpiresAt: m.absoluteExpiresAt,
+      ip: m.ip,
+      userAgent: m.userAgent,
+      persistent: m.persistent,
+    };
+  }
+
+  /**
+   * Enforce `maxSessionsPerUser` for a session about to belong to `userId` (`current` is its key
+   * once written). `reject` checks before the write, `evict-oldest` trims after it.
+   */
+  async function enforceLimit(
+    userId: string,
+    current: string | null,
+    phase: 'before' | 'after',
+  ): Promise<void> {
+    const max = config.maxSessionsPerUser;
+    if (max === undefined || (config.sessionLimit === 'reject') !== (phase === 'before')) return;
+    const t = now();
+    const entries = await guard('listByUser', (o) => store.listByUser!(userId, o));
+    const others = entries
+      .filter(({ key }) => key !== current)
+      .map(({ key, record }) => infoOf(key, record, userId, t))
+      .filter((info) => info !== undefined)
+      .sort((a, b) => a.lastSeenAt - b.lastSeenAt);
+    if (phase === 'before') {
+      if (others.length >= max) throw new SessionLimitError(max);
+      return;
+    }
+    for (const victim of others.slice(0, Math.max(0, others.length + 1 - max))) {
+      if (await guard('delete', (o) => store.delete(victim.handle, o))) {
+        emit({ type: 'evict', handle: short(victim.handle), userId });
       }
     }
-    const payload = decodePayload(text, limits);
-    if (payload === undefined) emit({ type: 'corrupt', handle: short(key) });
-    return payload;
+  }
+
+  /** `true` when the request's client matches what the session recorded (keyed hashes, constant time). */
+  function fingerprintMatches(meta: SessionMeta, client: SessionState['client']): boolean {
+    const fp = config.fingerprint;
+    if (fp === undefined) return true;
+    const same = (recorded: string | null, seen: string | null): boolean =>
+      recorded === null ||
+      timingSafeEqualString(
+        config.keys.sign('fingerprint', recorded),
+        config.keys.sign('fingerprint', seen ?? ''),
+      );
+    return (
+      (!fp.ip || same(meta.ip, client.ip)) &&
+      (!fp.userAgent || same(meta.userAgent, client.userAgent))
+    );
   }
 
   /** Encode (and seal, when enabled) a payload for storage under `key`. */
@@ -539,14 +655,26 @@ function createEngine(config: Config) {
   /** Read and validate the record under `id`; `undefined` when absent, corrupt or expired. */
   async function read(
     id: string,
-  ): Promise<{ record: StoreRecord; payload: SessionPayload } | undefined> {
+  ): Promise<{ record: StoreRecord; payload: SessionPayload; forwarded?: true } | undefined> {
     const key = hashSessionId(id);
-    const record = await guard('get', (o) => store.get(key, o));
+    let record = await guard('get', (o) => store.get(key, o));
     if (record === undefined) {
       emit({ type: 'unknown-id', handle: short(key) });
       return undefined;
     }
-    const payload = open(key, record);
+    let payloadKey = key;
+    let forwarded = false;
+    const text = config.grace > 0 ? unseal(key, record) : undefined;
+    const target = text === undefined ? undefined : decodeRedirect(text);
+    if (target !== undefined) {
+      // Regenerate grace: the old id forwards, read-only, to the new record — until it expires.
+      if (record.expiresAt <= now()) return undefined;
+      record = await guard('get', (o) => store.get(target, o));
+      if (record === undefined) return undefined;
+      payloadKey = target;
+      forwarded = true;
+    }
+    const payload = open(payloadKey, record);
     if (payload === undefined) return undefined;
     const t = now();
     if (payload.meta.absoluteExpiresAt <= t || record.expiresAt <= t) {
@@ -554,7 +682,7 @@ function createEngine(config: Config) {
       emit({ type: 'expire', handle: short(key), reason });
       return undefined;
     }
-    return { record, payload };
+    return forwarded ? { record, payload, forwarded: true } : { record, payload };
   }
 
   async function acquireLock(s: SessionState, key: string): Promise<void> {
@@ -591,8 +719,21 @@ function createEngine(config: Config) {
       if (verified !== null) {
         const { id } = verified;
         if (mode === 'lock') await acquireLock(s, hashSessionId(id));
-        const found = await read(id);
+        let found = await read(id);
+        if (found !== undefined && !fingerprintMatches(found.payload.meta, s.client)) {
+          const key = hashSessionId(id);
+          const policy = config.fingerprint!.policy;
+          emit({ type: 'fingerprint-mismatch', handle: short(key), policy });
+          if (policy === 'destroy') {
+            if (!found.forwarded) await guard('delete', (o) => store.delete(key, o));
+            emit({ type: 'destroy', handle: short(key) });
+            found = undefined;
+          } else {
+            s.flagged = true;
+          }
+        }
         if (found !== undefined) {
+          if (found.forwarded) s.readOnly = true;
           s.clientId = id;
           s.id = id;
           // Signed under an older secret: re-issue the same id under the primary (key rotation).
@@ -649,12 +790,28 @@ function createEngine(config: Config) {
     };
   }
 
+  /** The forwarding record left under an old id for `regenerateGrace` ms. */
+  function forwardRecord(oldKey: string, newKey: string, version: number): StoreRecord {
+    const text = encodeRedirect(newKey);
+    return {
+      data: config.encrypt ? sealPayload(text, config.keys, oldKey) : text,
+      version,
+      expiresAt: now() + config.grace,
+      userId: null,
+    };
+  }
+
   /** Write `ops` (and the pending rotation) onto the freshest record, retrying lost CAS. */
   async function write(s: SessionState, mode: ConcurrencyMode): Promise<void> {
     for (let attempt = 1; attempt <= config.maxRetries + 1; attempt++) {
       if (s.rotation !== 'invalidate') checkReadWrite(s);
       const payload = applyOps(s.base, s.ops, limits.maxDepth);
       const oldKey = s.id === null ? null : hashSessionId(s.id);
+      const userId = payload.meta.userId;
+      const joinsUser =
+        userId !== null &&
+        (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
+      if (joinsUser) await enforceLimit(userId, oldKey, 'before');
       if (s.rotation !== 'none' || oldKey === null) {
         const newId = config.generateId();
         const newKey = hashSessionId(newId);
@@ -663,9 +820,16 @@ function createEngine(config: Config) {
           continue;
         if (oldKey !== null) {
           const conditional = s.rotation === 'regenerate' && mode !== 'none';
-          const ok = await guard('delete', (o) =>
-            store.delete(oldKey, conditional ? { ...o, ifVersion: s.version } : o),
-          );
+          const retire = conditional ? { ifVersion: s.version } : {};
+          const ok =
+            s.rotation === 'regenerate' && config.grace > 0
+              ? await guard('set', (o) =>
+                  store.set(oldKey, forwardRecord(oldKey, newKey, s.version + 1), {
+                    ...o,
+                    ...retire,
+                  }),
+                )
+              : await guard('delete', (o) => store.delete(oldKey, { ...o, ...retire }));
           if (!ok && conditional) {
             await guard('delete', (o) => store.delete(newKey, o));
             await reload(s);
@@ -676,12 +840,14 @@ function createEngine(config: Config) {
           emit({ type: 'create', handle: short(newKey), userId: record.userId });
         }
         settle(s, newId, payload, record);
+        if (joinsUser) await enforceLimit(userId, newKey, 'after');
         return;
       }
       const record = recordOf(oldKey, payload, s.version + 1);
       const condition = mode === 'none' ? {} : { ifVersion: s.version };
       if (await guard('set', (o) => store.set(oldKey, record, { ...o, ...condition }))) {
         settle(s, s.id, payload, record);
+        if (joinsUser) await enforceLimit(userId, oldKey, 'after');
         emit({ type: 'commit', handle: short(oldKey), attempts: attempt });
         return;
       }
@@ -711,6 +877,11 @@ function createEngine(config: Config) {
     const pending = s.ops.length > 0 || s.rotation !== 'none' || s.destroyed;
     if (!pending && !s.loaded) return; // untouched: no I/O at all
     if (!s.loaded) await load(s, mode);
+    if (s.readOnly) {
+      // Loaded through a grace forward: the old id may read, never write.
+      if (pending) throw new ConflictError('destroyed');
+      return;
+    }
     if (s.destroyed || (s.rotation === 'invalidate' && s.ops.length === 0)) {
       await deleteCurrent(s);
       s.rotation = 'none';
@@ -843,6 +1014,7 @@ function createEngine(config: Config) {
     guard,
     open,
     seal,
+    infoOf,
     end,
     release,
     forMode(mode: ConcurrencyMode): SessionEngine {
@@ -897,6 +1069,17 @@ function resolveOptions(options: SessionManagerOptions): Config {
     );
   }
   const maxRetries = integer(options.maxRetries, 20, 'maxRetries', 0, 1000);
+  if (options.maxSessionsPerUser !== undefined && typeof store.listByUser !== 'function') {
+    throw new ConfigError(
+      `Option \`maxSessionsPerUser\` needs a store with \`listByUser\`; ${store.name} has none.`,
+    );
+  }
+  if (
+    options.sessionLimit !== undefined &&
+    !['evict-oldest', 'reject'].includes(options.sessionLimit)
+  ) {
+    throw new ConfigError('Option `sessionLimit` must be "evict-oldest" or "reject".');
+  }
   return {
     store,
     keys: createKeyRing(options.secrets),
@@ -911,6 +1094,13 @@ function resolveOptions(options: SessionManagerOptions): Config {
     lockWait: duration(options.lock?.wait, 5_000, 'lock.wait', 0),
     storeTimeout: duration(options.storeTimeout, 5_000, 'storeTimeout', 0),
     encrypt: options.encrypt ?? false,
+    fingerprint: resolveFingerprint(options.fingerprint),
+    maxSessionsPerUser:
+      options.maxSessionsPerUser === undefined
+        ? undefined
+        : integer(options.maxSessionsPerUser, 0, 'maxSessionsPerUser', 1, 1_000_000),
+    sessionLimit: options.sessionLimit ?? 'evict-oldest',
+    grace: duration(options.regenerateGrace, 0, 'regenerateGrace', 0),
     limits: {
       maxBytes: integer(
         options.maxPayloadBytes,
@@ -927,6 +1117,19 @@ function resolveOptions(options: SessionManagerOptions): Config {
     now: options.now ?? Date.now,
     generateId: options.generateId ?? generateSessionId,
   };
+}
+
+function resolveFingerprint(options: FingerprintOptions | undefined): Config['fingerprint'] {
+  if (options === undefined) return undefined;
+  const policy = options.policy ?? 'flag';
+  if (policy !== 'flag' && policy !== 'destroy') {
+    throw new ConfigError('Option `fingerprint.policy` must be "flag" or "destroy".');
+  }
+  const resolved = { ip: options.ip ?? false, userAgent: options.userAgent ?? true, policy };
+  if (!resolved.ip && !resolved.userAgent) {
+    throw new ConfigError('Option `fingerprint` needs `ip` and/or `userAgent` set to true.');
+  }
+  return resolved;
 }
 
 function duration(value: number | undefined, fallback: number, name: string, min = 1): number {

@@ -87,6 +87,10 @@ export interface SessionState {
   consumed: Map<string, readonly unknown[]>;
   /** The session was read or written at all (drives `Vary` / `Cache-Control`). */
   accessed: boolean;
+  /** Loaded through a regenerate grace forward: readable, not writable. */
+  readOnly: boolean;
+  /** The client's ip / user agent did not match the session's (fingerprint policy `flag`). */
+  flagged: boolean;
   /** Client info of the request, recorded on create and login. */
   client: { ip: string | null; userAgent: string | null };
 }
@@ -133,6 +137,11 @@ export interface Flash<F extends object = DefaultFlash> {
 export interface Session<D extends object = DefaultData, F extends object = DefaultFlash> {
   /** `'modified'` while writes await commit, `'destroyed'` after `destroy()`. */
   readonly status: SessionStatus;
+  /**
+   * `true` after loading when fingerprint binding (policy `flag`) saw another ip / user agent than
+   * the session was created or signed in with. Decide yourself: ask to re-authenticate, log, …
+   */
+  readonly flagged: boolean;
   /** Value at a dot path, or `undefined`. Objects returned are frozen. */
   get<P extends SessionPath<D>>(key: P): Promise<SessionPathValue<D, P> | undefined>;
   /** `true` when the path exists (a stored `null` counts as present). */
@@ -222,6 +231,8 @@ export function createSessionState(
     now: new Map(),
     consumed: new Map(),
     accessed: false,
+    readOnly: false,
+    flagged: false,
     client,
   };
 }
@@ -307,6 +318,10 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     this.#state = state;
     this.#engine = engine;
     this.flash = createFlash<F>(state, engine, () => this.load());
+  }
+
+  get flagged(): boolean {
+    return this.#state.flagged;
   }
 
   get status(): SessionStatus {

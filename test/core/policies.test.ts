@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import type { SessionManager } from '../../src/index.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { clock, cookieOf, manager } from './helpers.js';
+
+type M = SessionManager<Record<string, unknown>, Record<string, unknown>>;
+
+/** One request from a given client. */
+async function from<T>(
+  m: M,
+  client: { cookie?: string | undefined; ip?: string; userAgent?: string },
+  fn: (s: ReturnType<M['begin']>['session']) => T | Promise<T>,
+) {
+  const scope = m.begin({ ip: '10.0.0.1', userAgent: 'UA-1', ...client });
+  const result = await fn(scope.session);
+  const out = await scope.end();
+  const set = cookieOf(out);
+  return {
+    result,
+    out,
+    flagged: scope.session.flagged,
+    cookie: set === undefined ? client.cookie : set.endsWith('=') ? undefined : set,
+  };
+}
+
+describe('fingerprint binding', () => {
+  it('flag: a different user agent sets session.flagged and emits an event; data stays', async () => {
+    const m = manager({ fingerprint: { userAgent: true, policy: 'flag' } });
+    const { cookie } = await from(m, {}, (s) => s.set('a', 1));
+    const same = await from(m, { cookie }, (s) => s.get('a'));
+    expect([same.result, same.flagged]).toEqual([1, false]);
+    const other = await from(m, { cookie, userAgent: 'Evil/1.0' }, (s) => s.get('a'));
+    expect([other.result, other.flagged]).toEqual([1, true]);
+    expect(m.events).toContainEqual(
+      expect.objectContaining({ type: 'fingerprint-mismatch', policy: 'flag' }),
+    );
+  });
+
+  it('destroy: a different ip kills the session for everyone', async () => {
+    const m = manager({ fingerprint: { ip: true, userAgent: false, policy: 'destroy' } });
+    const { cookie } = await from(m, {}, (s) => s.set('a', 1));
+    expect(
+      (await from(m, { cookie, userAgent: 'other UA is fine' }, (s) => s.get('a'))).result,
+    ).toBe(1);
+    const stolen = await from(m, { cookie, ip: '203.0.113.9' }, (s) => s.get('a'));
+    expect(stolen.result).toBeUndefined();
+    expect((await from(m, { cookie }, (s) => s.get('a'))).result).toBeUndefined();
+  });
+
+  it('login re-records the client', async () => {
+    const m = manager({ fingerprint: { ip: true, policy: 'destroy' } });
+    const { cookie } = await from(m, {}, (s) => s.set('a', 1));
+    const moved = await from(m, { cookie, ip: '10.0.0.2' }, (s) => s.get('a'));
+    expect(moved.result).toBeUndefined();
+    const fresh = await from(m, { ip: '10.0.0.2' }, (s) => s.login('alice'));
+    expect(
+      (await from(m, { cookie: fresh.cookie, ip: '10.0.0.2' }, (s) => s.meta())).result,
+    ).toMatchObject({
+      userId: 'alice',
+      ip: '10.0.0.2',
+    });
+  });
+
+  it('refuses a fingerprint without anything to compare', () => {
+    expect(() => manager({ fingerprint: { ip: false, userAgent: false } })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+    );
+  });
+});
+
+describe('per-user session limit', () => {
+  it('evict-oldest: the least recently used other sessions go', async () => {
+    const c = clock(Date.now());
+    const m = manager({ maxSessionsPerUser: 2, now: c.now });
+    const devices = [];
+    for (let i = 0; i < 3; i++) {
+      c.advance(1000);
+      devices.push(await from(m, { userAgent: `device-${i}` }, (s) => s.login('alice')));
+    }
+    const list = await m.listSessions('alice');
+    expect(list.map((x) => x.userAgent).sort()).toEqual(['device-1', 'device-2']);
+    expect(
+      (await from(m, { cookie: devices[0]!.cookie }, (s) => s.meta())).result.userId,
+    ).toBeNull();
+    expect(m.events).toContainEqual(expect.objectContaining({ type: 'evict', userId: 'alice' }));
+  });
+
+  it('reject: the login over the limit fails with ERR_SESSION_LIMIT and writes nothing', async () => {
+    const m = manager({ maxSessionsPerUser: 1, sessionLimit: 'reject' });
+    await from(m, {}, (s) => s.login('bob'));
+    const scope = m.begin({});
+    scope.session.login('bob');
+    await expect(scope.end()).rejects.toMatchObject({
+      code: 'ERR_SESSION_LIMIT',
+      status: 403,
+      limit: 1,
+    });
+    expect(await m.listSessions('bob')).toHaveLength(1);
+  });
+
+  it('needs a store with listByUser', () => {
+    const store = memoryStore();
+    const { listByUser: _omit, ...bare } = store;
+    expect(() => manager({ store: bare, maxSessionsPerUser: 2 })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+    );
+  });
+});
+
+describe('regenerate grace', () => {
+  it('the old id reads the new session for the grace period, cannot write, then dies', async () => {
+    const c = clock(Date.now());
+    const m = manager({ regenerateGrace: 10_000, now: c.now });
+    const first = await from(m, {}, (s) => s.set('a', 1));
+    const second = await from(m, { cookie: first.cookie }, (s) => {
+      s.regenerate();
+      s.set('b', 2);
+    });
+    expect(second.cookie).not.toBe(first.cookie);
+    const retry = await from(m, { cookie: first.cookie }, (s) => s.all());
+    expect(JSON.parse(JSON.stringify(retry.result))).toEqual({ a: 1, b: 2 });
+    expect(retry.out.setCookie).toEqual([]);
+    const write = m.begin({ cookie: first.cookie });
+    write.session.set('c', 3);
+    await expect(write.end()).rejects.toMatchObject({
+      code: 'ERR_SESSION_CONFLICT',
+      reason: 'destroyed',
+    });
+    c.advance(10_001);
+    expect((await from(m, { cookie: first.cookie }, (s) => s.all())).result).toEqual({});
+    expect((await from(m, { cookie: second.cookie }, (s) => s.get('b'))).result).toBe(2);
+  });
+
+  it('is off by default: the old id is dead at once', async () => {
+    const m = manager();
+    const first = await from(m, {}, (s) => s.set('a', 1));
+    await from(m, { cookie: first.cookie }, (s) => s.regenerate());
+    expect((await from(m, { cookie: first.cookie }, (s) => s.all())).result).toEqual({});
+  });
+
+  it('works with encryption at rest', async () => {
+    const m = manager({ regenerateGrace: 10_000, encrypt: true });
+    const first = await from(m, {}, (s) => s.set('a', 1));
+    await from(m, { cookie: first.cookie }, (s) => s.login('carol'));
+    expect((await from(m, { cookie: first.cookie }, (s) => s.get('a'))).result).toBe(1);
+  });
+});

@@ -22,13 +22,18 @@ import { isSessionError } from '../core/errors.js';
 import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { type CsrfOptions, createCsrfProtection } from '../csrf/index.js';
 import { header, sendError } from './_shared.js';
-import { attach, getSession } from './node.js';
+import { attach, getSession, runCsrf } from './node.js';
 
+export type { CsrfOptions } from '../csrf/index.js';
 export { getSession } from './node.js';
 
 /** The parts of an Express request the adapter reads. */
-export type ExpressRequestLike = IncomingMessage & { ip?: string | undefined };
+export type ExpressRequestLike = IncomingMessage & {
+  ip?: string | undefined;
+  protocol?: string | undefined;
+};
 
 /** Options of the Express middleware. */
 export interface ExpressSessionOptions {
@@ -89,5 +94,24 @@ export function sessionErrorHandler(): (
       return;
     }
     sendError(res, error, header(req, 'accept'));
+  };
+}
+
+/**
+ * Express CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it
+ * after {@link sessionMiddleware} and after the body parsers whose forms carry the token
+ * (`express.urlencoded()`, `express.json()`, multer): the `_csrf` field is read from `req.body`,
+ * the `x-csrf-token` header always. Unsafe requests without a valid token — and cross-site ones —
+ * get a 403 with a generic body and `Cache-Control: no-store`; the route never runs. The default
+ * allowed origin uses `req.protocol`, so Express's `trust proxy` setting applies. Pages get the
+ * token with `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
+ */
+export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: CsrfOptions = {},
+): (req: ExpressRequestLike, res: ServerResponse, next: (error?: unknown) => void) => void {
+  const csrf = createCsrfProtection(manager, options);
+  return (req, res, next) => {
+    runCsrf(csrf, req, res, next, req.protocol === 'https' ? 'https' : 'http');
   };
 }

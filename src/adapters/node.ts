@@ -14,11 +14,21 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StateError } from '../core/errors.js';
+import type { TLSSocket } from 'node:tls';
+import { isSessionError, StateError } from '../core/errors.js';
 import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
+import {
+  type CsrfOptions,
+  type CsrfProtection,
+  type CsrfRequest,
+  createCsrfProtection,
+  SAFE_METHODS,
+} from '../csrf/index.js';
 import { clientIp, header, holdResponse, sendError } from './_shared.js';
+
+export type { CsrfOptions } from '../csrf/index.js';
 
 /** Options shared by the node-style adapters. */
 export interface NodeSessionOptions {
@@ -135,4 +145,78 @@ export function attach<D extends object, F extends object>(
   holdResponse(req, res, scope);
   SESSIONS.set(req, scope.session);
   return scope.session;
+}
+
+/** A connect-style middleware. */
+export type NodeMiddleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/**
+ * Connect-style CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it
+ * after {@link sessionMiddleware} and after your body parsers: the `_csrf` field is read from
+ * `req.body` when a parser set it; without one, only the `x-csrf-token` header counts. Unsafe
+ * requests without a valid token — and cross-site ones — get a 403 with a generic body and
+ * `Cache-Control: no-store`, and `next` is not called, so the handler never runs. A store outage
+ * while loading the session answers 503 the same way. Pages get the token with
+ * `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
+ */
+export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: CsrfOptions = {},
+): NodeMiddleware {
+  const csrf = createCsrfProtection(manager, options);
+  return (req, res, next) => {
+    const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
+    runCsrf(csrf, req, res, next, encrypted ? 'https' : 'http');
+  };
+}
+
+/** Run the CSRF check for a node request and answer a failure. @internal */
+export function runCsrf(
+  csrf: CsrfProtection,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+  scheme: 'http' | 'https',
+): void {
+  let session: Session<object, object>;
+  try {
+    session = getSession(req);
+  } catch (error) {
+    next(error);
+    return;
+  }
+  const request: CsrfRequest = {
+    method: effectiveMethod(req),
+    path: pathOf(req),
+    headers: (name) => header(req, name),
+    body: (req as IncomingMessage & { body?: unknown }).body,
+    scheme,
+  };
+  csrf.verify(request, session).then(
+    () => next(),
+    (error: unknown) => {
+      if (!isSessionError(error)) next(error);
+      else if (!res.headersSent && !res.writableEnded) sendError(res, error, header(req, 'accept'));
+    },
+  );
+}
+
+// A method-override middleware mounted earlier rewrites `req.method` and keeps the real one in
+// `originalMethod`: a POST stays a POST for the CSRF check whatever it was rewritten to.
+function effectiveMethod(req: IncomingMessage): string {
+  const original = (req as IncomingMessage & { originalMethod?: unknown }).originalMethod;
+  if (typeof original === 'string' && !SAFE_METHODS.has(original)) return original;
+  return req.method ?? '';
+}
+
+// The full path even under a mounted router (`originalUrl`), without query or fragment.
+function pathOf(req: IncomingMessage): string {
+  const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
+  const url = typeof original === 'string' ? original : (req.url ?? '/');
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
 }

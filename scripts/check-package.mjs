@@ -19,7 +19,7 @@ function walk(dir) {
 const publicSources = walk(join(root, 'src'))
   .map((f) => relative(join(root, 'src'), f).replaceAll('\\', '/'))
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-  .filter((f) => !f.startsWith('core/'))
+  .filter((f) => !f.startsWith('core/') && !f.startsWith('cli/'))
   .filter((f) => !f.split('/').some((part) => part.startsWith('_')));
 
 const expected = new Map(
@@ -55,6 +55,14 @@ for (const [subpath, entry] of Object.entries(pkg.exports)) {
     if (Object.keys(mod).length === 0) problems.push(`${specifier} exports nothing`);
   } catch (error) {
     problems.push(`import ${specifier} failed: ${error.message}`);
+  }
+}
+
+// The CLI ships as the package bin, built and runnable.
+for (const [name, target] of Object.entries(pkg.bin ?? {})) {
+  if (!existsSync(join(root, target))) problems.push(`bin ${name}: ${target} was not built`);
+  else if (!readFileSync(join(root, target), 'utf8').startsWith('#!/usr/bin/env node')) {
+    problems.push(`bin ${name}: ${target} has no node shebang`);
   }
 }
 

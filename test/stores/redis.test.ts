@@ -1,0 +1,463 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isSessionError } from '../../src/core/errors.js';
+import {
+  type IoredisClientLike,
+  REDIS_SCRIPTS,
+  type RedisClientLike,
+  redisStore,
+} from '../../src/stores/redis.js';
+import {
+  collect,
+  describeStore,
+  HOUR,
+  record,
+  type StoreSuiteContext,
+  storeKey,
+} from './conformance.js';
+
+const URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A raw command on either client flavour. */
+type Raw = (...args: (string | number)[]) => Promise<unknown>;
+
+interface Flavour {
+  name: string;
+  /** A connected client; throws quickly when Redis is unreachable. */
+  connect(): Promise<{ client: RedisClientLike; raw: Raw; quit(): Promise<unknown> }>;
+  /** A client aimed at a closed port that rejects every command quickly. */
+  broken(): Promise<RedisClientLike>;
+}
+
+const FLAVOURS: Flavour[] = [
+  {
+    name: 'ioredis',
+    async connect() {
+      const client = new Redis(URL, {
+        lazyConnect: true,
+        connectTimeout: 1000,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      await client.connect();
+      await client.ping();
+      return {
+        client,
+        raw: (cmd, ...args) => client.call(String(cmd), ...args),
+        quit: () => client.quit(),
+      };
+    },
+    async broken() {
+      const client = new Redis('redis://127.0.0.1:1', {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      return client;
+    },
+  },
+  {
+    name: 'node-redis',
+    async connect() {
+      const client = createClient({
+        url: URL,
+        disableOfflineQueue: true,
+        socket: { connectTimeout: 1000, reconnectStrategy: false },
+      });
+      client.on('error', () => {});
+      await client.connect();
+      await client.ping();
+      return {
+        client,
+        raw: (...args) => client.sendCommand(args.map(String)),
+        quit: () => client.close(),
+      };
+    },
+    async broken() {
+      const client = createClient({
+        url: 'redis://127.0.0.1:1',
+        disableOfflineQueue: true,
+        socket: { connectTimeout: 200, reconnectStrategy: false },
+      });
+      client.on('error', () => {});
+      await client.connect().catch(() => {}); // refused: the client stays closed
+      return client;
+    },
+  },
+];
+
+for (const flavour of FLAVOURS) {
+  let connection: ReturnType<Flavour['connect']> | undefined;
+  const connect = () => {
+    connection ??= flavour.connect();
+    return connection;
+  };
+  const prefixes: string[] = [];
+  const newPrefix = () => {
+    const prefix = `sktest:${randomBytes(6).toString('hex')}:`;
+    prefixes.push(prefix);
+    return prefix;
+  };
+  afterAll(async () => {
+    if (connection === undefined) return;
+    const c = await connection.catch(() => undefined);
+    if (c === undefined) return;
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = (await c.raw(
+          'SCAN',
+          cursor,
+          'MATCH',
+          `${prefix}*`,
+          'COUNT',
+          1000,
+        )) as [string, string[]];
+        cursor = String(next);
+        if (keys.length > 0) await c.raw('DEL', ...keys);
+      } while (cursor !== '0');
+    }
+    await c.quit();
+  });
+
+  describeStore({
+    name: `redis (${flavour.name})`,
+    create: async () => redisStore({ client: (await connect()).client, prefix: newPrefix() }),
+    createBroken: async () => redisStore({ client: await flavour.broken(), prefix: newPrefix() }),
+    extra: (ctx) => specifics(ctx, connect, newPrefix),
+  });
+}
+
+/** Redis Cluster key slot: CRC16 (XMODEM) of the hash tag (or the whole key) mod 16384. */
+function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open >= 0 ? key.indexOf('}', open + 1) : -1;
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of Buffer.from(hashed)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = (crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1) & 0xffff;
+  }
+  return crc % 16_384;
+}
+
+const tagOf = (userId: string) => createHash('sha256').update(userId).digest('base64url');
+
+/**
+ * Run `fn` and return every command (with its arguments) that clients other than Lua sent with
+ * one of the prefix's keys, seen through `MONITOR`. A marker command sent afterwards on the
+ * store's own connection tells when all of them have been seen.
+ */
+async function monitored(
+  raw: Raw,
+  prefix: string,
+  fn: () => Promise<unknown>,
+): Promise<string[][]> {
+  const monitor = await new Redis(URL, { lazyConnect: true }).monitor();
+  const marker = `sessionkit-marker-${randomBytes(8).toString('hex')}`;
+  const seen: string[][] = [];
+  const done = new Promise<void>((resolve) => {
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args[0]?.toUpperCase() === 'ECHO' && args[1] === marker) resolve();
+      else if (source !== 'lua' && args.some((arg) => arg.startsWith(prefix))) seen.push(args);
+    });
+  });
+  try {
+    await fn();
+    await raw('ECHO', marker);
+    await done;
+  } finally {
+    monitor.disconnect();
+  }
+  return seen;
+}
+
+type Connection = Awaited<ReturnType<Flavour['connect']>>;
+
+function specifics(
+  ctx: StoreSuiteContext,
+  connect: () => Promise<Connection>,
+  newPrefix: () => string,
+): void {
+  /** A tracked store on the flavour's shared client (or `client`), under a fresh prefix. */
+  const make = async (client?: RedisClientLike) => {
+    const { client: shared, raw } = await connect();
+    const prefix = newPrefix();
+    const store = ctx.track(redisStore({ client: client ?? shared, prefix }));
+    return { store, prefix, raw };
+  };
+  const later = () => Date.now() + HOUR;
+
+  describe('redis specifics', () => {
+    it('lays out keys under the prefix: one hash tag per record (+ lock), one per user', async () => {
+      const { store, prefix, raw } = await make();
+      const key = storeKey();
+      const user = 'alice@example.com';
+      const written = record({ data: 'd', version: 4, userId: user, expiresAt: later() });
+      await store.set(key, written);
+      await store.lock!(key, { owner: 'o', ttl: 10_000 });
+      const [, keys] = (await raw('SCAN', 0, 'MATCH', `${prefix}*`, 'COUNT', 1000)) as [
+        string,
+        string[],
+      ];
+      const [rk, lk, uk] = [
+        `${prefix}s:{${key}}`,
+        `${prefix}l:{${key}}`,
+        `${prefix}u:{${tagOf(user)}}`,
+      ];
+      expect([...keys].sort()).toEqual([lk, rk, uk].sort());
+      expect(keys.join(' ')).not.toContain(user);
+      expect([await raw('TYPE', rk), await raw('TYPE', lk), await raw('TYPE', uk)]).toEqual([
+        'hash',
+        'string',
+        'zset',
+      ]);
+      expect(await raw('HMGET', rk, 'd', 'v', 'e', 'u')).toEqual([
+        'd',
+        '4',
+        String(written.expiresAt),
+        user,
+      ]);
+      expect(await raw('HLEN', rk)).toBe(4);
+      expect(await raw('ZSCORE', uk, key)).toEqual(expect.anything());
+      expect(Number(await raw('ZSCORE', uk, key))).toBe(written.expiresAt);
+      // The record and its lock share the key's slot; the index sits in the user's own slot.
+      expect(keySlot(rk)).toBe(keySlot(key));
+      expect(keySlot(lk)).toBe(keySlot(key));
+      expect(keySlot(uk)).toBe(keySlot(tagOf(user)));
+    });
+
+    it('computes Cluster slots like Redis (known vectors)', () => {
+      expect(keySlot('foo')).toBe(12_182);
+      expect(keySlot('bar')).toBe(5061);
+      expect(keySlot('123456789')).toBe(0x31c3 % 16_384);
+      expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
+    });
+
+    it('expires records natively at expiresAt; touch moves only the expiry', async () => {
+      const { store, prefix, raw } = await make();
+      const key = storeKey();
+      const rk = `${prefix}s:{${key}}`;
+      const first = record({ data: 'kept', userId: 'u', expiresAt: later() });
+      await store.set(key, first);
+      expect(await raw('PEXPIRETIME', rk)).toBe(first.expiresAt);
+      expect(await raw('PTTL', rk)).toBeGreaterThan(0);
+      const moved = first.expiresAt + HOUR;
+      await expect(store.touch(key, moved)).resolves.toBe(true);
+      expect(await raw('PEXPIRETIME', rk)).toBe(moved);
+      expect(await raw('HMGET', rk, 'd', 'v', 'e')).toEqual(['kept', '1', String(moved)]);
+      // A fractional expiry is kept exactly; Redis gets the next whole millisecond.
+      await store.touch(key, moved + 0.5);
+      expect(await raw('PEXPIRETIME', rk)).toBe(moved + 1);
+      await expect(store.get(key)).resolves.toMatchObject({ expiresAt: moved + 0.5 });
+      // Writing or touching into the past deletes the key instead of keeping a dead one.
+      await store.touch(key, Date.now() - 1000);
+      expect(await raw('EXISTS', rk)).toBe(0);
+      await store.set(key, record({ expiresAt: later() }));
+      await store.set(key, record({ expiresAt: Date.now() - 1000 }));
+      expect(await raw('EXISTS', rk)).toBe(0);
+      await store.lock!(key, { owner: 'o', ttl: 5000 });
+      const pttl = Number(await raw('PTTL', `${prefix}l:{${key}}`));
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(5000);
+    });
+
+    it('registers only single-key Lua scripts that take keys and values as parameters', () => {
+      const names = Object.keys(REDIS_SCRIPTS).sort();
+      expect(names).toEqual(['delete', 'lock', 'set', 'touch', 'unindex', 'unlock']);
+      for (const [name, { source, sha }] of Object.entries(REDIS_SCRIPTS)) {
+        expect(sha, name).toBe(createHash('sha1').update(source).digest('hex'));
+        const keyRefs = source.match(/KEYS\[[^\]]*\]/g) ?? [];
+        expect(keyRefs.length, name).toBeGreaterThan(0);
+        expect(new Set(keyRefs), name).toEqual(new Set(['KEYS[1]']));
+        // Every redis.call names KEYS[1] (or `k`, bound to KEYS[1]) as its key: never an ARGV.
+        const calls = [...source.matchAll(/redis\.call\('(\w+)', ([^,)]+)/g)];
+        expect(calls.length, name).toBeGreaterThan(0);
+        if (/\bk\b/.test(source)) expect(source, name).toMatch(/^local k\b[^\n]*= KEYS\[1\]/);
+        for (const [, , key] of calls) expect(['KEYS[1]', 'k'], `${name}: ${key}`).toContain(key);
+        // No key layout, quoting or concatenation that could smuggle a value into the text.
+        expect(source, name).not.toMatch(/sessionkit|\.\.|:\{|redis\.sha1hex|loadstring/);
+      }
+    });
+
+    it('sends one key per command, scripts with numkeys 1, and no value inside script text', async () => {
+      const { store, prefix, raw } = await make();
+      const key = storeKey();
+      const user = 'user-secret-4711';
+      const owner = 'owner-secret-0815';
+      const data = 'payload-secret-1234';
+      const seen = await monitored(raw, prefix, async () => {
+        await store.set(key, record({ data, userId: user }), { ifVersion: 0 });
+        await store.set(key, record({ data, userId: user, version: 2 }), { ifVersion: 1 });
+        await store.get(key);
+        await store.touch(key, later());
+        await store.lock!(key, { owner, ttl: 1000 });
+        await store.unlock!(key, { owner });
+        await store.listByUser!(user);
+        await collect(store.ids!());
+        await store.prune!();
+        await store.deleteByUser!(user, { except: [storeKey()] });
+        await store.set(key, record({ data, userId: user }));
+        await store.delete(key, { ifVersion: 1 });
+      });
+      const shas = new Set(Object.values(REDIS_SCRIPTS).map((s) => s.sha));
+      const sources = new Set(Object.values(REDIS_SCRIPTS).map((s) => s.source));
+      const names = new Set(seen.map(([name]) => name!.toUpperCase()));
+      expect([...names].sort()).toEqual(['EVALSHA', 'HMGET', 'SCAN', 'ZADD', 'ZRANGE', 'ZREM']);
+      for (const [name, ...args] of seen) {
+        const command = name!.toUpperCase();
+        if (command === 'SCAN') continue; // keyless: its MATCH pattern carries the prefix
+        if (command === 'EVALSHA' || command === 'EVAL') {
+          const [script, numkeys, ...rest] = args as [string, string, ...string[]];
+          expect(command === 'EVAL' ? sources.has(script) : shas.has(script)).toBe(true);
+          for (const secret of [key, user, owner, data]) expect(script).not.toContain(secret);
+          expect(numkeys, `${command} ${args.join(' ')}`).toBe('1');
+          expect(rest[0]!.startsWith(prefix)).toBe(true);
+          // Every other argument is a value: none of them names a key of the store.
+          for (const value of rest.slice(1)) expect(value.startsWith(prefix)).toBe(false);
+        } else {
+          // Single-key commands: the key, then members/fields/values that are never keys.
+          expect(args[0]!.startsWith(prefix), `${command} ${args[0]}`).toBe(true);
+          for (const value of args.slice(1)) expect(value.startsWith(prefix)).toBe(false);
+        }
+      }
+    });
+
+    it('costs one command per get, two for an unmodified read plus touch', async () => {
+      const { store, prefix, raw } = await make();
+      const key = storeKey();
+      await store.set(key, record({ userId: 'u', expiresAt: later() }));
+      await store.touch(key, later()); // loads the script into the server's cache, if needed
+      const commands = async (fn: () => Promise<unknown>) =>
+        (await monitored(raw, prefix, fn)).map(([name]) => name!.toUpperCase());
+      expect(await commands(() => store.get(key))).toEqual(['HMGET']);
+      expect(await commands(() => store.get(storeKey()))).toEqual(['HMGET']);
+      expect(
+        await commands(async () => {
+          await store.get(key);
+          await store.touch(key, later());
+        }),
+      ).toEqual(['HMGET', 'EVALSHA']);
+      const anonymous = storeKey();
+      expect(await commands(() => store.set(anonymous, record()))).toEqual(['EVALSHA']);
+      expect(
+        await commands(() => store.set(key, record({ userId: 'u', version: 2 }), { ifVersion: 1 })),
+      ).toEqual(['ZADD', 'EVALSHA']);
+      expect(await commands(() => store.delete(anonymous))).toEqual(['EVALSHA']);
+      expect(await commands(() => store.delete(key))).toEqual(['EVALSHA', 'ZREM']);
+    });
+
+    it('falls back to EVAL when the server has lost a script (NOSCRIPT), and wraps other errors', async () => {
+      const { raw } = await connect();
+      const sent: string[] = [];
+      // A fault injector over the real connection: the first EVALSHA asks for an unknown script.
+      const client: IoredisClientLike = {
+        call: (command, ...args) => {
+          sent.push(command);
+          if (command === 'EVALSHA' && sent.length === 1)
+            return raw(command, '0'.repeat(40), ...args.slice(1));
+          return raw(command, ...args);
+        },
+      };
+      const { store, prefix } = await make(client);
+      const key = storeKey();
+      const written = record({ data: 'after NOSCRIPT' });
+      await expect(store.set(key, written)).resolves.toBe(true);
+      expect(sent).toEqual(['EVALSHA', 'EVAL']);
+      await expect(store.get(key)).resolves.toStrictEqual(written);
+      // A foreign value of another type under the record key: WRONGTYPE becomes a StoreError.
+      const other = storeKey();
+      await raw('SET', `${prefix}s:{${other}}`, 'not a hash');
+      const error = await store.set(other, record()).catch((e: unknown) => e);
+      expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+      expect(String((error as Error).cause)).toMatch(/WRONGTYPE/);
+      expect((error as Error).message).not.toContain(other);
+      await expect(store.get(other)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' });
+    });
+
+    it('drops dangling index entries lazily, but keeps one whose write may be in flight', async () => {
+      const { store, prefix, raw } = await make();
+      const uk = `${prefix}u:{${tagOf('u')}}`;
+      const [live, vanished, inFlight] = [storeKey(), storeKey(), storeKey()];
+      await store.set(live, record({ userId: 'u' }));
+      // A record Redis expired on its own: its index entry is scored with its (past) expiry.
+      await raw('ZADD', uk, Date.now() - 1000, vanished);
+      // A write in flight: indexed (score ahead), the record itself not written yet.
+      await raw('ZADD', uk, later(), inFlight);
+      expect((await store.listByUser!('u')).map((e) => e.key)).toEqual([live]);
+      expect(await raw('ZSCORE', uk, vanished)).toBeNull();
+      expect(await raw('ZSCORE', uk, inFlight)).not.toBeNull();
+      await store.set(inFlight, record({ userId: 'u' }));
+      expect((await store.listByUser!('u')).map((e) => e.key).sort()).toEqual(
+        [live, inFlight].sort(),
+      );
+      // A record that moved to another user leaves the old user's index at the next listing.
+      await store.set(live, record({ userId: 'v', version: 2 }));
+      expect((await store.listByUser!('u')).map((e) => e.key)).toEqual([inFlight]);
+      expect(await raw('ZSCORE', uk, live)).toBeNull();
+    });
+
+    it('prune removes index entries of vanished records and keeps touched live ones', async () => {
+      const { store, prefix, raw } = await make();
+      const uk = `${prefix}u:{${tagOf('u')}}`;
+      const [touched, vanished] = [storeKey(), storeKey()];
+      await store.set(touched, record({ userId: 'u' }));
+      // Indexed with an expiry that has passed, but touch kept the record alive since.
+      await raw('ZADD', uk, Date.now() - 1000, touched);
+      await raw('ZADD', uk, Date.now() - 1000, vanished);
+      await raw('ZADD', `${prefix}u:{${tagOf('w')}}`, Date.now() - 1000, storeKey());
+      await expect(store.prune!()).resolves.toBe(2);
+      expect(await raw('ZRANGE', uk, 0, -1)).toEqual([touched]);
+      expect(await raw('EXISTS', `${prefix}u:{${tagOf('w')}}`)).toBe(0);
+      await expect(store.listByUser!('u')).resolves.toMatchObject([{ key: touched }]);
+      await expect(store.prune!()).resolves.toBe(0);
+    });
+
+    it('refuses a bad prefix or client with ERR_SESSION_CONFIG naming the option', async () => {
+      const { client } = await connect();
+      for (const prefix of ['{tag}', 'a*', 'a?', '[a]', 'a\\b', 'a b', 'é', 'x'.repeat(65), 7]) {
+        const error = configError(() => redisStore({ client, prefix: prefix as string }));
+        expect(isSessionError(error, 'ERR_SESSION_CONFIG'), String(prefix)).toBe(true);
+        expect((error as Error).message).toContain('`prefix`');
+      }
+      for (const bad of [undefined, null, {}, { get: async () => null }, { sendCommand: 'x' }]) {
+        const error = configError(() => redisStore({ client: bad as never }));
+        expect(isSessionError(error, 'ERR_SESSION_CONFIG'), JSON.stringify(bad)).toBe(true);
+        expect((error as Error).message).toContain('`client`');
+      }
+      expect(
+        isSessionError(
+          configError(() => redisStore(undefined as never)),
+          'ERR_SESSION_CONFIG',
+        ),
+      ).toBe(true);
+    });
+
+    it("uses 'sessionkit:' as the default prefix", async () => {
+      const { client, raw } = await connect();
+      const store = ctx.track(redisStore({ client }));
+      const key = storeKey();
+      try {
+        await store.set(key, record());
+        expect(await raw('EXISTS', `sessionkit:s:{${key}}`)).toBe(1);
+      } finally {
+        await store.delete(key);
+      }
+    });
+  });
+}
+
+function configError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

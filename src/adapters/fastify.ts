@@ -1,0 +1,232 @@
+/**
+ * `sessionkit/adapters/fastify` — sessions for Fastify 5, as a plugin.
+ *
+ * ```ts
+ * await app.register(sessionPlugin, { manager });
+ * app.post('/api/counter', async (request) => {
+ *   const session = getSession(request, manager); // typed Session<AppData, FlashData>
+ *   return { counter: await session.update('counter', (n = 0) => n + 1) };
+ * });
+ * ```
+ *
+ * The plugin is registered the way `fastify-plugin` does it (without depending on it): it skips
+ * encapsulation, so `request.session` and the hooks reach every route of the instance it is
+ * registered on, including routes of sibling and child plugins. The session is started in
+ * `onRequest` (no I/O: it is loaded on first use) and committed in `onSend`, before Fastify writes
+ * the first header byte. Replies that bypass `onSend` (`reply.hijack()`, writes to `reply.raw`)
+ * are not committed; their scope is released in `onResponse`.
+ *
+ * Errors: a failing commit is thrown into Fastify's error flow, so the app's error handler runs;
+ * the error carries `statusCode` (409/503/500) and `expose: false`. A response for a session
+ * error always gets `Cache-Control: no-store` (and `Retry-After` on 503), and a body that would
+ * carry the error's message (Fastify's default serialization) is replaced by a generic one.
+ */
+
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import { isSessionError, StateError } from '../core/errors.js';
+import type { ConcurrencyMode, SessionManager, SessionScope } from '../core/manager.js';
+import type { Session } from '../core/session.js';
+import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { appendVary, errorResponse } from './_shared.js';
+
+/** Options of {@link sessionPlugin}. */
+export interface FastifySessionOptions<
+  D extends object = DefaultData,
+  F extends object = DefaultFlash,
+> {
+  /** The session manager (from `createSessionManager`). Required. */
+  manager: SessionManager<D, F>;
+  /**
+   * Concurrency mode for requests through this plugin (overrides the manager's).
+   * @default the manager's `concurrency`
+   */
+  concurrency?: ConcurrencyMode;
+}
+
+/**
+ * The plugin's type: a callback-style Fastify plugin carrying fastify-plugin's metadata symbols.
+ * The client IP comes from `request.ip`, so Fastify's own `trustProxy` option applies.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: accepts a manager of any data/flash types
+export type FastifySessionPlugin = FastifyPluginCallback<FastifySessionOptions<any, any>> & {
+  readonly [key: symbol]: unknown;
+};
+
+interface RequestState {
+  scope: SessionScope<object, object>;
+  manager: SessionManager<object, object>;
+  /** `open` until the commit was started or the scope released. */
+  phase: 'open' | 'done';
+  /** An error went through Fastify's error flow for this request. */
+  errored: boolean;
+  /** The session error that ends this request, if any. */
+  failure: unknown;
+}
+
+const STATES = new WeakMap<FastifyRequest, RequestState>();
+
+function plugin(
+  fastify: FastifyInstance,
+  // biome-ignore lint/suspicious/noExplicitAny: see FastifySessionPlugin
+  options: FastifySessionOptions<any, any>,
+  done: (error?: Error) => void,
+): void {
+  const manager = options?.manager as SessionManager<object, object> | undefined;
+  if (typeof manager?.begin !== 'function') {
+    done(
+      new StateError(
+        'sessionPlugin needs `{ manager }`: pass the manager from createSessionManager().',
+      ),
+    );
+    return;
+  }
+  const concurrency = options.concurrency;
+
+  // A stable shape: every request object gets the property up front (Fastify decorators).
+  fastify.decorateRequest('session', null);
+
+  fastify.addHook('onRequest', (request, _reply, next) => {
+    try {
+      // No I/O and no crypto here: the session is loaded on first use.
+      const scope = manager.begin({
+        cookie: request.headers.cookie,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
+        concurrency,
+      });
+      (request as unknown as { session: unknown }).session = scope.session;
+      STATES.set(request, { scope, manager, phase: 'open', errored: false, failure: undefined });
+      next();
+    } catch (error) {
+      next(error as Error);
+    }
+  });
+
+  fastify.addHook('onError', (request, _reply, error, next) => {
+    const state = STATES.get(request);
+    if (state !== undefined) {
+      state.errored = true;
+      if (isSessionError(error)) state.failure ??= error;
+    }
+    next();
+  });
+
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    const state = STATES.get(request);
+    if (state === undefined) return payload;
+    if (state.phase === 'open') {
+      state.phase = 'done';
+      if (state.failure !== undefined) {
+        // The session itself failed (store outage, conflict, misuse): nothing is committed.
+        await state.scope.abort().catch(() => undefined);
+      } else {
+        try {
+          const out = await state.scope.end();
+          // Fastify appends to an existing Set-Cookie instead of replacing it.
+          if (out.setCookie.length > 0) reply.header('set-cookie', out.setCookie);
+          if (out.vary) {
+            const vary = reply.getHeader('vary');
+            reply.header(
+              'vary',
+              appendVary(vary === undefined ? undefined : String(vary), 'Cookie'),
+            );
+          }
+          // Responses that read or set a session are never stored by shared caches (SECURITY.md
+          // §21), whatever the handler said.
+          if (out.cacheControl !== undefined) reply.header('cache-control', out.cacheControl);
+          return payload;
+        } catch (error) {
+          state.failure = error;
+          // First error of this request: hand it to the app's error handler. After the error
+          // flow already ran once, Fastify would write a second error raw (with the message),
+          // so the generic response is produced here instead.
+          if (!state.errored) throw error;
+          return genericError(request, reply, error, true);
+        }
+      }
+    }
+    if (state.failure === undefined) return payload;
+    const body =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.isBuffer(payload)
+          ? payload.toString('utf8')
+          : undefined;
+    const message = (state.failure as { message?: unknown }).message;
+    const leaks = typeof message === 'string' && message !== '' && body?.includes(message) === true;
+    return genericError(request, reply, state.failure, leaks) ?? payload;
+  });
+
+  // The reply bypassed onSend (hijacked, raw writes) or the client went away: release the scope
+  // without committing, so lock mode never leaks a lock.
+  const release = (request: FastifyRequest): void => {
+    const state = STATES.get(request);
+    if (state === undefined || state.phase !== 'open') return;
+    state.phase = 'done';
+    void state.scope.abort().catch(() => undefined);
+  };
+  fastify.addHook('onResponse', (request, _reply, next) => {
+    release(request);
+    next();
+  });
+  fastify.addHook('onRequestAbort', (request, next) => {
+    release(request);
+    next();
+  });
+  done();
+}
+
+/**
+ * The Fastify plugin. Register it once, on the instance whose routes use sessions (usually the
+ * root): `await app.register(sessionPlugin, { manager, concurrency? })`. It decorates
+ * `request.session` (typed through your own `declare module 'fastify'`, or use
+ * {@link getSession}) and commits in `onSend`. Throws `ERR_SESSION_STATE` at registration without
+ * a manager; Fastify refuses a second registration that decorates `session` again.
+ */
+export const sessionPlugin: FastifySessionPlugin = Object.assign(plugin, {
+  // What fastify-plugin sets: no encapsulation, a display name, and the supported Fastify range.
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'sessionkit',
+  [Symbol.for('plugin-meta')]: { fastify: '5.x', name: 'sessionkit' },
+});
+
+/**
+ * The typed session of a request handled by {@link sessionPlugin}. Pass the manager to infer its
+ * `AppData`/`FlashData` types (and to check the session came from that manager), or give the
+ * types explicitly: `getSession<AppData, FlashData>(request)`. Throws `ERR_SESSION_STATE` when
+ * the plugin does not cover this request, or when the session belongs to another manager.
+ */
+export function getSession<D extends object = DefaultData, F extends object = DefaultFlash>(
+  request: FastifyRequest,
+  manager?: SessionManager<D, F>,
+): Session<D, F> {
+  const state = STATES.get(request);
+  if (state === undefined) {
+    throw new StateError(
+      'No session on this request: register sessionkit’s sessionPlugin on this instance first.',
+    );
+  }
+  if (manager !== undefined && (manager as unknown) !== state.manager) {
+    throw new StateError('This request’s session belongs to another session manager.');
+  }
+  return state.scope.session as unknown as Session<D, F>;
+}
+
+/** Put a generic error response on `reply` (when `replaceBody`), and no-store headers always. */
+function genericError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  replaceBody: boolean,
+): string | undefined {
+  const response = errorResponse(error, request.headers.accept);
+  // SECURITY.md §20: an outage or conflict response is never cached; 503 says when to retry.
+  reply.header('cache-control', 'no-store');
+  const retry = response.headers['retry-after'];
+  if (retry !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', retry);
+  if (!replaceBody) return undefined;
+  reply.removeHeader('set-cookie');
+  reply.code(response.status);
+  reply.header('content-type', response.headers['content-type']);
+  return response.body;
+}

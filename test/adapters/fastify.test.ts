@@ -1,0 +1,340 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getSession, sessionPlugin } from '../../src/adapters/fastify.js';
+import {
+  createSessionManager,
+  type SessionManager,
+  type SessionManagerOptions,
+} from '../../src/core/manager.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import {
+  type AdapterServer,
+  type AdapterServerOptions,
+  cookiesNamed,
+  describeAdapter,
+  type RouteResult,
+  type Routes,
+  send,
+} from './contract.js';
+
+async function listen(app: FastifyInstance): Promise<AdapterServer> {
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url, close: () => app.close() };
+}
+
+function write(reply: FastifyReply, result: RouteResult): FastifyReply {
+  for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+  if (result.redirect !== undefined) return reply.redirect(result.redirect, result.status ?? 302);
+  reply.code(result.status ?? 200);
+  return result.json !== undefined ? reply.send(result.json) : reply.send(result.text ?? '');
+}
+
+/** Map the neutral table onto Fastify routes; errors go through Fastify's default handler. */
+async function fastifyServer(
+  manager: SessionManager,
+  routes: Routes,
+  options?: AdapterServerOptions,
+): Promise<AdapterServer> {
+  const app = Fastify();
+  await app.register(sessionPlugin, { manager, ...options });
+  for (const [key, route] of Object.entries(routes)) {
+    const [method = '', url = ''] = key.split(' ');
+    app.route({
+      method: method as 'GET' | 'POST',
+      url,
+      handler: async (request, reply) => {
+        const session = getSession(request, manager);
+        const query = request.query as Record<string, string>;
+        const result = await route(session, {
+          query,
+          body: request.body,
+          headers: request.headers,
+        });
+        return write(reply, result);
+      },
+    });
+  }
+  return listen(app);
+}
+
+describeAdapter({ name: 'Fastify 5', createServer: fastifyServer });
+
+/** A store wrapper that counts calls per method and fails the chosen ones. */
+function counted(inner: SessionStore = memoryStore({ sweepInterval: 0 })) {
+  const calls: string[] = [];
+  const failing = new Set<string>();
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        calls.push(property);
+        if (failing.has(property)) {
+          return Promise.reject(new Error('ECONNREFUSED 10.1.2.3:6379 password=hunter2'));
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, calls, failing };
+}
+
+function manager(
+  store: SessionStore,
+  options: Partial<SessionManagerOptions> = {},
+): SessionManager<{ n: number; seen: boolean }> {
+  return createSessionManager<{ n: number; seen: boolean }>({
+    store,
+    secrets: randomBytes(32).toString('base64url'),
+    cookie: { secure: false },
+    ...options,
+  });
+}
+
+describe('Fastify specifics', () => {
+  const apps: FastifyInstance[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+    for (const app of apps.splice(0)) await app.close();
+  });
+
+  async function start(app: FastifyInstance): Promise<string> {
+    apps.push(app);
+    return (await listen(app)).url;
+  }
+
+  it('the plugin is not encapsulated: request.session and the commit reach sibling plugins', async () => {
+    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const app = Fastify();
+    await app.register(sessionPlugin, { manager: m });
+    // A sibling plugin (its own encapsulated context) uses the decorator and the hooks.
+    await app.register(
+      (api, _options, done) => {
+        api.post('/count', async (request: FastifyRequest) => {
+          const session = (request as FastifyRequest & { session: unknown }).session;
+          if (session !== getSession(request, m)) throw new Error('accessors disagree');
+          return { n: await getSession(request, m).update('n', (n = 0) => n + 1) };
+        });
+        done();
+      },
+      { prefix: '/api' },
+    );
+    const url = await start(app);
+    const first = await send(url, 'POST', '/api/count');
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({ n: 1 });
+    const [cookie] = cookiesNamed(first, m.cookieName);
+    expect(cookie).toBeDefined();
+    const second = await send(url, 'POST', '/api/count', { cookie: cookie?.pair });
+    expect(second.json).toEqual({ n: 2 });
+  });
+
+  it('the plugin carries fastify-plugin’s metadata', () => {
+    expect(sessionPlugin[Symbol.for('skip-override')]).toBe(true);
+    expect(sessionPlugin[Symbol.for('fastify.display-name')]).toBe('sessionkit');
+    expect(sessionPlugin[Symbol.for('plugin-meta')]).toEqual({
+      fastify: '5.x',
+      name: 'sessionkit',
+    });
+  });
+
+  it('registering without a manager fails with ERR_SESSION_STATE', async () => {
+    const app = Fastify();
+    apps.push(app);
+    // @ts-expect-error the manager is required
+    void app.register(sessionPlugin, {});
+    await expect(app.ready()).rejects.toMatchObject({ code: 'ERR_SESSION_STATE' });
+  });
+
+  it('fastify.inject works (light-my-request on this Node)', async () => {
+    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const app = Fastify();
+    apps.push(app);
+    await app.register(sessionPlugin, { manager: m });
+    app.post('/count', async (request) => ({
+      n: await getSession(request, m).update('n', (n = 0) => n + 1),
+    }));
+    const first = await app.inject({ method: 'POST', url: '/count' });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toEqual({ n: 1 });
+    const cookie = first.cookies.find((c) => c.name === m.cookieName);
+    expect(cookie?.httpOnly).toBe(true);
+    expect(first.headers.vary).toMatch(/cookie/i);
+    const second = await app.inject({
+      method: 'POST',
+      url: '/count',
+      cookies: { [m.cookieName]: cookie?.value ?? '' },
+    });
+    expect(second.json()).toEqual({ n: 2 });
+    expect(second.cookies).toEqual([]);
+  });
+
+  it('a cookie-carrying request that only takes request.session does no store call', async () => {
+    const probe = counted();
+    const m = manager(probe.store);
+    const app = Fastify();
+    await app.register(sessionPlugin, { manager: m });
+    app.post('/seed', async (request) => {
+      getSession(request, m).set('seen', true);
+      return { ok: true };
+    });
+    app.get('/peek', async (request) => ({
+      has: (request as FastifyRequest & { session: object | null }).session !== null,
+    }));
+    const url = await start(app);
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+    expect(cookie).toBeDefined();
+    probe.calls.length = 0;
+    const reply = await send(url, 'GET', '/peek', { cookie: cookie?.pair });
+    expect(reply.json).toEqual({ has: true });
+    expect(reply.setCookies).toEqual([]);
+    expect(probe.calls).toEqual([]);
+  });
+
+  it("a session error runs the app's error handler; the default handler's body is generic", async () => {
+    const probe = counted();
+    const m = manager(probe.store);
+    const seen: unknown[] = [];
+    const url = await start(
+      await (async () => {
+        const app = Fastify();
+        await app.register(sessionPlugin, { manager: m });
+        app.post('/seed', async (request) => {
+          getSession(request, m).set('n', 1);
+          return { ok: true };
+        });
+        app.get('/read', async (request) => ({ n: await getSession(request, m).get('n') }));
+        app.post('/write', async (request) => {
+          getSession(request, m).set('n', 2);
+          return { ok: true };
+        });
+        // A child context with its own error handler: it sees the session error and answers.
+        await app.register((child, _options, done) => {
+          child.setErrorHandler((error, _request, reply) => {
+            seen.push(error);
+            return reply.code(503).send({ custom: 'try later' });
+          });
+          child.post('/custom', async (request) => {
+            getSession(request, m).set('n', 3);
+            return { ok: true };
+          });
+          done();
+        });
+        return app;
+      })(),
+    );
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+    probe.failing.add('get');
+    // A failing read inside the handler: Fastify's default handler, generic body.
+    const read = await send(url, 'GET', '/read', { cookie: cookie?.pair });
+    expect(read.status).toBe(503);
+    expect(read.headers.get('cache-control')).toBe('no-store');
+    expect(read.headers.get('retry-after')).toBe('1');
+    expect(read.json).toEqual({ error: 'Service Unavailable' });
+    expect(read.setCookies).toEqual([]);
+    // A failing commit in onSend: the same, for text clients too.
+    const write = await send(url, 'POST', '/write', {
+      cookie: cookie?.pair,
+      headers: { accept: 'text/html' },
+    });
+    expect(write.status).toBe(503);
+    expect(write.text).toBe('Service Unavailable');
+    expect(write.headers.get('cache-control')).toBe('no-store');
+    for (const leak of ['ECONNREFUSED', 'hunter2', 'store', 'ERR_SESSION']) {
+      expect(read.text).not.toContain(leak);
+      expect(write.text).not.toContain(leak);
+    }
+    // The app's own handler ran for the commit failure and chose its body; no-store is added.
+    const custom = await send(url, 'POST', '/custom', { cookie: cookie?.pair });
+    expect(custom.status).toBe(503);
+    expect(custom.json).toEqual({ custom: 'try later' });
+    expect(custom.headers.get('cache-control')).toBe('no-store');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ code: 'ERR_SESSION_STORE', statusCode: 503, expose: false });
+    probe.failing.delete('get');
+    const after = await send(url, 'GET', '/read', { cookie: cookie?.pair });
+    expect(after.json).toEqual({ n: 1 });
+  });
+
+  it('an app error after a write: the error response still commits (documented), like Express', async () => {
+    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const app = Fastify();
+    await app.register(sessionPlugin, { manager: m });
+    app.post('/fail', async (request) => {
+      getSession(request, m).flash.set('notice', 'Could not save');
+      throw new Error('validation failed');
+    });
+    app.get('/notice', async (request) => ({
+      notice: (await getSession(request, m).flash.get('notice')) ?? null,
+    }));
+    const url = await start(app);
+    const failed = await send(url, 'POST', '/fail');
+    expect(failed.status).toBe(500);
+    const [cookie] = cookiesNamed(failed, m.cookieName);
+    expect(cookie).toBeDefined();
+    const next = await send(url, 'GET', '/notice', { cookie: cookie?.pair });
+    expect(next.json).toEqual({ notice: 'Could not save' });
+  });
+
+  it('lock mode never leaks a lock: app errors, hijacked replies and aborted requests release it', async () => {
+    const probe = counted();
+    // A leaked lock would make the next request wait 200 ms and fail with 503.
+    const m = manager(probe.store, { concurrency: 'lock', lock: { wait: 200, ttl: 60_000 } });
+    // The aborted request's connection is gone; do not wait for it on close.
+    const app = Fastify({ forceCloseConnections: true });
+    await app.register(sessionPlugin, { manager: m });
+    app.post('/seed', async (request) => {
+      getSession(request, m).set('n', 0);
+      return { ok: true };
+    });
+    app.post('/inc', async (request) => ({
+      n: await getSession(request, m).update('n', (n = 0) => n + 1),
+    }));
+    app.get('/boom', async (request) => {
+      await getSession(request, m).get('n');
+      throw new Error('app failure after loading the session');
+    });
+    app.get('/hijack', async (request, reply) => {
+      await getSession(request, m).get('n');
+      reply.hijack();
+      reply.raw.end('raw');
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    cleanups.push(async () => release());
+    app.get('/slow', async (request) => {
+      await getSession(request, m).get('n');
+      await released; // holds the lock until the test lets go
+      return { ok: true };
+    });
+    const url = await start(app);
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+
+    const boom = await send(url, 'GET', '/boom', { cookie: cookie?.pair });
+    expect(boom.status).toBe(500);
+    expect((await send(url, 'POST', '/inc', { cookie: cookie?.pair })).json).toEqual({ n: 1 });
+
+    const hijacked = await send(url, 'GET', '/hijack', { cookie: cookie?.pair });
+    expect(hijacked.text).toBe('raw');
+    expect((await send(url, 'POST', '/inc', { cookie: cookie?.pair })).json).toEqual({ n: 2 });
+
+    const before = probe.calls.length;
+    const controller = new AbortController();
+    const aborted = fetch(`${url}/slow`, {
+      headers: { cookie: cookie?.pair ?? '' },
+      signal: controller.signal,
+    });
+    // Abort once the lock is held (the store saw the lock call).
+    while (!probe.calls.slice(before).includes('get')) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    await expect(aborted).rejects.toThrow();
+    const next = await send(url, 'POST', '/inc', { cookie: cookie?.pair });
+    expect(next.status).toBe(200);
+    expect(next.json).toEqual({ n: 3 });
+  });
+});

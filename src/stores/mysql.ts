@@ -1,0 +1,114 @@
+/**
+ * `sessionkit/stores/mysql` — a session store on MySQL (8+) and MariaDB (10.5+).
+ *
+ * Bring your own `mysql2/promise` `Pool` (or `Connection`): anything with the shape of
+ * {@link MysqlPoolLike}. Statements run through `execute` (server-side prepared statements);
+ * every key, user id, owner and payload is a bound parameter. Keys use a binary collation, so
+ * keys differing only in case stay distinct; payloads are `utf8mb4`. The shared SQL logic lives
+ * in `_sql.ts`; this file is only the dialect. Docs: `docs/stores/mysql.md`.
+ */
+
+import { ConfigError } from '../core/errors.js';
+import {
+  createSqlStore,
+  type SqlDialect,
+  type SqlNames,
+  type SqlParam,
+  type SqlSchemaOptions,
+  type SqlSessionStore,
+  type SqlStoreOptions,
+  sqlSchema,
+} from './_sql.js';
+
+export type { SqlColumns, SqlSchemaOptions, SqlSessionStore, SqlStoreOptions } from './_sql.js';
+
+/** MySQL's duplicate-key error number (`ER_DUP_ENTRY`). */
+const ER_DUP_ENTRY = 1062;
+
+/** A value bound to a MySQL statement parameter. */
+export type MysqlParam = string | number | null;
+
+/** The `mysql2/promise` subset sessionkit uses (`Pool`, `PoolConnection`, `Connection`). */
+export interface MysqlPoolLike {
+  /** Run one prepared statement; resolves `[rows | ResultSetHeader, fields]`. */
+  execute(sql: string, values: MysqlParam[]): Promise<[unknown, unknown]>;
+  /** Run SQL text without parameters (used only for the shipped DDL). */
+  query(sql: string): Promise<[unknown, unknown]>;
+}
+
+/** Options of {@link mysqlStore}. */
+export interface MysqlStoreOptions extends SqlStoreOptions {
+  /** A `mysql2/promise` pool (recommended) or connection, `utf8mb4`, on the primary. Never closed by the store. Required. */
+  pool: MysqlPoolLike;
+}
+
+const DIALECT: SqlDialect = {
+  name: 'mysql',
+  factory: 'mysqlStore',
+  quote: (identifier) => `\`${identifier}\``,
+  placeholders: (sql) => sql,
+  // Indexes inline: MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB does).
+  // user_id and owner are VARBINARY: compared byte for byte, no case folding, no PAD SPACE.
+  schema: (n: SqlNames) => [
+    `CREATE TABLE IF NOT EXISTS ${n.table} (
+  ${n.key} VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  ${n.data} MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  ${n.version} BIGINT NOT NULL,
+  ${n.expiresAt} BIGINT NOT NULL,
+  ${n.userId} VARBINARY(2048) NULL,
+  PRIMARY KEY (${n.key}),
+  INDEX ${n.expiresIndex} (${n.expiresAt}),
+  INDEX ${n.userIndex} (${n.userId})
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    `CREATE TABLE IF NOT EXISTS ${n.locks} (
+  \`key\` VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  \`owner\` VARBINARY(255) NOT NULL,
+  \`expires_at\` BIGINT NOT NULL,
+  PRIMARY KEY (\`key\`),
+  INDEX ${n.locksExpiresIndex} (\`expires_at\`)
+) ENGINE=InnoDB`,
+  ],
+  upsert: (_key, columns) =>
+    `ON DUPLICATE KEY UPDATE ${columns.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
+  // mysql2 sets CLIENT_FOUND_ROWS, under which an upsert that changes nothing counts as 1 row,
+  // like an insert: create-only writes and lock takeovers are a guarded UPDATE instead.
+  conditionalInsert: 'insert-then-update',
+  isDuplicateKey: (error) => (error as { errno?: unknown } | null)?.errno === ER_DUP_ENTRY,
+  notIn: (column, values) => ({
+    sql: `${column} NOT IN (${values.map(() => '?').join(', ')})`,
+    params: [...values],
+  }),
+};
+
+/**
+ * The DDL of the store: the sessions table (indexes on `expires_at` and `user_id`) and the
+ * lease-lock table, idempotent (`IF NOT EXISTS`). Print it for a migration tool, or let
+ * `store.migrate()` apply it. Throws `ConfigError` (`ERR_SESSION_CONFIG`) for an invalid name.
+ */
+export function mysqlSchema(options: SqlSchemaOptions = {}): string {
+  return sqlSchema(DIALECT, options, 'mysqlSchema');
+}
+
+/**
+ * Create a MySQL/MariaDB session store implementing the whole contract (CAS, touch, lease
+ * locks, per-user index, prune, ids) plus `migrate()`. Throws `ConfigError`
+ * (`ERR_SESSION_CONFIG`) for a missing pool or an invalid option; backend failures reject with
+ * `StoreError` (`ERR_SESSION_STORE`, the mysql2 error as `cause`).
+ */
+export function mysqlStore(options: MysqlStoreOptions): SqlSessionStore {
+  const pool = options?.pool;
+  if (typeof pool?.execute !== 'function' || typeof pool.query !== 'function') {
+    throw new ConfigError('mysqlStore: `pool` must be a mysql2/promise Pool or Connection.');
+  }
+  return createSqlStore(DIALECT, run, options);
+
+  async function run(sql: string, params: readonly SqlParam[]) {
+    const [result] =
+      params.length === 0 ? await pool.query(sql) : await pool.execute(sql, params as MysqlParam[]);
+    if (Array.isArray(result)) return { rows: result, affected: 0 };
+    const header = (result ?? {}) as { affectedRows?: unknown; info?: unknown };
+    // Matched, not changed, rows, whatever the client flags: a touch to the same expiry counts.
+    const matched = /Rows matched:\s*(\d+)/i.exec(String(header.info ?? ''));
+    return { rows: [], affected: Number(matched?.[1] ?? header.affectedRows ?? 0) };
+  }
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import mysql from 'mysql2/promise';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isSessionError } from '../../src/core/errors.js';
+import { type MysqlPoolLike, mysqlSchema, mysqlStore } from '../../src/stores/mysql.js';
+import { describeStore, record, storeKey } from './conformance.js';
+import { describeSqlExtras, type SqlTarget } from './sql-extras.js';
+
+const URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+/** Fail fast (and visibly) when the server is down, instead of hanging the suite. */
+const CONNECT_TIMEOUT = 2000;
+
+const pools: mysql.Pool[] = [];
+function newPool(options: mysql.PoolOptions = { uri: URL }): mysql.Pool {
+  const pool = mysql.createPool({ connectTimeout: CONNECT_TIMEOUT, ...options });
+  pools.push(pool);
+  return pool;
+}
+const pool = newPool();
+const second = newPool();
+const tables: string[] = [];
+function table(): string {
+  const name = `sk_${randomBytes(6).toString('hex')}`;
+  tables.push(name);
+  return name;
+}
+
+afterAll(async () => {
+  try {
+    for (const name of tables) await pool.query(`DROP TABLE IF EXISTS ${name}, ${name}_locks`);
+  } catch {
+    // Unreachable server: nothing was created.
+  }
+  for (const p of pools) await p.end();
+});
+
+/** A port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function recording(
+  inner: MysqlPoolLike,
+  onSql?: (sql: string, params: readonly unknown[]) => void,
+): MysqlPoolLike {
+  if (onSql === undefined) return inner;
+  return {
+    execute: (sql, values) => {
+      onSql(sql, values);
+      return inner.execute(sql, values);
+    },
+    query: (sql) => {
+      onSql(sql, []);
+      return inner.query(sql);
+    },
+  };
+}
+
+const target: SqlTarget = {
+  name: 'mysql',
+  store: (options, extra) =>
+    mysqlStore({ ...options, pool: recording(extra?.second ? second : pool, extra?.onSql) }),
+  schema: (options) => mysqlSchema(options),
+  table,
+  async sql(text, params = []) {
+    const [rows] = await pool.query(text, [...params]);
+    return rows as Record<string, unknown>[];
+  },
+  async columns(name) {
+    const [rows] = await pool.query(
+      'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position',
+      [name],
+    );
+    return (rows as { c: string }[]).map((row) => row.c.toLowerCase());
+  },
+};
+
+describeStore({
+  name: 'mysql',
+  create: async () => {
+    const store = mysqlStore({ pool, table: table() });
+    await store.migrate(); // rejects when the server is unreachable: a skip, or a failure under CI
+    return store;
+  },
+  createBroken: async () =>
+    mysqlStore({
+      pool: newPool({ host: '127.0.0.1', port: await closedPort() }),
+      table: 'sk_broken',
+    }),
+  extra: (ctx) => {
+    describeSqlExtras(target, ctx);
+
+    describe('mysql specifics', () => {
+      it('refuses a missing or callback-style pool with ERR_SESSION_CONFIG', () => {
+        for (const options of [{}, { pool: {} }, { pool: null }, { pool: { query() {} } }]) {
+          const error = (() => {
+            try {
+              mysqlStore(options as never);
+            } catch (e) {
+              return e;
+            }
+            return undefined;
+          })();
+          expect(isSessionError(error, 'ERR_SESSION_CONFIG')).toBe(true);
+          expect((error as Error).message).toContain('`pool`');
+        }
+      });
+
+      it('round-trips 64 KiB of emoji through utf8mb4 columns, byte for byte', async () => {
+        const name = table();
+        const store = ctx.track(mysqlStore({ pool, table: name }));
+        await store.migrate();
+        const [charsets] = await pool.query(
+          'SELECT column_name AS c, character_set_name AS cs, collation_name AS co FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position',
+          [name],
+        );
+        expect(charsets).toMatchObject([
+          { c: 'key', cs: 'ascii', co: 'ascii_bin' },
+          { c: 'data', cs: 'utf8mb4', co: 'utf8mb4_bin' },
+          { c: 'version' },
+          { c: 'expires_at' },
+          { c: 'user_id', cs: null },
+        ]);
+        const key = storeKey();
+        const data = `${'👨‍👩‍👧😀'.repeat(5000)}${'é'.repeat(65_536)}`;
+        const written = record({ data, userId: '用户😀' });
+        await store.set(key, written);
+        await expect(store.get(key)).resolves.toStrictEqual(written);
+        const [bytes] = await pool.query(`SELECT LENGTH(data) AS n FROM ${name}`);
+        expect((bytes as { n: number }[])[0]?.n).toBe(Buffer.byteLength(data));
+      });
+
+      it('keeps keys differing only in case apart at the database level', async () => {
+        const name = table();
+        const store = ctx.track(mysqlStore({ pool, table: name }));
+        await store.migrate();
+        const lower = `a${storeKey().toLowerCase()}`;
+        await store.set(lower, record({ data: 'lower' }), { ifVersion: 0 });
+        await expect(
+          store.set(lower.toUpperCase(), record({ data: 'upper' }), { ifVersion: 0 }),
+        ).resolves.toBe(true);
+        await expect(store.lock(lower, { owner: 'a', ttl: 10_000 })).resolves.toBe(true);
+        await expect(store.lock(lower.toUpperCase(), { owner: 'b', ttl: 10_000 })).resolves.toBe(
+          true,
+        );
+        const [rows] = await pool.query(`SELECT count(*) AS n FROM ${name}`);
+        expect(Number((rows as { n: number }[])[0]?.n)).toBe(2);
+      });
+
+      it('counts matched rows whatever the FOUND_ROWS flag: touching to the same expiry is true', async () => {
+        const flagless = newPool({ uri: URL, flags: ['-FOUND_ROWS'] });
+        const name = table();
+        const store = ctx.track(mysqlStore({ pool: flagless, table: name }));
+        await store.migrate();
+        const key = storeKey();
+        const written = record();
+        await store.set(key, written, { ifVersion: 0 });
+        await expect(store.touch(key, written.expiresAt)).resolves.toBe(true);
+        await expect(store.set(key, written, { ifVersion: 1 })).resolves.toBe(true);
+        await expect(store.set(key, written, { ifVersion: 0 })).resolves.toBe(false);
+        await expect(store.lock(key, { owner: 'a', ttl: 10_000 })).resolves.toBe(true);
+        await expect(store.lock(key, { owner: 'a', ttl: 10_000 })).resolves.toBe(true);
+        await expect(store.lock(key, { owner: 'b', ttl: 10_000 })).resolves.toBe(false);
+      });
+    });
+  },
+});

@@ -76,7 +76,13 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
       concurrency: options.concurrency,
     });
     c.set('session', scope.session);
-    await next();
+    try {
+      await next();
+    } catch (error) {
+      // Only when `onError` itself threw: nothing will be sent from here, so release the lock.
+      await scope.abort().catch(() => undefined);
+      throw error;
+    }
     // Hono hands a handler's error to `onError` where it was thrown; it surfaces here as c.error.
     if (c.error !== undefined) {
       await scope.abort().catch(() => undefined);

@@ -237,6 +237,34 @@ describe('hono adapter specifics', () => {
     expect(await read.json()).toEqual({ a: 1 });
   });
 
+  it('an onError that rethrows still releases the session lock', async () => {
+    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe.store, { concurrency: 'lock', lock: { wait: 200 } });
+    const app = new Hono<SessionEnv>();
+    app.use(sessionMiddleware(m));
+    app.post('/seed', (c) => {
+      c.get('session').set('a', 1);
+      return c.text('ok');
+    });
+    app.post('/fail', async (c) => {
+      await c.get('session').get('a'); // takes the lock
+      throw new Error('handler bug');
+    });
+    app.get('/all', async (c) => c.json(await c.get('session').all()));
+    app.onError((error) => {
+      throw error;
+    });
+    const cookie = pairOf(await app.request('/seed', { method: 'POST' }));
+    probe.calls.clear();
+    await expect(app.request('/fail', { method: 'POST', headers: { cookie } })).rejects.toThrow(
+      'handler bug',
+    );
+    expect(probe.calls.get('unlock')).toBe(1);
+    const read = await app.request('/all', { headers: { cookie } });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual({ a: 1 });
+  });
+
   it('a session error thrown by a handler replaces the onError page with a generic 503', async () => {
     const seen: unknown[] = [];
     const app = new Hono<SessionEnv>();

@@ -149,6 +149,7 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     throw new ConfigError('redisStore: `prefix` must match /^[A-Za-z0-9:._-]{0,64}$/.');
   }
   const rk = (key: string) => `${prefix}s:{${key}}`;
+  const lk = (key: string) => `${prefix}l:{${key}}`;
   const uk = (userId: string) => `${prefix}u:{${userTag(userId)}}`;
   const script = async (name: RedisScriptName, key: string, args: Arg[]) => {
     const { sha, source } = REDIS_SCRIPTS[name];
@@ -160,32 +161,29 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       return await send(key, ['EVAL', source, 1, key, ...args]);
     }
   };
+  const ok = async (name: RedisScriptName, key: string, args: Arg[]) =>
+    (await script(name, key, args)) === 1;
   const read = (key: string) => send(rk(key), ['HMGET', rk(key), 'd', 'v', 'e', 'u']);
-  const index = async (userId: string) =>
-    pairs(await send(uk(userId), ['ZRANGE', uk(userId), 0, -1, 'WITHSCORES']));
-  async function* scan(
-    o: { signal?: AbortSignal | undefined } | undefined,
-    kind: string,
-    type: string,
-  ) {
-    for (const node of await masters()) {
+  const rows = (keys: [string, number][]) =>
+    Promise.all(keys.map(([key]) => (isStoreKey(key) ? read(key) : null)));
+  const index = async (idx: string, ...range: Arg[]) =>
+    pairs(await send(idx, ['ZRANGE', idx, ...range, 'WITHSCORES']));
+  // Every master in turn (a Cluster spreads keys over them); SCAN may repeat a key.
+  async function* scan(op: string, signal: AbortSignal | undefined, kind: string, type: string) {
+    const nodes = await backend(op, signal, async () => {
+      const found = await masters();
+      if (found.length === 0) throw new Error('No Redis master node is known (not connected).');
+      return found;
+    });
+    const match = `${prefix}${kind}:{*}`;
+    for (const node of nodes) {
       let cursor = '0';
       do {
-        throwIfAborted(o?.signal);
-        const reply = (await backend(kind, o?.signal, () =>
-          node([
-            'SCAN',
-            cursor,
-            'MATCH',
-            `${prefix}${kind === 'ids' ? 's' : 'u'}:{*}`,
-            'COUNT',
-            SCAN_COUNT,
-            'TYPE',
-            type,
-          ]),
-        )) as [unknown, unknown[]];
+        throwIfAborted(signal);
+        const args = ['SCAN', cursor, 'MATCH', match, 'COUNT', SCAN_COUNT, 'TYPE', type];
+        const reply = (await backend(op, signal, () => node(args))) as [unknown, unknown[]];
         cursor = String(reply[0]);
-        for (const key of reply[1]) yield String(key);
+        for (const name of reply[1]) yield String(name);
       } while (cursor !== '0');
     }
   }
@@ -201,35 +199,20 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       throwIfAborted(o?.signal);
       assertStoreKey(key);
       assertStoreRecord(record);
-      const { data, version, expiresAt, userId } = record;
+      const { data, version, expiresAt: e, userId } = record;
       const c = o?.ifVersion === undefined ? '' : String(o.ifVersion);
       return backend('set', o?.signal, async () => {
         // The index lives in another slot: add first, so a written record is always indexed.
-        if (userId !== null) await send(uk(userId), ['ZADD', uk(userId), expiresAt, key]);
-        const at = [expiresAt, Date.now(), Math.ceil(expiresAt)];
-        return (
-          (await script('set', rk(key), [
-            c,
-            data,
-            version,
-            at[0]!,
-            userId ?? '',
-            at[1]!,
-            at[2]!,
-          ])) === 1
-        );
+        if (userId !== null) await send(uk(userId), ['ZADD', uk(userId), e, key]);
+        const now = Date.now();
+        return ok('set', rk(key), [c, data, version, e, userId ?? '', now, Math.ceil(e)]);
       });
     },
-    async touch(key, expiresAt, o) {
+    async touch(key, e, o) {
       throwIfAborted(o?.signal);
       if (!isStoreKey(key)) return false;
-      assertExpiresAt(expiresAt);
-      return backend(
-        'touch',
-        o?.signal,
-        async () =>
-          (await script('touch', rk(key), [expiresAt, Date.now(), Math.ceil(expiresAt)])) === 1,
-      );
+      assertExpiresAt(e);
+      return backend('touch', o?.signal, () => ok('touch', rk(key), [e, Date.now(), Math.ceil(e)]));
     },
     async delete(key, o) {
       throwIfAborted(o?.signal);
@@ -245,38 +228,27 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       throwIfAborted(o.signal);
       assertStoreKey(key);
       assertLockOptions(o);
-      const lk = `${prefix}l:{${key}}`;
-      return backend(
-        'lock',
-        o.signal,
-        async () => (await script('lock', lk, [o.owner, Math.ceil(o.ttl)])) === 1,
-      );
+      return backend('lock', o.signal, () => ok('lock', lk(key), [o.owner, Math.ceil(o.ttl)]));
     },
     async unlock(key, o) {
       throwIfAborted(o.signal);
       if (!isStoreKey(key)) return false;
       assertLockOptions(o, false);
-      return backend(
-        'unlock',
-        o.signal,
-        async () => (await script('unlock', `${prefix}l:{${key}}`, [o.owner])) === 1,
-      );
+      return backend('unlock', o.signal, () => ok('unlock', lk(key), [o.owner]));
     },
     async listByUser(userId, o) {
       throwIfAborted(o?.signal);
       return backend('listByUser', o?.signal, async () => {
-        const members = await index(userId);
-        const rows = await Promise.all(
-          members.map(([key]) => (isStoreKey(key) ? read(key) : null)),
-        );
+        const members = await index(uk(userId), 0, -1);
+        const found = await rows(members);
         const now = Date.now();
         const entries: StoreEntry[] = [];
         const stale: Arg[] = [];
         for (const [i, [key, score]] of members.entries()) {
-          const record = toRecord(rows[i], now);
+          const record = toRecord(found[i], now);
           if (record?.userId === userId) entries.push({ key, record });
           // A missing record whose indexed expiry is still ahead may be a write in flight: keep it.
-          else if (!isMissing(rows[i]) || score <= now) stale.push(key, score);
+          else if (!isMissing(found[i]) || score <= now) stale.push(key, score);
         }
         if (stale.length > 0) await script('unindex', uk(userId), stale);
         return entries;
@@ -284,14 +256,15 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     },
     async deleteByUser(userId, o) {
       throwIfAborted(o?.signal);
-      const except = new Set(o?.except ?? []);
+      const keep = new Set(o?.except ?? []);
       return backend('deleteByUser', o?.signal, async () => {
-        const doomed = (await index(userId)).filter(([key]) => isStoreKey(key) && !except.has(key));
+        const members = await index(uk(userId), 0, -1);
+        const doomed = members.map(([key]) => key).filter((k) => isStoreKey(k) && !keep.has(k));
         const now = Date.now();
-        const gone = await Promise.all(
-          doomed.map(([key]) => script('delete', rk(key), ['', now, userId])),
+        const users = await Promise.all(
+          doomed.map((key) => script('delete', rk(key), ['', now, userId])),
         );
-        const deleted = doomed.filter((_, i) => typeof gone[i] === 'string').map(([key]) => key);
+        const deleted = doomed.filter((_, i) => typeof users[i] === 'string');
         if (deleted.length > 0) await send(uk(userId), ['ZREM', uk(userId), ...deleted]);
         return deleted.length;
       });
@@ -299,15 +272,15 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     async prune(o) {
       throwIfAborted(o?.signal);
       let removed = 0;
-      // Records expire natively; what is left are index entries of records that are gone.
-      for await (const idx of scan(o, 'prune', 'zset')) {
+      // Records and locks expire natively: what is left are index entries of vanished records.
+      for await (const idx of scan('prune', o?.signal, 'u', 'zset')) {
         removed += await backend('prune', o?.signal, async () => {
           const now = Date.now();
-          const due = pairs(await send(idx, ['ZRANGE', idx, '-inf', now, 'BYSCORE', 'WITHSCORES']));
-          const rows = await Promise.all(due.map(([key]) => (isStoreKey(key) ? read(key) : null)));
+          const due = await index(idx, '-inf', now, 'BYSCORE');
+          const found = await rows(due);
           const stale = due.flatMap(([key, score], i) => {
-            const record = toRecord(rows[i], now);
-            return record?.userId != null && uk(record.userId) === idx ? [] : [key, score];
+            const user = toRecord(found[i], now)?.userId;
+            return user != null && uk(user) === idx ? [] : [key, score];
           });
           return stale.length > 0 ? Number(await script('unindex', idx, stale)) : 0;
         });
@@ -315,8 +288,8 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
       return removed;
     },
     async *ids(o) {
-      const seen = new Set<string>(); // SCAN may return a key more than once
-      for await (const name of scan(o, 'ids', 'hash')) {
+      const seen = new Set<string>();
+      for await (const name of scan('ids', o?.signal, 's', 'hash')) {
         const key = name.slice(prefix.length + 3, -1);
         if (isStoreKey(key) && name === rk(key) && !seen.has(key)) {
           seen.add(key);

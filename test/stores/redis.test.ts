@@ -1,6 +1,12 @@
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createClient } from 'redis';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import {
@@ -29,6 +35,8 @@ interface Flavour {
   connect(): Promise<{ client: RedisClientLike; raw: Raw; quit(): Promise<unknown> }>;
   /** A client aimed at a closed port that rejects every command quickly. */
   broken(): Promise<RedisClientLike>;
+  /** Cluster flavours: store-specific tests run against the cluster instead of MONITOR ones. */
+  cluster?: true;
 }
 
 const FLAVOURS: Flavour[] = [
@@ -90,9 +98,163 @@ const FLAVOURS: Flavour[] = [
       return client;
     },
   },
+  {
+    name: 'ioredis Cluster',
+    cluster: true,
+    async connect() {
+      const [port] = await redisCluster();
+      const client = new Cluster([{ host: '127.0.0.1', port: port! }], {
+        enableOfflineQueue: false,
+        clusterRetryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      await new Promise((resolve, reject) => {
+        client.once('ready', resolve);
+        client.once('end', () => reject(new Error('the cluster connection ended')));
+      });
+      return {
+        client,
+        raw: (cmd, ...args) => client.call(String(cmd), ...args),
+        quit: () => client.quit(),
+      };
+    },
+    async broken() {
+      const client = new Cluster([{ host: '127.0.0.1', port: 1 }], {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        clusterRetryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      return client;
+    },
+  },
+  {
+    name: 'node-redis Cluster',
+    cluster: true,
+    async connect() {
+      const [port] = await redisCluster();
+      const client = createCluster({
+        rootNodes: [{ url: `redis://127.0.0.1:${port}` }],
+        defaults: { disableOfflineQueue: true, socket: { connectTimeout: 1000 } },
+      });
+      client.on('error', () => {});
+      await client.connect();
+      const raw: Raw = (...args) => client.sendCommand(String(args[1]), false, args.map(String));
+      return { client, raw, quit: () => client.close() };
+    },
+    async broken() {
+      const client = createCluster({
+        rootNodes: [{ url: 'redis://127.0.0.1:1' }],
+        defaults: { disableOfflineQueue: true, socket: { reconnectStrategy: false } },
+      });
+      client.on('error', () => {});
+      await client.connect().catch(() => {});
+      return client;
+    },
+  },
 ];
 
+/**
+ * A real three-master Redis Cluster on 127.0.0.1, started once for this file from the local
+ * `redis-server` binary (data in a temp dir, nothing persisted) and stopped after all tests.
+ * Resolves the node ports.
+ */
+let clusterStart: Promise<number[]> | undefined;
+const clusterProcesses: ChildProcess[] = [];
+let clusterDir: string | undefined;
+const HAS_REDIS_SERVER = spawnSync('redis-server', ['--version']).status === 0;
+function redisCluster(): Promise<number[]> {
+  clusterStart ??= (async () => {
+    clusterDir = await mkdtemp(join(tmpdir(), 'sessionkit-redis-cluster-'));
+    const ports: number[] = [];
+    while (ports.length < 3) {
+      const port = await freePort();
+      // The cluster bus listens on port + 10000.
+      if (port < 55_000 && (await isFree(port + 10_000)) && !ports.includes(port)) ports.push(port);
+    }
+    for (const port of ports) {
+      const args = ['--port', port, '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
+      args.push('--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no');
+      const child = spawn('redis-server', [...args.map(String), '--dir', clusterDir], {
+        stdio: 'ignore',
+      });
+      clusterProcesses.push(child);
+    }
+    const nodes = ports.map((port) => `127.0.0.1:${port}`);
+    await until(async () => {
+      for (const port of ports) await cli(port, 'PING');
+    });
+    await promisify(execFile)('redis-cli', [
+      '--cluster',
+      'create',
+      ...nodes,
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    await until(async () => {
+      for (const port of ports) {
+        if (!(await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'))
+          throw new Error('not ok yet');
+      }
+    });
+    return ports;
+  })();
+  return clusterStart;
+}
+afterAll(async () => {
+  for (const child of clusterProcesses) child.kill();
+  if (clusterDir !== undefined) await rm(clusterDir, { recursive: true, force: true });
+});
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('redis-cli', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    ...args,
+  ]);
+  return stdout;
+}
+
+/** Retry `fn` until it resolves (waiting for servers to come up; not a timing assertion). */
+async function until(fn: () => Promise<unknown>, attempts = 200): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await fn();
+      return;
+    } catch (error) {
+      if (i >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(port, '127.0.0.1', () =>
+      server.close(() => resolve(true)),
+    );
+    server.on('error', () => resolve(false));
+  });
+}
+
 for (const flavour of FLAVOURS) {
+  if (flavour.cluster && !HAS_REDIS_SERVER) {
+    describe.skip(`store conformance: redis (${flavour.name}) — no redis-server binary to start a cluster`, () => {});
+    continue;
+  }
   let connection: ReturnType<Flavour['connect']> | undefined;
   const connect = () => {
     connection ??= flavour.connect();
@@ -108,7 +270,8 @@ for (const flavour of FLAVOURS) {
     if (connection === undefined) return;
     const c = await connection.catch(() => undefined);
     if (c === undefined) return;
-    for (const prefix of prefixes) {
+    // A test cluster is thrown away whole; on the shared server, delete what the tests wrote.
+    for (const prefix of flavour.cluster ? [] : prefixes) {
       let cursor = '0';
       do {
         const [next, keys] = (await c.raw(
@@ -130,7 +293,10 @@ for (const flavour of FLAVOURS) {
     name: `redis (${flavour.name})`,
     create: async () => redisStore({ client: (await connect()).client, prefix: newPrefix() }),
     createBroken: async () => redisStore({ client: await flavour.broken(), prefix: newPrefix() }),
-    extra: (ctx) => specifics(ctx, connect, newPrefix),
+    extra: (ctx) =>
+      flavour.cluster
+        ? clusterSpecifics(ctx, connect, newPrefix)
+        : specifics(ctx, connect, newPrefix),
   });
 }
 
@@ -449,6 +615,40 @@ function specifics(
       } finally {
         await store.delete(key);
       }
+    });
+  });
+}
+
+function clusterSpecifics(
+  ctx: StoreSuiteContext,
+  connect: () => Promise<Connection>,
+  newPrefix: () => string,
+): void {
+  describe('redis cluster specifics', () => {
+    it('spreads records over the masters; a record, its lock and an index share a slot each as Redis computes it', async () => {
+      const { client } = await connect();
+      const prefix = newPrefix();
+      const store = ctx.track(redisStore({ client, prefix }));
+      const ports = await redisCluster();
+      const keys = Array.from({ length: 12 }, storeKey);
+      for (const key of keys) {
+        await store.set(key, record({ userId: `user-${key.slice(0, 4)}` }));
+        await store.lock!(key, { owner: 'o', ttl: 10_000 });
+      }
+      for (const key of keys) {
+        const names = [`${prefix}s:{${key}}`, `${prefix}l:{${key}}`];
+        const slots = await Promise.all(
+          names.map(async (name) => Number(await cli(ports[0]!, 'CLUSTER', 'KEYSLOT', name))),
+        );
+        expect(slots).toEqual([keySlot(key), keySlot(key)]);
+        const index = `${prefix}u:{${tagOf(`user-${key.slice(0, 4)}`)}}`;
+        expect(Number(await cli(ports[0]!, 'CLUSTER', 'KEYSLOT', index))).toBe(keySlot(index));
+      }
+      const perNode = await Promise.all(
+        ports.map(async (port) => Number(await cli(port, 'DBSIZE'))),
+      );
+      expect(perNode.filter((n) => n > 0).length).toBeGreaterThan(1);
+      expect((await collect(store.ids!())).sort()).toEqual([...keys].sort());
     });
   });
 }

@@ -1,0 +1,158 @@
+/**
+ * `sessionkit/adapters/koa` — sessions for Koa 2 and 3.
+ *
+ * ```ts
+ * const sessions = sessionMiddleware(manager);
+ * const app = new Koa<Koa.DefaultState, KoaSessionContext<AppData>>();
+ * app.use(sessions);
+ * app.use(async (ctx) => {
+ *   ctx.body = { visits: await ctx.session.update('visits', (n = 0) => n + 1) };
+ * });
+ * ```
+ *
+ * The session is started when the request enters the middleware (no I/O: it is loaded on first
+ * use) and is available as `ctx.session` and `ctx.state.session`. It is committed after
+ * `await next()` returns — Koa writes the response only after the whole middleware chain has
+ * returned, so the `Set-Cookie`, `Vary: Cookie` and `Cache-Control` headers still make it.
+ *
+ * **When a downstream middleware throws** (including `ctx.throw()`), the request's session writes
+ * are discarded and any lock is released; the error continues through Koa's error flow. Koa's
+ * error responder drops every header, so a commit could not deliver a rotated cookie anyway. To
+ * keep writes of a failing request, `await ctx.session.commit()` before throwing, or catch the
+ * error in a middleware mounted after this one and set the error response there.
+ *
+ * Session errors (store outage 503, conflict 409, misuse 500) carry `status`, `expose: false` and
+ * `headers` (`Cache-Control: no-store`, `Retry-After` on 503), so Koa's default error responder
+ * answers them with a generic body. Types are structural: the adapter needs no `@types/koa`.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import { isSessionError, StateError } from '../core/errors.js';
+import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
+import type { Session } from '../core/session.js';
+import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { errorResponse } from './_shared.js';
+
+/** The parts of a Koa context the middleware uses. */
+export interface KoaContextLike {
+  req: IncomingMessage;
+  /** The client IP, honouring Koa's `app.proxy` setting. */
+  ip: string;
+  state: object;
+  headerSent: boolean;
+  get(field: string): string;
+  set(field: string, value: string): void;
+  append(field: string, value: string | string[]): void;
+  vary(field: string): void;
+}
+
+/**
+ * Context properties the middleware adds — use as Koa's context type parameter to type
+ * `ctx.session` per app: `new Koa<Koa.DefaultState, KoaSessionContext<AppData, FlashData>>()`.
+ */
+export interface KoaSessionContext<
+  D extends object = DefaultData,
+  F extends object = DefaultFlash,
+> {
+  session: Session<D, F>;
+}
+
+/** State properties the middleware adds (`ctx.state.session`, handy for templates). */
+export interface KoaSessionState<D extends object = DefaultData, F extends object = DefaultFlash> {
+  session: Session<D, F>;
+}
+
+/** Options of the Koa middleware. */
+export interface KoaSessionOptions {
+  /**
+   * Concurrency mode for requests through this middleware (overrides the manager's).
+   * @default the manager's `concurrency`
+   */
+  concurrency?: ConcurrencyMode;
+}
+
+/** Koa middleware that attaches `ctx.session`, with a typed accessor. */
+export interface KoaSessionMiddleware<D extends object, F extends object> {
+  (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void>;
+  /** The typed session of a context that went through this middleware. */
+  get(ctx: object): Session<D, F>;
+}
+
+const SESSIONS = new WeakMap<object, { session: unknown; manager: unknown }>();
+
+/**
+ * Koa middleware: starts the request's session lazily, sets `ctx.session` and
+ * `ctx.state.session`, and commits after the downstream middleware resolves, before Koa writes
+ * the response. A downstream error discards the session's writes (releasing any lock) and is
+ * rethrown. A failing commit throws the session error (409/503/500) into Koa's error flow.
+ */
+export function sessionMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: KoaSessionOptions = {},
+): KoaSessionMiddleware<D, F> {
+  const middleware = async (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> => {
+    const scope = manager.begin({
+      cookie: ctx.req.headers.cookie,
+      ip: ctx.ip,
+      userAgent: ctx.req.headers['user-agent'],
+      concurrency: options.concurrency,
+    });
+    SESSIONS.set(ctx, { session: scope.session, manager });
+    (ctx as KoaContextLike & { session?: unknown }).session = scope.session;
+    (ctx.state as { session?: unknown }).session = scope.session;
+    try {
+      await next();
+    } catch (error) {
+      // The handler did not finish: its intents are incomplete, so nothing is committed.
+      await scope.abort().catch(() => undefined);
+      throw withErrorHeaders(error);
+    }
+    let out: Awaited<ReturnType<typeof scope.end>>;
+    try {
+      out = await scope.end();
+    } catch (error) {
+      throw withErrorHeaders(error);
+    }
+    // `ctx.respond = false` or raw writes to `ctx.res`: the data is saved, the headers are gone.
+    if (ctx.headerSent) return;
+    if (out.setCookie.length > 0) ctx.append('Set-Cookie', out.setCookie);
+    if (out.vary) ctx.vary('Cookie');
+    // Responses that read or set a session are never stored by shared caches (SECURITY.md §21).
+    if (out.cacheControl !== undefined) ctx.set('Cache-Control', out.cacheControl);
+  };
+  return Object.assign(middleware, { get: (ctx: object) => getSession<D, F>(ctx) });
+}
+
+/**
+ * The typed session of a context handled by {@link sessionMiddleware}. Pass the manager to infer
+ * its `AppData`/`FlashData` types (and check the session came from it), or give them explicitly.
+ * Throws `ERR_SESSION_STATE` when the context did not go through the middleware, or when the
+ * session belongs to another manager.
+ */
+export function getSession<D extends object = DefaultData, F extends object = DefaultFlash>(
+  ctx: object,
+  manager?: SessionManager<D, F>,
+): Session<D, F> {
+  const entry = SESSIONS.get(ctx);
+  if (entry === undefined) {
+    throw new StateError('No session on this context: use sessionkit’s sessionMiddleware first.');
+  }
+  if (manager !== undefined && (manager as unknown) !== entry.manager) {
+    throw new StateError('This context’s session belongs to another session manager.');
+  }
+  return entry.session as Session<D, F>;
+}
+
+/**
+ * Give a session error the `headers` Koa's error responder sets (it drops all others):
+ * `Cache-Control: no-store`, and `Retry-After` on 503 (SECURITY.md §20). Other errors pass as is.
+ */
+function withErrorHeaders(error: unknown): unknown {
+  if (!isSessionError(error) || (error as { headers?: unknown }).headers !== undefined) {
+    return error;
+  }
+  const { headers } = errorResponse(error, undefined);
+  delete headers['content-type'];
+  Object.defineProperty(error, 'headers', { value: headers, configurable: true, writable: true });
+  return error;
+}

@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import Koa from 'koa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getSession, type KoaSessionContext, sessionMiddleware } from '../../src/adapters/koa.js';
+import {
+  createSessionManager,
+  type SessionManager,
+  type SessionManagerOptions,
+} from '../../src/core/manager.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import {
+  type AdapterServer,
+  type AdapterServerOptions,
+  cookiesNamed,
+  describeAdapter,
+  listen,
+  type Routes,
+  send,
+} from './contract.js';
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? {} : JSON.parse(text);
+}
+
+function koaApp(): Koa {
+  const app = new Koa();
+  app.silent = true; // session errors are expected here; Koa would log each one
+  return app;
+}
+
+/** Map the neutral table onto a tiny router middleware; errors go through Koa's own responder. */
+async function koaServer(
+  manager: SessionManager,
+  routes: Routes,
+  options?: AdapterServerOptions,
+): Promise<AdapterServer> {
+  const app = koaApp();
+  const sessions = sessionMiddleware(manager, options);
+  app.use(sessions);
+  app.use(async (ctx) => {
+    const route = routes[`${ctx.method} ${ctx.path}`];
+    if (route === undefined) return; // Koa's 404
+    const query = Object.fromEntries(
+      Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]),
+    );
+    const body = ctx.is('application/json') ? await readJson(ctx.req) : undefined;
+    const session = sessions.get(ctx);
+    if (getSession(ctx) !== session || ctx.session !== session || ctx.state.session !== session) {
+      throw new Error('session accessors disagree');
+    }
+    const result = await route(session, { query, body, headers: ctx.headers });
+    for (const [name, value] of Object.entries(result.headers ?? {})) ctx.append(name, value);
+    if (result.redirect !== undefined) {
+      ctx.redirect(result.redirect);
+      ctx.status = result.status ?? 302;
+      return;
+    }
+    ctx.status = result.status ?? 200;
+    ctx.body = result.json !== undefined ? result.json : (result.text ?? '');
+  });
+  return listen(http.createServer(app.callback()));
+}
+
+describeAdapter({ name: 'Koa 3', createServer: koaServer });
+
+/** A store wrapper that records every call and fails the chosen methods. */
+function counted(inner: SessionStore = memoryStore({ sweepInterval: 0 })) {
+  const calls: string[] = [];
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        calls.push(property);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, calls };
+}
+
+interface Data {
+  n: number;
+  note: string;
+}
+
+function manager(store: SessionStore, options: Partial<SessionManagerOptions> = {}) {
+  return createSessionManager<Data>({
+    store,
+    secrets: randomBytes(32).toString('base64url'),
+    cookie: { secure: false },
+    ...options,
+  });
+}
+
+describe('Koa specifics', () => {
+  const servers: AdapterServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+
+  async function start(m: SessionManager<Data>): Promise<string> {
+    const app = new Koa<Koa.DefaultState, KoaSessionContext<Data>>();
+    app.silent = true;
+    app.use(sessionMiddleware(m));
+    app.use(async (ctx) => {
+      switch (`${ctx.method} ${ctx.path}`) {
+        case 'POST /seed':
+          ctx.session.set('n', 1);
+          ctx.body = { ok: true };
+          return;
+        case 'GET /n':
+          ctx.body = { n: (await ctx.session.get('n')) ?? null };
+          return;
+        case 'POST /inc':
+          ctx.body = { n: await ctx.session.update('n', (n = 0) => n + 1) };
+          return;
+        case 'POST /throw':
+          // A write, then ctx.throw: documented to discard the write.
+          ctx.session.set('n', 100);
+          ctx.throw(400, 'bad input');
+          return;
+        case 'POST /throw-after-load':
+          await ctx.session.get('n');
+          ctx.throw(422, 'unprocessable');
+          return;
+        case 'POST /commit-then-throw':
+          ctx.session.set('note', 'kept');
+          await ctx.session.commit();
+          ctx.throw(400, 'bad input');
+          return;
+        case 'GET /peek':
+          // Takes the session object but never uses it.
+          ctx.body = { has: ctx.session !== undefined };
+          return;
+      }
+    });
+    const server = await listen(http.createServer(app.callback()));
+    servers.push(server);
+    return server.url;
+  }
+
+  it('ctx.throw inside a handler discards the session writes; Koa answers the error', async () => {
+    const probe = counted();
+    const m = manager(probe.store);
+    const url = await start(m);
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+    expect(cookie).toBeDefined();
+    const thrown = await send(url, 'POST', '/throw', { cookie: cookie?.pair });
+    expect(thrown.status).toBe(400);
+    expect(thrown.text).toBe('bad input');
+    expect(thrown.setCookies).toEqual([]);
+    expect((await send(url, 'GET', '/n', { cookie: cookie?.pair })).json).toEqual({ n: 1 });
+    // Without a cookie nothing is created either.
+    probe.calls.length = 0;
+    const anonymous = await send(url, 'POST', '/throw');
+    expect(anonymous.status).toBe(400);
+    expect(anonymous.setCookies).toEqual([]);
+    expect(probe.calls).toEqual([]);
+  });
+
+  it('an explicit commit before ctx.throw keeps the writes', async () => {
+    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const url = await start(m);
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+    const thrown = await send(url, 'POST', '/commit-then-throw', { cookie: cookie?.pair });
+    expect(thrown.status).toBe(400);
+    const read = await send(url, 'GET', '/n', { cookie: cookie?.pair });
+    expect(read.json).toEqual({ n: 1 });
+    const note = await m.begin({ cookie: cookie?.pair }).session.get('note');
+    expect(note).toBe('kept');
+  });
+
+  it('in lock mode ctx.throw releases the lock', async () => {
+    // A leaked lock would make the next request wait 200 ms and fail with 503.
+    const m = manager(memoryStore({ sweepInterval: 0 }), {
+      concurrency: 'lock',
+      lock: { wait: 200, ttl: 60_000 },
+    });
+    const url = await start(m);
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+    const thrown = await send(url, 'POST', '/throw-after-load', { cookie: cookie?.pair });
+    expect(thrown.status).toBe(422);
+    const inc = await send(url, 'POST', '/inc', { cookie: cookie?.pair });
+    expect(inc.status).toBe(200);
+    expect(inc.json).toEqual({ n: 2 });
+  });
+
+  it('a cookie-carrying request that only takes ctx.session does no store call', async () => {
+    const probe = counted();
+    const m = manager(probe.store);
+    const url = await start(m);
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+    probe.calls.length = 0;
+    const reply = await send(url, 'GET', '/peek', { cookie: cookie?.pair });
+    expect(reply.json).toEqual({ has: true });
+    expect(reply.setCookies).toEqual([]);
+    expect(reply.headers.get('vary') ?? '').not.toMatch(/cookie/i);
+    expect(probe.calls).toEqual([]);
+  });
+
+  it('a session error reaches an upstream error middleware with status, expose and headers', async () => {
+    const inner = memoryStore({ sweepInterval: 0 });
+    const failing = { on: false };
+    const store = new Proxy(inner, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== 'get' || typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          failing.on
+            ? Promise.reject(new Error('ECONNREFUSED 10.1.2.3:5432'))
+            : (value as (...a: unknown[]) => unknown).apply(target, args);
+      },
+    });
+    const m = manager(store);
+    const seen: unknown[] = [];
+    const app = new Koa<Koa.DefaultState, KoaSessionContext<Data>>();
+    app.silent = true;
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        seen.push(error);
+        throw error;
+      }
+    });
+    app.use(sessionMiddleware(m));
+    app.use(async (ctx) => {
+      if (ctx.method === 'POST') ctx.session.set('n', 1);
+      else ctx.body = { n: await ctx.session.get('n') };
+      ctx.body ??= { ok: true };
+    });
+    const server = await listen(http.createServer(app.callback()));
+    servers.push(server);
+    const [cookie] = cookiesNamed(await send(server.url, 'POST', '/'), m.cookieName);
+    failing.on = true;
+    const reply = await send(server.url, 'GET', '/', { cookie: cookie?.pair });
+    expect(reply.status).toBe(503);
+    expect(reply.text).toBe('Service Unavailable');
+    expect(reply.headers.get('cache-control')).toBe('no-store');
+    expect(reply.headers.get('retry-after')).toBe('1');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ code: 'ERR_SESSION_STORE', status: 503, expose: false });
+  });
+});

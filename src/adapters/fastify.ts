@@ -82,8 +82,10 @@ function plugin(
   }
   const concurrency = options.concurrency;
 
-  // A stable shape: every request object gets the property up front (Fastify decorators).
-  fastify.decorateRequest('session', null);
+  // A stable shape: every request object gets the property up front (Fastify decorators). The
+  // name is typed `string` so an app's own `declare module 'fastify'` typing does not reject null.
+  const property: string = 'session';
+  fastify.decorateRequest(property, null);
 
   fastify.addHook('onRequest', (request, _reply, next) => {
     try {

@@ -1,5 +1,5 @@
 /**
- * `sessionkit/stores/mysql` — a session store on MySQL (8+) and MariaDB (10.5+).
+ * `sessionkit/stores/mysql` — a session store on MySQL 8 and MariaDB (tested on MariaDB 10.11).
  *
  * Bring your own `mysql2/promise` `Pool` (or `Connection`): anything with the shape of
  * {@link MysqlPoolLike}. Statements run through `execute` (server-side prepared statements);

@@ -152,6 +152,24 @@ describeStore({
         expect(Number((rows as { n: number }[])[0]?.n)).toBe(2);
       });
 
+      it('reads by the primary key and lists by the user index (prepared parameters)', async () => {
+        const name = table();
+        const store = ctx.track(mysqlStore({ pool, table: name }));
+        await store.migrate();
+        const keys = Array.from({ length: 50 }, storeKey);
+        for (const [i, key] of keys.entries()) await store.set(key, record({ userId: `u${i}` }));
+        const explain = async (where: string, params: (string | number)[]) => {
+          const [rows] = await pool.execute(`EXPLAIN SELECT * FROM ${name} WHERE ${where}`, params);
+          return (rows as { key: string | null }[])[0]?.key;
+        };
+        await expect(explain('`key` = ? AND expires_at > ?', [keys[7]!, Date.now()])).resolves.toBe(
+          'PRIMARY',
+        );
+        await expect(explain('user_id = ? AND expires_at > ?', ['u7', Date.now()])).resolves.toBe(
+          `${name}_user_id_idx`,
+        );
+      });
+
       it('counts matched rows whatever the FOUND_ROWS flag: touching to the same expiry is true', async () => {
         const flagless = newPool({ uri: URL, flags: ['-FOUND_ROWS'] });
         const name = table();

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect as connectTcp, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,8 @@ interface Flavour {
   broken(): Promise<RedisClientLike>;
   /** Cluster flavours: store-specific tests run against the cluster instead of MONITOR ones. */
   cluster?: true;
+  /** A client with the fail-fast, reconnecting settings `docs/stores/redis.md` recommends. */
+  recommended?(url: string): Promise<{ client: RedisClientLike; quit(): Promise<unknown> }>;
 }
 
 const FLAVOURS: Flavour[] = [
@@ -58,6 +60,19 @@ const FLAVOURS: Flavour[] = [
         raw: (cmd, ...args) => client.call(String(cmd), ...args),
         quit: () => client.quit(),
       };
+    },
+    async recommended(url) {
+      const client = new Redis(url, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+        commandTimeout: 2000,
+        retryStrategy: (times) => Math.min(times * 50, 1000),
+        lazyConnect: true,
+      });
+      client.on('error', () => {});
+      await client.connect();
+      return { client, quit: async () => client.disconnect() };
     },
     async broken() {
       const client = new Redis('redis://127.0.0.1:1', {
@@ -86,6 +101,19 @@ const FLAVOURS: Flavour[] = [
         raw: (...args) => client.sendCommand(args.map(String)),
         quit: () => client.close(),
       };
+    },
+    async recommended(url) {
+      const client = createClient({
+        url,
+        disableOfflineQueue: true,
+        socket: {
+          connectTimeout: 2000,
+          reconnectStrategy: (retries) => Math.min(retries * 50, 1000),
+        },
+      });
+      client.on('error', () => {});
+      await client.connect();
+      return { client, quit: async () => client.destroy() };
     },
     async broken() {
       const client = createClient({
@@ -231,6 +259,36 @@ async function until(fn: () => Promise<unknown>, attempts = 200): Promise<void> 
   }
 }
 
+/** A TCP proxy to Redis that a test can cut (every connection dropped, port closed) and resume. */
+async function tcpProxy(target: number) {
+  const sockets = new Set<Socket>();
+  const server = createServer((downstream) => {
+    const upstream = connectTcp(target, '127.0.0.1');
+    for (const socket of [downstream, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    downstream.pipe(upstream).pipe(downstream);
+  });
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+    });
+  const port = await listen(0);
+  return {
+    port,
+    cut: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        if (server.listening) server.close(() => resolve());
+        else resolve();
+      }),
+    resume: () => listen(port),
+  };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -296,7 +354,7 @@ for (const flavour of FLAVOURS) {
     extra: (ctx) =>
       flavour.cluster
         ? clusterSpecifics(ctx, connect, newPrefix)
-        : specifics(ctx, connect, newPrefix),
+        : specifics(ctx, connect, newPrefix, flavour.recommended!),
   });
 }
 
@@ -350,6 +408,7 @@ function specifics(
   ctx: StoreSuiteContext,
   connect: () => Promise<Connection>,
   newPrefix: () => string,
+  recommended: NonNullable<Flavour['recommended']>,
 ): void {
   /** A tracked store on the flavour's shared client (or `client`), under a fresh prefix. */
   const make = async (client?: RedisClientLike) => {
@@ -603,6 +662,45 @@ function specifics(
           'ERR_SESSION_CONFIG',
         ),
       ).toBe(true);
+    });
+
+    it('fails fast with StoreError while Redis is unreachable and recovers when it is back', async () => {
+      const proxy = await tcpProxy(Number(new globalThis.URL(URL).port || 6379));
+      const { client, quit } = await recommended(`redis://127.0.0.1:${proxy.port}`);
+      try {
+        const { store } = await make(client);
+        const key = storeKey();
+        const written = record({ userId: 'outage-user' });
+        await store.set(key, written);
+        await proxy.cut();
+        const calls: [string, () => Promise<unknown>][] = [
+          ['get', () => store.get(key)],
+          ['set', () => store.set(key, record({ version: 2 }), { ifVersion: 1 })],
+          ['touch', () => store.touch(key, later())],
+          ['delete', () => store.delete(key)],
+          ['lock', () => store.lock!(key, { owner: 'o', ttl: 1000 })],
+          ['listByUser', () => store.listByUser!('outage-user')],
+        ];
+        for (const [name, call] of calls) {
+          const error = await call().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(isSessionError(error, 'ERR_SESSION_STORE'), `${name}: ${String(error)}`).toBe(
+            true,
+          );
+        }
+        await proxy.resume();
+        // The client reconnects on its own; the record came through the outage untouched.
+        await until(() =>
+          store.get(key).then((r) => (r ? r : Promise.reject(new Error('missing')))),
+        );
+        await expect(store.get(key)).resolves.toStrictEqual(written);
+        await expect(store.listByUser!('outage-user')).resolves.toMatchObject([{ key }]);
+      } finally {
+        await quit();
+        await proxy.cut();
+      }
     });
 
     it("uses 'sessionkit:' as the default prefix", async () => {

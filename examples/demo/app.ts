@@ -2,8 +2,10 @@
  * The sessionkit demo app: server-rendered pages and a JSON API over the same sessions
  * (routes: PRODUCT.md "The demo app"). `server.ts` runs it; tests start it on port 0.
  *
- * Every state-changing route is a POST, so the CSRF middleware can be mounted later without
- * changing a route. Form posts (urlencoded) get a 303 redirect; anything else gets JSON.
+ * Every state-changing route is a POST behind the CSRF middleware (SECURITY.md §17): forms carry
+ * a hidden `_csrf` field, JSON clients send the `csrfToken` of `GET /api/session` (or of the
+ * login response) in `x-csrf-token`. Form posts (urlencoded) get a 303 redirect; anything else
+ * gets JSON.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -11,6 +13,7 @@ import { type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
+  csrfMiddleware,
   type ExpressSessionMiddleware,
   sessionErrorHandler,
   sessionMiddleware,
@@ -117,17 +120,22 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
   app.use(sessions);
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
   app.use(express.json({ limit: '16kb' }));
+  // After the body parsers (the token may be the `_csrf` form field) and before every route,
+  // including the ones `extend` adds: no unsafe request reaches a handler without a valid token.
+  app.use(csrfMiddleware(manager));
 
   app.get('/', async (req, res) => {
     const session = sessions.get(req);
     const { userId } = await session.meta();
     if (userId === null) {
-      sendHtml(res, 200, loginPage());
+      // The anonymous visitor gets a pre-session holding the token of the login form.
+      sendHtml(res, 200, loginPage({ csrfToken: await session.csrfToken() }));
       return;
     }
     const messages = await takeMessages(session);
     const counter = (await session.get('counter')) ?? 0;
-    sendHtml(res, 200, dashboardPage({ user: userId, counter, messages }));
+    const csrfToken = await session.csrfToken();
+    sendHtml(res, 200, dashboardPage({ user: userId, counter, messages, csrfToken }));
   });
 
   app.post('/login', async (req, res) => {
@@ -138,7 +146,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       // Same status and message whether the user exists or not (no enumeration).
       if (isForm(req)) {
         const username = typeof body.username === 'string' ? body.username.slice(0, 64) : '';
-        sendHtml(res, 401, loginPage({ error: GENERIC_LOGIN_ERROR, username }));
+        const csrfToken = await session.csrfToken();
+        sendHtml(res, 401, loginPage({ error: GENERIC_LOGIN_ERROR, username, csrfToken }));
       } else {
         res.status(401).json({ error: GENERIC_LOGIN_ERROR });
       }
@@ -149,7 +158,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     session.login(user, previous !== null && previous !== user ? { keep: false } : {});
     session.flash.add('success', `Welcome back, ${user}`);
     if (isForm(req)) res.redirect(303, '/');
-    else res.json({ authenticated: true, user });
+    // login() rotated the CSRF token: hand JSON clients the new one.
+    else res.json({ authenticated: true, user, csrfToken: await session.csrfToken() });
   });
 
   app.post('/logout', (req, res) => {
@@ -163,8 +173,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     const { userId } = await session.meta();
     const counter = (await session.get('counter')) ?? 0;
     const flash = await takeMessages(session);
-    // `csrfToken` stays null until the CSRF middleware is mounted.
-    res.json({ authenticated: userId !== null, user: userId, counter, flash, csrfToken: null });
+    const csrfToken = await session.csrfToken();
+    res.json({ authenticated: userId !== null, user: userId, counter, flash, csrfToken });
   });
 
   // Anonymous visitors may count too (this creates their session).
@@ -193,7 +203,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       return;
     }
     const messages = await takeMessages(session);
-    sendHtml(res, 200, devicesPage({ user: userId, sessions: list, messages }));
+    const csrfToken = await session.csrfToken();
+    sendHtml(res, 200, devicesPage({ user: userId, sessions: list, messages, csrfToken }));
   });
 
   app.post('/sessions/revoke', async (req, res) => {

@@ -7,6 +7,8 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,12 +128,56 @@ describe.skipIf(!available && !onCi)(title, () => {
 
     await page.goto(`${demo.url}/`);
     expect(await page.textContent('#counter')).toBe('2');
+    const signedIn = (await first.cookies()).map((c) => c.value);
+    expect(signedIn).toHaveLength(1);
     await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#logout')]);
     expect(await page.locator('#login-form').count()).toBe(1);
-    expect(await first.cookies()).toEqual([]);
+    // The signed-in cookie is gone; at most the login form's fresh CSRF pre-session remains.
+    const after = await first.cookies();
+    expect(after.length).toBeLessThanOrEqual(1);
+    expect(after.map((c) => c.value)).not.toContain(signedIn[0]);
 
     expect(errors).toEqual([]);
     await first.close();
     await second.close();
   }, 60_000);
+
+  it.each([
+    // Another port of 127.0.0.1 is same-site: SameSite=Lax sends the cookie, only the token stops it.
+    ['a same-site, cross-origin page (cookie sent)', '127.0.0.1'],
+    // localhost is another site: no cookie, and Sec-Fetch-Site: cross-site.
+    ['a cross-site page', 'localhost'],
+  ])(
+    'a form auto-posted from %s is refused with 403; nothing changes',
+    async (_name, host) => {
+      const target = `${demo.url}/api/counter`;
+      const attacker = http.createServer((_req, res) => {
+        res.setHeader('content-type', 'text/html');
+        res.end(
+          `<!doctype html><form id="f" method="post" action="${target}"><input name="x" value="1"></form><script>document.getElementById('f').submit()</script>`,
+        );
+      });
+      await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+      const { port } = attacker.address() as AddressInfo;
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await signIn(page, 'bob');
+        const before = await page.textContent('#counter');
+        const [response] = await Promise.all([
+          page.waitForResponse((r) => r.url() === target),
+          page.goto(`http://${host}:${port}/`),
+        ]);
+        expect(response.status()).toBe(403);
+        expect(await response.text()).toBe('Forbidden');
+        await page.goto(`${demo.url}/`);
+        expect(await page.textContent('#user')).toBe('bob');
+        expect(await page.textContent('#counter')).toBe(before);
+      } finally {
+        await context.close();
+        await new Promise<void>((resolve) => attacker.close(() => resolve()));
+      }
+    },
+    60_000,
+  );
 });

@@ -11,6 +11,7 @@ import {
   countingStore,
   createTestStore,
   jitteryStore,
+  type RequestOptions,
   type StartedDemo,
   type StoreKind,
   startDemo,
@@ -27,7 +28,7 @@ interface SessionJson {
   user: string | null;
   counter: number;
   flash: { success: string[]; info: string[]; error: string[] };
-  csrfToken: null;
+  csrfToken: string;
 }
 
 interface SessionsJson {
@@ -65,7 +66,9 @@ async function login(client: Client, user = 'alice'): Promise<void> {
     json: { username: user, password: PASSWORD },
   });
   expect(res.status).toBe(200);
-  expect(res.json()).toEqual({ authenticated: true, user });
+  // login() rotated the CSRF token; the response hands out the new one (the client keeps it).
+  expect(res.json()).toEqual({ authenticated: true, user, csrfToken: expect.any(String) });
+  expect(client.csrfToken).toBe(res.json<SessionJson>().csrfToken);
 }
 
 describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (kind) => {
@@ -104,14 +107,20 @@ describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (
     expect(home.text).toContain('<code>alice</code>');
     expect(home.text).toContain('<code>bob</code>');
     expect(home.text).toContain('<code>demo-password</code>');
-    expect(home.setCookies).toEqual([]);
+    // The login form carries a CSRF token, kept in an anonymous pre-session.
+    const token = /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(home.text)?.[1];
+    expect(token).toBeDefined();
+    expect(home.setCookies).toHaveLength(1);
+    const preSession = client.cookie;
 
     const res = await client.request('POST', '/login', {
-      form: { username: 'alice', password: PASSWORD },
+      form: { username: 'alice', password: PASSWORD, _csrf: token! },
+      csrf: false,
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/');
     expect(client.cookie).toMatch(/^sid=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+    expect(client.cookie).not.toBe(preSession);
 
     const dashboard = await client.request('GET', '/');
     expect(dashboard.text).toContain('Welcome back, alice');
@@ -131,7 +140,7 @@ describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (
       user: 'bob',
       counter: 0,
       flash: { success: ['Welcome back, bob'], info: [], error: [] },
-      csrfToken: null,
+      csrfToken: expect.stringMatching(/^[A-Za-z0-9_-]{86}$/),
     });
     const second = await client.getJson<SessionJson>('/api/session');
     expect(second.flash.success).toEqual([]);
@@ -168,8 +177,11 @@ describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (
     expect(state.counter).toBe(0);
   });
 
-  it('rejects a wrong password with 401, identically for unknown users, without a cookie', async () => {
+  it('rejects a wrong password with 401, identically for unknown users, without a new cookie', async () => {
     const client = new Client(demo.url);
+    await client.token(); // the anonymous pre-session a login page comes with
+    const preSession = client.cookie;
+    expect(preSession).toBeDefined();
     const wrong = await client.request('POST', '/login', {
       form: { username: 'alice', password: 'nope' },
     });
@@ -180,9 +192,10 @@ describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (
     expect(unknown.status).toBe(401);
     expect(wrong.text).toContain('Invalid username or password.');
     expect(wrong.text).toContain('id="login-form"');
-    expect(wrong.text.replace('value="alice"', '')).toBe(
-      unknown.text.replace('value="mallory"', ''),
-    );
+    // Same page but for the echoed username and the per-response masking of the CSRF token.
+    const strip = (text: string, user: string) =>
+      text.replace(`value="${user}"`, '').replace(/name="_csrf" value="[^"]+"/, '');
+    expect(strip(wrong.text, 'alice')).toBe(strip(unknown.text, 'mallory'));
     expect(wrong.setCookies).toEqual([]);
     expect(unknown.setCookies).toEqual([]);
 
@@ -193,7 +206,8 @@ describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (
     expect(json.json()).toEqual({ error: 'Invalid username or password.' });
     const missing = await client.request('POST', '/login', { json: { username: ['alice'] } });
     expect(missing.status).toBe(401);
-    expect(client.cookie).toBeUndefined();
+    expect(client.cookie).toBe(preSession);
+    expect((await client.getJson<SessionJson>('/api/session')).authenticated).toBe(false);
   });
 
   it('escapes what it echoes back into HTML', async () => {
@@ -358,6 +372,151 @@ describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (
   });
 });
 
+describe('CSRF', () => {
+  let store: TestStore;
+  let demo: StartedDemo;
+  let handlerRuns = 0;
+
+  beforeAll(async () => {
+    store = await createTestStore('memory');
+    demo = await startDemo({
+      store: store.store,
+      secrets: generateSecret(),
+      extend: (app, ctx) => {
+        app.post('/test/write', (req, res) => {
+          handlerRuns++;
+          ctx.sessions.get(req).set('written', true);
+          res.json({ ok: true });
+        });
+        app.get('/test/written', async (req, res) => {
+          res.json({ written: (await ctx.sessions.get(req).get('written')) ?? false });
+        });
+      },
+    });
+  });
+  afterAll(async () => {
+    await demo?.close();
+    await store?.cleanup();
+  });
+
+  /** A signed-in client that has counted once. */
+  async function signedIn(): Promise<Client> {
+    const client = new Client(demo.url);
+    await login(client);
+    await client.request('POST', '/api/counter', { headers: { accept: 'application/json' } });
+    return client;
+  }
+
+  async function expectUnchanged(client: Client, cookie: string | undefined): Promise<void> {
+    expect(client.cookie).toBe(cookie);
+    const state = await client.getJson<SessionJson>('/api/session');
+    expect(state).toMatchObject({ authenticated: true, user: 'alice', counter: 1 });
+    expect(await client.getJson('/test/written')).toEqual({ written: false });
+  }
+
+  it.each<[string, RequestOptions]>([
+    ['JSON without a token', { json: {}, csrf: false }],
+    ['a form without a token', { form: { x: '1' }, csrf: false }],
+    ['no body and no token', { csrf: false }],
+    ['a forged token', { headers: { 'x-csrf-token': 'A'.repeat(86) } }],
+    ['the token in the query string', { json: {}, csrf: false }],
+  ])('POST /api/counter with %s → 403, nothing changed', async (name, options) => {
+    const client = await signedIn();
+    const cookie = client.cookie;
+    const query = name.includes('query')
+      ? `?_csrf=${encodeURIComponent(await client.token())}`
+      : '';
+    const res = await client.request('POST', `/api/counter${query}`, options);
+    expect(res.status).toBe(403);
+    expect(['Forbidden', '{"error":"Forbidden"}']).toContain(res.text);
+    expect(res.headers.get('cache-control')).toMatch(/no-store/);
+    expect(res.setCookies).toEqual([]);
+    await expectUnchanged(client, cookie);
+  });
+
+  it('Sec-Fetch-Site: cross-site → 403 even with a valid token', async () => {
+    const client = await signedIn();
+    const cookie = client.cookie;
+    for (const path of ['/api/counter', '/logout', '/sessions/revoke']) {
+      const res = await client.request('POST', path, {
+        form: { all: '1' },
+        headers: { 'sec-fetch-site': 'cross-site' },
+      });
+      expect(res.status).toBe(403);
+    }
+    await expectUnchanged(client, cookie);
+  });
+
+  it('Origin: null or a foreign Origin → 403 even with a valid token', async () => {
+    const client = await signedIn();
+    const cookie = client.cookie;
+    for (const origin of ['null', 'https://evil.example']) {
+      const res = await client.request('POST', '/logout', { json: {}, headers: { origin } });
+      expect(res.status).toBe(403);
+    }
+    await expectUnchanged(client, cookie);
+  });
+
+  it('a token from another session → 403', async () => {
+    const client = await signedIn();
+    const cookie = client.cookie;
+    const mallory = new Client(demo.url);
+    const foreign = await mallory.token();
+    const res = await client.request('POST', '/api/counter', {
+      headers: { 'x-csrf-token': foreign },
+    });
+    expect(res.status).toBe(403);
+    await expectUnchanged(client, cookie);
+  });
+
+  it('routes added by extend are protected too: the handler does not run', async () => {
+    const client = await signedIn();
+    const runs = handlerRuns;
+    const res = await client.request('POST', '/test/write', { json: {}, csrf: false });
+    expect(res.status).toBe(403);
+    expect(handlerRuns).toBe(runs);
+    const ok = await client.request('POST', '/test/write', { json: {} });
+    expect(ok.status).toBe(200);
+    expect(handlerRuns).toBe(runs + 1);
+    expect(await client.getJson('/test/written')).toEqual({ written: true });
+  });
+
+  it('login rotates the token: the pre-login token is dead, the new one works', async () => {
+    const client = new Client(demo.url);
+    const anonymous = await client.token();
+    const preSession = client.cookie;
+    const res = await client.request('POST', '/login', {
+      json: { username: 'alice', password: PASSWORD },
+      headers: { 'x-csrf-token': anonymous },
+    });
+    expect(res.status).toBe(200);
+    expect(client.cookie).not.toBe(preSession);
+    const rotated = res.json<{ csrfToken: string }>().csrfToken;
+    const stale = await client.request('POST', '/api/counter', {
+      headers: { 'x-csrf-token': anonymous, accept: 'application/json' },
+    });
+    expect(stale.status).toBe(403);
+    const fromApi = (await client.getJson<SessionJson>('/api/session')).csrfToken;
+    for (const token of [rotated, fromApi]) {
+      const ok = await client.request('POST', '/api/counter', {
+        headers: { 'x-csrf-token': token, accept: 'application/json' },
+      });
+      expect(ok.status).toBe(200);
+    }
+    expect((await client.getJson<SessionJson>('/api/session')).counter).toBe(2);
+  });
+
+  it('every form of the pages carries a _csrf field', async () => {
+    const client = await signedIn();
+    for (const path of ['/', '/sessions']) {
+      const page = await client.request('GET', path);
+      const forms = page.text.match(/<form [^>]*method="post"[\s\S]*?<\/form>/g) ?? [];
+      expect(forms.length).toBeGreaterThan(0);
+      for (const form of forms) expect(form).toMatch(/name="_csrf" value="[A-Za-z0-9_-]{86}"/);
+    }
+  });
+});
+
 describe('GET /health', () => {
   it('never touches the session: no store calls, no Set-Cookie', async () => {
     const backing = await createTestStore('memory');
@@ -412,11 +571,14 @@ describe('bad cookies are anonymous', () => {
     const home = await client.request('GET', '/', { headers: { cookie } });
     expect(home.status).toBe(200);
     expect(home.text).toContain('id="login-form"');
-    expect(home.setCookies).toEqual([]);
     const api = await client.request('GET', '/api/session', { headers: { cookie } });
     expect(api.status).toBe(200);
     expect(api.json()).toMatchObject({ authenticated: false, user: null, counter: 0 });
-    expect(api.setCookies).toEqual([]);
+    // The login form's CSRF token lives in a pre-session: a brand-new one, never the cookie sent.
+    for (const line of [...home.setCookies, ...api.setCookies]) {
+      expect(line.split(';')[0]).toMatch(/^sid=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+      expect(line.split(';')[0]).not.toBe(cookie);
+    }
   }
 
   async function validCookie(): Promise<string> {

@@ -64,20 +64,32 @@ function flashes(messages: Messages): SafeHtml[] {
   );
 }
 
-function userBar(user: string): SafeHtml {
-  return html`<div>Signed in as <strong id="user">${user}</strong>
-<form class="inline" method="post" action="/logout"><button class="secondary" id="logout">Log out</button></form></div>`;
+/** The hidden field that carries the CSRF token in every form (SECURITY.md §17). */
+function csrfField(token: string): SafeHtml {
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
-/** The login page (anonymous home), optionally with an error and the username typed. */
-export function loginPage(options: { error?: string; username?: string } = {}): string {
+function userBar(user: string, csrfToken: string): SafeHtml {
+  return html`<div>Signed in as <strong id="user">${user}</strong>
+<form class="inline" method="post" action="/logout">${csrfField(csrfToken)}<button class="secondary" id="logout">Log out</button></form></div>`;
+}
+
+/**
+ * The login page (anonymous home), optionally with an error and the username typed. The form
+ * carries `csrfToken` (the anonymous pre-session's), so a cross-site login is refused too.
+ */
+export function loginPage(options: {
+  csrfToken: string;
+  error?: string;
+  username?: string;
+}): string {
   const error = options.error === undefined ? [] : [options.error];
   return layout(
     'Sign in',
     html``,
     html`${flashes({ success: [], info: [], error })}
 <section class="card"><h2>Sign in</h2>
-<form id="login-form" method="post" action="/login">
+<form id="login-form" method="post" action="/login">${csrfField(options.csrfToken)}
 <label>Username <input name="username" autocomplete="username" required value="${options.username ?? ''}"></label>
 <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button></form></section>
@@ -92,14 +104,15 @@ export function dashboardPage(options: {
   user: string;
   counter: number;
   messages: Messages;
+  csrfToken: string;
 }): string {
   return layout(
     'Dashboard',
-    userBar(options.user),
+    userBar(options.user, options.csrfToken),
     html`${flashes(options.messages)}
 <section class="card"><h2>Counter</h2>
 <p class="counter" id="counter">${options.counter}</p>
-<form method="post" action="/api/counter"><button type="submit" id="increment">Increment</button></form>
+<form method="post" action="/api/counter">${csrfField(options.csrfToken)}<button type="submit" id="increment">Increment</button></form>
 <p class="muted">Kept in your session with <code>update()</code>: parallel requests never lose an increment.</p></section>
 <section class="card"><h2>Your devices</h2>
 <p>See where you are signed in, and sign other sessions out: <a href="/sessions" id="devices">your devices</a>.</p></section>
@@ -113,6 +126,7 @@ export function devicesPage(options: {
   user: string;
   sessions: readonly SessionInfo[];
   messages: Messages;
+  csrfToken: string;
 }): string {
   const others = options.sessions.filter((s) => !s.current).length;
   // This device first, then the others by last activity (the manager's order).
@@ -124,12 +138,12 @@ export function devicesPage(options: {
       s.current
         ? html`<span class="badge">This device</span>`
         : html`<form class="inline" method="post" action="/sessions/revoke">
-<input type="hidden" name="handle" value="${s.handle}"><button class="danger">Revoke</button></form>`
+${csrfField(options.csrfToken)}<input type="hidden" name="handle" value="${s.handle}"><button class="danger">Revoke</button></form>`
     }</td></tr>`,
   );
   return layout(
     'Your devices',
-    userBar(options.user),
+    userBar(options.user, options.csrfToken),
     html`${flashes(options.messages)}
 <section class="card"><h2>Your devices</h2>
 <table id="sessions"><thead><tr><th>Device</th><th>IP</th><th>Signed in (UTC)</th><th>Last seen (UTC)</th><th></th></tr></thead>
@@ -137,7 +151,7 @@ export function devicesPage(options: {
 ${
   others > 0
     ? html`<form class="spaced" method="post" action="/sessions/revoke">
-<input type="hidden" name="all" value="1"><button class="danger" id="revoke-others">Sign out all other sessions</button></form>`
+${csrfField(options.csrfToken)}<input type="hidden" name="all" value="1"><button class="danger" id="revoke-others">Sign out all other sessions</button></form>`
     : html`<p class="muted">No other sessions.</p>`
 }
 </section><p><a href="/">← Back to the dashboard</a></p>`,

@@ -126,16 +126,28 @@ export interface RequestOptions {
   /** Send as JSON. */
   json?: unknown;
   headers?: Record<string, string>;
+  /**
+   * Send the client's CSRF token with an unsafe method (as the `_csrf` field of a form, else
+   * in `x-csrf-token`), fetching one from `GET /api/session` first when the client has none.
+   * `false` sends none (for CSRF tests).
+   * @default true
+   */
+  csrf?: boolean;
 }
 
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * One "browser": remembers the session cookie it is given (name `sid`), never follows redirects,
- * and sends a fixed user agent.
+ * One "browser": remembers the session cookie it is given (name `sid`) and the CSRF token of
+ * that session, never follows redirects, and sends a fixed user agent.
  */
 export class Client {
   cookie: string | undefined;
+  /** The CSRF token last handed out for the current cookie (dropped when the cookie changes). */
+  csrfToken: string | undefined;
   readonly #base: string;
   readonly #userAgent: string;
+  #fetching: Promise<string> | undefined;
 
   constructor(base: string, userAgent = 'node-test-client') {
     this.#base = base;
@@ -149,14 +161,33 @@ export class Client {
     return res.json<T>();
   }
 
-  /** Send a request with the jar's cookie; store any session cookie set. */
+  /** The CSRF token of the current session: the one held, else `GET /api/session`'s. */
+  async token(): Promise<string> {
+    if (this.csrfToken !== undefined) return this.csrfToken;
+    this.#fetching ??= this.getJson<{ csrfToken: string }>('/api/session').then(
+      (state) => state.csrfToken,
+    );
+    try {
+      return await this.#fetching;
+    } finally {
+      this.#fetching = undefined;
+    }
+  }
+
+  /** Send a request with the jar's cookie (and CSRF token); store any session cookie set. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
     const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...options.headers };
+    let form = options.form;
+    if (!SAFE.has(method) && options.csrf !== false) {
+      const token = await this.token();
+      if (form !== undefined) form = { _csrf: token, ...form };
+      else headers['x-csrf-token'] ??= token;
+    }
     if (this.cookie !== undefined && headers.cookie === undefined) headers.cookie = this.cookie;
     let body: string | undefined;
-    if (options.form !== undefined) {
+    if (form !== undefined) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(options.form).toString();
+      body = new URLSearchParams(form).toString();
     } else if (options.json !== undefined) {
       headers['content-type'] = 'application/json';
       headers.accept ??= 'application/json';
@@ -170,11 +201,20 @@ export class Client {
     });
     const text = await res.text();
     const setCookies = res.headers.getSetCookie();
-    for (const line of setCookies) {
+    // Only a response for the jar's own cookie updates the jar (not one sent with another cookie).
+    const own = options.headers?.cookie === undefined;
+    for (const line of own ? setCookies : []) {
       const pair = line.split(';', 1)[0] ?? '';
       if (!pair.startsWith('sid=')) continue;
       const expired = pair === 'sid=' || /;\s*max-age=0\b/i.test(line);
-      this.cookie = expired ? undefined : pair;
+      const next = expired ? undefined : pair;
+      // A new session (login, logout, regenerate) has a new CSRF secret.
+      if (next !== this.cookie) this.csrfToken = undefined;
+      this.cookie = next;
+    }
+    if (own && /json/.test(res.headers.get('content-type') ?? '') && text !== '') {
+      const token = (JSON.parse(text) as { csrfToken?: unknown } | null)?.csrfToken;
+      if (typeof token === 'string') this.csrfToken = token;
     }
     return {
       status: res.status,

@@ -17,7 +17,9 @@
  * are not committed; their scope is released in `onResponse`.
  *
  * Errors: a failing commit is thrown into Fastify's error flow, so the app's error handler runs;
- * the error carries `statusCode` (409/503/500) and `expose: false`. A response for a session
+ * the error carries `statusCode` (409/503/500) and `expose: false`. A request whose handler threw
+ * (any error that reached Fastify's error flow) commits nothing: its writes are discarded and any
+ * lock is released; `await session.commit()` first to keep them. A response for a session
  * error always gets `Cache-Control: no-store` (and `Retry-After` on 503), and a body that would
  * carry the error's message (Fastify's default serialization) is replaced by a generic one.
  */
@@ -118,8 +120,9 @@ function plugin(
     if (state === undefined) return payload;
     if (state.phase === 'open') {
       state.phase = 'done';
-      if (state.failure !== undefined) {
-        // The session itself failed (store outage, conflict, misuse): nothing is committed.
+      if (state.errored) {
+        // The request failed (a handler threw, or the session itself failed): its intents are
+        // incomplete, so nothing is committed — the same rule as the Koa, Hono and fetch adapters.
         await state.scope.abort().catch(() => undefined);
       } else {
         try {
@@ -138,12 +141,10 @@ function plugin(
           if (out.cacheControl !== undefined) reply.header('cache-control', out.cacheControl);
           return payload;
         } catch (error) {
+          // Into Fastify's error flow: onError hooks, then the app's error handler; this hook
+          // sees the error response again below and makes it generic.
           state.failure = error;
-          // First error of this request: hand it to the app's error handler. After the error
-          // flow already ran once, Fastify would write a second error raw (with the message),
-          // so the generic response is produced here instead.
-          if (!state.errored) throw error;
-          return genericError(request, reply, error, true);
+          throw error;
         }
       }
     }

@@ -259,24 +259,39 @@ describe('Fastify specifics', () => {
     expect(after.json).toEqual({ n: 1 });
   });
 
-  it('an app error after a write: the error response still commits (documented), like Express', async () => {
+  it('a handler error discards the session writes (documented); an explicit commit keeps them', async () => {
     const m = manager(memoryStore({ sweepInterval: 0 }));
     const app = Fastify();
     await app.register(sessionPlugin, { manager: m });
+    app.post('/seed', async (request) => {
+      getSession(request, m).set('n', 1);
+      return { ok: true };
+    });
     app.post('/fail', async (request) => {
-      getSession(request, m).flash.set('notice', 'Could not save');
+      getSession(request, m).set('n', 100);
       throw new Error('validation failed');
     });
-    app.get('/notice', async (request) => ({
-      notice: (await getSession(request, m).flash.get('notice')) ?? null,
-    }));
+    app.post('/commit-then-fail', async (request) => {
+      const session = getSession(request, m);
+      session.set('seen', true);
+      await session.commit();
+      throw new Error('mailer failed');
+    });
+    app.get('/all', async (request) => getSession(request, m).all());
     const url = await start(app);
-    const failed = await send(url, 'POST', '/fail');
+    const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
+    const failed = await send(url, 'POST', '/fail', { cookie: cookie?.pair });
     expect(failed.status).toBe(500);
-    const [cookie] = cookiesNamed(failed, m.cookieName);
-    expect(cookie).toBeDefined();
-    const next = await send(url, 'GET', '/notice', { cookie: cookie?.pair });
-    expect(next.json).toEqual({ notice: 'Could not save' });
+    expect(failed.setCookies).toEqual([]);
+    expect((await send(url, 'GET', '/all', { cookie: cookie?.pair })).json).toEqual({ n: 1 });
+    const anonymous = await send(url, 'POST', '/fail');
+    expect(anonymous.setCookies).toEqual([]);
+    const committed = await send(url, 'POST', '/commit-then-fail', { cookie: cookie?.pair });
+    expect(committed.status).toBe(500);
+    expect((await send(url, 'GET', '/all', { cookie: cookie?.pair })).json).toEqual({
+      n: 1,
+      seen: true,
+    });
   });
 
   it('lock mode never leaks a lock: app errors, hijacked replies and aborted requests release it', async () => {

@@ -221,7 +221,7 @@ describe('Koa specifics', () => {
     const seen: unknown[] = [];
     const app = new Koa<Koa.DefaultState, KoaSessionContext<Data>>();
     app.silent = true;
-    app.use(async (ctx, next) => {
+    app.use(async (_ctx, next) => {
       try {
         await next();
       } catch (error) {

@@ -31,7 +31,10 @@ import { isSessionError, StateError } from '../core/errors.js';
 import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { type CsrfOptions, createCsrfProtection, SAFE_METHODS } from '../csrf/index.js';
 import { discard, sessionErrorResponse, withSessionHeaders } from './_web.js';
+
+export type { CsrfOptions } from '../csrf/index.js';
 
 /**
  * The Hono environment that types `c.get('session')`: `new Hono<SessionEnv<AppData, FlashData>>()`.
@@ -127,4 +130,59 @@ async function replace(c: Context, response: Response, dropOld = true): Promise<
   if (dropOld) await discard(c.res);
   c.res = undefined;
   c.res = response;
+}
+
+/**
+ * Hono CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it after
+ * {@link sessionMiddleware}. The token comes from the `x-csrf-token` header or the `_csrf` field
+ * of a urlencoded, multipart or JSON body, read with Hono's own cached `c.req.parseBody()` /
+ * `c.req.json()` so the handler can read the body again (a repeated form field: Hono keeps the
+ * last). Unsafe requests without a valid token — and cross-site ones — get a 403 with a generic
+ * body and `Cache-Control: no-store`; the handler never runs. Pages get the token with
+ * `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
+ */
+export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: CsrfOptions = {},
+): MiddlewareHandler<SessionEnv<D, F>> {
+  const csrf = createCsrfProtection(manager, options);
+  return async (c, next) => {
+    const url = new URL(c.req.url);
+    const method = c.req.method;
+    const checked = !SAFE_METHODS.has(method) && !csrf.isExcepted(url.pathname);
+    try {
+      await csrf.verify(
+        {
+          method,
+          path: url.pathname,
+          headers: (name) => c.req.header(name),
+          body: checked ? await readBody(c) : undefined,
+          scheme: url.protocol === 'https:' ? 'https' : 'http',
+        },
+        getSession(c),
+      );
+    } catch (error) {
+      if (!isSessionError(error)) throw error;
+      return sessionErrorResponse(error, accept(c));
+    }
+    await next();
+    return undefined;
+  };
+}
+
+// The parsed body when it is a form or JSON; anything else (text/plain included) has no field.
+async function readBody(c: Context): Promise<unknown> {
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  try {
+    if (type.startsWith('application/json')) return await c.req.json();
+    if (
+      type.startsWith('application/x-www-form-urlencoded') ||
+      type.startsWith('multipart/form-data')
+    ) {
+      return await c.req.parseBody();
+    }
+  } catch {
+    // A malformed body carries no usable field; the header alone decides.
+  }
+  return undefined;
 }

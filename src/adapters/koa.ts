@@ -31,7 +31,10 @@ import { isSessionError, StateError } from '../core/errors.js';
 import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { type CsrfOptions, createCsrfProtection, SAFE_METHODS } from '../csrf/index.js';
 import { errorResponse } from './_shared.js';
+
+export type { CsrfOptions } from '../csrf/index.js';
 
 /** The parts of a Koa context the middleware uses. */
 export interface KoaContextLike {
@@ -155,4 +158,62 @@ function withErrorHeaders(error: unknown): unknown {
   delete headers['content-type'];
   Object.defineProperty(error, 'headers', { value: headers, configurable: true, writable: true });
   return error;
+}
+
+/** The Koa context fields the CSRF middleware reads, beyond {@link KoaContextLike}. */
+type KoaCsrfContext = KoaContextLike & {
+  originalUrl?: string;
+  protocol?: string;
+  status?: number;
+  body?: unknown;
+  request?: { body?: unknown; originalMethod?: unknown };
+};
+
+/**
+ * Koa CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it after
+ * {@link sessionMiddleware} and after your body parser (`@koa/bodyparser`, `koa-body`): the
+ * `_csrf` field is read from `ctx.request.body` when a parser set it; without one, only the
+ * `x-csrf-token` header counts. Unsafe requests without a valid token — and cross-site ones — get
+ * a 403 with a generic body and `Cache-Control: no-store`; `next` is not called. The default
+ * allowed origin uses `ctx.protocol`, so `app.proxy` applies. Pages get the token with
+ * `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
+ */
+export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: CsrfOptions = {},
+): (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void> {
+  const csrf = createCsrfProtection(manager, options);
+  return async (context, next) => {
+    const ctx = context as KoaCsrfContext;
+    const original = ctx.request?.originalMethod;
+    const method =
+      typeof original === 'string' && !SAFE_METHODS.has(original)
+        ? original
+        : (ctx.req.method ?? '');
+    const url = ctx.originalUrl ?? ctx.req.url ?? '/';
+    const end = url.search(/[?#]/);
+    try {
+      await csrf.verify(
+        {
+          method,
+          path: end === -1 ? url : url.slice(0, end),
+          headers: (name) => {
+            const value = ctx.req.headers[name];
+            return Array.isArray(value) ? value.join(', ') : value;
+          },
+          body: ctx.request?.body,
+          scheme: ctx.protocol === 'https' ? 'https' : 'http',
+        },
+        getSession(ctx),
+      );
+    } catch (error) {
+      if (!isSessionError(error)) throw error;
+      const response = errorResponse(error, ctx.get('accept'));
+      ctx.status = response.status;
+      for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
+      ctx.body = response.body;
+      return;
+    }
+    await next();
+  };
 }

@@ -8,14 +8,28 @@
  */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
 import express4 from 'express4';
+import { Hono } from 'hono';
+import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   csrfMiddleware as expressCsrf,
   sessionMiddleware as expressSessions,
   sessionErrorHandler,
 } from '../../src/adapters/express.js';
+import {
+  csrfMiddleware as honoCsrf,
+  getSession as honoGetSession,
+  sessionMiddleware as honoSessions,
+  type SessionEnv,
+} from '../../src/adapters/hono.js';
+import {
+  csrfMiddleware as koaCsrf,
+  getSession as koaGetSession,
+  sessionMiddleware as koaSessions,
+} from '../../src/adapters/koa.js';
 import {
   getSession,
   type NodeMiddleware,
@@ -24,6 +38,7 @@ import {
 } from '../../src/adapters/node.js';
 import { hashSessionId } from '../../src/core/keys.js';
 import type { SessionEvent } from '../../src/core/manager.js';
+import type { Session } from '../../src/core/session.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { type TestManager, manager as testManager } from '../core/helpers.js';
@@ -41,9 +56,13 @@ type Start = (manager: TestManager, runs: string[]) => Promise<AdapterServer>;
 
 /** The app behind every flavour: a few routes over the session, counting unsafe handler runs. */
 async function handle(req: IncomingMessage, res: ServerResponse, runs: string[]): Promise<void> {
-  const session = getSession(req);
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
-  const method = req.method ?? '';
+  const body = await logic(getSession(req), req.method ?? '', req.url ?? '/', runs);
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(body));
+}
+
+async function logic(session: Session, method: string, url: string, runs: string[]) {
+  const path = url.split('?')[0] ?? '/';
   let body: unknown;
   if (method === 'GET' && path === '/token') body = { token: await session.csrfToken() };
   else if (method === 'GET' && path === '/state') body = { data: await session.all() };
@@ -54,8 +73,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, runs: string[])
     else await session.update('changes', (n) => (typeof n === 'number' ? n + 1 : 1));
     body = { ok: true };
   }
-  res.setHeader('content-type', 'application/json');
-  res.end(JSON.stringify(body));
+  return body;
 }
 
 /** What the `method-override` package does: rewrite `req.method`, keep `originalMethod`. */
@@ -201,10 +219,54 @@ async function send(base: string, method: string, path: string, o: Send = {}): P
   };
 }
 
+/** Hono over @hono/node-server; bodies are parsed by the middleware itself (Hono caches them). */
+const honoServer: Start = (manager, runs) => {
+  const app = new Hono<SessionEnv>();
+  app.use(honoSessions(manager));
+  app.use(honoCsrf(manager, CSRF_OPTIONS));
+  app.all('*', async (c) => {
+    const url = new URL(c.req.url);
+    const body = await logic(honoGetSession(c), c.req.method, url.pathname + url.search, runs);
+    return c.json(body as object);
+  });
+  return listen(createAdaptorServer({ fetch: app.fetch }) as http.Server);
+};
+
+/** Koa with the real express body parsers and the multipart parser bridged in. */
+const koaServer: Start = (manager, runs) => {
+  const app = new Koa();
+  const bridge = (middleware: NodeMiddleware) => (ctx: Koa.Context, next: () => Promise<unknown>) =>
+    new Promise<void>((resolve, reject) => {
+      middleware(ctx.req, ctx.res, (error) => (error === undefined ? resolve() : reject(error)));
+    }).then(() => {
+      const body = (ctx.req as IncomingMessage & { body?: unknown }).body;
+      if (body !== undefined) (ctx.request as { body?: unknown }).body = body;
+      return next();
+    });
+  app.use(koaSessions(manager));
+  for (const parser of parsers(express)) app.use(bridge(parser));
+  app.use(async (ctx, next) => {
+    // What koa-methodoverride-style middleware does: rewrite the method, keep the original.
+    const override = ctx.get('x-http-method-override');
+    if (ctx.method === 'POST' && override !== '') {
+      (ctx.request as { originalMethod?: string }).originalMethod = 'POST';
+      ctx.method = override.toUpperCase();
+    }
+    await next();
+  });
+  app.use(koaCsrf(manager, CSRF_OPTIONS));
+  app.use(async (ctx) => {
+    ctx.body = await logic(koaGetSession(ctx), ctx.method, ctx.url, runs);
+  });
+  return listen(http.createServer(app.callback()));
+};
+
 const flavours: [string, Start][] = [
   ['node', nodeServer(true)],
   ['Express 5', expressServer(express)],
   ['Express 4', expressServer(express4)],
+  ['Hono', honoServer],
+  ['Koa', koaServer],
 ];
 
 for (const [name, start] of flavours) {
@@ -420,7 +482,12 @@ for (const [name, start] of flavours) {
         '/change',
         (t) => ({ headers: { 'x-csrf-token': t }, form: '_csrf=forged' }),
       ],
-      ['a repeated field', 'POST', '/change', (t) => ({ form: `_csrf=${t}&_csrf=${t}` })],
+      [
+        'a repeated field, last one forged',
+        'POST',
+        '/change',
+        (t) => ({ form: `_csrf=${t}&_csrf=forged` }),
+      ],
       [
         'a repeated header',
         'POST',

@@ -1,0 +1,307 @@
+import Database from 'better-sqlite3';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isSessionError } from '../../src/core/errors.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { postgresStore } from '../../src/stores/postgres.js';
+import { redisStore } from '../../src/stores/redis.js';
+import { sqliteStore } from '../../src/stores/sqlite.js';
+import { tieredStore } from '../../src/stores/tiered.js';
+import { countingStore, faultyStore } from '../core/helpers.js';
+import { connectRedis, deletePrefix, postgresPool, uniqueName } from '../support/backends.js';
+import { collect, describeStore, HOUR, record, storeKey } from './conformance.js';
+
+const dbs: Database.Database[] = [];
+function sqlite(): Database.Database {
+  const db = new Database(':memory:');
+  dbs.push(db);
+  return db;
+}
+afterAll(() => {
+  for (const db of dbs) if (db.open) db.close();
+});
+
+/** A memory store whose every call fails like a dead backend. */
+function deadStore(name = 'dead'): SessionStore {
+  const dead = faultyStore(memoryStore());
+  for (const m of ['get', 'set', 'touch', 'delete', 'lock', 'unlock', 'listByUser'])
+    dead.fail.add(m);
+  for (const m of ['deleteByUser', 'prune', 'ids']) dead.fail.add(m);
+  return Object.assign(dead, { name });
+}
+
+describeStore({
+  name: 'tiered (memory over memory)',
+  create: () => tieredStore({ cache: memoryStore(), persistent: memoryStore() }),
+  createBroken: () => {
+    const db = sqlite();
+    const persistent = sqliteStore({ client: db });
+    db.close();
+    return tieredStore({ cache: memoryStore(), persistent });
+  },
+  extra: ({ track }) => {
+    describe('tiered specifics', () => {
+      function pair() {
+        const cache = countingStore(memoryStore());
+        const persistent = countingStore(memoryStore());
+        const store = track(tieredStore({ cache, persistent }));
+        return { cache, persistent, store };
+      }
+
+      it('a cache miss reads persistent and fills the cache with that exact record', async () => {
+        const { cache, persistent, store } = pair();
+        const key = storeKey();
+        const written = record({ version: 7, expiresAt: Date.now() + 2 * HOUR, userId: 'u' });
+        await persistent.set(key, written);
+        await expect(store.get(key)).resolves.toStrictEqual(written);
+        await expect(cache.get(key)).resolves.toStrictEqual(written);
+        persistent.calls.clear();
+        await expect(store.get(key)).resolves.toStrictEqual(written);
+        expect(persistent.total()).toBe(0); // served by the cache
+      });
+
+      it('writes persistent first, then the cache; CAS is decided by persistent', async () => {
+        const { cache, persistent, store } = pair();
+        const key = storeKey();
+        await store.set(key, record({ version: 1 }), { ifVersion: 0 });
+        await expect(cache.get(key)).resolves.toMatchObject({ version: 1 });
+        // The cache says version 1, persistent (the truth) says 5: the replace must fail.
+        await persistent.set(key, record({ version: 5, data: 'truth' }));
+        await expect(store.set(key, record({ version: 2 }), { ifVersion: 1 })).resolves.toBe(false);
+        await expect(cache.get(key)).resolves.toBeUndefined(); // invalidated on the conflict
+        await expect(store.get(key)).resolves.toMatchObject({ version: 5, data: 'truth' });
+        await expect(store.set(key, record({ version: 6 }), { ifVersion: 5 })).resolves.toBe(true);
+        await expect(cache.get(key)).resolves.toMatchObject({ version: 6 });
+        await expect(persistent.get(key)).resolves.toMatchObject({ version: 6 });
+        // A cache holding some other version than the one replaced is dropped, not kept stale.
+        await cache.set(key, record({ version: 3, data: 'stale' }));
+        await expect(store.set(key, record({ version: 7 }), { ifVersion: 6 })).resolves.toBe(true);
+        await expect(cache.get(key)).resolves.toBeUndefined();
+        await expect(store.get(key)).resolves.toMatchObject({ version: 7 });
+      });
+
+      it('an unconditional write drops the cache entry instead of racing another writer there', async () => {
+        const { cache, persistent, store } = pair();
+        const key = storeKey();
+        await store.set(key, record({ version: 1 }), { ifVersion: 0 });
+        await store.set(key, record({ version: 2, data: 'blind' }));
+        await expect(cache.get(key)).resolves.toBeUndefined();
+        await expect(store.get(key)).resolves.toMatchObject({ version: 2, data: 'blind' });
+        await expect(persistent.get(key)).resolves.toMatchObject({ version: 2 });
+      });
+
+      it('destroy deletes both tiers; touch moves both', async () => {
+        const { cache, persistent, store } = pair();
+        const key = storeKey();
+        await store.set(key, record(), { ifVersion: 0 });
+        const later = Date.now() + 3 * HOUR;
+        await expect(store.touch(key, later)).resolves.toBe(true);
+        await expect(cache.get(key)).resolves.toMatchObject({ expiresAt: later });
+        await expect(persistent.get(key)).resolves.toMatchObject({ expiresAt: later });
+        await expect(store.delete(key)).resolves.toBe(true);
+        await expect(cache.get(key)).resolves.toBeUndefined();
+        await expect(persistent.get(key)).resolves.toBeUndefined();
+      });
+
+      it('write on demand: a session never written costs no persistent write', async () => {
+        const { persistent, store } = pair();
+        const key = storeKey();
+        await expect(store.get(key)).resolves.toBeUndefined();
+        await expect(store.touch(key, Date.now() + HOUR)).resolves.toBe(false);
+        expect([...persistent.calls.keys()].sort()).toEqual(['get', 'touch']);
+        expect(persistent.calls.get('set')).toBeUndefined();
+      });
+
+      it('a fill that raced a delete is taken back: the deleted session stays deleted', async () => {
+        const cache = memoryStore();
+        const inner = memoryStore();
+        const key = storeKey();
+        await inner.set(key, record({ data: 'logged-in' }));
+        let gets = 0;
+        let store: SessionStore | undefined;
+        // The first persistent read returns the live record, and the delete lands right after it
+        // (before the reader fills the cache) — the interleaving of a logout racing a reader.
+        const persistent: SessionStore = {
+          ...inner,
+          name: 'racy',
+          get: async (k, o) => {
+            const found = await inner.get(k, o);
+            if (++gets === 1) await store!.delete(key);
+            return found;
+          },
+          set: (...a) => inner.set(...a),
+          touch: (...a) => inner.touch(...a),
+          delete: (...a) => inner.delete(...a),
+        };
+        store = track(tieredStore({ cache, persistent }));
+        await store.get(key); // this read saw the record before the delete: that is fine
+        await expect(cache.get(key)).resolves.toBeUndefined(); // but it must not stay cached
+        await expect(store.get(key)).resolves.toBeUndefined();
+      });
+
+      it('a failing cache never fails a request: it degrades to the persistent tier', async () => {
+        const persistent = countingStore(memoryStore());
+        const store = track(tieredStore({ cache: deadStore(), persistent }));
+        const key = storeKey();
+        await expect(store.set(key, record({ userId: 'u' }), { ifVersion: 0 })).resolves.toBe(true);
+        await expect(store.get(key)).resolves.toMatchObject({ data: 'payload' });
+        await expect(store.set(key, record({ version: 2 }), { ifVersion: 1 })).resolves.toBe(true);
+        await expect(store.touch(key, Date.now() + HOUR)).resolves.toBe(true);
+        await expect(store.deleteByUser!('nobody')).resolves.toBe(0);
+        await expect(store.prune!()).resolves.toBe(0);
+        await expect(store.delete(key)).resolves.toBe(true);
+        await expect(store.get(key)).resolves.toBeUndefined();
+      });
+
+      it('a cache that failed to invalidate is bypassed for that key until it recovers', async () => {
+        const cache = faultyStore(memoryStore());
+        const persistent = memoryStore();
+        const store = track(tieredStore({ cache, persistent }));
+        const key = storeKey();
+        await store.set(key, record({ data: 'old' }), { ifVersion: 0 });
+        await expect(cache.get(key)).resolves.toMatchObject({ data: 'old' });
+        cache.fail.add('delete');
+        cache.fail.add('set');
+        await expect(store.delete(key)).resolves.toBe(true); // cache still holds 'old'
+        cache.fail.clear();
+        await expect(store.get(key)).resolves.toBeUndefined(); // never served from the stale cache
+        await expect(cache.get(key)).resolves.toBeUndefined(); // and cleaned up once it works
+      });
+
+      it('a failing persistent write rejects with StoreError and drops the cache entry', async () => {
+        const cache = memoryStore();
+        const persistent = faultyStore(memoryStore());
+        const store = track(tieredStore({ cache, persistent }));
+        const key = storeKey();
+        await store.set(key, record(), { ifVersion: 0 });
+        persistent.fail.add('set');
+        const error = await store
+          .set(key, record({ version: 2 }), { ifVersion: 1 })
+          .catch((e: unknown) => e);
+        expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+        expect((error as Error).cause).toBeInstanceOf(Error);
+        await expect(cache.get(key)).resolves.toBeUndefined();
+      });
+
+      it('delegates locks, the user index, prune and ids to the persistent tier', async () => {
+        const { cache, persistent, store } = pair();
+        const [a, b] = [storeKey(), storeKey()];
+        await expect(store.lock!(a, { owner: 'x', ttl: 10_000 })).resolves.toBe(true);
+        await expect(persistent.lock!(a, { owner: 'y', ttl: 10_000 })).resolves.toBe(false);
+        await expect(cache.lock!(a, { owner: 'y', ttl: 10_000 })).resolves.toBe(true);
+        await store.set(a, record({ userId: 'u' }), { ifVersion: 0 });
+        await store.set(b, record({ userId: 'u' }), { ifVersion: 0 });
+        await expect(store.deleteByUser!('u', { except: [b] })).resolves.toBe(1);
+        await expect(cache.get(a)).resolves.toBeUndefined();
+        await expect(cache.get(b)).resolves.toBeDefined();
+        expect(await collect(store.ids!())).toEqual([b]);
+        expect((await store.listByUser!('u')).map((e) => e.key)).toEqual([b]);
+        await store.set(a, record({ expiresAt: Date.now() + 20 }));
+        await new Promise((r) => setTimeout(r, 30));
+        await expect(store.prune!()).resolves.toBe(1);
+      });
+
+      it('has the optional abilities only when the persistent tier has them', () => {
+        const bare: SessionStore = {
+          name: 'bare',
+          get: async () => undefined,
+          set: async () => true,
+          touch: async () => false,
+          delete: async () => false,
+        };
+        const store = tieredStore({ cache: memoryStore(), persistent: bare });
+        for (const m of ['lock', 'unlock', 'listByUser', 'deleteByUser', 'prune', 'ids'] as const) {
+          expect(typeof store[m]).toBe('undefined');
+        }
+      });
+
+      it('refuses missing or identical tiers with ERR_SESSION_CONFIG naming the option', () => {
+        const m = memoryStore();
+        const cases: [unknown, string][] = [
+          [{ persistent: m }, '`cache`'],
+          [{ cache: m }, '`persistent`'],
+          [{ cache: m, persistent: {} }, '`persistent`'],
+          [{ cache: m, persistent: m }, '`cache` and `persistent`'],
+          [{ cache: m, persistent: memoryStore(), maxPendingInvalidations: 0 }, 'maxPending'],
+        ];
+        for (const [options, name] of cases) {
+          let error: unknown;
+          try {
+            tieredStore(options as never);
+          } catch (e) {
+            error = e;
+          }
+          expect(isSessionError(error, 'ERR_SESSION_CONFIG')).toBe(true);
+          expect((error as Error).message).toContain(name);
+        }
+      });
+    });
+  },
+});
+
+describeStore({
+  name: 'tiered (memory over sqlite)',
+  create: () =>
+    tieredStore({ cache: memoryStore(), persistent: sqliteStore({ client: sqlite() }) }),
+  createBroken: () => {
+    const db = sqlite();
+    const persistent = sqliteStore({ client: db });
+    db.close();
+    return tieredStore({ cache: memoryStore(), persistent });
+  },
+});
+
+// Redis over PostgreSQL: one client and one pool, a fresh prefix and table per store.
+let shared: Promise<{ redis: Redis; pool: pg.Pool }> | undefined;
+const prefixes: string[] = [];
+const tables: string[] = [];
+function servers(): Promise<{ redis: Redis; pool: pg.Pool }> {
+  shared ??= (async () => {
+    const redis = await connectRedis();
+    const pool = postgresPool();
+    await pool.query('SELECT 1').catch(async (error: unknown) => {
+      redis.disconnect();
+      await pool.end();
+      throw error;
+    });
+    return { redis, pool };
+  })();
+  return shared;
+}
+afterAll(async () => {
+  const s = await shared?.catch(() => undefined);
+  if (s === undefined) return;
+  for (const prefix of prefixes) await deletePrefix(prefix);
+  for (const table of tables) await s.pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_locks`);
+  s.redis.disconnect();
+  await s.pool.end();
+});
+
+describeStore({
+  name: 'tiered (redis over postgres)',
+  create: async () => {
+    const { redis, pool } = await servers();
+    const name = uniqueName();
+    prefixes.push(`sktest:${name}:`);
+    tables.push(name);
+    const persistent = postgresStore({ pool, table: name });
+    await persistent.migrate();
+    return tieredStore({
+      cache: redisStore({ client: redis, prefix: `sktest:${name}:` }),
+      persistent,
+    });
+  },
+  createBroken: async () => {
+    const { redis } = await servers();
+    const dead = postgresPool('postgres://postgres@127.0.0.1:1/test', 1);
+    const persistent = postgresStore({ pool: dead, table: 'sk_broken' });
+    const name = uniqueName();
+    prefixes.push(`sktest:${name}:`);
+    return tieredStore({
+      cache: redisStore({ client: redis, prefix: `sktest:${name}:` }),
+      persistent,
+    });
+  },
+});

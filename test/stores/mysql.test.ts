@@ -96,6 +96,26 @@ describeStore({
     describeSqlExtras(target, ctx);
 
     describe('mysql specifics', () => {
+      it('contended lock/unlock never fails with an InnoDB deadlock (the statement is retried)', async () => {
+        const store = ctx.track(mysqlStore({ pool, table: table() }));
+        await store.migrate();
+        const key = storeKey();
+        let held = 0;
+        const worker = async (w: number): Promise<void> => {
+          for (let i = 0; i < 30; i++) {
+            const owner = `w${w}`;
+            if (await store.lock!(key, { owner, ttl: 5000 })) {
+              held++;
+              await store.unlock!(key, { owner });
+            }
+          }
+        };
+        // Before the fix, concurrent INSERTs on a duplicate key racing the holder's DELETE made
+        // InnoDB pick a deadlock victim: a 503 for a request that only wanted to wait.
+        await Promise.all(Array.from({ length: 40 }, (_, w) => worker(w)));
+        expect(held).toBeGreaterThan(0);
+      });
+
       it('refuses a missing or callback-style pool with ERR_SESSION_CONFIG', () => {
         for (const options of [{}, { pool: {} }, { pool: null }, { pool: { query() {} } }]) {
           const error = (() => {

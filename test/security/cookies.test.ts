@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
-import { ADAPTERS, type Harness, STORES, start } from './targets.js';
+import { type Harness, matrix, start } from './targets.js';
 
 const MINUTE = 60_000;
 
@@ -25,201 +25,199 @@ function flip(text: string, index: number): string {
   return `${text.slice(0, index)}${c === 'A' ? 'B' : 'A'}${text.slice(index + 1)}`;
 }
 
-for (const adapter of ADAPTERS) {
-  for (const storeTarget of STORES) {
-    describe(`cookies: ${adapter.name} × ${storeTarget.name}`, () => {
-      const boot = (manager = {}) => start(adapter, storeTarget, { manager });
+for (const [adapter, storeTarget] of matrix(import.meta.url)) {
+  describe(`cookies: ${adapter.name} × ${storeTarget.name}`, () => {
+    const boot = (manager = {}) => start(adapter, storeTarget, { manager });
 
-      it('tampered: a changed id or signature character is anonymous and costs no store call', async () => {
-        const h = await boot();
-        const pair = await h.newSession({ secret: 'mine' });
-        const [name, value] = pair.split('=') as [string, string];
-        h.probe.reset();
-        for (const index of [0, 21, 42, 44, 65, 86]) {
-          await expectAnonymous(h, `${name}=${flip(value, index)}`);
-        }
-        expect(h.probe.calls).toEqual([]);
-        // The genuine cookie still works: tampering did not damage the session.
-        expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
-          data: { secret: 'mine' },
-        });
-      });
-
-      it('truncated, extended, re-delimited or empty values are anonymous', async () => {
-        const h = await boot();
-        const pair = await h.newSession();
-        const [name, value] = pair.split('=') as [string, string];
-        h.probe.reset();
-        for (const v of [
-          '',
-          value.slice(0, 43),
-          value.slice(0, 44),
-          value.slice(0, 86),
-          `${value}A`,
-          value.replace('.', ':'),
-          `${value.slice(44)}.${value.slice(0, 43)}`,
-          `"${value}`,
-        ]) {
-          await expectAnonymous(h, `${name}=${v}`);
-        }
-        expect(h.probe.calls).toEqual([]);
-      });
-
-      it('re-signed with a wrong key: anonymous although the record exists', async () => {
-        const h = await boot();
-        const pair = await h.newSession({ secret: 'mine' });
-        const id = h.idOf(pair);
-        expect(await h.raw.get(hashSessionId(id))).toBeDefined();
-        const forged = createKeyRing(generateSecret()).sign('cookie-sign', id);
-        await expectAnonymous(h, `${h.manager.cookieName}=${id}.${forged}`);
-        // Signed with the right secret but the wrong purpose (a CSRF subkey): still refused.
-        const ring = createKeyRing(h.secrets[0]!);
-        await expectAnonymous(h, `${h.manager.cookieName}=${id}.${ring.sign('csrf', id)}`);
-        expect(h.events).toContainEqual({ type: 'invalid-cookie', reason: 'signature' });
-      });
-
-      it('foreign: a valid cookie of another app (another secret) is anonymous here', async () => {
-        const other = await boot();
-        const h = await boot();
-        const foreign = await other.newSession({ other: true });
-        await expectAnonymous(h, foreign);
-        // Same name, same format, even when the other app shares the backend.
-        const shared = await start(adapter, storeTarget, { backend: h.backend, clock: h.clock });
-        const theirs = await shared.newSession({ other: true });
-        await expectAnonymous(h, theirs);
-      });
-
-      it('expired (idle): anonymous after the idle timeout, with an expire event', async () => {
-        const h = await boot({ idleTimeout: 10 * MINUTE, absoluteTimeout: 60 * MINUTE });
-        const pair = await h.newSession();
-        h.clock.advance(10 * MINUTE + 1);
-        await expectAnonymous(h, pair);
-        // A later write through the dead cookie starts a new session under a new id.
-        const reply = await h.req('POST', '/set', { cookie: pair, json: { values: { a: 1 } } });
-        const [set] = h.cookies(reply);
-        expect(set!.pair).not.toBe(pair);
-        expect((await h.req('GET', '/whoami', { cookie: set!.pair })).json).toMatchObject({
-          data: { a: 1 },
-        });
-      });
-
-      it('expired (absolute): activity every 5 minutes never extends the absolute deadline', async () => {
-        const h = await boot({
-          idleTimeout: 10 * MINUTE,
-          absoluteTimeout: 30 * MINUTE,
-          touchInterval: 0,
-        });
-        const pair = await h.newSession({ n: 1 });
-        for (let elapsed = 5; elapsed < 30; elapsed += 5) {
-          h.clock.advance(5 * MINUTE);
-          const reply = await h.req('POST', '/set', {
-            cookie: pair,
-            json: { values: { elapsed } },
-          });
-          expect(reply.status).toBe(200);
-        }
-        expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
-          data: { n: 1, elapsed: 25 },
-        });
-        h.clock.advance(5 * MINUTE);
-        await expectAnonymous(h, pair);
-      });
-
-      it('clock skew: the client cannot move deadlines (Date, Expires, cookie Max-Age are ignored)', async () => {
-        const h = await boot({ idleTimeout: 10 * MINUTE, absoluteTimeout: 60 * MINUTE });
-        const pair = await h.newSession();
-        h.clock.advance(11 * MINUTE);
-        const reply = await h.req('GET', '/whoami', {
-          cookie: `${pair}; Max-Age=999999; Expires=Fri, 01 Jan 2100 00:00:00 GMT`,
-          headers: { date: new Date(h.clock.now() - 60 * MINUTE).toUTCString() },
-        });
-        expect(reply.json).toMatchObject({ data: {} });
-      });
-
-      it('replayed after logout: the old cookie is anonymous and nothing is recreated', async () => {
-        const h = await boot();
-        const pair = await h.login('alice');
-        const key = h.keyOf(pair);
-        const out = await h.req('POST', '/logout', { cookie: pair });
-        expect(h.cookies(out)[0]!.attribute('max-age')).toBe('0');
-        await expectAnonymous(h, pair);
-        await h.req('POST', '/action', { cookie: pair });
-        expect(await h.raw.get(key)).toBeUndefined();
-      });
-
-      it('transport: the id is ignored in the query, the body, Authorization and custom headers', async () => {
-        const h = await boot();
-        const pair = await h.newSession({ secret: 'mine' });
-        const value = pair.slice(pair.indexOf('=') + 1);
-        const name = h.manager.cookieName;
-        for (const query of [`?${name}=${value}`, `?sid=${value}`, `?session=${value}`]) {
-          const reply = await h.req('GET', `/whoami${query}`);
-          expect(reply.json).toMatchObject({ data: {} });
-        }
-        for (const header of [
-          { authorization: `Bearer ${value}` },
-          { authorization: `Bearer ${h.idOf(pair)}` },
-          { 'x-session-id': value },
-          { 'x-sid': value },
-        ]) {
-          expect((await h.req('GET', '/whoami', { headers: header })).json).toMatchObject({
-            data: {},
-          });
-        }
-        const reply = await h.req('POST', '/set', {
-          json: { [name]: value, sid: value, values: { b: 2 } },
-        });
-        const [set] = h.cookies(reply);
-        expect(set!.pair).not.toBe(pair); // a new session, not the posted one
-        expect((await h.req('GET', '/whoami', { cookie: set!.pair })).json).toMatchObject({
-          data: { b: 2 },
-        });
-      });
-
-      it('cookie attributes: __Host- prefix, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain', async () => {
-        const h = await boot();
-        const reply = await h.req('POST', '/set', { json: { values: { a: 1 } } });
-        const [cookie] = h.cookies(reply);
-        expect(h.manager.cookieName).toBe('__Host-sid');
-        expect(cookie!.attribute('secure')).toBe('');
-        expect(cookie!.attribute('httponly')).toBe('');
-        expect(cookie!.attribute('samesite')).toBe('Lax');
-        expect(cookie!.attribute('path')).toBe('/');
-        expect(cookie!.attribute('domain')).toBeUndefined();
-        expect(cookie!.attribute('max-age')).toBeUndefined();
-        expect(cookie!.value).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
-        expect(reply.headers.get('cache-control')).toBe('private, no-store');
-        expect(reply.headers.get('vary')).toMatch(/cookie/i);
-      });
-
-      it('cookie attributes: a persistent cookie gets Max-Age ≤ 400 days even for longer sessions', async () => {
-        const day = 24 * 60 * MINUTE;
-        const h = await boot({ absoluteTimeout: 500 * day, idleTimeout: 500 * day });
-        const reply = await h.req('POST', '/login', {
-          json: { userId: 'alice', persistent: true },
-        });
-        const [cookie] = h.cookies(reply);
-        expect(Number(cookie!.attribute('max-age'))).toBe(400 * 24 * 60 * 60);
-        expect(cookie!.attribute('secure')).toBe('');
-      });
-
-      it('ids: 256-bit base64url, unique, with no user data inside; the store holds only hashes', async () => {
-        const h = await boot();
-        const pairs = await Promise.all(
-          Array.from({ length: 20 }, () => h.newSession({ email: 'alice@example.com' })),
-        );
-        const ids = pairs.map((p) => h.idOf(p));
-        expect(new Set(ids).size).toBe(20);
-        for (const id of ids) {
-          expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
-          expect(Buffer.from(id, 'base64url').toString('latin1')).not.toContain('alice');
-        }
-        const dump = await h.backend.dump();
-        for (const id of ids) {
-          expect(dump).not.toContain(id);
-          expect(await h.raw.get(hashSessionId(id))).toBeDefined();
-        }
+    it('tampered: a changed id or signature character is anonymous and costs no store call', async () => {
+      const h = await boot();
+      const pair = await h.newSession({ secret: 'mine' });
+      const [name, value] = pair.split('=') as [string, string];
+      h.probe.reset();
+      for (const index of [0, 21, 42, 44, 65, 86]) {
+        await expectAnonymous(h, `${name}=${flip(value, index)}`);
+      }
+      expect(h.probe.calls).toEqual([]);
+      // The genuine cookie still works: tampering did not damage the session.
+      expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
+        data: { secret: 'mine' },
       });
     });
-  }
+
+    it('truncated, extended, re-delimited or empty values are anonymous', async () => {
+      const h = await boot();
+      const pair = await h.newSession();
+      const [name, value] = pair.split('=') as [string, string];
+      h.probe.reset();
+      for (const v of [
+        '',
+        value.slice(0, 43),
+        value.slice(0, 44),
+        value.slice(0, 86),
+        `${value}A`,
+        value.replace('.', ':'),
+        `${value.slice(44)}.${value.slice(0, 43)}`,
+        `"${value}`,
+      ]) {
+        await expectAnonymous(h, `${name}=${v}`);
+      }
+      expect(h.probe.calls).toEqual([]);
+    });
+
+    it('re-signed with a wrong key: anonymous although the record exists', async () => {
+      const h = await boot();
+      const pair = await h.newSession({ secret: 'mine' });
+      const id = h.idOf(pair);
+      expect(await h.raw.get(hashSessionId(id))).toBeDefined();
+      const forged = createKeyRing(generateSecret()).sign('cookie-sign', id);
+      await expectAnonymous(h, `${h.manager.cookieName}=${id}.${forged}`);
+      // Signed with the right secret but the wrong purpose (a CSRF subkey): still refused.
+      const ring = createKeyRing(h.secrets[0]!);
+      await expectAnonymous(h, `${h.manager.cookieName}=${id}.${ring.sign('csrf', id)}`);
+      expect(h.events).toContainEqual({ type: 'invalid-cookie', reason: 'signature' });
+    });
+
+    it('foreign: a valid cookie of another app (another secret) is anonymous here', async () => {
+      const other = await boot();
+      const h = await boot();
+      const foreign = await other.newSession({ other: true });
+      await expectAnonymous(h, foreign);
+      // Same name, same format, even when the other app shares the backend.
+      const shared = await start(adapter, storeTarget, { backend: h.backend, clock: h.clock });
+      const theirs = await shared.newSession({ other: true });
+      await expectAnonymous(h, theirs);
+    });
+
+    it('expired (idle): anonymous after the idle timeout, with an expire event', async () => {
+      const h = await boot({ idleTimeout: 10 * MINUTE, absoluteTimeout: 60 * MINUTE });
+      const pair = await h.newSession();
+      h.clock.advance(10 * MINUTE + 1);
+      await expectAnonymous(h, pair);
+      // A later write through the dead cookie starts a new session under a new id.
+      const reply = await h.req('POST', '/set', { cookie: pair, json: { values: { a: 1 } } });
+      const [set] = h.cookies(reply);
+      expect(set!.pair).not.toBe(pair);
+      expect((await h.req('GET', '/whoami', { cookie: set!.pair })).json).toMatchObject({
+        data: { a: 1 },
+      });
+    });
+
+    it('expired (absolute): activity every 5 minutes never extends the absolute deadline', async () => {
+      const h = await boot({
+        idleTimeout: 10 * MINUTE,
+        absoluteTimeout: 30 * MINUTE,
+        touchInterval: 0,
+      });
+      const pair = await h.newSession({ n: 1 });
+      for (let elapsed = 5; elapsed < 30; elapsed += 5) {
+        h.clock.advance(5 * MINUTE);
+        const reply = await h.req('POST', '/set', {
+          cookie: pair,
+          json: { values: { elapsed } },
+        });
+        expect(reply.status).toBe(200);
+      }
+      expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
+        data: { n: 1, elapsed: 25 },
+      });
+      h.clock.advance(5 * MINUTE);
+      await expectAnonymous(h, pair);
+    });
+
+    it('clock skew: the client cannot move deadlines (Date, Expires, cookie Max-Age are ignored)', async () => {
+      const h = await boot({ idleTimeout: 10 * MINUTE, absoluteTimeout: 60 * MINUTE });
+      const pair = await h.newSession();
+      h.clock.advance(11 * MINUTE);
+      const reply = await h.req('GET', '/whoami', {
+        cookie: `${pair}; Max-Age=999999; Expires=Fri, 01 Jan 2100 00:00:00 GMT`,
+        headers: { date: new Date(h.clock.now() - 60 * MINUTE).toUTCString() },
+      });
+      expect(reply.json).toMatchObject({ data: {} });
+    });
+
+    it('replayed after logout: the old cookie is anonymous and nothing is recreated', async () => {
+      const h = await boot();
+      const pair = await h.login('alice');
+      const key = h.keyOf(pair);
+      const out = await h.req('POST', '/logout', { cookie: pair });
+      expect(h.cookies(out)[0]!.attribute('max-age')).toBe('0');
+      await expectAnonymous(h, pair);
+      await h.req('POST', '/action', { cookie: pair });
+      expect(await h.raw.get(key)).toBeUndefined();
+    });
+
+    it('transport: the id is ignored in the query, the body, Authorization and custom headers', async () => {
+      const h = await boot();
+      const pair = await h.newSession({ secret: 'mine' });
+      const value = pair.slice(pair.indexOf('=') + 1);
+      const name = h.manager.cookieName;
+      for (const query of [`?${name}=${value}`, `?sid=${value}`, `?session=${value}`]) {
+        const reply = await h.req('GET', `/whoami${query}`);
+        expect(reply.json).toMatchObject({ data: {} });
+      }
+      for (const header of [
+        { authorization: `Bearer ${value}` },
+        { authorization: `Bearer ${h.idOf(pair)}` },
+        { 'x-session-id': value },
+        { 'x-sid': value },
+      ]) {
+        expect((await h.req('GET', '/whoami', { headers: header })).json).toMatchObject({
+          data: {},
+        });
+      }
+      const reply = await h.req('POST', '/set', {
+        json: { [name]: value, sid: value, values: { b: 2 } },
+      });
+      const [set] = h.cookies(reply);
+      expect(set!.pair).not.toBe(pair); // a new session, not the posted one
+      expect((await h.req('GET', '/whoami', { cookie: set!.pair })).json).toMatchObject({
+        data: { b: 2 },
+      });
+    });
+
+    it('cookie attributes: __Host- prefix, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain', async () => {
+      const h = await boot();
+      const reply = await h.req('POST', '/set', { json: { values: { a: 1 } } });
+      const [cookie] = h.cookies(reply);
+      expect(h.manager.cookieName).toBe('__Host-sid');
+      expect(cookie!.attribute('secure')).toBe('');
+      expect(cookie!.attribute('httponly')).toBe('');
+      expect(cookie!.attribute('samesite')).toBe('Lax');
+      expect(cookie!.attribute('path')).toBe('/');
+      expect(cookie!.attribute('domain')).toBeUndefined();
+      expect(cookie!.attribute('max-age')).toBeUndefined();
+      expect(cookie!.value).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+      expect(reply.headers.get('cache-control')).toBe('private, no-store');
+      expect(reply.headers.get('vary')).toMatch(/cookie/i);
+    });
+
+    it('cookie attributes: a persistent cookie gets Max-Age ≤ 400 days even for longer sessions', async () => {
+      const day = 24 * 60 * MINUTE;
+      const h = await boot({ absoluteTimeout: 500 * day, idleTimeout: 500 * day });
+      const reply = await h.req('POST', '/login', {
+        json: { userId: 'alice', persistent: true },
+      });
+      const [cookie] = h.cookies(reply);
+      expect(Number(cookie!.attribute('max-age'))).toBe(400 * 24 * 60 * 60);
+      expect(cookie!.attribute('secure')).toBe('');
+    });
+
+    it('ids: 256-bit base64url, unique, with no user data inside; the store holds only hashes', async () => {
+      const h = await boot();
+      const pairs = await Promise.all(
+        Array.from({ length: 20 }, () => h.newSession({ email: 'alice@example.com' })),
+      );
+      const ids = pairs.map((p) => h.idOf(p));
+      expect(new Set(ids).size).toBe(20);
+      for (const id of ids) {
+        expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(Buffer.from(id, 'base64url').toString('latin1')).not.toContain('alice');
+      }
+      const dump = await h.backend.dump();
+      for (const id of ids) {
+        expect(dump).not.toContain(id);
+        expect(await h.raw.get(hashSessionId(id))).toBeDefined();
+      }
+    });
+  });
 }

@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { createKeyRing, generateSessionId, hashSessionId } from '../../src/core/keys.js';
-import { ADAPTERS, type Harness, type Reply, STACK_MARKERS, STORES, start } from './targets.js';
+import { type Harness, matrix, type Reply, STACK_MARKERS, start } from './targets.js';
 
 function expectGenericFailure(h: Harness, reply: Reply, status: number): void {
   expect(reply.status).toBe(status);
@@ -17,159 +17,157 @@ function expectGenericFailure(h: Harness, reply: Reply, status: number): void {
     expect(reply.text).not.toContain(marker);
 }
 
-for (const adapter of ADAPTERS) {
-  for (const storeTarget of STORES) {
-    describe(`sessions: ${adapter.name} × ${storeTarget.name}`, () => {
-      it('fixation: an attacker-chosen id, even correctly shaped and "signed", is never adopted', async () => {
-        const h = await start(adapter, storeTarget);
-        const chosen = generateSessionId();
-        const sig = createKeyRing('attacker-guess-'.padEnd(40, 'xyz0123456789')).sign(
-          'cookie-sign',
-          chosen,
-        );
-        const name = h.manager.cookieName;
-        for (const cookie of [`${name}=${chosen}`, `${name}=${chosen}.${sig}`]) {
-          const reply = await h.req('POST', '/login', { cookie, json: { userId: 'victim' } });
-          const [set] = h.cookies(reply);
-          expect(h.idOf(set!.pair)).not.toBe(chosen);
-        }
-        expect(await h.raw.get(hashSessionId(chosen))).toBeUndefined();
-        expect(await h.backend.dump()).not.toContain(hashSessionId(chosen));
-      });
+for (const [adapter, storeTarget] of matrix(import.meta.url)) {
+  describe(`sessions: ${adapter.name} × ${storeTarget.name}`, () => {
+    it('fixation: an attacker-chosen id, even correctly shaped and "signed", is never adopted', async () => {
+      const h = await start(adapter, storeTarget);
+      const chosen = generateSessionId();
+      const sig = createKeyRing('attacker-guess-'.padEnd(40, 'xyz0123456789')).sign(
+        'cookie-sign',
+        chosen,
+      );
+      const name = h.manager.cookieName;
+      for (const cookie of [`${name}=${chosen}`, `${name}=${chosen}.${sig}`]) {
+        const reply = await h.req('POST', '/login', { cookie, json: { userId: 'victim' } });
+        const [set] = h.cookies(reply);
+        expect(h.idOf(set!.pair)).not.toBe(chosen);
+      }
+      expect(await h.raw.get(hashSessionId(chosen))).toBeUndefined();
+      expect(await h.backend.dump()).not.toContain(hashSessionId(chosen));
+    });
 
-      it('fixation: an issued anonymous id is replaced at login; the pre-login id is dead', async () => {
-        const h = await start(adapter, storeTarget);
-        const before = await h.newSession({ cart: 3 });
-        const after = await h.login('alice', before);
-        expect(h.idOf(after)).not.toBe(h.idOf(before));
-        expect(await h.raw.get(h.keyOf(before))).toBeUndefined();
-        expect((await h.req('GET', '/whoami', { cookie: before })).json).toEqual({
-          data: {},
-          userId: null,
-          flagged: false,
-        });
-        // Data is kept by default across the rotation.
-        expect((await h.req('GET', '/whoami', { cookie: after })).json).toMatchObject({
-          data: { cart: 3 },
-          userId: 'alice',
-        });
-        // Re-authentication (a second login, another user) rotates again.
-        const again = await h.login('bob', after);
-        expect(h.idOf(again)).not.toBe(h.idOf(after));
-        expect((await h.req('GET', '/whoami', { cookie: after })).json).toMatchObject({
-          userId: null,
-        });
+    it('fixation: an issued anonymous id is replaced at login; the pre-login id is dead', async () => {
+      const h = await start(adapter, storeTarget);
+      const before = await h.newSession({ cart: 3 });
+      const after = await h.login('alice', before);
+      expect(h.idOf(after)).not.toBe(h.idOf(before));
+      expect(await h.raw.get(h.keyOf(before))).toBeUndefined();
+      expect((await h.req('GET', '/whoami', { cookie: before })).json).toEqual({
+        data: {},
+        userId: null,
+        flagged: false,
       });
-
-      it('logout is final: record deleted, cookie expired, replay anonymous, writes start afresh', async () => {
-        const h = await start(adapter, storeTarget);
-        const pair = await h.login('alice');
-        const reply = await h.req('POST', '/logout', { cookie: pair });
-        expect(h.cookies(reply)[0]!.attribute('max-age')).toBe('0');
-        expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
-        const write = await h.req('POST', '/set', { cookie: pair, json: { values: { x: 1 } } });
-        const [set] = h.cookies(write);
-        expect(h.idOf(set!.pair)).not.toBe(h.idOf(pair));
-        expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
+      // Data is kept by default across the rotation.
+      expect((await h.req('GET', '/whoami', { cookie: after })).json).toMatchObject({
+        data: { cart: 3 },
+        userId: 'alice',
       });
-
-      it('logout everywhere (revokeAll) ends every device of the user, not other users', async () => {
-        const h = await start(adapter, storeTarget);
-        const phone = await h.login('alice');
-        const laptop = await h.login('alice');
-        const bob = await h.login('bob');
-        const reply = await h.req('POST', '/logout-everywhere', { cookie: laptop });
-        expect(reply.json).toEqual({ count: 2 });
-        for (const cookie of [phone, laptop]) {
-          expect((await h.req('GET', '/whoami', { cookie })).json).toMatchObject({ userId: null });
-        }
-        expect((await h.req('GET', '/whoami', { cookie: bob })).json).toMatchObject({
-          userId: 'bob',
-        });
-      });
-
-      it('logout is final against an in-flight request: the slow writer gets 409 and resurrects nothing', async () => {
-        const h = await start(adapter, storeTarget);
-        const pair = await h.login('alice');
-        const slow = h.req('POST', '/slow-set', { cookie: pair });
-        await h.gates.loaded;
-        expect((await h.req('POST', '/logout', { cookie: pair })).status).toBe(200);
-        h.gates.release();
-        const late = await slow;
-        expect(late.status).toBe(409);
-        expect(late.setCookies).toEqual([]);
-        expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
-        expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
-          data: {},
-          userId: null,
-        });
-      });
-
-      it('revokeAll is final against an in-flight request of a revoked device', async () => {
-        const h = await start(adapter, storeTarget);
-        const phone = await h.login('alice');
-        const laptop = await h.login('alice');
-        const slow = h.req('POST', '/slow-set', { cookie: phone });
-        await h.gates.loaded;
-        expect((await h.req('POST', '/logout-everywhere', { cookie: laptop })).json).toEqual({
-          count: 2,
-        });
-        h.gates.release();
-        expect((await slow).status).toBe(409);
-        expect(await h.raw.get(h.keyOf(phone))).toBeUndefined();
-        expect(await h.backend.dump()).not.toContain('"late"');
-      });
-
-      it('outage: a failing read is 503, no-store, generic, no Set-Cookie; the cookie survives', async () => {
-        const h = await start(adapter, storeTarget);
-        const pair = await h.newSession({ kept: true });
-        h.probe.failing.add('get');
-        expectGenericFailure(h, await h.req('GET', '/whoami', { cookie: pair }), 503);
-        expectGenericFailure(h, await h.req('POST', '/logout', { cookie: pair }), 503);
-        h.probe.failing.clear();
-        expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
-          data: { kept: true },
-        });
-        expect(h.events).toContainEqual({
-          type: 'store-error',
-          operation: 'get',
-          code: 'ERR_SESSION_STORE',
-        });
-      });
-
-      it('outage: a hanging store is a 503 after storeTimeout, never a hung request or a 200', async () => {
-        const h = await start(adapter, storeTarget, { manager: { storeTimeout: 100 } });
-        const pair = await h.newSession({ kept: true });
-        h.probe.hanging.add('get');
-        expectGenericFailure(h, await h.req('GET', '/whoami', { cookie: pair }), 503);
-        h.probe.hanging.clear();
-        h.probe.hanging.add('set');
-        expectGenericFailure(
-          h,
-          await h.req('POST', '/set', { cookie: pair, json: { values: { lost: 1 } } }),
-          503,
-        );
-        h.probe.hanging.clear();
-        expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
-          data: { kept: true },
-        });
-      });
-
-      it('outage: failing writes and deletes answer 503 before any header — never success with a cookie', async () => {
-        const h = await start(adapter, storeTarget);
-        h.probe.failing.add('set');
-        expectGenericFailure(h, await h.req('POST', '/set', { json: { values: { a: 1 } } }), 503);
-        expectGenericFailure(h, await h.req('POST', '/login', { json: { userId: 'alice' } }), 503);
-        h.probe.failing.clear();
-        const pair = await h.login('alice');
-        h.probe.failing.add('delete');
-        expectGenericFailure(h, await h.req('POST', '/logout', { cookie: pair }), 503);
-        h.probe.failing.clear();
-        // The logout did not happen, and the client was not told it did.
-        expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
-          userId: 'alice',
-        });
+      // Re-authentication (a second login, another user) rotates again.
+      const again = await h.login('bob', after);
+      expect(h.idOf(again)).not.toBe(h.idOf(after));
+      expect((await h.req('GET', '/whoami', { cookie: after })).json).toMatchObject({
+        userId: null,
       });
     });
-  }
+
+    it('logout is final: record deleted, cookie expired, replay anonymous, writes start afresh', async () => {
+      const h = await start(adapter, storeTarget);
+      const pair = await h.login('alice');
+      const reply = await h.req('POST', '/logout', { cookie: pair });
+      expect(h.cookies(reply)[0]!.attribute('max-age')).toBe('0');
+      expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
+      const write = await h.req('POST', '/set', { cookie: pair, json: { values: { x: 1 } } });
+      const [set] = h.cookies(write);
+      expect(h.idOf(set!.pair)).not.toBe(h.idOf(pair));
+      expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
+    });
+
+    it('logout everywhere (revokeAll) ends every device of the user, not other users', async () => {
+      const h = await start(adapter, storeTarget);
+      const phone = await h.login('alice');
+      const laptop = await h.login('alice');
+      const bob = await h.login('bob');
+      const reply = await h.req('POST', '/logout-everywhere', { cookie: laptop });
+      expect(reply.json).toEqual({ count: 2 });
+      for (const cookie of [phone, laptop]) {
+        expect((await h.req('GET', '/whoami', { cookie })).json).toMatchObject({ userId: null });
+      }
+      expect((await h.req('GET', '/whoami', { cookie: bob })).json).toMatchObject({
+        userId: 'bob',
+      });
+    });
+
+    it('logout is final against an in-flight request: the slow writer gets 409 and resurrects nothing', async () => {
+      const h = await start(adapter, storeTarget);
+      const pair = await h.login('alice');
+      const slow = h.req('POST', '/slow-set', { cookie: pair });
+      await h.gates.loaded;
+      expect((await h.req('POST', '/logout', { cookie: pair })).status).toBe(200);
+      h.gates.release();
+      const late = await slow;
+      expect(late.status).toBe(409);
+      expect(late.setCookies).toEqual([]);
+      expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
+      expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
+        data: {},
+        userId: null,
+      });
+    });
+
+    it('revokeAll is final against an in-flight request of a revoked device', async () => {
+      const h = await start(adapter, storeTarget);
+      const phone = await h.login('alice');
+      const laptop = await h.login('alice');
+      const slow = h.req('POST', '/slow-set', { cookie: phone });
+      await h.gates.loaded;
+      expect((await h.req('POST', '/logout-everywhere', { cookie: laptop })).json).toEqual({
+        count: 2,
+      });
+      h.gates.release();
+      expect((await slow).status).toBe(409);
+      expect(await h.raw.get(h.keyOf(phone))).toBeUndefined();
+      expect(await h.backend.dump()).not.toContain('"late"');
+    });
+
+    it('outage: a failing read is 503, no-store, generic, no Set-Cookie; the cookie survives', async () => {
+      const h = await start(adapter, storeTarget);
+      const pair = await h.newSession({ kept: true });
+      h.probe.failing.add('get');
+      expectGenericFailure(h, await h.req('GET', '/whoami', { cookie: pair }), 503);
+      expectGenericFailure(h, await h.req('POST', '/logout', { cookie: pair }), 503);
+      h.probe.failing.clear();
+      expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
+        data: { kept: true },
+      });
+      expect(h.events).toContainEqual({
+        type: 'store-error',
+        operation: 'get',
+        code: 'ERR_SESSION_STORE',
+      });
+    });
+
+    it('outage: a hanging store is a 503 after storeTimeout, never a hung request or a 200', async () => {
+      const h = await start(adapter, storeTarget, { manager: { storeTimeout: 100 } });
+      const pair = await h.newSession({ kept: true });
+      h.probe.hanging.add('get');
+      expectGenericFailure(h, await h.req('GET', '/whoami', { cookie: pair }), 503);
+      h.probe.hanging.clear();
+      h.probe.hanging.add('set');
+      expectGenericFailure(
+        h,
+        await h.req('POST', '/set', { cookie: pair, json: { values: { lost: 1 } } }),
+        503,
+      );
+      h.probe.hanging.clear();
+      expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
+        data: { kept: true },
+      });
+    });
+
+    it('outage: failing writes and deletes answer 503 before any header — never success with a cookie', async () => {
+      const h = await start(adapter, storeTarget);
+      h.probe.failing.add('set');
+      expectGenericFailure(h, await h.req('POST', '/set', { json: { values: { a: 1 } } }), 503);
+      expectGenericFailure(h, await h.req('POST', '/login', { json: { userId: 'alice' } }), 503);
+      h.probe.failing.clear();
+      const pair = await h.login('alice');
+      h.probe.failing.add('delete');
+      expectGenericFailure(h, await h.req('POST', '/logout', { cookie: pair }), 503);
+      h.probe.failing.clear();
+      // The logout did not happen, and the client was not told it did.
+      expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
+        userId: 'alice',
+      });
+    });
+  });
 }

@@ -9,6 +9,7 @@
  * faults (throw, hang) on demand — SECURITY.md §20 cannot be tested against a healthy backend.
  */
 
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
@@ -18,15 +19,25 @@ import { Readable } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import Database from 'better-sqlite3';
 import express from 'express';
+import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { Redis } from 'ioredis';
+import Koa from 'koa';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { onTestFinished } from 'vitest';
 import {
   csrfMiddleware as expressCsrf,
   sessionMiddleware as expressSession,
   sessionErrorHandler,
 } from '../../src/adapters/express.js';
+import { getSession as getFastifySession, sessionPlugin } from '../../src/adapters/fastify.js';
 import { withSession as fetchSession } from '../../src/adapters/fetch.js';
 import { sessionMiddleware as honoSession, type SessionEnv } from '../../src/adapters/hono.js';
+import {
+  csrfMiddleware as koaCsrf,
+  sessionMiddleware as koaSession,
+} from '../../src/adapters/koa.js';
 import { csrfMiddleware as nodeCsrf, withSession as nodeSession } from '../../src/adapters/node.js';
 import { isSessionError } from '../../src/core/errors.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
@@ -39,8 +50,12 @@ import {
 import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
+import type { SqlParam } from '../../src/stores/_sql.js';
 import { fileStore } from '../../src/stores/file.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { type MysqlParam, mysqlStore } from '../../src/stores/mysql.js';
+import { postgresStore } from '../../src/stores/postgres.js';
+import { redisStore } from '../../src/stores/redis.js';
 import { type SqliteClientLike, sqliteStore } from '../../src/stores/sqlite.js';
 import {
   type AdapterServer,
@@ -274,12 +289,106 @@ const fetchTarget: AdapterTarget = {
   },
 };
 
+/** Fastify 5 with the session plugin; urlencoded and text bodies parsed like the others. */
+const fastifyTarget: AdapterTarget = {
+  name: 'fastify',
+  csrf: false,
+  async serve(manager, routes) {
+    const app = Fastify();
+    await app.register(sessionPlugin, { manager });
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+        done(null, parseBody(type, String(body)));
+      });
+    }
+    for (const [key, route] of Object.entries(routes)) {
+      const [method = '', path = ''] = key.split(' ');
+      app.route({
+        method: method as 'GET',
+        url: path,
+        handler: async (request, reply) => {
+          const query = request.query as Record<string, string>;
+          const result = await route(getFastifySession(request), {
+            query,
+            body: request.body,
+            headers: request.headers,
+          });
+          for (const [n, v] of Object.entries(result.headers ?? {})) reply.header(n, v);
+          reply.status(result.status ?? 200);
+          return result.json !== undefined ? result.json : (result.text ?? '');
+        },
+      });
+    }
+    // The app's own error handler: generic bodies (Fastify's default one echoes messages).
+    app.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+      const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+      reply.status(status).send(status >= 500 ? 'Internal Server Error' : 'Bad Request');
+    });
+    await app.ready();
+    return listen(app.server);
+  },
+};
+
+/** Koa 3 with the session middleware and its CSRF middleware; bodies parsed by hand. */
+const koaTarget: AdapterTarget = {
+  name: 'koa',
+  csrf: true,
+  serve(manager, routes, options = {}) {
+    const app = new Koa();
+    app.silent = true;
+    const sessions = koaSession(manager);
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        // The app's own error page; session errors keep their status and headers.
+        const status = (error as { status?: unknown }).status;
+        ctx.status = typeof status === 'number' ? status : 500;
+        ctx.body = ctx.status >= 500 ? 'Internal Server Error' : 'Bad Request';
+        if (isSessionError(error)) ctx.set('cache-control', 'no-store');
+      }
+    });
+    app.use(sessions);
+    app.use(async (ctx, next) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+      try {
+        (ctx.request as { body?: unknown }).body = parseBody(
+          ctx.get('content-type'),
+          Buffer.concat(chunks).toString('utf8'),
+        );
+      } catch {
+        ctx.status = 400;
+        ctx.body = 'Bad Request';
+        return;
+      }
+      await next();
+    });
+    if (options.csrf !== undefined) app.use(koaCsrf(manager, options.csrf));
+    app.use(async (ctx) => {
+      const route = routes[`${ctx.method} ${ctx.path}`];
+      if (route === undefined) return;
+      const query = Object.fromEntries(
+        Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]),
+      );
+      const body = (ctx.request as { body?: unknown }).body;
+      const result = await route(sessions.get(ctx), { query, body, headers: ctx.headers });
+      for (const [n, v] of Object.entries(result.headers ?? {})) ctx.append(n, v);
+      ctx.status = result.status ?? 200;
+      ctx.body = result.json !== undefined ? result.json : (result.text ?? '');
+    });
+    return listen(http.createServer(app.callback()));
+  },
+};
+
 /** Every adapter the suite attacks. Add later adapters here. */
 export const ADAPTERS: readonly AdapterTarget[] = [
   nodeTarget,
   expressTarget,
   honoTarget,
   fetchTarget,
+  fastifyTarget,
+  koaTarget,
 ];
 
 /** The adapters that have a CSRF middleware. */
@@ -342,6 +451,60 @@ async function walk(dir: string): Promise<string[]> {
     if (entry.isDirectory()) out.push(...(await walk(full)));
   }
   return out;
+}
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+/** A per-test name usable as a Redis prefix part and an SQL table. */
+function uniqueName(): string {
+  return `sk_attack_${randomBytes(5).toString('hex')}`;
+}
+
+/** A SQL store target: a fresh table pair per test, every statement text recorded. */
+function sqlTarget(
+  name: string,
+  url: string,
+  open: (
+    sql: string[],
+    table: string,
+    now: () => number,
+  ) => Promise<{
+    store: SessionStore & { migrate(): Promise<void> };
+    rows(table: string): Promise<unknown[]>;
+    drop(table: string): Promise<void>;
+    end(): Promise<void>;
+  }>,
+): StoreTarget {
+  return {
+    name,
+    async create(now) {
+      const sql: string[] = [];
+      const table = uniqueName();
+      const db = await open(sql, table, now);
+      try {
+        await db.store.migrate();
+      } catch (error) {
+        await db.end();
+        throw error;
+      }
+      return {
+        store: db.store,
+        addresses: async () => [...sql],
+        escaped: async () => [],
+        dump: async () =>
+          JSON.stringify([await db.rows(table), await db.rows(`${table}_locks`)], (_k, v) =>
+            typeof v === 'bigint' ? String(v) : v,
+          ),
+        secrets: [url],
+        async close() {
+          await db.drop(table);
+          await db.end();
+        },
+      };
+    },
+  };
 }
 
 /** Every store the suite attacks. Add later stores here. */
@@ -413,7 +576,160 @@ export const STORES: readonly StoreTarget[] = [
       };
     },
   },
+  {
+    name: 'redis',
+    async create() {
+      const client = new Redis(REDIS_URL, {
+        lazyConnect: true,
+        connectTimeout: 1000,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+      } catch (error) {
+        client.disconnect();
+        throw error;
+      }
+      const prefix = `${uniqueName()}:`;
+      const keys: string[] = [];
+      // Record every key a command addresses: EVALSHA's KEYS, every argument of other commands.
+      const recorded = {
+        call(command: string, ...args: (string | number)[]) {
+          if (/^eval/i.test(command)) keys.push(...args.slice(2, 2 + Number(args[1])).map(String));
+          else keys.push(...args.map(String));
+          return client.call(command, ...args);
+        },
+      };
+      const store = redisStore({ client: recorded, prefix });
+      const all = async (): Promise<string[]> => {
+        const out: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+          cursor = next;
+          out.push(...batch);
+        } while (cursor !== '0');
+        return out;
+      };
+      return {
+        store,
+        addresses: async () => [...keys, ...(await all())],
+        escaped: async () => [],
+        async dump() {
+          const parts: string[] = [];
+          for (const key of await all()) {
+            const type = await client.type(key);
+            const value =
+              type === 'hash'
+                ? await client.hgetall(key)
+                : type === 'zset'
+                  ? await client.call('ZRANGE', key, '0', '-1', 'WITHSCORES')
+                  : type === 'string'
+                    ? await client.get(key)
+                    : type;
+            parts.push(key, JSON.stringify(value));
+          }
+          return parts.join('\n');
+        },
+        secrets: [REDIS_URL],
+        async close() {
+          const keys = await all().catch(() => []);
+          if (keys.length > 0) await client.del(...keys).catch(() => undefined);
+          client.disconnect();
+        },
+      };
+    },
+  },
+  sqlTarget('postgres', POSTGRES_URL, async (sql, table, now) => {
+    const pool = new pg.Pool({
+      connectionString: POSTGRES_URL,
+      connectionTimeoutMillis: 1000,
+      max: 4,
+    });
+    pool.on('error', () => {});
+    const recorded = {
+      query: (text: string, values: SqlParam[]) => {
+        sql.push(text);
+        return pool.query(text, values) as Promise<{ rows: unknown[]; rowCount: number | null }>;
+      },
+    };
+    return {
+      store: postgresStore({ pool: recorded, table, now }),
+      rows: async (t) => (await pool.query(`SELECT * FROM "${t}"`)).rows,
+      drop: async (t) => void (await pool.query(`DROP TABLE IF EXISTS "${t}", "${t}_locks"`)),
+      end: () => pool.end(),
+    };
+  }),
+  sqlTarget('mysql', MYSQL_URL, async (sql, table, now) => {
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectTimeout: 1000, connectionLimit: 4 });
+    const recorded = {
+      execute: (text: string, values: MysqlParam[]) => {
+        sql.push(text);
+        return pool.execute(text, values) as Promise<[unknown, unknown]>;
+      },
+      query: (text: string) => {
+        sql.push(text);
+        return pool.query(text) as Promise<[unknown, unknown]>;
+      },
+    };
+    return {
+      store: mysqlStore({ pool: recorded, table, now }),
+      rows: async (t) => (await pool.query(`SELECT * FROM \`${t}\``))[0] as unknown[],
+      drop: async (t) => void (await pool.query(`DROP TABLE IF EXISTS \`${t}\`, \`${t}_locks\``)),
+      end: () => pool.end(),
+    };
+  }),
 ];
+
+/**
+ * Why each store cannot run here (server unreachable), checked once. Under `CI=true` nothing is
+ * skipped: an unreachable server makes its tests fail.
+ */
+const UNAVAILABLE = new Map<string, string>();
+for (const target of STORES) {
+  try {
+    const handle = await target.create(Date.now);
+    await handle.close();
+  } catch (error) {
+    UNAVAILABLE.set(target.name, `${target.name} unreachable: ${(error as Error).message}`);
+  }
+}
+
+/** Stores cheap enough to run under every adapter. */
+const LOCAL = new Set(['memory', 'file', 'sqlite']);
+
+/**
+ * The adapter × store pairs a file attacks: every adapter on every local store (memory, file,
+ * SQLite), and every server store under two adapters (node, plus one more in rotation), so each
+ * adapter and each store is covered while the suite stays fast on two cores.
+ */
+export function matrix(file: string): [AdapterTarget, StoreTarget][] {
+  const out: [AdapterTarget, StoreTarget][] = [];
+  storesToRun(file).forEach((store) => {
+    const index = STORES.indexOf(store);
+    for (const adapter of ADAPTERS) {
+      const rotated = ADAPTERS[1 + (index % (ADAPTERS.length - 1))];
+      if (LOCAL.has(store.name) || adapter === ADAPTERS[0] || adapter === rotated) {
+        out.push([adapter, store]);
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * The stores to run: all of them under `CI=true`; otherwise the reachable ones, with a visible
+ * warning naming each skipped store and why.
+ */
+export function storesToRun(file: string): StoreTarget[] {
+  if (process.env.CI === 'true') return [...STORES];
+  for (const [name, reason] of UNAVAILABLE) {
+    console.warn(`[${file}] skipping the ${name} store — ${reason}`);
+  }
+  return STORES.filter((t) => !UNAVAILABLE.has(t.name));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fault injection and call recording

@@ -33,6 +33,8 @@ const TABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
 const COLUMN_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Keys fetched per query while streaming `ids()`. */
 const IDS_PAGE = 500;
+/** Extra runs of a statement the database rolled back as a deadlock victim. */
+export const TRANSIENT_RETRIES = 5;
 const COLUMN_NAMES = ['key', 'data', 'version', 'expiresAt', 'userId'] as const;
 /** Keeps a leading U+FEFF: a payload is returned exactly as written. */
 const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -154,6 +156,12 @@ export interface SqlDialect {
   conditionalInsert: 'upsert-where' | 'insert-then-update';
   /** `true` for a duplicate-key error (needed by `'insert-then-update'`). */
   isDuplicateKey?(error: unknown): boolean;
+  /**
+   * `true` for an error after which the database rolled the whole (autocommit) statement back
+   * and it is safe to run again, e.g. InnoDB picking the statement as a deadlock victim.
+   * Such statements are retried up to {@link TRANSIENT_RETRIES} times.
+   */
+  isTransient?(error: unknown): boolean;
   /** A `column NOT IN (…)` condition over `values`, with its parameters. */
   notIn(column: string, values: readonly string[]): { sql: string; params: SqlParam[] };
   /** The parameter written to the data column. @default the string itself */
@@ -247,7 +255,15 @@ export function createSqlStore(
     throwIfAborted(signal);
     try {
       await ready?.();
-      return await query(sql, params);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await query(sql, params);
+        } catch (error) {
+          // A deadlock victim was rolled back whole: run it again rather than fail a request.
+          if (attempt > TRANSIENT_RETRIES || !dialect.isTransient?.(error)) throw error;
+          throwIfAborted(signal);
+        }
+      }
     } catch (error) {
       throw toStoreError(name, operation, error, signal);
     }

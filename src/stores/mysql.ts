@@ -24,6 +24,8 @@ export type { SqlColumns, SqlSchemaOptions, SqlSessionStore, SqlStoreOptions } f
 
 /** MySQL's duplicate-key error number (`ER_DUP_ENTRY`). */
 const ER_DUP_ENTRY = 1062;
+/** InnoDB chose the statement as a deadlock victim and rolled it back (`ER_LOCK_DEADLOCK`). */
+const ER_LOCK_DEADLOCK = 1213;
 
 /** A value bound to a MySQL statement parameter. */
 export type MysqlParam = string | number | null;
@@ -74,6 +76,8 @@ const DIALECT: SqlDialect = {
   // like an insert: create-only writes and lock takeovers are a guarded UPDATE instead.
   conditionalInsert: 'insert-then-update',
   isDuplicateKey: (error) => (error as { errno?: unknown } | null)?.errno === ER_DUP_ENTRY,
+  // Contended INSERT/UPDATE/DELETE on one lock row can deadlock; each is one autocommit statement.
+  isTransient: (error) => (error as { errno?: unknown } | null)?.errno === ER_LOCK_DEADLOCK,
   notIn: (column, values) => ({
     sql: `${column} NOT IN (${values.map(() => '?').join(', ')})`,
     params: [...values],

@@ -176,7 +176,10 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
    * `invalidate()` (an empty session gets an id only once something is written to it).
    */
   regenerate(options?: RegenerateOptions): void;
-  /** Sign a user in: regenerate (SECURITY.md §4), record the user id and client, set persistence. */
+  /**
+   * Sign a user in: regenerate (SECURITY.md §4), record the user id and client, set persistence.
+   * Throws `ERR_SESSION_STATE` for a user id that is empty, longer than 256 characters or holds NUL.
+   */
   login(userId: string, options?: LoginOptions): void;
   /** Sign out but keep a (new, empty) session: `invalidate()` plus clearing the user. */
   logout(): void;
@@ -424,8 +427,15 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   }
 
   login(userId: string, options: LoginOptions = {}): void {
-    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
-      throw new StateError('login() needs a user id of 1–256 characters.');
+    // No NUL: PostgreSQL text cannot hold it, so one store would fail as an outage (503) where
+    // the others accept it; refusing it here keeps every store consistent.
+    if (
+      typeof userId !== 'string' ||
+      userId.length === 0 ||
+      userId.length > 256 ||
+      userId.includes('\u0000')
+    ) {
+      throw new StateError('login() needs a user id of 1–256 characters without NUL.');
     }
     this.regenerate(options);
     const { ip, userAgent } = this.#state.client;

@@ -29,6 +29,7 @@ import { isSessionError, StateError } from '../core/errors.js';
 import type { ConcurrencyMode, SessionManager, SessionScope } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { type CsrfOptions, createCsrfProtection } from '../csrf/index.js';
 import { appendVary, errorResponse } from './_shared.js';
 
 /** Options of {@link sessionPlugin}. */
@@ -64,6 +65,8 @@ interface RequestState {
   /** The session error that ends this request, if any. */
   failure: unknown;
 }
+
+export type { CsrfOptions } from '../csrf/index.js';
 
 const STATES = new WeakMap<FastifyRequest, RequestState>();
 
@@ -232,4 +235,37 @@ function genericError(
   reply.code(response.status);
   reply.header('content-type', response.headers['content-type']);
   return response.body;
+}
+
+/**
+ * Fastify CSRF check (SECURITY.md §17; options and rules: `sessionkit/csrf`), as a `preHandler`
+ * hook: `app.addHook('preHandler', csrfMiddleware(manager, options))` after registering
+ * {@link sessionPlugin}. The token comes from the `x-csrf-token` header or the `_csrf` field of
+ * `request.body` (JSON out of the box; urlencoded and multipart need their content-type parsers,
+ * e.g. `@fastify/formbody`, `@fastify/multipart` with `attachFieldsToBody`), never from the URL.
+ * A failure throws `CsrfError` (`ERR_SESSION_CSRF`, 403) into Fastify's error flow; the plugin
+ * makes the response generic and the route handler never runs. Throws `ERR_SESSION_CONFIG` for
+ * invalid options.
+ */
+export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: CsrfOptions = {},
+): (request: FastifyRequest) => Promise<void> {
+  const csrf = createCsrfProtection(manager, options);
+  return async (request) => {
+    const path = request.url.split('?')[0] ?? '/';
+    await csrf.verify(
+      {
+        method: request.method,
+        path,
+        headers: (name) => {
+          const value = request.headers[name];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        body: request.body,
+        scheme: request.protocol === 'https' ? 'https' : 'http',
+      },
+      getSession(request, manager),
+    );
+  };
 }

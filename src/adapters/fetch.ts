@@ -26,6 +26,7 @@ import { isSessionError, StateError } from '../core/errors.js';
 import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { type CsrfOptions, createCsrfProtection, SAFE_METHODS } from '../csrf/index.js';
 import { discard, sessionErrorResponse, withSessionHeaders } from './_web.js';
 
 /** Options of {@link withSession} and {@link createSessionScope}. */
@@ -161,4 +162,58 @@ export function getSession<D extends object = DefaultData, F extends object = De
     throw new StateError('No session on this request: wrap the handler with withSession() first.');
   }
   return session as Session<D, F>;
+}
+
+/**
+ * CSRF check for fetch handlers (SECURITY.md §17; options and rules: `sessionkit/csrf`): wraps a
+ * handler given to {@link withSession} — `withSession(manager, csrfMiddleware(manager)(handler))`.
+ * The token comes from the `x-csrf-token` header or the `_csrf` field of a JSON, urlencoded or
+ * multipart body (read from a clone, so the handler can still read the body), never from the
+ * URL. A failure throws `CsrfError` (`ERR_SESSION_CSRF`, 403), which `withSession` answers with
+ * a generic 403 without running the handler. Throws `ERR_SESSION_CONFIG` for invalid options.
+ */
+export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
+  manager: SessionManager<D, F>,
+  options: CsrfOptions = {},
+): (handler: FetchSessionHandler<D, F>) => FetchSessionHandler<D, F> {
+  const csrf = createCsrfProtection(manager, options);
+  return (handler) => async (request, session) => {
+    const url = new URL(request.url);
+    const checked = !SAFE_METHODS.has(request.method) && !csrf.isExcepted(url.pathname);
+    await csrf.verify(
+      {
+        method: request.method,
+        path: url.pathname,
+        headers: (name) => request.headers.get(name) ?? undefined,
+        body: checked ? await readBody(request) : undefined,
+        scheme: url.protocol === 'https:' ? 'https' : 'http',
+      },
+      session,
+    );
+    return handler(request, session);
+  };
+}
+
+/** The body's fields for the CSRF check, from a clone; `undefined` when there are none. */
+async function readBody(request: Request): Promise<unknown> {
+  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+  try {
+    if (type.startsWith('application/json')) return await request.clone().json();
+    if (
+      type.startsWith('application/x-www-form-urlencoded') ||
+      type.startsWith('multipart/form-data')
+    ) {
+      const form = await request.clone().formData();
+      const fields = Object.create(null) as Record<string, unknown>;
+      for (const [key, value] of form) {
+        if (typeof value !== 'string') continue;
+        const previous = fields[key];
+        fields[key] = previous === undefined ? value : [previous, value].flat();
+      }
+      return fields;
+    }
+  } catch {
+    // A malformed body carries no usable field; the header alone decides.
+  }
+  return undefined;
 }

@@ -462,6 +462,9 @@ export function createSessionManager<
 function createEngine(config: Config) {
   const { store, limits, now } = config;
   const queues = new Map<string, Promise<unknown>>();
+  // Lock mode: this process's waiters per store key, and each holder's "my turn is over".
+  const lockTurns = new Map<string, Promise<void>>();
+  const turns = new WeakMap<SessionState, () => void>();
 
   const emit = (event: SessionEvent): void => {
     try {
@@ -689,28 +692,57 @@ function createEngine(config: Config) {
     const owner = randomBytes(16).toString('base64url');
     const started = now();
     const deadline = Date.now() + config.lockWait;
-    let delay = 5;
-    for (;;) {
-      if (await guard('lock', (o) => store.lock!(key, { ...o, owner, ttl: config.lockTtl }))) {
-        s.lockOwner = owner;
-        s.lockKey = key;
-        return;
+    const timeout = (): LockTimeoutError => {
+      emit({ type: 'lock-timeout', handle: short(key) });
+      return new LockTimeoutError(Math.max(0, now() - started), Math.ceil(config.lockWait / 1000));
+    };
+    // Waiters in this process queue here, and only the head polls the store: N requests for one
+    // session cost the store O(N) lock calls instead of N pollers hammering it (and its pool)
+    // while the holder's own reads and writes wait behind them. Other processes still meet at
+    // the store's lock.
+    let endTurn!: () => void;
+    const turn = new Promise<void>((resolve) => {
+      endTurn = resolve;
+    });
+    const previous = lockTurns.get(key) ?? Promise.resolve();
+    const tail = previous.then(() => turn);
+    lockTurns.set(key, tail);
+    void tail.then(() => {
+      if (lockTurns.get(key) === tail) lockTurns.delete(key);
+    });
+    turns.set(s, endTurn);
+    try {
+      if (!(await within(previous, deadline - Date.now()))) throw timeout();
+      let delay = 5;
+      for (;;) {
+        if (await guard('lock', (o) => store.lock!(key, { ...o, owner, ttl: config.lockTtl }))) {
+          s.lockOwner = owner;
+          s.lockKey = key;
+          return;
+        }
+        if (Date.now() >= deadline) throw timeout();
+        await sleep(Math.min(delay + Math.random() * delay, Math.max(1, deadline - Date.now())));
+        delay = Math.min(delay * 2, 100);
       }
-      if (Date.now() >= deadline) {
-        emit({ type: 'lock-timeout', handle: short(key) });
-        throw new LockTimeoutError(Math.max(0, now() - started), Math.ceil(config.lockWait / 1000));
-      }
-      await sleep(Math.min(delay + Math.random() * delay, Math.max(1, deadline - Date.now())));
-      delay = Math.min(delay * 2, 100);
+    } catch (error) {
+      turns.delete(s);
+      endTurn();
+      throw error;
     }
   }
 
   async function release(s: SessionState): Promise<void> {
     const { lockKey, lockOwner } = s;
-    if (lockKey === null || lockOwner === null) return;
-    s.lockKey = null;
-    s.lockOwner = null;
-    await guard('unlock', (o) => store.unlock!(lockKey, { ...o, owner: lockOwner }));
+    const endTurn = turns.get(s);
+    turns.delete(s);
+    try {
+      if (lockKey === null || lockOwner === null) return;
+      s.lockKey = null;
+      s.lockOwner = null;
+      await guard('unlock', (o) => store.unlock!(lockKey, { ...o, owner: lockOwner }));
+    } finally {
+      endTurn?.(); // after the unlock, so the next local waiter's first lock call succeeds
+    }
   }
 
   async function load(s: SessionState, mode: ConcurrencyMode): Promise<void> {
@@ -1165,4 +1197,17 @@ function clip(userAgent: string | undefined): string | null {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `true` when `promise` settles within `ms`, `false` otherwise (its timer is cleared either way). */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms), false);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

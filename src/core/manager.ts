@@ -702,7 +702,13 @@ function createEngine(config: Config) {
     // the store's lock.
     let endTurn!: () => void;
     const turn = new Promise<void>((resolve) => {
-      endTurn = resolve;
+      // Like the store's lease: a holder that never ends its request frees the queue after ttl.
+      const lease = setTimeout(resolve, config.lockTtl);
+      lease.unref?.();
+      endTurn = () => {
+        clearTimeout(lease);
+        resolve();
+      };
     });
     const previous = lockTurns.get(key) ?? Promise.resolve();
     const tail = previous.then(() => turn);

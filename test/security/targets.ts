@@ -33,7 +33,11 @@ import {
 } from '../../src/adapters/express.js';
 import { getSession as getFastifySession, sessionPlugin } from '../../src/adapters/fastify.js';
 import { withSession as fetchSession } from '../../src/adapters/fetch.js';
-import { sessionMiddleware as honoSession, type SessionEnv } from '../../src/adapters/hono.js';
+import {
+  csrfMiddleware as honoCsrf,
+  sessionMiddleware as honoSession,
+  type SessionEnv,
+} from '../../src/adapters/hono.js';
 import {
   csrfMiddleware as koaCsrf,
   sessionMiddleware as koaSession,
@@ -212,10 +216,11 @@ const expressTarget: AdapterTarget = {
 /** Hono through @hono/node-server. */
 const honoTarget: AdapterTarget = {
   name: 'hono',
-  csrf: false,
-  serve(manager, routes) {
+  csrf: true,
+  serve(manager, routes, options = {}) {
     const app = new Hono<SessionEnv>();
     app.use(honoSession(manager));
+    if (options.csrf !== undefined) app.use(honoCsrf(manager, options.csrf));
     for (const [key, route] of Object.entries(routes)) {
       const [method = '', path = ''] = key.split(' ');
       app.on(method, path, async (c) => {

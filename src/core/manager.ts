@@ -793,7 +793,7 @@ function createEngine(config: Config) {
   async function reload(s: SessionState): Promise<void> {
     const found = s.id === null ? undefined : await read(s.id);
     if (found === undefined) {
-      emit({ type: 'conflict', handle: handleOf(s) ?? '', reason: 'destroyed' });
+      emit({ type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'destroyed' });
       throw new ConflictError('destroyed');
     }
     s.version = found.record.version;
@@ -811,7 +811,7 @@ function createEngine(config: Config) {
       if (fingerprint(current) !== seen) stale.push(path);
     }
     if (stale.length > 0) {
-      emit({ type: 'conflict', handle: handleOf(s) ?? '', reason: 'read-write' });
+      emit({ type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'read-write' });
       throw new ConflictError('read-write', stale);
     }
   }
@@ -891,7 +891,7 @@ function createEngine(config: Config) {
       }
       await reload(s);
     }
-    emit({ type: 'conflict', handle: handleOf(s) ?? '', reason: 'retries-exhausted' });
+    emit({ type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'retries-exhausted' });
     throw new ConflictError('retries-exhausted');
   }
 

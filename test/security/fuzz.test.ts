@@ -1,0 +1,394 @@
+/**
+ * Fuzzing (fast-check) — the Cookie header, the Authorization header, the CSRF inputs and the
+ * payload decoders (SECURITY.md §2, §10, §11, §15, §16, §17, §22, "Anonymous"). Most cases run
+ * against the neutral core (`manager.begin({ cookie })` + `end()`, `readCookie`,
+ * `decodePayload`, `unsealPayload`, the CSRF check) and a few thousand over real HTTP against
+ * one keep-alive server per adapter. Every generated case is counted; the last test asserts the
+ * total, so the number cannot drop silently. No response may be ≥ 500 and no exception may
+ * escape (the process's unhandledRejection / uncaughtException counters stay at 0).
+ */
+
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePayload, sealPayload, unsealPayload } from '../../src/core/codec.js';
+import { readCookie } from '../../src/core/cookie.js';
+import { isSessionError } from '../../src/core/errors.js';
+import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
+import { createSessionManager } from '../../src/core/manager.js';
+import { createCsrfProtection } from '../../src/csrf/index.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { ADAPTERS, type Harness, STORES, start } from './targets.js';
+
+/** The total this file must generate per run. */
+const MINIMUM_CASES = 10_000;
+let cases = 0;
+
+const escaped = { rejections: 0, exceptions: 0 };
+const onRejection = (): void => {
+  escaped.rejections += 1;
+};
+const onException = (): void => {
+  escaped.exceptions += 1;
+};
+beforeAll(() => {
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onRejection);
+  process.off('uncaughtException', onException);
+});
+
+const LIMITS = { maxBytes: 128 * 1024, maxDepth: 32 };
+const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
+const NAME = 'sid';
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Characters a header value may carry on the wire (latin1 without CTLs, plus tab). */
+const headerChar = fc
+  .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(9))
+  .map((c) => String.fromCharCode(c));
+const headerText = (maxLength = 200) => fc.string({ unit: headerChar, maxLength });
+const b64 = (length: number) =>
+  fc.string({ unit: fc.constantFrom(...B64URL), minLength: length, maxLength: length });
+const delimiters = fc.constantFrom(';', '=', ',', '"', ' ', '.', '\\', '%00', '%0d%0a');
+
+/** A hostile value for the session cookie: random, id-shaped, a mutated genuine value, … */
+function cookieValue(genuine: string): fc.Arbitrary<string> {
+  return fc.oneof(
+    headerText(120),
+    fc.tuple(b64(43), b64(43)).map(([a, b]) => `${a}.${b}`),
+    b64(43),
+    fc
+      .tuple(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...B64URL))
+      .filter(([i, c]) => genuine[i] !== c)
+      .map(([i, c]) => `${genuine.slice(0, i)}${c}${genuine.slice(i + 1)}`),
+    fc.nat({ max: genuine.length - 1 }).map((n) => genuine.slice(0, n)),
+    fc.tuple(headerText(10), delimiters).map(([x, d]) => `${genuine}${d}${x}`),
+    fc.constantFrom('__proto__', 'constructor', 'undefined', 'null', '""', '=', '.', '..'),
+  );
+}
+
+/** A whole hostile `Cookie` header around a hostile session cookie. */
+function cookieHeader(genuine: string): fc.Arbitrary<string> {
+  const pair = fc.oneof(
+    cookieValue(genuine).map((v) => `${NAME}=${v}`),
+    fc.tuple(headerText(12), headerText(40)).map(([n, v]) => `${n}=${v}`),
+    headerText(40),
+  );
+  return fc.array(pair, { minLength: 1, maxLength: 6 }).map((pairs) => pairs.join('; '));
+}
+
+/** A core manager over a memory store, with one genuine session holding data. */
+async function coreTarget() {
+  const secret = generateSecret();
+  const manager = createSessionManager({
+    store: memoryStore({ sweepInterval: 0 }),
+    secrets: [secret],
+    cookie: { secure: false, name: NAME },
+  });
+  const scope = manager.begin({});
+  scope.session.set('mine', true);
+  const out = await scope.end();
+  const pair = out.setCookie[0]!.split(';')[0]!;
+  return { manager, secret, pair, value: pair.slice(NAME.length + 1) };
+}
+
+describe('fuzz: the neutral core', () => {
+  it('any Cookie header without the genuine value is anonymous: no throw, no data, no Set-Cookie', async () => {
+    const { manager, value } = await coreTarget();
+    await fc.assert(
+      fc.asyncProperty(cookieHeader(value), async (header) => {
+        cases += 1;
+        fc.pre(!readCookie(header, NAME).includes(value));
+        const scope = manager.begin({ cookie: header, userAgent: header });
+        const data = await scope.session.all();
+        const out = await scope.end();
+        expect(Object.keys(data)).toEqual([]);
+        expect(out.setCookie).toEqual([]);
+      }),
+      { numRuns: 2500 },
+    );
+  });
+
+  it('junk around the genuine cookie never hides it or breaks the request', async () => {
+    const { manager, pair, value } = await coreTarget();
+    await fc.assert(
+      fc.asyncProperty(cookieHeader(value), cookieHeader(value), async (before, after) => {
+        cases += 1;
+        const scope = manager.begin({ cookie: `${before}; ${pair}; ${after}` });
+        expect(await scope.session.get('mine')).toBe(true);
+        await scope.end();
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('readCookie never throws and returns only strings, for strings and header arrays', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 300 }),
+          fc.array(fc.string({ maxLength: 60 })),
+        ),
+        fc.oneof(fc.constant(NAME), fc.string({ maxLength: 10 })),
+        (header, name) => {
+          cases += 1;
+          const values = readCookie(header, name);
+          expect(Array.isArray(values)).toBe(true);
+          for (const v of values) expect(typeof v).toBe('string');
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('decodePayload never throws, never pollutes, and yields only null-prototype, forbidden-key-free data', () => {
+    const key = fc.oneof(
+      fc.constantFrom(
+        '__proto__',
+        'constructor',
+        'prototype',
+        'toString',
+        'hasOwnProperty',
+        'v',
+        'd',
+      ),
+      fc.string({ maxLength: 8 }),
+    );
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.double(),
+        fc.string({ maxLength: 10 }),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.array(fc.tuple(key, tie('value')), { maxLength: 4 }).map((entries) => {
+          const out: Record<string, unknown> = {};
+          for (const [k, v] of entries)
+            Object.defineProperty(out, k, {
+              value: v,
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+          return out;
+        }),
+      ),
+    }));
+    const meta = {
+      createdAt: 1,
+      lastSeenAt: 1,
+      absoluteExpiresAt: 2,
+      userId: null,
+      ip: null,
+      userAgent: null,
+      persistent: false,
+      csrf: null,
+    };
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      value.map((v) => JSON.stringify(v) ?? 'null'),
+      fc.tuple(value, value).map(([d, f]) => JSON.stringify({ v: 1, d, f, m: meta })),
+      value.map((d) => JSON.stringify({ v: 1, d, f: {}, m: meta })),
+    );
+    fc.assert(
+      fc.property(text, (input) => {
+        cases += 1;
+        const payload = decodePayload(input, LIMITS);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        if (payload === undefined) return;
+        const walk = (node: unknown): void => {
+          if (typeof node !== 'object' || node === null) return;
+          if (!Array.isArray(node)) {
+            expect(Object.getPrototypeOf(node)).toBe(null);
+            for (const k of ['__proto__', 'constructor', 'prototype'])
+              expect(Object.hasOwn(node, k)).toBe(false);
+          }
+          for (const child of Object.values(node)) walk(child);
+        };
+        walk(payload.data);
+        walk(payload.flash);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
+  });
+
+  it('unsealPayload never throws; every mutation of a genuine envelope fails closed', () => {
+    const ring = createKeyRing([{ id: 'k1', secret: generateSecret() }]);
+    const storeKey = hashSessionId('A'.repeat(43));
+    const genuine = sealPayload('{"v":1}', ring, storeKey);
+    expect(unsealPayload(genuine, ring, storeKey)?.text).toBe('{"v":1}');
+    const mutation = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc
+        .tuple(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...B64URL, '.', '=', '+'))
+        .filter(([i, c]) => genuine[i] !== c)
+        .map(([i, c]) => `${genuine.slice(0, i)}${c}${genuine.slice(i + 1)}`),
+      fc.nat({ max: genuine.length - 1 }).map((n) => genuine.slice(0, n)),
+      fc.tuple(fc.string({ maxLength: 12 }), delimiters).map(([x, d]) => `${genuine}${d}${x}`),
+    );
+    fc.assert(
+      fc.property(
+        mutation,
+        fc.constantFrom(storeKey, hashSessionId('B'.repeat(43))),
+        (data, key) => {
+          cases += 1;
+          const opened = unsealPayload(data, ring, key);
+          if (data !== genuine || key !== storeKey) expect(opened).toBeUndefined();
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('the CSRF check refuses every unsafe request without the genuine token, with a CsrfError only', async () => {
+    const { manager, pair } = await coreTarget();
+    const csrf = createCsrfProtection(manager, { except: ['/hook'] });
+    const method = fc.constantFrom(
+      'POST',
+      'PUT',
+      'PATCH',
+      'DELETE',
+      'TRACE',
+      'post',
+      'CONNECT',
+      'PROPFIND',
+    );
+    const headers = fc.record(
+      {
+        'x-csrf-token': fc.oneof(headerText(100), b64(86)),
+        origin: fc.oneof(
+          headerText(40),
+          fc.constantFrom('null', 'http://127.0.0.1', 'https://evil.example'),
+        ),
+        referer: headerText(60),
+        'sec-fetch-site': fc.constantFrom(
+          'same-origin',
+          'same-site',
+          'none',
+          'cross-site',
+          'CROSS-SITE',
+          '',
+        ),
+        'content-type': fc.constantFrom(
+          'application/json',
+          'text/plain',
+          'multipart/form-data; boundary=x',
+          'application/x-www-form-urlencoded; charset=utf-7',
+        ),
+        host: fc.constantFrom('127.0.0.1', 'evil.example'),
+      },
+      { requiredKeys: [] },
+    );
+    const body = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 40 }),
+      fc.record(
+        { _csrf: fc.oneof(headerText(90), b64(86), fc.array(b64(86)), fc.integer()) },
+        { requiredKeys: [] },
+      ),
+    );
+    const path = fc.constantFrom('/action', '/hook/', '/HOOK', '/hook?x', '/%2Fhook');
+    await fc.assert(
+      fc.asyncProperty(method, headers, body, path, async (m, h, b, p) => {
+        cases += 1;
+        const scope = manager.begin({ cookie: pair });
+        const result = await csrf
+          .verify(
+            { method: m, path: p, headers: (n) => (h as Record<string, string>)[n], body: b },
+            scope.session,
+          )
+          .then(
+            () => 'passed',
+            (error: unknown) => (isSessionError(error, 'ERR_SESSION_CSRF') ? 'refused' : error),
+          );
+        await scope.abort();
+        expect(result).toBe('refused');
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+describe('fuzz: over real HTTP (one keep-alive server per adapter)', () => {
+  const HTTP_RUNS = 400;
+  for (const adapter of ADAPTERS) {
+    it(`${adapter.name}: hostile Cookie, Authorization and CSRF inputs — never ≥ 500, never accepted`, async () => {
+      const h: Harness = await start(adapter, STORES[0]!, {
+        ...(adapter.csrf ? { csrf: { except: ['/set'] } } : {}),
+      });
+      const genuine = await h.newSession({ mine: true });
+      const value = genuine.slice(genuine.indexOf('=') + 1);
+      const name = h.manager.cookieName;
+      const before = h.counters.actions;
+      const request = fc.record({
+        cookie: fc.oneof(
+          cookieValue(value).map((v) => `${name}=${v}`),
+          fc.constant(undefined),
+        ),
+        authorization: fc.oneof(
+          fc.constantFrom(
+            `Bearer ${value}`,
+            `Bearer ${value.slice(0, 43)}`,
+            `Basic ${value}`,
+            value,
+          ),
+          headerText(80),
+        ),
+        token: fc.oneof(headerText(100), b64(86)),
+        origin: fc.constantFrom(undefined, 'null', h.url, 'https://evil.example'),
+        site: fc.constantFrom(undefined, 'cross-site', 'same-origin', 'none'),
+        contentType: fc.constantFrom(
+          'application/json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=z',
+        ),
+        body: fc.oneof(
+          fc.string({ maxLength: 80 }),
+          b64(86).map((t) => `_csrf=${t}`),
+          b64(86).map((t) => `{"_csrf":"${t}"}`),
+        ),
+      });
+      await fc.assert(
+        fc.asyncProperty(request, async (r) => {
+          cases += 1;
+          fc.pre(r.cookie === undefined || !readCookie(r.cookie, name).includes(value));
+          const headers: Record<string, string> = {
+            authorization: r.authorization,
+            'x-csrf-token': r.token,
+          };
+          if (r.origin !== undefined) headers.origin = r.origin;
+          if (r.site !== undefined) headers['sec-fetch-site'] = r.site;
+          const read = await h.req('GET', '/whoami', { cookie: r.cookie, headers });
+          expect(read.status).toBe(200);
+          expect(read.json).toEqual({ data: {}, userId: null, flagged: false });
+          expect(read.setCookies).toEqual([]);
+          const write = await h.req('POST', '/action', {
+            cookie: r.cookie ?? genuine,
+            headers,
+            raw: r.body,
+            contentType: r.contentType,
+          });
+          expect(write.status).toBeLessThan(500);
+          if (adapter.csrf) expect([400, 403]).toContain(write.status);
+        }),
+        { numRuns: HTTP_RUNS },
+      );
+      if (adapter.csrf) expect(h.counters.actions).toBe(before);
+      expect((await h.req('GET', '/whoami', { cookie: genuine })).json).toMatchObject({
+        data: { mine: true },
+      });
+    });
+  }
+});
+
+describe('fuzz: totals', () => {
+  it(`generated at least ${MINIMUM_CASES} cases, and no exception escaped`, () => {
+    expect(cases).toBeGreaterThanOrEqual(MINIMUM_CASES);
+    expect(escaped).toEqual({ rejections: 0, exceptions: 0 });
+  });
+});

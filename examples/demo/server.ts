@@ -1,7 +1,9 @@
 /**
  * Entry point of the demo (`npm start`). Environment:
  *
- * - `SESSION_STORE`: `sqlite:./data/sessions.db` (default), `file:./var/sessions` or `memory:`
+ * - `SESSION_STORE`: `sqlite:./data/sessions.db` (default), `file:./var/sessions`, `memory:`,
+ *   `redis://127.0.0.1:6379`, `postgres://user@host/db`, `mysql://user@host/db`, or
+ *   `tiered:redis://…+postgres://…` (SQL stores run `migrate()` at start)
  * - `SESSION_SECRET`: cookie-signing secret (32+ random bytes); when unset, one is generated
  *   once and kept in `./data/.session-secret` (mode 0600) so restarts keep sessions
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1)
@@ -15,7 +17,14 @@ import { isSessionError } from '../../src/core/errors.js';
 import { generateSecret } from '../../src/index.js';
 import { createDemoApp, listen } from './app.js';
 import { DEMO_PASSWORD, DEMO_USERS } from './pages.js';
-import { openStore, parseStoreUrl, StoreUrlError } from './store-from-url.js';
+import {
+  connectStore,
+  type OpenedStore,
+  parseStoreUrl,
+  StoreConnectError,
+  StoreUrlError,
+  SUPPORTED,
+} from './store-from-url.js';
 
 const DATA_DIR = resolve('data');
 const SECRET_FILE = resolve(DATA_DIR, '.session-secret');
@@ -28,11 +37,12 @@ async function main(): Promise<void> {
   const host = process.env.HOST ?? '127.0.0.1';
   const production = process.env.NODE_ENV === 'production';
 
-  let opened: ReturnType<typeof openStore>;
+  let opened: OpenedStore;
   try {
-    opened = openStore(parseStoreUrl(process.env.SESSION_STORE));
+    opened = await connectStore(parseStoreUrl(process.env.SESSION_STORE));
   } catch (error) {
     if (error instanceof StoreUrlError) fail(error.message);
+    if (error instanceof StoreConnectError) fail(error.message);
     throw error;
   }
 
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
 
   console.log(`sessionkit demo on ${running.url}  (store: ${opened.description})`);
   console.log(`  demo accounts: ${DEMO_USERS.join(', ')} — password "${DEMO_PASSWORD}"`);
+  console.log(`  SESSION_STORE switches the store: ${SUPPORTED}`);
   if (production) {
     console.log('  NODE_ENV=production: secure cookies, so serve it over HTTPS (behind a proxy).');
   }

@@ -119,6 +119,36 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       expect(await h.backend.dump()).not.toContain('"late"');
     });
 
+    it('fingerprint: a spoofed X-Forwarded-For is ignored without trust proxy; a changed user agent destroys', async () => {
+      const h = await start(adapter, storeTarget, {
+        manager: { fingerprint: { ip: true, userAgent: true, policy: 'destroy' } },
+      });
+      const ua = { 'user-agent': 'Browser/1.0' };
+      const reply = await h.req('POST', '/login', { json: { userId: 'alice' }, headers: ua });
+      const pair = h.cookies(reply)[0]!.pair;
+      for (const forwarded of ['6.6.6.6', '127.0.0.1, 6.6.6.6', '::1']) {
+        const spoofed = await h.req('GET', '/whoami', {
+          cookie: pair,
+          headers: {
+            ...ua,
+            'x-forwarded-for': forwarded,
+            'x-real-ip': forwarded,
+            forwarded: `for=${forwarded}`,
+          },
+        });
+        expect(spoofed.json, forwarded).toMatchObject({ userId: 'alice', flagged: false });
+      }
+      const stolen = await h.req('GET', '/whoami', {
+        cookie: pair,
+        headers: { 'user-agent': 'curl/8' },
+      });
+      expect(stolen.json).toMatchObject({ userId: null });
+      expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
+      expect(
+        h.events.some((e) => e.type === 'fingerprint-mismatch' && e.policy === 'destroy'),
+      ).toBe(true);
+    });
+
     it('outage: a failing read is 503, no-store, generic, no Set-Cookie; the cookie survives', async () => {
       const h = await start(adapter, storeTarget);
       const pair = await h.newSession({ kept: true });

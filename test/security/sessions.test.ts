@@ -149,6 +149,25 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       ).toBe(true);
     });
 
+    it('lock mode: a holder whose lease lapsed cannot write its stale read over the next holder (409, nothing lost)', async () => {
+      const h = await start(adapter, storeTarget, {
+        manager: { concurrency: 'lock', lock: { ttl: 200, wait: 5_000 } },
+      });
+      const pair = await h.newSession({ n: 0 });
+      const stale = h.req('POST', '/slow-increment', { cookie: pair });
+      await h.gates.loaded;
+      h.clock.advance(1_000); // the store lease lapses; the local turn lapses after 200 ms
+      const next = await h.req('POST', '/increment', { cookie: pair });
+      expect(next.json).toEqual({ n: 1 });
+      h.gates.release();
+      const late = await stale;
+      expect(late.status).toBe(409);
+      expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
+        data: { n: 1 },
+      });
+      expect(h.events.some((e) => e.type === 'conflict')).toBe(true);
+    });
+
     it('outage: a failing read is 503, no-store, generic, no Set-Cookie; the cookie survives', async () => {
       const h = await start(adapter, storeTarget);
       const pair = await h.newSession({ kept: true });

@@ -874,6 +874,16 @@ export function securityRoutes(
       session.set('late', true);
       return { json: { ok: true } };
     },
+    'POST /slow-increment': async (session) => {
+      const n = ((await session.get('n')) as number | undefined) ?? 0;
+      slow.loaded();
+      await slow.released;
+      session.set('n', n + 1);
+      return { json: { n: n + 1 } };
+    },
+    'POST /increment': async (session) => ({
+      json: { n: await session.update('n', (n) => ((n as number | undefined) ?? 0) + 1) },
+    }),
     'GET /csrf-token': async (session) => ({ json: { token: await session.csrfToken() } }),
     'POST /action': async (session) => {
       counters.actions += 1;

@@ -17,7 +17,7 @@ import { faultyStore } from '../core/helpers.js';
 import { ALL_KINDS, type Backend, tryBackend } from '../support/backends.js';
 
 type Data = Record<string, unknown>;
-const KINDS: BackendKind[] = ALL_KINDS.slice();
+const KINDS = ALL_KINDS;
 
 describe.each(KINDS)('lock mode on %s', (kind) => {
   let backend: Backend | undefined;

@@ -36,6 +36,11 @@ async function armed(h: Harness, userId?: string): Promise<{ cookie: string; tok
   return { cookie, token };
 }
 
+/** A JSON body with a `__proto__` key, which some frameworks' parsers refuse with a 400. */
+function adapterRefusesBody(options: RequestOptions): boolean {
+  return options.raw?.includes('"__proto__"') === true;
+}
+
 async function expectRefused(
   h: Harness,
   label: string,
@@ -45,9 +50,12 @@ async function expectRefused(
 ): Promise<void> {
   const before = h.counters.actions;
   const reply = await h.req(method, '/action', options);
+  expect(reply.setCookies, label).toEqual([]);
+  expect(h.counters.actions, `${label}: the handler ran`).toBe(before);
+  // A body the framework's own parser refuses (Fastify: `__proto__` keys) never reaches the check.
+  if (reply.status === 400 && adapterRefusesBody(options)) return;
   expect(reply.status, label).toBe(status);
   expect(reply.headers.get('cache-control'), label).toMatch(/\bno-store\b/);
-  expect(reply.setCookies, label).toEqual([]);
   expect(reply.text.length, label).toBeLessThan(60);
   for (const leak of [...STACK_MARKERS, ...h.forbidden()])
     expect(reply.text, label).not.toContain(leak);

@@ -31,8 +31,16 @@ import {
   sessionMiddleware as expressSession,
   sessionErrorHandler,
 } from '../../src/adapters/express.js';
-import { getSession as getFastifySession, sessionPlugin } from '../../src/adapters/fastify.js';
-import { withSession as fetchSession } from '../../src/adapters/fetch.js';
+import {
+  csrfMiddleware as fastifyCsrf,
+  getSession as getFastifySession,
+  sessionPlugin,
+} from '../../src/adapters/fastify.js';
+import {
+  type FetchSessionHandler,
+  csrfMiddleware as fetchCsrf,
+  withSession as fetchSession,
+} from '../../src/adapters/fetch.js';
 import {
   csrfMiddleware as honoCsrf,
   sessionMiddleware as honoSession,
@@ -53,6 +61,7 @@ import {
 } from '../../src/core/manager.js';
 import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
+import type { DefaultData, DefaultFlash } from '../../src/core/types.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
 import type { SqlParam } from '../../src/stores/_sql.js';
 import { fileStore } from '../../src/stores/file.js';
@@ -242,9 +251,9 @@ const honoTarget: AdapterTarget = {
 /** The fetch adapter behind a minimal node:http ↔ fetch bridge (as Bun.serve / Deno.serve). */
 const fetchTarget: AdapterTarget = {
   name: 'fetch',
-  csrf: false,
-  serve(manager, routes) {
-    const handler = fetchSession(manager, async (request, session) => {
+  csrf: true,
+  serve(manager, routes, options = {}) {
+    const inner: FetchSessionHandler<DefaultData, DefaultFlash> = async (request, session) => {
       const url = new URL(request.url);
       const route = routes[`${request.method} ${url.pathname}`];
       if (route === undefined) return toResponse({ status: 404, text: 'Not Found' });
@@ -260,7 +269,9 @@ const fetchTarget: AdapterTarget = {
         headers: Object.fromEntries(request.headers),
       };
       return toResponse(await route(session, input));
-    });
+    };
+    const csrf = options.csrf === undefined ? undefined : fetchCsrf(manager, options.csrf);
+    const handler = fetchSession(manager, csrf === undefined ? inner : csrf(inner));
     return listen(
       http.createServer((req, res) => {
         const headers = new Headers();
@@ -297,10 +308,11 @@ const fetchTarget: AdapterTarget = {
 /** Fastify 5 with the session plugin; urlencoded and text bodies parsed like the others. */
 const fastifyTarget: AdapterTarget = {
   name: 'fastify',
-  csrf: false,
-  async serve(manager, routes) {
+  csrf: true,
+  async serve(manager, routes, options = {}) {
     const app = Fastify();
     await app.register(sessionPlugin, { manager });
+    if (options.csrf !== undefined) app.addHook('preHandler', fastifyCsrf(manager, options.csrf));
     for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
       app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
         done(null, parseBody(type, String(body)));

@@ -314,7 +314,7 @@ describe('fuzz: the neutral core', () => {
 });
 
 describe('fuzz: over real HTTP (one keep-alive server per adapter)', () => {
-  const HTTP_RUNS = 400;
+  const HTTP_RUNS = 300;
   for (const adapter of ADAPTERS) {
     it(`${adapter.name}: hostile Cookie, Authorization and CSRF inputs — never ≥ 500, never accepted`, async () => {
       const h: Harness = await start(adapter, STORES[0]!, {

@@ -182,43 +182,48 @@ export function encodePayload(payload: SessionPayload, limits: CodecLimits): str
  */
 export function decodePayload(text: string, limits: CodecLimits): SessionPayload | undefined {
   if (typeof text !== 'string' || text.length > limits.maxBytes) return undefined;
-  let raw: unknown;
   try {
-    raw = JSON.parse(text, revive);
+    // Plain JSON.parse (native, no reviver) and then one pass that copies into frozen
+    // null-prototype containers, drops forbidden keys and bounds the depth: a JSON "__proto__"
+    // key is only ever an own property of the parsed object, never assigned through.
+    const raw: unknown = JSON.parse(text);
+    if (!isObject(raw)) return undefined;
+    const { v, d, f, m } = raw;
+    if (v !== PAYLOAD_FORMAT_VERSION || !isObject(d) || !isObject(f) || !isObject(m)) {
+      return undefined;
+    }
+    const data = sanitize(d, limits.maxDepth, 1) as DataObject;
+    const flash = Object.create(null) as DataObject;
+    for (const key in f) {
+      const list = f[key];
+      if (!Array.isArray(list)) return undefined;
+      if (!FORBIDDEN.has(key)) flash[key] = sanitize(list, limits.maxDepth, 1);
+    }
+    const meta = readMeta(m);
+    return meta === undefined ? undefined : { data, flash: Object.freeze(flash), meta };
   } catch {
-    return undefined;
+    return undefined; // invalid JSON, or nested deeper than maxDepth
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
-  const { v, d, f, m } = raw as DataObject;
-  if (v !== PAYLOAD_FORMAT_VERSION || !isObject(d) || !isObject(f) || !isObject(m))
-    return undefined;
-  if (depthOf(d, limits.maxDepth + 1) > limits.maxDepth) return undefined;
-  for (const key of Object.keys(f)) if (!Array.isArray(f[key])) return undefined;
-  const meta = readMeta(m);
-  return meta === undefined ? undefined : { data: d, flash: f, meta };
 }
 
-function revive(this: unknown, key: string, value: unknown): unknown {
-  if (FORBIDDEN.has(key)) return undefined; // dropped, never assigned through
+/** Copy parsed JSON into frozen null-prototype containers; throws past `maxDepth` levels. */
+function sanitize(value: unknown, maxDepth: number, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return Object.freeze(value);
+  if (depth > maxDepth) throw new RangeError('too deep');
+  if (Array.isArray(value)) {
+    // Arrays fresh from JSON.parse are ours to fill in place.
+    for (let i = 0; i < value.length; i++) value[i] = sanitize(value[i], maxDepth, depth + 1);
+    return Object.freeze(value);
+  }
   const out = Object.create(null) as DataObject;
-  for (const k of Object.keys(value)) out[k] = (value as DataObject)[k];
+  for (const key in value) {
+    if (!FORBIDDEN.has(key)) out[key] = sanitize((value as DataObject)[key], maxDepth, depth + 1);
+  }
   return Object.freeze(out);
 }
 
 function isObject(value: unknown): value is DataObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function depthOf(value: unknown, cap: number, depth = 0): number {
-  if (typeof value !== 'object' || value === null || depth >= cap) return depth;
-  let max = depth + 1;
-  for (const item of Object.values(value)) {
-    max = Math.max(max, depthOf(item, cap, depth + 1));
-    if (max >= cap) break;
-  }
-  return max;
 }
 
 function readMeta(m: DataObject): SessionMeta | undefined {

@@ -381,7 +381,7 @@ export function createSessionManager<
     begin(request) {
       const values = readCookie(request.cookie, config.cookie.name);
       const client = { ip: request.ip ?? null, userAgent: clip(request.userAgent) };
-      const state = createSessionState(values, engine.fresh(client), client);
+      const state = createSessionState(values, client);
       const mode = request.concurrency ?? config.mode;
       if (mode === 'lock' && typeof store.lock !== 'function') {
         throw new ConfigError(
@@ -782,6 +782,7 @@ function createEngine(config: Config) {
           if (s.rotation !== 'invalidate') s.base = found.payload;
         }
       }
+      if (s.id === null && s.rotation !== 'invalidate') s.base = fresh(s.client);
       s.loaded = true;
     } catch (error) {
       s.failed = error;

@@ -208,10 +208,24 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   commit(): Promise<void>;
 }
 
+const UNLOADED: SessionPayload = Object.freeze({
+  data: emptyObject(),
+  flash: emptyObject(),
+  meta: Object.freeze({
+    createdAt: 0,
+    lastSeenAt: 0,
+    absoluteExpiresAt: 0,
+    userId: null,
+    ip: null,
+    userAgent: null,
+    persistent: false,
+    csrf: null,
+  }),
+});
+
 /** Create the state of a request's session. @internal */
 export function createSessionState(
   cookieValues: readonly string[],
-  base: SessionPayload,
   client: SessionState['client'],
 ): SessionState {
   return {
@@ -222,8 +236,10 @@ export function createSessionState(
     lockKey: null,
     version: 0,
     expiresAt: 0,
-    base,
-    loaded: cookieValues.length === 0,
+    // Set by the first load (the stored payload, or a fresh one): untouched requests never pay
+    // for building a payload.
+    base: UNLOADED,
+    loaded: false,
     loading: undefined,
     failed: undefined,
     ops: [],
@@ -313,14 +329,18 @@ export function fingerprint(value: unknown): string {
 
 /** Implementation of {@link Session}. @internal */
 export class SessionImpl<D extends object, F extends object> implements Session<D, F> {
-  readonly flash: Flash<F>;
   readonly #state: SessionState;
   readonly #engine: SessionEngine;
+  #flash: Flash<F> | undefined;
 
   constructor(state: SessionState, engine: SessionEngine) {
     this.#state = state;
     this.#engine = engine;
-    this.flash = createFlash<F>(state, engine, () => this.load());
+  }
+
+  get flash(): Flash<F> {
+    this.#flash ??= createFlash<F>(this.#state, this.#engine, () => this.load());
+    return this.#flash;
   }
 
   get flagged(): boolean {

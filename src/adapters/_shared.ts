@@ -170,6 +170,13 @@ export function holdResponse<D extends object, F extends object>(
   const hold =
     (kind: Call['kind']) =>
     (...args: unknown[]): unknown => {
+      if (phase === 'open' && !scope.touched) {
+        // The session was never used: nothing to commit and no header to add, so the response
+        // goes out at once, without a held copy or a microtask of delay.
+        phase = 'done';
+        restore();
+        return (original[kind] as (...a: unknown[]) => unknown).apply(res, args);
+      }
       held.push({ kind, args });
       start();
       if (kind === 'write') {

@@ -261,6 +261,12 @@ export interface SessionScope<D extends object, F extends object> {
   end(): Promise<SessionResponse>;
   /** Give up without committing (releases any lock). */
   abort(): Promise<void>;
+  /**
+   * `false` while the request has neither read nor written its session (nor destroyed or
+   * regenerated it): `end()` would then do nothing and return no headers, so an adapter may send
+   * the response at once.
+   */
+  readonly touched: boolean;
 }
 
 /** One entry of the "your devices" list. */
@@ -393,6 +399,9 @@ export function createSessionManager<
         session,
         end: () => engine.end(state, mode),
         abort: () => engine.release(state),
+        get touched() {
+          return state.accessed;
+        },
       };
     },
     async listSessions(userId, opts = {}) {

@@ -1,0 +1,29 @@
+/** sessionkit on plain `node:http` (`withSession`), store from `BENCH_STORE`. */
+
+import { createServer } from 'node:http';
+import { withSession } from '../../src/adapters/node.js';
+import { portOf, serve } from './_env.js';
+import { manager } from './_sessionkit.js';
+
+const json = { 'content-type': 'application/json' };
+
+const server = createServer(
+  withSession(manager, async (req, res, session) => {
+    if (req.method === 'GET' && req.url === '/a') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    } else if (req.method === 'GET' && req.url === '/b') {
+      res.writeHead(200, json).end(JSON.stringify({ name: await session.get('name') }));
+    } else if (req.method === 'POST' && req.url === '/c') {
+      const counter = await session.update('counter', (n = 0) => n + 1);
+      res.writeHead(200, json).end(JSON.stringify({ counter }));
+    } else if (req.method === 'POST' && req.url === '/init') {
+      session.merge({ name: 'bench', counter: 0 });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    } else if (req.method === 'GET' && req.url === '/counter') {
+      res.writeHead(200, json).end(JSON.stringify({ counter: await session.get('counter') }));
+    } else {
+      res.writeHead(404).end();
+    }
+  }),
+);
+server.listen(0, '127.0.0.1', () => serve(server, portOf(server)));

@@ -1,0 +1,123 @@
+/** The contenders, the settings of a full and a quick run, and the result shapes. */
+
+import type { BurstTrial, Scenario } from './load.js';
+
+/** Framework a contender runs on. */
+export type Framework = 'node' | 'express' | 'fastify';
+/** Session library (or none). */
+export type Library = 'bare' | 'express-session' | '@fastify/session' | 'sessionkit';
+/** Backend of the session store. */
+export type StoreName = 'none' | 'memory' | 'redis' | 'postgres';
+
+/** One server configuration. */
+export interface Contender {
+  id: string;
+  file: string;
+  framework: Framework;
+  library: Library;
+  store: StoreName;
+}
+
+function contender(file: string, framework: Framework, library: Library, store: StoreName) {
+  const id = store === 'none' ? file : `${file}-${store}`;
+  return { id, file: `${file}.ts`, framework, library, store };
+}
+
+/** Every contender, in report order: per framework, bare first, then peers, then sessionkit. */
+export const CONTENDERS: readonly Contender[] = [
+  contender('bare-node', 'node', 'bare', 'none'),
+  contender('sessionkit-node', 'node', 'sessionkit', 'memory'),
+  contender('sessionkit-node', 'node', 'sessionkit', 'redis'),
+  contender('sessionkit-node', 'node', 'sessionkit', 'postgres'),
+  contender('bare-express', 'express', 'bare', 'none'),
+  contender('express-session', 'express', 'express-session', 'memory'),
+  contender('express-session', 'express', 'express-session', 'redis'),
+  contender('express-session', 'express', 'express-session', 'postgres'),
+  contender('sessionkit-express', 'express', 'sessionkit', 'memory'),
+  contender('sessionkit-express', 'express', 'sessionkit', 'redis'),
+  contender('sessionkit-express', 'express', 'sessionkit', 'postgres'),
+  contender('bare-fastify', 'fastify', 'bare', 'none'),
+  contender('fastify-session', 'fastify', '@fastify/session', 'memory'),
+  contender('fastify-session', 'fastify', '@fastify/session', 'redis'),
+  contender('sessionkit-fastify', 'fastify', 'sessionkit', 'memory'),
+  contender('sessionkit-fastify', 'fastify', 'sessionkit', 'redis'),
+  contender('sessionkit-fastify', 'fastify', 'sessionkit', 'postgres'),
+];
+
+/** Settings of one run. */
+export interface RunConfig {
+  quick: boolean;
+  connections: number;
+  sessions: number;
+  /** Warm-up per scenario, in seconds (not measured). */
+  warmup: number;
+  /** Measured rounds per scenario; the report shows their medians. */
+  rounds: number;
+  /** Length of one round, in seconds. */
+  roundSeconds: number;
+  burstConcurrency: number;
+  burstTrials: number;
+  /** Hard limit for the whole run, in ms. */
+  timeLimit: number;
+}
+
+/** `npm run bench`. */
+export const FULL: RunConfig = {
+  quick: false,
+  connections: 50,
+  sessions: 50,
+  warmup: 2,
+  rounds: 3,
+  roundSeconds: 4,
+  burstConcurrency: 200,
+  burstTrials: 5,
+  timeLimit: 20 * 60_000,
+};
+
+/** `npm run bench -- --quick`: a smoke run of about two minutes. */
+export const QUICK: RunConfig = {
+  ...FULL,
+  quick: true,
+  warmup: 0.5,
+  rounds: 1,
+  roundSeconds: 1,
+  burstTrials: 2,
+  timeLimit: 3 * 60_000,
+};
+
+/** One measured round. */
+export interface Round {
+  /** Completed requests per second. */
+  rps: number;
+  /** Latency percentiles, in ms. */
+  p50: number;
+  p99: number;
+  /** Server CPU (user + system) per request, in µs. */
+  cpuUs: number;
+  /** Store commands (Redis) or statements (PostgreSQL) per request; 0 without a backend. */
+  cmds: number;
+  requests: number;
+  /** Non-2xx responses plus connection errors and timeouts. */
+  failures: number;
+}
+
+/** A contender's results. */
+export interface ContenderResult {
+  contender: Contender;
+  scenarios: Partial<Record<Scenario, { rounds: Round[]; median: Round }>>;
+  burst: BurstTrial[];
+  error?: string;
+}
+
+/** Everything one run measured. */
+export interface RunResult {
+  config: RunConfig;
+  date: string;
+  elapsedMs: number;
+  machine: Record<string, string>;
+  /** Redis commands per second seen while a contender without Redis ran (other clients). */
+  redisNoisePerSecond: number;
+  results: ContenderResult[];
+  /** Set when the run stopped early (time limit, Ctrl-C, error). */
+  incomplete?: string;
+}

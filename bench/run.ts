@@ -1,0 +1,284 @@
+/**
+ * `npm run bench` — sessionkit side by side with the session libraries users would otherwise
+ * pick, in one run on this machine. Writes `docs/benchmarks.md` and `docs/benchmarks.svg`
+ * (`--quick`: a ~2-minute smoke run written to `.bench-out/` instead). Raw numbers go to
+ * `.bench-out/results.json`.
+ *
+ * Flags: `--quick`; `--only <text>` (contenders whose id contains it, plus the bare baselines);
+ * `--out <dir>` (where the report goes); `--profile[=<id>]` (CPU profile of one contender under
+ * scenarios B and C instead of the comparison; default `sessionkit-express-redis`).
+ *
+ * Not part of `npm test`: a benchmark, never a timed test.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Backends, connectBackends, PG_URL, REDIS_URL } from './harness/backends.js';
+import {
+  type Child,
+  cpuMicros,
+  killAllNow,
+  startChild,
+  stopAll,
+  stopChild,
+} from './harness/children.js';
+import { burst, createSessions, runLoad, type Scenario, stopLoad } from './harness/load.js';
+import {
+  CONTENDERS,
+  type Contender,
+  type ContenderResult,
+  FULL,
+  QUICK,
+  type Round,
+  type RunConfig,
+  type RunResult,
+} from './harness/plan.js';
+import { profile } from './harness/profile.js';
+import { renderMarkdown, renderSvg } from './harness/report.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SCENARIOS: readonly Scenario[] = ['A', 'B', 'C'];
+
+const args = process.argv.slice(2);
+const config: RunConfig = args.includes('--quick') ? QUICK : FULL;
+const only = flagValue('--only');
+const outDir = resolve(ROOT, flagValue('--out') ?? (config.quick ? '.bench-out' : 'docs'));
+const rawDir = resolve(ROOT, '.bench-out');
+const profileArg = args.find((a) => a.startsWith('--profile'));
+const runId = randomBytes(4).toString('hex');
+const prefix = `bench:${runId}:`;
+const tables = {
+  sessionkit: `bench_${runId}_sk`,
+  connectPg: `bench_${runId}_cps`,
+};
+const allTables = [tables.sessionkit, `${tables.sessionkit}_locks`, tables.connectPg];
+const started = Date.now();
+
+let backends: Backends | undefined;
+let partial: RunResult | undefined;
+let finishing = false;
+
+process.once('SIGINT', () => void shutdown(130, 'interrupted (SIGINT)'));
+process.once('SIGTERM', () => void shutdown(143, 'terminated (SIGTERM)'));
+process.once('exit', killAllNow);
+const limit = setTimeout(
+  () => void shutdown(2, `time limit of ${config.timeLimit / 60_000} min reached`),
+  config.timeLimit,
+);
+limit.unref();
+
+try {
+  mkdirSync(rawDir, { recursive: true });
+  backends = await connectBackends();
+  if (profileArg !== undefined) {
+    const id = profileArg.includes('=') ? profileArg.split('=')[1] : 'sessionkit-express-redis';
+    const target = CONTENDERS.find((c) => c.id === id);
+    if (target === undefined) throw new Error(`--profile: no contender ${id}`);
+    await profile(target, env(target), config, rawDir, ROOT);
+  } else {
+    const result = await compare(backends);
+    writeFileSync(join(rawDir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'benchmarks.svg'), renderSvg(result));
+    writeFileSync(join(outDir, 'benchmarks.md'), renderMarkdown(result, 'benchmarks.svg'));
+    log(
+      `wrote ${join(outDir, 'benchmarks.md')} and benchmarks.svg in ${seconds(Date.now() - started)}`,
+    );
+  }
+  await shutdown(0);
+} catch (error) {
+  console.error(error);
+  await shutdown(1, error instanceof Error ? error.message : String(error));
+}
+
+async function compare(b: Backends): Promise<RunResult> {
+  const versions = await b.versions();
+  const result: RunResult = {
+    config,
+    date: new Date().toISOString(),
+    elapsedMs: 0,
+    machine: machine(versions),
+    redisNoisePerSecond: 0,
+    results: [],
+  };
+  partial = result;
+  const noise = { commands: 0, seconds: 0 };
+  const selected = CONTENDERS.filter(
+    (c) => only === undefined || c.library === 'bare' || c.id.includes(only),
+  );
+  log(
+    `run ${runId}: ${selected.length} contenders × ${SCENARIOS.length} scenarios, ` +
+      `${config.warmup} s warm-up + ${config.rounds} × ${config.roundSeconds} s, ` +
+      `${config.connections} connections; limit ${config.timeLimit / 60_000} min`,
+  );
+  for (const contender of selected) {
+    const entry: ContenderResult = { contender, scenarios: {}, burst: [] };
+    result.results.push(entry);
+    let child: Child | undefined;
+    try {
+      child = await startChild(contender.file, env(contender));
+      const cookies =
+        contender.library === 'bare' ? [''] : await createSessions(child.port, config.sessions);
+      for (const scenario of SCENARIOS) {
+        await runLoad(child.port, scenario, cookies, config.connections, config.warmup);
+        const rounds: Round[] = [];
+        for (let i = 0; i < config.rounds; i++) {
+          const round = await measure(b, child, contender, scenario, cookies, noise);
+          rounds.push(round);
+        }
+        const median = medianRound(rounds);
+        entry.scenarios[scenario] = { rounds, median };
+        log(
+          `${contender.id.padEnd(28)} ${scenario}  ${median.rps.toFixed(0).padStart(6)} req/s  ` +
+            `p50 ${median.p50} ms  p99 ${median.p99} ms  ${median.cpuUs.toFixed(0)} µs CPU/req  ` +
+            `${median.cmds.toFixed(2)} cmds/req${median.failures > 0 ? `  ${median.failures} failures` : ''}`,
+        );
+      }
+      if (contender.library !== 'bare') {
+        for (let i = 0; i < config.burstTrials; i++) {
+          entry.burst.push(await burst(child.port, config.burstConcurrency));
+        }
+        log(
+          `${contender.id.padEnd(28)} burst  lost ${entry.burst.map((t) => t.lost).join(', ')}` +
+            ` of ${config.burstConcurrency} (failed ${entry.burst.map((t) => t.failed).join(', ')})`,
+        );
+      }
+    } catch (error) {
+      entry.error = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      log(`${contender.id}: FAILED — ${entry.error}`);
+    } finally {
+      if (child !== undefined) await stopChild(child.pid);
+    }
+  }
+  result.redisNoisePerSecond = noise.seconds > 0 ? noise.commands / noise.seconds : 0;
+  result.elapsedMs = Date.now() - started;
+  return result;
+}
+
+async function measure(
+  b: Backends,
+  child: Child,
+  contender: Contender,
+  scenario: Scenario,
+  cookies: readonly string[],
+  noise: { commands: number; seconds: number },
+): Promise<Round> {
+  const redisBefore = await b.redisCommands();
+  const pgBefore = contender.store === 'postgres' ? (await child.stats()).pgQueries : 0;
+  const cpuBefore = cpuMicros(child.pid);
+  const load = await runLoad(
+    child.port,
+    scenario,
+    cookies,
+    config.connections,
+    config.roundSeconds,
+  );
+  const cpu = cpuMicros(child.pid) - cpuBefore;
+  const pg = contender.store === 'postgres' ? (await child.stats()).pgQueries - pgBefore : 0;
+  const redis = (await b.redisCommands()) - redisBefore;
+  const requests = load.requests.total;
+  if (contender.store !== 'redis') {
+    noise.commands += redis;
+    noise.seconds += load.duration;
+  }
+  const store = contender.store === 'redis' ? redis : pg;
+  return {
+    rps: requests / load.duration,
+    p50: load.latency.p50,
+    p99: load.latency.p99,
+    cpuUs: requests > 0 ? cpu / requests : 0,
+    cmds: requests > 0 ? store / requests : 0,
+    requests,
+    failures: load.non2xx + load.errors + load.timeouts,
+  };
+}
+
+function medianRound(rounds: readonly Round[]): Round {
+  const m = (pick: (r: Round) => number): number => {
+    const sorted = rounds.map(pick).sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1
+      ? (sorted[mid] ?? 0)
+      : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  };
+  return {
+    rps: m((r) => r.rps),
+    p50: m((r) => r.p50),
+    p99: m((r) => r.p99),
+    cpuUs: m((r) => r.cpuUs),
+    cmds: m((r) => r.cmds),
+    requests: m((r) => r.requests),
+    failures: rounds.reduce((sum, r) => sum + r.failures, 0),
+  };
+}
+
+function env(contender: Contender): Record<string, string> {
+  return {
+    BENCH_STORE: contender.store === 'none' ? 'memory' : contender.store,
+    BENCH_SECRET: randomBytes(32).toString('hex'),
+    BENCH_PREFIX: prefix,
+    BENCH_TABLE: contender.library === 'sessionkit' ? tables.sessionkit : tables.connectPg,
+    BENCH_REDIS_URL: REDIS_URL,
+    BENCH_PG_URL: PG_URL,
+  };
+}
+
+function machine(versions: { redis: string; postgres: string }): Record<string, string> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    cpus: String(availableParallelism()),
+    model,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    redis: versions.redis,
+    postgres: versions.postgres,
+    commit,
+  };
+}
+
+async function shutdown(code: number, reason?: string): Promise<void> {
+  if (finishing) return;
+  finishing = true;
+  clearTimeout(limit);
+  if (reason !== undefined && code !== 0) log(`stopping: ${reason}`);
+  stopLoad();
+  await stopAll();
+  if (partial !== undefined && code !== 0) {
+    partial.incomplete = reason ?? 'stopped';
+    partial.elapsedMs = Date.now() - started;
+    writeFileSync(join(rawDir, 'results.partial.json'), `${JSON.stringify(partial, null, 2)}\n`);
+  }
+  if (backends !== undefined) {
+    await Promise.race([
+      backends.cleanup(prefix, allTables).catch((error: unknown) => {
+        log(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+      }),
+      new Promise((done) => setTimeout(done, 10_000).unref()),
+    ]);
+    await backends.close();
+  }
+  process.exit(code);
+}
+
+function flagValue(flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index === -1 ? undefined : args[index + 1];
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(0)} s`;
+}
+
+function log(message: string): void {
+  process.stdout.write(`[bench ${seconds(Date.now() - started).padStart(5)}] ${message}\n`);
+}

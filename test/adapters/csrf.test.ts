@@ -52,6 +52,7 @@ import type { Session } from '../../src/core/session.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { type TestManager, manager as testManager } from '../core/helpers.js';
+import { serveFetch } from '../support/serve-fetch.js';
 import { type AdapterServer, listen } from './contract.js';
 
 const CSRF_OPTIONS: CsrfOptions = { except: ['/webhooks/hook', /^\/public\/[a-z]+$/] };
@@ -319,40 +320,7 @@ const fetchServer: Start = (manager, runs) => {
       return Response.json(await logic(session, request.method, url.pathname + url.search, runs));
     }),
   );
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) {
-        if (typeof v === 'string') headers.set(k, v);
-        else if (Array.isArray(v)) for (const item of v) headers.append(k, item);
-      }
-      const method = req.method ?? 'GET';
-      const hasBody = method !== 'GET' && method !== 'HEAD';
-      const request = new Request(`http://${req.headers.host}${req.url}`, {
-        method,
-        headers,
-        ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
-      });
-      handler(request).then(
-        async (response) => {
-          res.statusCode = response.status;
-          response.headers.forEach((value, key) => {
-            if (key !== 'set-cookie') res.setHeader(key, value);
-          });
-          const cookies = response.headers.getSetCookie();
-          if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-          res.end(Buffer.from(await response.arrayBuffer()));
-        },
-        () => {
-          res.statusCode = 500;
-          res.end('error');
-        },
-      );
-    });
-  });
-  return listen(server);
+  return serveFetch(handler);
 };
 
 const flavours: [string, Start][] = [

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSessionScope,
@@ -17,6 +16,7 @@ import {
 import type { SessionStore } from '../../src/core/store.js';
 import type { DefaultData, DefaultFlash } from '../../src/core/types.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { serveFetch } from '../support/serve-fetch.js';
 import {
   type AdapterServer,
   cookiesNamed,
@@ -26,45 +26,6 @@ import {
   type Routes,
   send,
 } from './contract.js';
-
-/**
- * A tiny node:http ↔ fetch bridge, standing in for Bun.serve / Deno.serve: the handler gets a
- * real `Request` and its `Response` (status, every header incl. repeated Set-Cookie, streamed
- * body) goes out over real HTTP. A rejected handler is a bare 500, as a runtime would answer.
- */
-function serveFetch(handler: (request: Request) => Promise<Response>): Promise<AdapterServer> {
-  return listen(
-    http.createServer((req, res) => {
-      const headers = new Headers();
-      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-        headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-      }
-      const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-      const request = new Request(`http://${req.headers.host}${req.url}`, {
-        method: req.method ?? 'GET',
-        headers,
-        body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
-        duplex: 'half',
-      } as RequestInit);
-      handler(request).then(
-        (response) => {
-          res.statusCode = response.status;
-          response.headers.forEach((value, name) => {
-            if (name !== 'set-cookie') res.setHeader(name, value);
-          });
-          const cookies = response.headers.getSetCookie();
-          if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-          if (response.body === null) res.end();
-          else Readable.fromWeb(response.body as never).pipe(res);
-        },
-        () => {
-          res.statusCode = 500;
-          res.end('runtime error page');
-        },
-      );
-    }),
-  );
-}
 
 function toResponse(result: RouteResult): Response {
   const headers = new Headers();

@@ -15,7 +15,6 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Readable } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import Database from 'better-sqlite3';
 import express from 'express';
@@ -80,6 +79,7 @@ import {
   type RouteResult,
   type Routes,
 } from '../adapters/contract.js';
+import { serveFetch } from '../support/serve-fetch.js';
 
 export type { ParsedCookie, Reply };
 
@@ -272,36 +272,7 @@ const fetchTarget: AdapterTarget = {
     };
     const csrf = options.csrf === undefined ? undefined : fetchCsrf(manager, options.csrf);
     const handler = fetchSession(manager, csrf === undefined ? inner : csrf(inner));
-    return listen(
-      http.createServer((req, res) => {
-        const headers = new Headers();
-        for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-          headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-        }
-        const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-        const request = new Request(`http://${req.headers.host}${req.url}`, {
-          method: req.method ?? 'GET',
-          headers,
-          body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
-          duplex: 'half',
-        } as RequestInit);
-        handler(request).then(
-          async (response) => {
-            res.statusCode = response.status;
-            response.headers.forEach((value, name) => {
-              if (name !== 'set-cookie') res.setHeader(name, value);
-            });
-            const cookies = response.headers.getSetCookie();
-            if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-            res.end(Buffer.from(await response.arrayBuffer()));
-          },
-          () => {
-            res.statusCode = 500;
-            res.end('Internal Server Error');
-          },
-        );
-      }),
-    );
+    return serveFetch(handler);
   },
 };
 

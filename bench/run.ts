@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Backends, connectBackends, PG_URL, REDIS_URL } from './harness/backends.js';
 import {
   type Child,
@@ -49,6 +50,7 @@ const outDir = resolve(ROOT, flagValue('--out') ?? (config.quick ? '.bench-out' 
 const rawDir = resolve(ROOT, '.bench-out');
 const profileArg = args.find((a) => a.startsWith('--profile'));
 const runId = randomBytes(4).toString('hex');
+const skDir = join(rawDir, 'dist');
 const prefix = `bench:${runId}:`;
 const tables = {
   sessionkit: `bench_${runId}_sk`,
@@ -73,6 +75,15 @@ limit.unref();
 try {
   mkdirSync(rawDir, { recursive: true });
   backends = await connectBackends();
+  // sessionkit contenders run the JavaScript tsc emits, built privately for this run (dist/ is
+  // shared with other work in this tree).
+  execFileSync(process.execPath, [
+    join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    join(ROOT, 'tsconfig.build.json'),
+    '--outDir',
+    skDir,
+  ]);
   if (profileArg !== undefined) {
     const id = profileArg.includes('=') ? profileArg.split('=')[1] : 'sessionkit-express-redis';
     const target = CONTENDERS.find((c) => c.id === id);
@@ -134,7 +145,7 @@ async function compare(b: Backends): Promise<RunResult> {
         log(
           `${contender.id.padEnd(28)} ${scenario}  ${median.rps.toFixed(0).padStart(6)} req/s  ` +
             `p50 ${median.p50} ms  p99 ${median.p99} ms  ${median.cpuUs.toFixed(0)} µs CPU/req  ` +
-            `${median.cmds.toFixed(2)} cmds/req${median.failures > 0 ? `  ${median.failures} failures` : ''}`,
+            `${median.trips.toFixed(2)} trips/req (${median.cmds.toFixed(2)} cmds)${median.failures > 0 ? `  ${median.failures} failures` : ''}`,
         );
       }
       if (contender.library !== 'bare') {
@@ -166,8 +177,13 @@ async function measure(
   cookies: readonly string[],
   noise: { commands: number; seconds: number },
 ): Promise<Round> {
+  // The child counts its own round trips when it uses ioredis or pg; connect-redis's node-redis
+  // client is not counted in the child, but it sends no scripts, so Redis's count is its trips.
+  const counted =
+    contender.store === 'postgres' ||
+    (contender.store === 'redis' && contender.library === 'sessionkit');
   const redisBefore = await b.redisCommands();
-  const pgBefore = contender.store === 'postgres' ? (await child.stats()).pgQueries : 0;
+  const callsBefore = counted ? (await child.stats()).storeCalls : 0;
   const cpuBefore = cpuMicros(child.pid);
   const load = await runLoad(
     child.port,
@@ -177,20 +193,23 @@ async function measure(
     config.roundSeconds,
   );
   const cpu = cpuMicros(child.pid) - cpuBefore;
-  const pg = contender.store === 'postgres' ? (await child.stats()).pgQueries - pgBefore : 0;
-  const redis = (await b.redisCommands()) - redisBefore;
+  const calls = counted ? (await child.stats()).storeCalls - callsBefore : 0;
+  const redisAfter = await b.redisCommands();
+  const redis = redisAfter.total - redisBefore.total;
   const requests = load.requests.total;
   if (contender.store !== 'redis') {
     noise.commands += redis;
     noise.seconds += load.duration;
   }
-  const store = contender.store === 'redis' ? redis : pg;
+  const per = (n: number): number => (requests > 0 ? n / requests : 0);
+  const trips = counted ? calls : contender.store === 'redis' ? redis : 0;
   return {
     rps: requests / load.duration,
     p50: load.latency.p50,
     p99: load.latency.p99,
-    cpuUs: requests > 0 ? cpu / requests : 0,
-    cmds: requests > 0 ? store / requests : 0,
+    cpuUs: per(cpu),
+    cmds: contender.store === 'redis' ? per(redis) : per(trips),
+    trips: per(trips),
     requests,
     failures: load.non2xx + load.errors + load.timeouts,
   };
@@ -210,6 +229,7 @@ function medianRound(rounds: readonly Round[]): Round {
     p99: m((r) => r.p99),
     cpuUs: m((r) => r.cpuUs),
     cmds: m((r) => r.cmds),
+    trips: m((r) => r.trips),
     requests: m((r) => r.requests),
     failures: rounds.reduce((sum, r) => sum + r.failures, 0),
   };
@@ -223,6 +243,7 @@ function env(contender: Contender): Record<string, string> {
     BENCH_TABLE: contender.library === 'sessionkit' ? tables.sessionkit : tables.connectPg,
     BENCH_REDIS_URL: REDIS_URL,
     BENCH_PG_URL: PG_URL,
+    BENCH_SESSIONKIT_DIR: pathToFileURL(skDir).href,
   };
 }
 

@@ -4,7 +4,8 @@
  *
  * Protocol with the harness (`bench/run.ts`): the child listens on 127.0.0.1:0 and prints one
  * line `{"port":N}` on stdout; over the IPC channel it answers `'stats'` with
- * `{ pgQueries }` (statements sent through its pool so far); it exits when the channel closes
+ * `{ storeCalls }` (statements sent through its `pg` pool plus commands sent through its
+ * ioredis client so far: round trips, whatever a Lua script does inside Redis); it exits when the channel closes
  * (the harness went away) or on SIGTERM. Routes, identical for every contender:
  *
  * - `GET /a` — untouched: the handler never touches the session (scenario A)
@@ -41,12 +42,18 @@ const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/t
 /** Pool size for PostgreSQL: one per load connection would oversubscribe two cores. */
 const PG_POOL_SIZE = 10;
 
-let pgQueries = 0;
+let storeCalls = 0;
 const closers: (() => Promise<unknown>)[] = [];
 
-/** An ioredis client (sessionkit's Redis store). */
+/** An ioredis client (sessionkit's Redis store) whose commands are counted. */
 export function ioredisClient(): Redis {
   const client = new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  // Every ioredis command, EVALSHA included, goes through sendCommand: one call, one round trip.
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (...args: Parameters<typeof send>) => {
+    storeCalls++;
+    return send(...args);
+  };
   closers.push(() => client.quit());
   return client;
 }
@@ -66,7 +73,7 @@ export function countedPool(): pg.Pool {
   pool.on('error', (error) => console.error('pg:', error.message));
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-    pgQueries++;
+    storeCalls++;
     return query(...args);
   };
   closers.push(() => pool.end());
@@ -76,7 +83,7 @@ export function countedPool(): pg.Pool {
 /** Announce the port, answer the harness's stats requests, close everything on exit. */
 export function serve(server: Server | { close(): unknown }, port: number): void {
   process.on('message', (message) => {
-    if (message === 'stats') process.send?.({ pgQueries });
+    if (message === 'stats') process.send?.({ storeCalls });
   });
   const stop = (): void => {
     void Promise.allSettled([

@@ -1,9 +1,11 @@
 /** sessionkit on Express 5 (`sessionMiddleware` + `sessionErrorHandler`), store from `BENCH_STORE`. */
 
 import express from 'express';
-import { sessionErrorHandler, sessionMiddleware } from '../../src/adapters/express.js';
 import { portOf, serve } from './_env.js';
-import { manager } from './_sessionkit.js';
+import { manager, sessionkit } from './_sessionkit.js';
+
+const { sessionErrorHandler, sessionMiddleware } =
+  await sessionkit<typeof import('../../src/adapters/express.js')>('adapters/express.js');
 
 const sessions = sessionMiddleware(manager);
 const app = express();

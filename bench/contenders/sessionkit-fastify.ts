@@ -1,9 +1,11 @@
 /** sessionkit on Fastify 5 (`sessionPlugin`), store from `BENCH_STORE`. */
 
 import Fastify from 'fastify';
-import { getSession, sessionPlugin } from '../../src/adapters/fastify.js';
 import { portOf, serve } from './_env.js';
-import { manager } from './_sessionkit.js';
+import { manager, sessionkit } from './_sessionkit.js';
+
+const { getSession, sessionPlugin } =
+  await sessionkit<typeof import('../../src/adapters/fastify.js')>('adapters/fastify.js');
 
 const app = Fastify();
 await app.register(sessionPlugin, { manager });

@@ -1,9 +1,11 @@
 /** sessionkit on plain `node:http` (`withSession`), store from `BENCH_STORE`. */
 
 import { createServer } from 'node:http';
-import { withSession } from '../../src/adapters/node.js';
 import { portOf, serve } from './_env.js';
-import { manager } from './_sessionkit.js';
+import { manager, sessionkit } from './_sessionkit.js';
+
+const { withSession } =
+  await sessionkit<typeof import('../../src/adapters/node.js')>('adapters/node.js');
 
 const json = { 'content-type': 'application/json' };
 

@@ -15,8 +15,11 @@ export const PG_URL: string =
 export interface Backends {
   redis: Redis;
   pg: pg.Client;
-  /** Commands Redis has executed so far, over all commands except `INFO` (the harness's own). */
-  redisCommands(): Promise<number>;
+  /**
+   * Commands Redis has executed so far, except `INFO` (the harness's own): `total` counts the
+   * commands a Lua script runs too; `scripts` counts the `EVAL`/`EVALSHA`/`FCALL` calls.
+   */
+  redisCommands(): Promise<{ total: number; scripts: number }>;
   versions(): Promise<{ redis: string; postgres: string }>;
   /** Delete this run's Redis keys (by prefix) and drop its tables. */
   cleanup(prefix: string, tables: string[]): Promise<void>;
@@ -41,10 +44,14 @@ export async function connectBackends(): Promise<Backends> {
     async redisCommands() {
       const info = await redis.info('commandstats');
       let total = 0;
+      let scripts = 0;
       for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-        if (match[1] !== 'info') total += Number(match[2]);
+        const name = match[1] ?? '';
+        if (name !== 'info') total += Number(match[2]);
+        if (/^(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro)$/.test(name))
+          scripts += Number(match[2]);
       }
-      return total;
+      return { total, scripts };
     },
     async versions() {
       const server = await redis.info('server');

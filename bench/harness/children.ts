@@ -20,8 +20,8 @@ export interface Child {
   pid: number;
   port: number;
   process: ChildProcess;
-  /** Ask the child for its counters (statements sent through its PostgreSQL pool). */
-  stats(): Promise<{ pgQueries: number }>;
+  /** Ask the child for its store round trips so far (its `pg` pool and ioredis client). */
+  stats(): Promise<{ storeCalls: number }>;
 }
 
 const running = new Map<number, ChildProcess>();
@@ -117,12 +117,12 @@ export function cpuMicros(pid: number): number {
   return (ticks * 1_000_000) / CLK_TCK;
 }
 
-function askStats(child: ChildProcess): Promise<{ pgQueries: number }> {
+function askStats(child: ChildProcess): Promise<{ storeCalls: number }> {
   return new Promise((resolveStats, reject) => {
     const timer = setTimeout(() => reject(new Error('child did not answer stats')), 5_000);
     child.once('message', (message) => {
       clearTimeout(timer);
-      resolveStats(message as { pgQueries: number });
+      resolveStats(message as { storeCalls: number });
     });
     child.send('stats');
   });

@@ -94,8 +94,13 @@ export interface Round {
   p99: number;
   /** Server CPU (user + system) per request, in µs. */
   cpuUs: number;
-  /** Store commands (Redis) or statements (PostgreSQL) per request; 0 without a backend. */
+  /**
+   * Store commands per request as the backend counts them: Redis `INFO commandstats` (commands
+   * inside Lua scripts included), PostgreSQL statements; 0 without a backend.
+   */
   cmds: number;
+  /** Store round trips per request (commands or statements the server child sent). */
+  trips: number;
   requests: number;
   /** Non-2xx responses plus connection errors and timeouts. */
   failures: number;

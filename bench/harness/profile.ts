@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --profile[=<id>]`: run one contender under `node --cpu-prof` for scenarios B
- * and C (one child per scenario, so each profile holds one scenario) and print the functions
+ * and C (scenario A too; one child per scenario, so each profile holds one scenario) and print the functions
  * with the most self time — overall, by origin, and those in sessionkit's own `src/`.
  */
 
@@ -23,7 +23,7 @@ interface CpuProfile {
   samples: number[];
 }
 
-/** Profile `contender` under scenarios B and C; writes `.bench-out/profile-<id>-<S>.md`. */
+/** Profile `contender` under scenarios A, B and C; writes `.bench-out/profile-<id>-<S>.md`. */
 export async function profile(
   contender: Contender,
   env: Record<string, string>,
@@ -32,7 +32,7 @@ export async function profile(
   root: string,
 ): Promise<void> {
   const seconds = config.quick ? 4 : 12;
-  for (const scenario of ['B', 'C'] as const satisfies readonly Scenario[]) {
+  for (const scenario of ['A', 'B', 'C'] as const satisfies readonly Scenario[]) {
     const dir = join(outDir, `profile-${contender.id}-${scenario}`);
     rmSync(dir, { recursive: true, force: true });
     const child = await startChild(contender.file, env, ['--cpu-prof', '--cpu-prof-dir', dir]);
@@ -97,7 +97,7 @@ function summarize(profile: CpuProfile, root: string, title: string): string {
       .slice(0, 20)
       .map(([name, e]) => `| \`${name}\` | ${e.origin} | ${pct(e.hits)} | ${ms(e.hits)} |`),
     '',
-    '| top self time, sessionkit `src/` | share | time |',
+    '| top self time, sessionkit (its compiled `src/`) | share | time |',
     '|---|---:|---:|',
     ...rows
       .filter(([, e]) => e.origin === 'sessionkit')
@@ -113,7 +113,10 @@ function originOf(url: string, functionName: string, root: string): string {
   const path = url.replace(/^file:\/\//, '');
   const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
   if (modules?.[1] !== undefined) return modules[1];
-  if (path.startsWith(join(root, 'src'))) return 'sessionkit';
+  // The harness's private build of src/ (.bench-out/dist), or src/ itself through tsx.
+  if (path.startsWith(join(root, 'src')) || path.startsWith(join(root, '.bench-out', 'dist'))) {
+    return 'sessionkit';
+  }
   if (path.startsWith(join(root, 'bench'))) return 'bench contender';
   return 'other';
 }

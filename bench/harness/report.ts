@@ -129,12 +129,12 @@ function targets(run: RunResult): string[] {
 function scenarioTable(run: RunResult, scenario: Scenario): string[] {
   const rows = [
     '| framework | library | store | req/s | ×bare | p50 ms | ×bare | p99 ms | ×bare | CPU µs/req | ×bare | store cmds/req | req/s ×peer | failed |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of run.results) {
     const s = r.scenarios[scenario]?.median;
     if (s === undefined) {
-      rows.push(`| ${label(r.contender).join(' | ')} | ${r.error ?? 'not run'} ||||||||||`);
+      rows.push(`| ${label(r.contender).join(' | ')} | ${r.error ?? 'not run'} |||||||||||`);
       continue;
     }
     const bare = bareOf(run, r.contender.framework)?.scenarios[scenario]?.median;
@@ -145,7 +145,8 @@ function scenarioTable(run: RunResult, scenario: Scenario): string[] {
     rows.push(
       `| ${label(r.contender).join(' | ')} | ${num(s.rps)} | ${rel((v) => v.rps)} | ${ms(s.p50)} | ${rel((v) => v.p50)}` +
         ` | ${ms(s.p99)} | ${rel((v) => v.p99)} | ${num(s.cpuUs)} | ${rel((v) => v.cpuUs)}` +
-        ` | ${r.contender.store === 'none' || r.contender.store === 'memory' ? '—' : s.cmds.toFixed(2)}` +
+        ` | ${r.contender.store === 'none' || r.contender.store === 'memory' ? '—' : s.trips.toFixed(2)}` +
+        ` | ${r.contender.store === 'redis' ? s.cmds.toFixed(2) : '—'}` +
         ` | ${peer === undefined ? '—' : x(peer)} | ${s.failures} |`,
     );
   }
@@ -172,11 +173,14 @@ function method(run: RunResult): string[] {
     '- Latency: autocannon’s histogram (1 ms resolution), p50 and p99 of the median round.',
     '- Server CPU: utime + stime deltas of the server child from `/proc/<pid>/stat` over the round,',
     '  divided by the completed requests (10 ms clock-tick resolution).',
-    '- Store commands per request: Redis — `INFO commandstats` total calls (except `INFO`) before',
-    '  and after the round, divided by requests; this counts the whole server, so other clients',
-    `  add noise: during rounds without Redis the harness saw ${run.redisNoisePerSecond.toFixed(1)} commands/s from others.`,
-    '  PostgreSQL — `pg_stat_statements` is not loaded on this server, so each PostgreSQL child',
-    '  counts the statements its `pg` pool sends (a wrapper around `pool.query`).',
+    '- Store round trips per request: what the server child sends. sessionkit’s ioredis client and',
+    '  every `pg` pool are counted in the child (a wrapper around `sendCommand` / `pool.query`;',
+    '  `pg_stat_statements` is not loaded on this PostgreSQL). connect-redis’s node-redis client is',
+    '  not wrapped; it sends no scripts, so its round trips are the Redis command count.',
+    '- Redis cmds/req: `INFO commandstats` total calls (except `INFO`) before and after the round,',
+    '  divided by requests. Redis counts the commands a Lua script runs as well, so one `EVALSHA`',
+    '  of a compare-and-set script shows as 1 round trip but 4 commands. It counts the whole server:',
+    `  during rounds without Redis the harness saw ${run.redisNoisePerSecond.toFixed(1)} commands/s from other clients.`,
     '- ×bare: the figure divided by the bare framework’s figure for the same scenario in the same',
     '  run (the bare servers answer the same routes with constants and an in-process counter).',
     '  ×peer: sessionkit’s req/s divided by the peer on the same framework and store',
@@ -220,8 +224,8 @@ function machineSection(run: RunResult): string[] {
 export function renderSvg(run: RunResult): string {
   const rows = run.results;
   const rowH = 20;
-  const top = 74;
-  const labelW = 250;
+  const top = 96;
+  const labelW = 300;
   const panelW = 230;
   const gap = 24;
   const panels: {
@@ -230,12 +234,11 @@ export function renderSvg(run: RunResult): string {
     text: (r: ContenderResult, v: number) => string;
   }[] = [
     ...(['A', 'B', 'C'] as const).map((s) => ({
-      title: `${s}: ${s === 'A' ? 'untouched' : s === 'B' ? 'read one value' : 'increment'} — req/s`,
-      value: (r: ContenderResult) => r.scenarios[s]?.median.rps,
-      text: (r: ContenderResult, v: number) => {
-        const ratio = r.contender.library === 'bare' ? undefined : ratioTo(run, r, s, 'bare');
-        return `${num(v)}${ratio === undefined ? '' : ` · ${x(ratio)}`}`;
-      },
+      title: `${s}: ${s === 'A' ? 'untouched' : s === 'B' ? 'read one value' : 'increment'}`,
+      // Bar: req/s as a share of the bare framework, so every framework reads on one scale.
+      value: (r: ContenderResult) => ratioTo(run, r, s, 'bare'),
+      text: (r: ContenderResult, v: number) =>
+        `${num(r.scenarios[s]?.median.rps ?? 0)}${r.contender.library === 'bare' ? ' req/s' : ` · ${x(v)}`}`,
     })),
     {
       title: `lost updates of ${run.config.burstConcurrency} (worst trial)`,
@@ -250,21 +253,31 @@ export function renderSvg(run: RunResult): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="22" font-size="16" font-weight="600">sessionkit vs peers — ${esc(run.machine.cpus ?? '?')} cores, Node ${esc(run.machine.node ?? '?')}, ${run.date.slice(0, 10)}${run.config.quick ? ' (quick smoke run)' : ''}</text>`,
-    `<text x="12" y="40" fill="#4b5563">Longer is better for req/s (× = ratio to the bare framework); shorter is better for lost updates. 50 connections, medians.</text>`,
+    `<text x="12" y="40" fill="#4b5563">Bars A–C: req/s as a share of the bare framework in the same run (longer is better; label: req/s · ratio). Lost updates: shorter is better.</text>`,
+    `<text x="12" y="56" fill="#4b5563">${run.config.connections} connections, median of ${run.config.rounds} round${run.config.rounds > 1 ? 's' : ''} of ${run.config.roundSeconds} s; ${run.config.burstConcurrency} concurrent increments × ${run.config.burstTrials} trials.</text>`,
   ];
   let legendX = 12;
   for (const [library, color] of Object.entries(COLORS)) {
+    const text = library === 'bare' ? 'bare framework' : library;
     parts.push(
-      `<rect x="${legendX}" y="50" width="12" height="12" fill="${color}"/>`,
-      `<text x="${legendX + 16}" y="60">${esc(library === 'bare' ? 'bare framework' : library)}</text>`,
+      `<rect x="${legendX}" y="64" width="12" height="12" fill="${color}"/>`,
+      `<text x="${legendX + 16}" y="74">${esc(text)}</text>`,
     );
-    legendX += 24 + library.length * 7 + 20;
+    legendX += 16 + text.length * 7.5 + 24;
   }
   panels.forEach((panel, p) => {
     const x0 = labelW + p * (panelW + gap);
     const values = rows.map(panel.value);
-    const max = Math.max(1, ...values.map((v) => v ?? 0));
+    const max =
+      p === 3 ? run.config.burstConcurrency : Math.max(1.05, ...values.map((v) => v ?? 0));
+    const scale = panelW - 90;
     parts.push(`<text x="${x0}" y="${top - 4}" font-weight="600">${esc(panel.title)}</text>`);
+    if (p < 3) {
+      const x1 = (x0 + scale / max).toFixed(1);
+      parts.push(
+        `<line x1="${x1}" x2="${x1}" y1="${top}" y2="${top + rows.length * rowH}" stroke="#6b7280" stroke-dasharray="3 3"/>`,
+      );
+    }
     rows.forEach((r, i) => {
       const y = top + i * rowH;
       const v = values[i];
@@ -272,7 +285,7 @@ export function renderSvg(run: RunResult): string {
         parts.push(`<text x="${x0}" y="${y + 14}" fill="#9ca3af">—</text>`);
         return;
       }
-      const w = Math.max(1, (v / max) * (panelW - 90));
+      const w = Math.max(1, (v / max) * scale);
       const color = p === 3 && v > 0 ? '#dc2626' : COLORS[r.contender.library];
       parts.push(
         `<rect x="${x0}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${color}" rx="2"/>`,

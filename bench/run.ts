@@ -5,8 +5,9 @@
  * `.bench-out/results.json`.
  *
  * Flags: `--quick`; `--only <text>` (contenders whose id contains it, plus the bare baselines);
- * `--out <dir>` (where the report goes); `--profile[=<id>]` (CPU profile of one contender under
- * scenarios B and C instead of the comparison; default `sessionkit-express-redis`).
+ * `--out <dir>` (where the report goes); `--render` (rewrite the report from the last run's
+ * `.bench-out/results.json`, measuring nothing); `--profile[=<id>]` (CPU profile of one contender
+ * under scenarios A, B and C instead of the comparison; default `sessionkit-express-redis`).
  *
  * Not part of `npm test`: a benchmark, never a timed test.
  */
@@ -74,6 +75,15 @@ limit.unref();
 
 try {
   mkdirSync(rawDir, { recursive: true });
+  if (args.includes('--render')) {
+    // Re-render the report from the last run's raw numbers (no measurement).
+    const result = JSON.parse(readFileSync(join(rawDir, 'results.json'), 'utf8')) as RunResult;
+    writeReport(
+      result,
+      resolve(ROOT, flagValue('--out') ?? (result.config.quick ? '.bench-out' : 'docs')),
+    );
+    await shutdown(0);
+  }
   backends = await connectBackends();
   // sessionkit contenders run the JavaScript tsc emits, built privately for this run (dist/ is
   // shared with other work in this tree).
@@ -103,6 +113,13 @@ try {
 } catch (error) {
   console.error(error);
   await shutdown(1, error instanceof Error ? error.message : String(error));
+}
+
+function writeReport(result: RunResult, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'benchmarks.svg'), renderSvg(result));
+  writeFileSync(join(dir, 'benchmarks.md'), renderMarkdown(result, 'benchmarks.svg'));
+  log(`wrote ${join(dir, 'benchmarks.md')} and benchmarks.svg in ${seconds(Date.now() - started)}`);
 }
 
 async function compare(b: Backends): Promise<RunResult> {

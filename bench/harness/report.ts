@@ -128,7 +128,7 @@ function targets(run: RunResult): string[] {
 
 function scenarioTable(run: RunResult, scenario: Scenario): string[] {
   const rows = [
-    '| framework | library | store | req/s | ×bare | p50 ms | ×bare | p99 ms | ×bare | CPU µs/req | ×bare | store cmds/req | req/s ×peer | failed |',
+    '| framework | library | store | req/s | ×bare | p50 ms | ×bare | p99 ms | ×bare | CPU µs/req | ×bare | store round trips/req | Redis cmds/req | req/s ×peer | failed |',
     '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of run.results) {
@@ -225,7 +225,7 @@ export function renderSvg(run: RunResult): string {
   const rows = run.results;
   const rowH = 20;
   const top = 96;
-  const labelW = 300;
+  const labelW = 315;
   const panelW = 230;
   const gap = 24;
   const panels: {
@@ -250,7 +250,8 @@ export function renderSvg(run: RunResult): string {
   const width = labelW + panels.length * (panelW + gap);
   const height = top + rows.length * rowH + 44;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">`,
+    `<title>sessionkit vs express-session and @fastify/session: req/s per scenario as a share of the bare framework, and lost updates</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="22" font-size="16" font-weight="600">sessionkit vs peers — ${esc(run.machine.cpus ?? '?')} cores, Node ${esc(run.machine.node ?? '?')}, ${run.date.slice(0, 10)}${run.config.quick ? ' (quick smoke run)' : ''}</text>`,
     `<text x="12" y="40" fill="#4b5563">Bars A–C: req/s as a share of the bare framework in the same run (longer is better; label: req/s · ratio). Lost updates: shorter is better.</text>`,

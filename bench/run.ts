@@ -270,6 +270,9 @@ function machine(versions: { redis: string; postgres: string }): Record<string, 
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    // sessionkit is built from the working tree: say when it differs from the commit.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT });
+    if (dirty.length > 0) commit += ' + uncommitted changes in src/';
   } catch {
     // not a git checkout
   }

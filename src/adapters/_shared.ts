@@ -7,7 +7,12 @@
  * `end` and `flushHeaders` until `scope.end()` settles, then replays them in order.
  */
 
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  OutgoingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { isSessionError } from '../core/errors.js';
 import type { SessionResponse, SessionScope } from '../core/manager.js';
 
@@ -117,6 +122,12 @@ export function holdResponse<D extends object, F extends object>(
   res: ServerResponse,
   scope: SessionScope<D, F>,
 ): void {
+  if (realHeadersSent(res) || res.writableEnded) {
+    // The session was first used after the response started: too late to commit before the
+    // headers (use `await session.commit()` before writing). Still release what it holds.
+    res.once('close', () => void scope.abort().catch(() => undefined));
+    return;
+  }
   const original = {
     writeHead: res.writeHead,
     write: res.write,
@@ -128,7 +139,6 @@ export function holdResponse<D extends object, F extends object>(
   let needsDrain = false;
 
   const restore = (): void => {
-    delete (res as { headersSent?: boolean }).headersSent;
     res.writeHead = original.writeHead;
     res.write = original.write;
     res.end = original.end;
@@ -193,9 +203,11 @@ export function holdResponse<D extends object, F extends object>(
   // Once the handler has written or ended, its headers count as sent, as they would be without
   // the hold: error handlers that check `headersSent` must not write a second response over it
   // (which replayed a wrong status and crashed the process with "write after end").
+  // (Never deleted afterwards: a delete would drop `res` into slow dictionary mode for every
+  // later property access by node and the framework; once released it reports the real value.)
   Object.defineProperty(res, 'headersSent', {
     configurable: true,
-    get: () => phase !== 'open',
+    get: () => phase === 'committing' || realHeadersSent(res),
   });
 
   // The client went away before any response: give up without committing (releases a lock).
@@ -205,6 +217,13 @@ export function holdResponse<D extends object, F extends object>(
     restore();
     void scope.abort().catch(() => undefined);
   });
+}
+
+const HEADERS_SENT = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
+
+/** The response's own `headersSent`, past any override. */
+function realHeadersSent(res: ServerResponse): boolean {
+  return HEADERS_SENT === undefined ? false : Boolean(HEADERS_SENT.call(res));
 }
 
 /** A request header as a single string. */

@@ -142,7 +142,8 @@ export function attach<D extends object, F extends object>(
     userAgent: header(req, 'user-agent'),
     concurrency,
   });
-  holdResponse(req, res, scope);
+  // Hold the response only once the session is used: an untouched request costs no patching.
+  scope.onTouch(() => holdResponse(req, res, scope));
   SESSIONS.set(req, scope.session);
   return scope.session;
 }

@@ -267,6 +267,12 @@ export interface SessionScope<D extends object, F extends object> {
    * the response at once.
    */
   readonly touched: boolean;
+  /**
+   * Call `listener` once, synchronously, when the request first reads or writes its session (at
+   * once if it already did). Adapters without an async pre-header hook hold the response only
+   * from then on, so untouched requests cost nothing.
+   */
+  onTouch(listener: () => void): void;
 }
 
 /** One entry of the "your devices" list. */
@@ -401,6 +407,10 @@ export function createSessionManager<
         abort: () => engine.release(state),
         get touched() {
           return state.accessed;
+        },
+        onTouch(listener) {
+          if (state.accessed) listener();
+          else state.onAccess = listener;
         },
       };
     },

@@ -87,6 +87,8 @@ export interface SessionState {
   consumed: Map<string, readonly unknown[]>;
   /** The session was read or written at all (drives `Vary` / `Cache-Control`). */
   accessed: boolean;
+  /** Called once, synchronously, when `accessed` first turns true (adapters hold the response then). */
+  onAccess: (() => void) | undefined;
   /** Loaded through a regenerate grace forward: readable, not writable. */
   readOnly: boolean;
   /** The client's ip / user agent did not match the session's (fingerprint policy `flag`). */
@@ -223,6 +225,15 @@ const UNLOADED: SessionPayload = Object.freeze({
   }),
 });
 
+/** Mark the session used; the first time, tell whoever waits for it (`onAccess`). @internal */
+export function markAccessed(s: SessionState): void {
+  if (s.accessed) return;
+  s.accessed = true;
+  const listener = s.onAccess;
+  s.onAccess = undefined;
+  listener?.();
+}
+
 /** Create the state of a request's session. @internal */
 export function createSessionState(
   cookieValues: readonly string[],
@@ -250,6 +261,7 @@ export function createSessionState(
     now: new Map(),
     consumed: new Map(),
     accessed: false,
+    onAccess: undefined,
     readOnly: false,
     flagged: false,
     client,
@@ -355,7 +367,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   async load(): Promise<void> {
     const s = this.#state;
-    s.accessed = true;
+    markAccessed(s);
     if (s.failed !== undefined) throw s.failed;
     if (s.loaded) return;
     s.loading ??= this.#engine.load(s);
@@ -443,7 +455,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
       // SECURITY.md §4: a privilege change rotates the CSRF token in the same step.
       this.#write({ kind: 'meta', patch: { csrf: null } });
     }
-    this.#state.accessed = true;
+    markAccessed(this.#state);
   }
 
   login(userId: string, options: LoginOptions = {}): void {
@@ -478,14 +490,14 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     s.base = this.#engine.fresh(s);
     s.ops = [];
     s.observed.clear();
-    s.accessed = true;
+    markAccessed(s);
   }
 
   destroy(): void {
     const s = this.#state;
     s.destroyed = true;
     s.ops = [];
-    s.accessed = true;
+    markAccessed(s);
   }
 
   setPersistent(persistent: boolean): void {
@@ -545,7 +557,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   #write(op: SessionOp): void {
     this.#alive();
     this.#state.ops.push(op);
-    this.#state.accessed = true;
+    markAccessed(this.#state);
   }
 
   // Reads see this request's own writes; a read of a path not yet written here is observed, so a
@@ -575,7 +587,7 @@ function createFlash<F extends object>(
       value: toSessionValue(value, engine.maxDepth),
       replace,
     });
-    s.accessed = true;
+    markAccessed(s);
   };
   const take = async (key: string): Promise<unknown[]> => {
     parseFlashKey(key);

@@ -66,7 +66,13 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   ): void => {
     let session: Session<D, F>;
     try {
-      session = attach(manager, req, res, req.ip ?? req.socket?.remoteAddress, options.concurrency);
+      session = attach(
+        manager,
+        req,
+        res,
+        () => req.ip ?? req.socket?.remoteAddress,
+        options.concurrency,
+      );
     } catch (error) {
       next(error);
       return;

@@ -97,7 +97,7 @@ function plugin(
       // No I/O and no crypto here: the session is loaded on first use.
       const scope = manager.begin({
         cookie: request.headers.cookie,
-        ip: request.ip,
+        ip: () => request.ip,
         userAgent: request.headers['user-agent'],
         concurrency,
       });

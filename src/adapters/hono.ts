@@ -74,7 +74,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   return async (c, next) => {
     const scope = manager.begin({
       cookie: c.req.header('cookie'),
-      ip: options.getClientIp?.(c),
+      ip: options.getClientIp === undefined ? undefined : () => options.getClientIp?.(c),
       userAgent: c.req.header('user-agent'),
       concurrency: options.concurrency,
     });

@@ -96,7 +96,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   const middleware = async (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> => {
     const scope = manager.begin({
       cookie: ctx.req.headers.cookie,
-      ip: ctx.ip,
+      ip: () => ctx.ip,
       userAgent: ctx.req.headers['user-agent'],
       concurrency: options.concurrency,
     });

@@ -78,7 +78,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   ): void => {
     let session: Session<D, F>;
     try {
-      session = attach(manager, req, res, clientIp(req, trustProxy), options.concurrency);
+      session = attach(manager, req, res, () => clientIp(req, trustProxy), options.concurrency);
     } catch (error) {
       next(error);
       return;
@@ -106,7 +106,13 @@ export function withSession<D extends object = DefaultData, F extends object = D
       if (!res.headersSent && !res.writableEnded) sendError(res, error, header(req, 'accept'));
     };
     try {
-      const session = attach(manager, req, res, clientIp(req, trustProxy), options.concurrency);
+      const session = attach(
+        manager,
+        req,
+        res,
+        () => clientIp(req, trustProxy),
+        options.concurrency,
+      );
       Promise.resolve(handler(req, res, session)).catch(fail);
     } catch (error) {
       fail(error);
@@ -133,7 +139,7 @@ export function attach<D extends object, F extends object>(
   manager: SessionManager<D, F>,
   req: IncomingMessage,
   res: ServerResponse,
-  ip: string | undefined,
+  ip: string | (() => string | undefined) | undefined,
   concurrency: ConcurrencyMode | undefined,
 ): Session<D, F> {
   const scope = manager.begin({

@@ -232,8 +232,12 @@ export type SessionEvent =
 export interface SessionRequest {
   /** The `Cookie` header (string or array of header lines). */
   cookie?: string | readonly string[] | undefined;
-  /** Client IP as the adapter determined it (honouring its trust-proxy setting). */
-  ip?: string | undefined;
+  /**
+   * Client IP as the adapter determined it (honouring its trust-proxy setting) — or a function
+   * returning it, called only if the session needs it (creation, login, fingerprint), so an
+   * untouched request never pays for parsing forwarding headers.
+   */
+  ip?: string | (() => string | undefined) | undefined;
   /** The `User-Agent` header. */
   userAgent?: string | undefined;
   /** Concurrency mode for this request (per-route override). */
@@ -392,7 +396,7 @@ export function createSessionManager<
     cookieName: config.cookie.name,
     begin(request) {
       const values = readCookie(request.cookie, config.cookie.name);
-      const client = { ip: request.ip ?? null, userAgent: clip(request.userAgent) };
+      const client = clientOf(request);
       const state = createSessionState(values, client);
       const mode = request.concurrency ?? config.mode;
       if (mode === 'lock' && typeof store.lock !== 'function') {
@@ -1215,6 +1219,20 @@ function integer(
 /** First 12 characters of a store key: enough to correlate logs, useless as a credential. */
 function short(key: string): string {
   return key.slice(0, 12);
+}
+
+function clientOf(request: SessionRequest): SessionState['client'] {
+  const { ip } = request;
+  const userAgent = clip(request.userAgent);
+  if (typeof ip !== 'function') return { ip: ip ?? null, userAgent };
+  let resolved: string | null | undefined;
+  return {
+    get ip(): string | null {
+      resolved ??= ip() ?? null;
+      return resolved;
+    },
+    userAgent,
+  };
 }
 
 function clip(userAgent: string | undefined): string | null {

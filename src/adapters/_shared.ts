@@ -205,10 +205,8 @@ export function holdResponse<D extends object, F extends object>(
   // (which replayed a wrong status and crashed the process with "write after end").
   // (Never deleted afterwards: a delete would drop `res` into slow dictionary mode for every
   // later property access by node and the framework; once released it reports the real value.)
-  Object.defineProperty(res, 'headersSent', {
-    configurable: true,
-    get: () => phase === 'committing' || realHeadersSent(res),
-  });
+  (res as HeldResponse)[HOLD_PHASE] = () => phase;
+  Object.defineProperty(res, 'headersSent', HEADERS_SENT_OVERRIDE);
 
   // The client went away before any response: give up without committing (releases a lock).
   res.once('close', () => {
@@ -220,6 +218,18 @@ export function holdResponse<D extends object, F extends object>(
 }
 
 const HEADERS_SENT = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
+
+const HOLD_PHASE = Symbol('sessionkit.holdPhase');
+type HeldResponse = ServerResponse & { [HOLD_PHASE]?: () => 'open' | 'committing' | 'done' };
+
+// One shared accessor for every held response: a per-response closure here would give each
+// response its own hidden class and slow every later property access on it.
+const HEADERS_SENT_OVERRIDE: PropertyDescriptor = {
+  configurable: true,
+  get(this: HeldResponse): boolean {
+    return this[HOLD_PHASE]?.() === 'committing' || realHeadersSent(this);
+  },
+};
 
 /** The response's own `headersSent`, past any override. */
 function realHeadersSent(res: ServerResponse): boolean {

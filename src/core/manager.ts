@@ -868,7 +868,7 @@ function createEngine(config: Config) {
     for (let attempt = 1; attempt <= config.maxRetries + 1; attempt++) {
       if (s.rotation !== 'invalidate') checkReadWrite(s);
       const payload = applyOps(s.base, s.ops, limits.maxDepth);
-      const oldKey = s.id === null ? null : hashSessionId(s.id);
+      const oldKey = s.id === null ? null : keyOf(s);
       const userId = payload.meta.userId;
       const joinsUser =
         userId !== null &&
@@ -960,7 +960,7 @@ function createEngine(config: Config) {
 
   async function deleteCurrent(s: SessionState): Promise<void> {
     if (s.id === null) return;
-    const key = hashSessionId(s.id);
+    const key = keyOf(s);
     await guard('delete', (o) => store.delete(key, o));
     emit({ type: 'destroy', handle: short(key) });
     s.id = null;
@@ -972,7 +972,7 @@ function createEngine(config: Config) {
     const t = now();
     const next = Math.min(t + config.idle, s.base.meta.absoluteExpiresAt);
     if (next - s.expiresAt < config.touchInterval) return;
-    const key = hashSessionId(s.id);
+    const key = keyOf(s);
     if (await guard('touch', (o) => store.touch(key, next, o))) {
       s.expiresAt = next;
       emit({ type: 'touch', handle: short(key) });
@@ -991,7 +991,7 @@ function createEngine(config: Config) {
     needed: (payload: SessionPayload) => boolean,
   ): Promise<T | undefined> {
     if (s.id === null || !needed(s.base)) return undefined;
-    const storeKey = hashSessionId(s.id);
+    const storeKey = keyOf(s);
     return serialize(storeKey, async () => {
       for (let attempt = 0; attempt <= config.maxRetries; attempt++) {
         if (!needed(s.base)) return undefined;
@@ -1041,7 +1041,17 @@ function createEngine(config: Config) {
   }
 
   function handleOf(s: SessionState): string | undefined {
-    return s.id === null ? undefined : hashSessionId(s.id);
+    return s.id === null ? undefined : keyOf(s);
+  }
+
+  /** The store key of the session's current id, hashed once per id (not per store call). */
+  function keyOf(s: SessionState): string {
+    const id = s.id!; // callers check that the session has an id
+    if (s.keyOf !== id) {
+      s.keyOf = id;
+      s.key = hashSessionId(id);
+    }
+    return s.key!;
   }
 
   async function end(s: SessionState, mode: ConcurrencyMode): Promise<SessionResponse> {

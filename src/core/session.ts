@@ -60,6 +60,10 @@ export interface SessionState {
   clientId: string | null;
   /** Raw id of the loaded/persisted record, or `null` for a new, unsaved session. */
   id: string | null;
+  /** The id `key` was computed for (a one-entry memo of its store key). */
+  keyOf: string | null;
+  /** `hashSessionId(keyOf)`. */
+  key: string | null;
   /** Owner token of the session lock held by this request (lock mode). */
   lockOwner: string | null;
   /** Store key the lock is held on. */
@@ -243,6 +247,8 @@ export function createSessionState(
     cookieValues,
     clientId: null,
     id: null,
+    keyOf: null,
+    key: null,
     lockOwner: null,
     lockKey: null,
     version: 0,

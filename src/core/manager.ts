@@ -404,19 +404,7 @@ export function createSessionManager<
           `Concurrency mode "lock" needs a store with \`lock\`; ${store.name} has none.`,
         );
       }
-      const session = new SessionImpl<D, F>(state, engine.forMode(mode));
-      return {
-        session,
-        end: () => engine.end(state, mode),
-        abort: () => engine.release(state),
-        get touched() {
-          return state.accessed;
-        },
-        onTouch(listener) {
-          if (state.accessed) listener();
-          else state.onAccess = listener;
-        },
-      };
+      return new Scope<D, F>(state, engine, mode);
     },
     async listSessions(userId, opts = {}) {
       requireAbility('listByUser');
@@ -480,6 +468,40 @@ export function createSessionManager<
     },
     emit: (event) => engine.emit(event),
   };
+}
+
+type Engine = ReturnType<typeof createEngine>;
+
+/** One request's scope: a class rather than a closure bag, since one is made per request. */
+class Scope<D extends object, F extends object> implements SessionScope<D, F> {
+  readonly session: Session<D, F>;
+  readonly #state: SessionState;
+  readonly #engine: Engine;
+  readonly #mode: ConcurrencyMode;
+
+  constructor(state: SessionState, engine: Engine, mode: ConcurrencyMode) {
+    this.#state = state;
+    this.#engine = engine;
+    this.#mode = mode;
+    this.session = new SessionImpl<D, F>(state, engine.forMode(mode));
+  }
+
+  end(): Promise<SessionResponse> {
+    return this.#engine.end(this.#state, this.#mode);
+  }
+
+  abort(): Promise<void> {
+    return this.#engine.release(this.#state);
+  }
+
+  get touched(): boolean {
+    return this.#state.accessed;
+  }
+
+  onTouch(listener: () => void): void {
+    if (this.#state.accessed) listener();
+    else this.#state.onAccess = listener;
+  }
 }
 
 function createEngine(config: Config) {
@@ -826,7 +848,7 @@ function createEngine(config: Config) {
   }
 
   function checkReadWrite(s: SessionState): void {
-    if (s.observed.size === 0) return;
+    if (s.observed === undefined || s.observed.size === 0) return;
     const written = writtenPaths(s.ops);
     const stale: string[] = [];
     for (const [path, seen] of s.observed) {
@@ -930,7 +952,7 @@ function createEngine(config: Config) {
     s.expiresAt = record.expiresAt;
     s.base = { ...payload, meta: { ...payload.meta, lastSeenAt: now() } };
     s.ops = [];
-    s.observed.clear();
+    s.observed = undefined;
     s.rotation = 'none';
   }
 

@@ -79,16 +79,12 @@ export interface SessionState {
   /** Set when loading failed: the session is unusable and nothing will be written. */
   failed: unknown;
   ops: SessionOp[];
-  /** Paths this request read from `base` before writing them, with what it saw (JSON). */
-  observed: Map<string, string>;
+  /** Paths this request read from `base` before writing them, with what it saw (JSON); made on first read. */
+  observed: Map<string, string> | undefined;
   rotation: 'none' | 'regenerate' | 'invalidate';
   destroyed: boolean;
   /** Cookie attribute change pending (persistence toggled). */
   cookieDirty: boolean;
-  /** Request-local flash (`flash.now`) — never stored. */
-  now: Map<string, unknown[]>;
-  /** Flash values this request consumed, for `reflash` / `keep`. */
-  consumed: Map<string, readonly unknown[]>;
   /** The session was read or written at all (drives `Vary` / `Cache-Control`). */
   accessed: boolean;
   /** Called once, synchronously, when `accessed` first turns true (adapters hold the response then). */
@@ -260,12 +256,10 @@ export function createSessionState(
     loading: undefined,
     failed: undefined,
     ops: [],
-    observed: new Map(),
+    observed: undefined,
     rotation: 'none',
     destroyed: false,
     cookieDirty: false,
-    now: new Map(),
-    consumed: new Map(),
     accessed: false,
     onAccess: undefined,
     readOnly: false,
@@ -495,7 +489,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     s.rotation = 'invalidate';
     s.base = this.#engine.fresh(s);
     s.ops = [];
-    s.observed.clear();
+    s.observed = undefined;
     markAccessed(s);
   }
 
@@ -573,8 +567,10 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     if (s.destroyed) return path.length === 0 ? emptyObject() : undefined;
     const key = path.join('.');
     const written = writtenPaths(s.ops).some((w) => pathsOverlap(w, key));
-    if (!written && !s.observed.has(key))
+    if (!written && !s.observed?.has(key)) {
+      s.observed ??= new Map();
       s.observed.set(key, fingerprint(getAt(s.base.data, path)));
+    }
     if (s.ops.length === 0) return getAt(s.base.data, path);
     return getAt(applyOps(s.base, s.ops, this.#engine.maxDepth).data, path);
   }
@@ -585,6 +581,10 @@ function createFlash<F extends object>(
   engine: SessionEngine,
   load: () => Promise<void>,
 ): Flash<F> {
+  // Request-local flash (`flash.now`, never stored) and what this request consumed (for
+  // `reflash` / `keep`): they exist only once the flash API is used.
+  const nowValues = new Map<string, unknown[]>();
+  const consumed = new Map<string, readonly unknown[]>();
   const push = (key: string, value: unknown, replace: boolean): void => {
     if (s.destroyed) throw new StateError('The session was destroyed in this request.');
     s.ops.push({
@@ -598,17 +598,17 @@ function createFlash<F extends object>(
   const take = async (key: string): Promise<unknown[]> => {
     parseFlashKey(key);
     await load();
-    const stored = s.consumed.has(key) ? [] : await engine.takeFlash(s, key);
-    if (!s.consumed.has(key)) s.consumed.set(key, stored);
-    const now = s.now.get(key) ?? [];
+    const stored = consumed.has(key) ? [] : await engine.takeFlash(s, key);
+    if (!consumed.has(key)) consumed.set(key, stored);
+    const now = nowValues.get(key) ?? [];
     return [...stored, ...now];
   };
   const restore = (keys: Iterable<string>): void => {
     for (const key of keys) {
-      const values = s.consumed.get(key);
+      const values = consumed.get(key);
       if (values !== undefined && values.length > 0) {
         s.ops.push({ kind: 'flash-restore', key, values });
-        s.consumed.delete(key);
+        consumed.delete(key);
       }
     }
   };
@@ -616,9 +616,9 @@ function createFlash<F extends object>(
     set: (key, value) => push(key, value, true),
     add: (key, value) => push(key, value, false),
     now(key, value) {
-      const list = s.now.get(parseFlashKey(key)) ?? [];
+      const list = nowValues.get(parseFlashKey(key)) ?? [];
       list.push(toSessionValue(value, engine.maxDepth));
-      s.now.set(key, list);
+      nowValues.set(key, list);
     },
     async get(key) {
       const values = await take(key);
@@ -630,14 +630,12 @@ function createFlash<F extends object>(
     async peek(key) {
       parseFlashKey(key);
       await load();
-      const stored = s.consumed.has(key)
-        ? []
-        : ((s.base.flash[key] as unknown[] | undefined) ?? []);
-      return [...stored, ...(s.now.get(key) ?? [])] as F[typeof key][];
+      const stored = consumed.has(key) ? [] : ((s.base.flash[key] as unknown[] | undefined) ?? []);
+      return [...stored, ...(nowValues.get(key) ?? [])] as F[typeof key][];
     },
     reflash() {
       // Values not consumed yet simply stay stored; consumed ones are put back.
-      restore([...s.consumed.keys()]);
+      restore([...consumed.keys()]);
     },
     keep(...keys) {
       restore(keys);

@@ -374,13 +374,7 @@ export function createSqlStore(
     async listByUser(userId, o) {
       throwIfAborted(o?.signal);
       const { rows } = await run('listByUser', s.byUser, [userId, now()], o?.signal);
-      const entries: StoreEntry[] = [];
-      for (const row of rows) {
-        const record = toRecord(row);
-        const key = (row as { key?: unknown }).key;
-        if (record && isStoreKey(key)) entries.push({ key, record });
-      }
-      return entries;
+      return toEntries(rows);
     },
     async deleteByUser(userId, o) {
       throwIfAborted(o?.signal);
@@ -468,7 +462,22 @@ function identifier(who: string, option: string, value: unknown, pattern: RegExp
 }
 
 /** A result row as a record, or `undefined` when absent or malformed (read as missing). */
-function toRecord(row: unknown): StoreRecord | undefined {
+/** Result rows (`key` + record columns) as store entries; malformed rows are skipped. */
+export function toEntries(rows: readonly unknown[]): StoreEntry[] {
+  const entries: StoreEntry[] = [];
+  for (const row of rows) {
+    const record = toRecord(row);
+    const key = (row as { key?: unknown }).key;
+    if (record && isStoreKey(key)) entries.push({ key, record });
+  }
+  return entries;
+}
+
+/**
+ * A result row as a record (`data`, `version`, `expires_at`, `user_id` columns; integers as
+ * number, string or bigint; text as string or bytes), or `undefined` when malformed.
+ */
+export function toRecord(row: unknown): StoreRecord | undefined {
   if (typeof row !== 'object' || row === null) return undefined;
   const r = row as Record<string, unknown>;
   const data = text(r.data);

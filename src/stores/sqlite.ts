@@ -16,11 +16,10 @@ import {
   assertStoreRecord,
   isStoreKey,
   type SessionStore,
-  type StoreEntry,
-  type StoreRecord,
   throwIfAborted,
   toStoreError,
 } from '../core/store.js';
+import { toEntries, toRecord } from './_sql.js';
 
 const NAME = 'sqlite';
 const DEFAULT_TABLE = 'sessionkit_sessions';
@@ -184,14 +183,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
     },
     async listByUser(userId, o) {
       throwIfAborted(o?.signal);
-      const rows = backend('listByUser', () => q.byUser.all(userId, now()));
-      const entries: StoreEntry[] = [];
-      for (const row of rows) {
-        const record = toRecord(row);
-        const key = (row as { key?: unknown }).key;
-        if (record && isStoreKey(key)) entries.push({ key, record });
-      }
-      return entries;
+      return toEntries(backend('listByUser', () => q.byUser.all(userId, now())));
     },
     async deleteByUser(userId, o) {
       throwIfAborted(o?.signal);
@@ -242,18 +234,4 @@ function tableName(option: string, value: string): string {
     );
   }
   return value;
-}
-
-/** A result row as a record, or `undefined` when absent or malformed (read as missing). */
-function toRecord(row: unknown): StoreRecord | undefined {
-  if (typeof row !== 'object' || row === null) return undefined;
-  const r = row as Record<string, unknown>;
-  const version = typeof r.version === 'bigint' ? Number(r.version) : r.version;
-  const expiresAt = typeof r.expires_at === 'bigint' ? Number(r.expires_at) : r.expires_at;
-  const userId = r.user_id ?? null;
-  if (typeof r.data !== 'string' || typeof version !== 'number' || typeof expiresAt !== 'number') {
-    return undefined;
-  }
-  if (userId !== null && typeof userId !== 'string') return undefined;
-  return { data: r.data, version, expiresAt, userId };
 }

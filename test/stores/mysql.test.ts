@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { type MysqlPoolLike, mysqlSchema, mysqlStore } from '../../src/stores/mysql.js';
 import { describeStore, record, storeKey } from './conformance.js';
-import { describeSqlExtras, type SqlTarget } from './sql-extras.js';
+import { closedPort, describeSqlExtras, type SqlTarget, tableNames } from './sql-extras.js';
 
 const URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 /** Fail fast (and visibly) when the server is down, instead of hanging the suite. */
@@ -19,30 +17,13 @@ function newPool(options: mysql.PoolOptions = { uri: URL }): mysql.Pool {
 }
 const pool = newPool();
 const second = newPool();
-const tables: string[] = [];
-function table(): string {
-  const name = `sk_${randomBytes(6).toString('hex')}`;
-  tables.push(name);
-  return name;
-}
+const tables = tableNames();
+const table = (): string => tables.name();
 
 afterAll(async () => {
-  try {
-    for (const name of tables) await pool.query(`DROP TABLE IF EXISTS ${name}, ${name}_locks`);
-  } catch {
-    // Unreachable server: nothing was created.
-  }
+  await tables.drop((sql) => pool.query(sql));
   for (const p of pools) await p.end();
 });
-
-/** A port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function recording(
   inner: MysqlPoolLike,

@@ -3,6 +3,8 @@
  * run inside `describeStore`'s `extra` against the real servers.
  */
 
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import type { SessionStore } from '../../src/core/store.js';
@@ -267,4 +269,39 @@ export function describeSqlExtras(target: SqlTarget, { track }: StoreSuiteContex
       await expect(store.listByUser('Alice')).resolves.toHaveLength(1);
     });
   });
+}
+
+/** A port nobody listens on (for stores whose backend must fail to connect). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Per-run table names (`sk_<random>`) and their cleanup: `name()` hands out a fresh one,
+ * `drop(query)` drops every table handed out (and its `_locks` table) after the run — quietly
+ * when the server was unreachable and nothing was created.
+ */
+export function tableNames(): {
+  name(): string;
+  drop(query: (sql: string) => Promise<unknown>): Promise<void>;
+} {
+  const tables: string[] = [];
+  return {
+    name() {
+      const name = `sk_${randomBytes(6).toString('hex')}`;
+      tables.push(name);
+      return name;
+    },
+    async drop(query) {
+      try {
+        for (const name of tables) await query(`DROP TABLE IF EXISTS ${name}, ${name}_locks`);
+      } catch {
+        // Unreachable server: nothing was created.
+      }
+    },
+  };
 }

@@ -617,7 +617,11 @@ function createEngine(config: Config) {
 
   /** Decrypt (when enabled) and decode a record; `undefined` — with an event — when unreadable. */
   function open(key: string, record: StoreRecord): SessionPayload | undefined {
-    const text = unseal(key, record);
+    return decodeOpened(key, unseal(key, record));
+  }
+
+  /** Decode a record's decrypted text (`undefined`: decryption already failed and was reported). */
+  function decodeOpened(key: string, text: string | undefined): SessionPayload | undefined {
     if (text === undefined) return undefined;
     const payload = decodePayload(text, limits);
     if (payload === undefined && decodeRedirect(text) === undefined) {
@@ -712,7 +716,9 @@ function createEngine(config: Config) {
     }
     let payloadKey = key;
     let forwarded = false;
-    const text = config.grace > 0 ? unseal(key, record) : undefined;
+    // With a grace period a record may be a forward; decrypt once and reuse the text below.
+    const checked = config.grace > 0;
+    let text = checked ? unseal(key, record) : undefined;
     const target = text === undefined ? undefined : decodeRedirect(text);
     if (target !== undefined) {
       // Regenerate grace: the old id forwards, read-only, to the new record — until it expires.
@@ -721,8 +727,9 @@ function createEngine(config: Config) {
       if (record === undefined) return undefined;
       payloadKey = target;
       forwarded = true;
+      text = unseal(target, record);
     }
-    const payload = open(payloadKey, record);
+    const payload = checked ? decodeOpened(payloadKey, text) : open(payloadKey, record);
     if (payload === undefined) return undefined;
     const t = now();
     if (payload.meta.absoluteExpiresAt <= t || record.expiresAt <= t) {

@@ -69,9 +69,9 @@ export interface KeyRing {
   /** Ids of the secrets, primary first. */
   readonly ids: readonly string[];
   /** The derived subkey of the primary secret for `purpose` (cached). */
-  primary(purpose: KeyPurpose): Buffer;
+  primary(purpose: KeyPurpose): Uint8Array;
   /** Derived subkeys of every secret, primary first (cached). */
-  all(purpose: KeyPurpose): readonly Buffer[];
+  all(purpose: KeyPurpose): readonly Uint8Array[];
   /** Sign `value`: base64url HMAC-SHA-256 under the primary's `purpose` subkey. */
   sign(purpose: KeyPurpose, value: string): string;
   /** Verify a signature made by any key in the ring, in constant time. */
@@ -98,20 +98,15 @@ const KNOWN_WEAK = [
 
 /**
  * Build a key ring from the `secrets` option. Throws `ConfigError` (`ERR_SESSION_CONFIG`) when
- * there is no secret, a secret is shorter than 32 bytes, looks low-entropy or like a demo value,
- * or two ids repeat. Generate a good secret with {@link generateSecret}.
+ * `secrets` is not a string, bytes or a non-empty array; when an element is missing (`undefined`,
+ * e.g. an unset environment variable), empty, not a string/bytes/`{ id?, secret }`, shorter than
+ * 32 bytes, or looks low-entropy or like a demo value; when an `id` is malformed; or when two ids
+ * repeat. Messages name the element index and the fix, never the secret. Generate a good secret
+ * with `npx sessionkit keygen` or {@link generateSecret}.
  */
 export function createKeyRing(secrets: SecretsOption): KeyRing {
   const list = normalizeSecrets(secrets);
-  if (list.length === 0) {
-    throw new ConfigError(
-      'Option `secrets` needs at least one secret of 32+ random bytes. Generate one with `npx sessionkit keygen` or `generateSecret()`.',
-    );
-  }
   const ids = list.map((s) => s.id);
-  if (new Set(ids).size !== ids.length) {
-    throw new ConfigError('Option `secrets`: two secrets share the same `id`; ids must be unique.');
-  }
   const cache = new Map<KeyPurpose, Buffer[]>();
   const all = (purpose: KeyPurpose): Buffer[] => {
     let keys = cache.get(purpose);
@@ -152,42 +147,100 @@ interface NormalizedSecret {
   bytes: Buffer;
 }
 
-function normalizeSecrets(secrets: SecretsOption): NormalizedSecret[] {
+const SECRET_FIX = 'Generate one with `npx sessionkit keygen` or `generateSecret()`.';
+const SECRET_ID_PATTERN = /^[A-Za-z0-9_-]{1,16}$/;
+
+// Validation is total: any input, however malformed, ends in a ConfigError naming where it is,
+// never a TypeError from reading a property of `undefined`. Values are described by kind only.
+function normalizeSecrets(secrets: unknown): NormalizedSecret[] {
   const input = typeof secrets === 'string' || secrets instanceof Uint8Array ? [secrets] : secrets;
   if (!Array.isArray(input)) {
-    throw new ConfigError('Option `secrets` must be a string, bytes, or an array of them.');
+    throw new ConfigError(
+      `Option \`secrets\` must be a string, bytes, or an array of them (primary first); it ${kindOf(secrets)}. ${SECRET_FIX}`,
+    );
   }
-  return input.map((entry: string | Uint8Array | SecretInput, index: number) => {
-    const item: SecretInput =
-      typeof entry === 'string' || entry instanceof Uint8Array ? { secret: entry } : entry;
-    const id = item.id ?? String(index);
-    if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) {
+  if (input.length === 0) {
+    throw new ConfigError(
+      `Option \`secrets\` needs at least one secret of ${MIN_SECRET_BYTES}+ random bytes; the array is empty. ${SECRET_FIX}`,
+    );
+  }
+  const list = input.map((entry: unknown, index: number) => normalizeSecret(entry, index));
+  const seen = new Map<string, number>();
+  list.forEach(({ id }, index) => {
+    const first = seen.get(id);
+    if (first !== undefined) {
       throw new ConfigError(
-        `Option \`secrets[${index}].id\` must be 1–16 letters, digits, "-" or "_".`,
+        `Option \`secrets\`: \`secrets[${first}]\` and \`secrets[${index}]\` have the same id; ids must be unique (an element without \`id\` uses its index).`,
       );
     }
-    const bytes =
-      typeof item.secret === 'string' ? Buffer.from(item.secret, 'utf8') : Buffer.from(item.secret);
-    assertStrongSecret(bytes, index);
-    return { id, bytes };
+    seen.set(id, index);
   });
+  return list;
 }
 
-function assertStrongSecret(bytes: Buffer, index: number): void {
-  const fix = 'Generate one with `npx sessionkit keygen` or `generateSecret()`.';
+function normalizeSecret(entry: unknown, index: number): NormalizedSecret {
+  const at = `Option \`secrets[${index}]\``;
+  if (entry === undefined || entry === '') {
+    // The README's `secrets: [process.env.SESSION_SECRET!]` lands here when the variable is unset.
+    throw new ConfigError(
+      `${at} ${entry === undefined ? 'is undefined' : 'is empty'}; if it comes from an environment variable, is that variable set? ${SECRET_FIX}`,
+    );
+  }
+  if (typeof entry === 'string' || entry instanceof Uint8Array) {
+    return { id: String(index), bytes: checkedBytes(entry, at) };
+  }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+    throw new ConfigError(
+      `${at} ${kindOf(entry)}; expected a string, bytes, or \`{ id?, secret }\`. ${SECRET_FIX}`,
+    );
+  }
+  const { id = String(index), secret } = entry as { id?: unknown; secret?: unknown };
+  if (typeof id !== 'string' || !SECRET_ID_PATTERN.test(id)) {
+    throw new ConfigError(
+      `Option \`secrets[${index}].id\` must be 1–16 letters, digits, "-" or "_"; it ${kindOf(id, 'is malformed')}.`,
+    );
+  }
+  if (secret === undefined) {
+    throw new ConfigError(
+      `${at} has no \`secret\`; if it comes from an environment variable, is that variable set? ${SECRET_FIX}`,
+    );
+  }
+  if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+    throw new ConfigError(
+      `${at}: \`secret\` ${kindOf(secret)}; expected a string or bytes. ${SECRET_FIX}`,
+    );
+  }
+  if (secret.length === 0) {
+    throw new ConfigError(`${at}: \`secret\` is empty. ${SECRET_FIX}`);
+  }
+  return { id, bytes: checkedBytes(secret, at) };
+}
+
+function checkedBytes(secret: string | Uint8Array, at: string): Buffer {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  if (bytes.length === 0) throw new ConfigError(`${at} is empty. ${SECRET_FIX}`);
   if (bytes.length < MIN_SECRET_BYTES) {
     throw new ConfigError(
-      `Option \`secrets[${index}]\` is ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are required. ${fix}`,
+      `${at} is ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are required. ${SECRET_FIX}`,
     );
   }
   const text = bytes.toString('latin1').toLowerCase();
   const distinct = new Set(bytes).size;
   const weak = KNOWN_WEAK.some((w) => text.replaceAll(w, '').length === 0 || text.startsWith(w));
   if (distinct < 8 || weak) {
-    throw new ConfigError(
-      `Option \`secrets[${index}]\` looks like a weak or demo secret and is refused. ${fix}`,
-    );
+    throw new ConfigError(`${at} looks like a weak or demo secret and is refused. ${SECRET_FIX}`);
   }
+  return bytes;
+}
+
+/** What kind of value `value` is, for messages — never the value itself. */
+function kindOf(value: unknown, otherwise?: string): string {
+  if (value === undefined) return 'is undefined';
+  if (value === null) return 'is null';
+  if (Array.isArray(value)) return 'is an array';
+  if (otherwise !== undefined && typeof value === 'string') return otherwise;
+  const kind = typeof value;
+  return `is ${kind === 'object' ? 'an' : 'a'} ${kind}`;
 }
 
 function derive(secret: Buffer, purpose: KeyPurpose): Buffer {

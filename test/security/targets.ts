@@ -1080,7 +1080,7 @@ export async function start(
             'csrf',
             'fingerprint',
           ] as const) {
-            const key = ring.primary(purpose);
+            const key = Buffer.from(ring.primary(purpose));
             out.push(key.toString('base64url'), key.toString('hex'), key.toString('base64'));
           }
         } catch {

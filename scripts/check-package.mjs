@@ -1,6 +1,10 @@
-// Package check: the exports map and the source files agree in both directions, and every
-// exported subpath imports from dist/ with a value export.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// Package check: the exports map and the source files agree in both directions, every exported
+// subpath imports from dist/ with a value export, the bin is built, and the packed tarball passes
+// publint (strict) and are-the-types-wrong (ESM-only profile). Both tools run offline on the
+// local tarball. Run after `npm run build` (as `npm run test:package` does).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,10 +70,34 @@ for (const [name, target] of Object.entries(pkg.bin ?? {})) {
   }
 }
 
+// The tarball as npm would publish it, linted by publint and are-the-types-wrong.
+const packDir = mkdtempSync(join(tmpdir(), 'sessionkit-check-'));
+try {
+  const [packed] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', packDir], {
+      cwd: root,
+      encoding: 'utf8',
+    }),
+  );
+  const tarball = join(packDir, packed.filename);
+  for (const [tool, args] of [
+    ['publint', ['run', tarball, '--strict']],
+    ['attw', [tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-color']],
+  ]) {
+    try {
+      execFileSync(join(root, 'node_modules', '.bin', tool), args, { cwd: root, stdio: 'pipe' });
+    } catch (error) {
+      problems.push(`${tool} failed:\n${error.stdout}${error.stderr}`);
+    }
+  }
+} finally {
+  rmSync(packDir, { recursive: true, force: true });
+}
+
 if (problems.length > 0) {
   console.error(`package check failed:\n- ${problems.join('\n- ')}`);
   process.exit(1);
 }
 console.log(
-  `package check: ${Object.keys(pkg.exports).length - 1} subpaths exported, built and importable`,
+  `package check: ${Object.keys(pkg.exports).length - 1} subpaths exported, built and importable; publint and attw (esm-only) pass`,
 );

@@ -1,0 +1,289 @@
+/**
+ * Private module (never in the exports map): the dialect contract of the SQL session stores, the
+ * SQL text built from it (identifier validation, the DDL text, every statement) and how result
+ * rows read back as records.
+ *
+ * `_sql.ts` runs these statements; a store file (`postgres.ts`, `mysql.ts`, `sqlite.ts`) supplies
+ * only a {@link SqlDialect}. Statements are written with `?` placeholders and rewritten once by
+ * the dialect (`$1, $2, …` for PostgreSQL). Only identifiers validated here are ever
+ * interpolated into SQL; keys, user ids, lock owners, payloads and numbers always travel as
+ * bound parameters.
+ */
+
+import { ConfigError } from '../core/errors.js';
+import { isStoreKey, type StoreEntry, type StoreRecord } from '../core/store.js';
+
+const DEFAULT_TABLE = 'sessionkit_sessions';
+/** Room for the `_expires_at_idx` suffix within PostgreSQL's 63-byte identifier limit. */
+const DEFAULT_MAX_TABLE_LENGTH = 48;
+const COLUMN_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const COLUMN_NAMES = ['key', 'data', 'version', 'expiresAt', 'userId'] as const;
+/** Keeps a leading U+FEFF: a payload is returned exactly as written. */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+/** Keys fetched per query while streaming `ids()`. */
+export const IDS_PAGE = 500;
+
+/** A value bound to a statement parameter (`readonly string[]` only where the dialect asks for it). */
+export type SqlParam = string | number | null | Uint8Array | readonly string[];
+
+/** Column names of the sessions table. Each must match `/^[A-Za-z_][A-Za-z0-9_]{0,62}$/`. */
+export interface SqlColumns {
+  /** The store key (primary key). @default 'key' */
+  key?: string | undefined;
+  /** The encoded session. @default 'data' */
+  data?: string | undefined;
+  /** The record version compared by compare-and-set. @default 'version' */
+  version?: string | undefined;
+  /** Absolute expiry in ms since the epoch. @default 'expires_at' */
+  expiresAt?: string | undefined;
+  /** The owning user, for the per-user index; `NULL` when anonymous. @default 'user_id' */
+  userId?: string | undefined;
+}
+
+/** Table and column names of a SQL store, shared by its factory and its schema function. */
+export interface SqlSchemaOptions {
+  /** Sessions table; must match `/^[A-Za-z_][A-Za-z0-9_]{0,47}$/`. @default 'sessionkit_sessions' */
+  table?: string | undefined;
+  /** Lease-lock table; same pattern as `table`, and a different name. @default `${table}_locks` */
+  locksTable?: string | undefined;
+  /** Custom column names for the sessions table (the locks table's columns are fixed). @default the names in {@link SqlColumns} */
+  columns?: SqlColumns | undefined;
+}
+
+/** Validated, quoted names handed to a dialect's DDL builder. */
+export interface SqlNames {
+  /** Quoted sessions table. */
+  table: string;
+  /** Quoted locks table. */
+  locks: string;
+  /** Quoted columns of the sessions table. */
+  key: string;
+  data: string;
+  version: string;
+  expiresAt: string;
+  userId: string;
+  /** Quoted index names (on `expires_at`, on `user_id`, on the locks' `expires_at`). */
+  expiresIndex: string;
+  userIndex: string;
+  locksExpiresIndex: string;
+}
+
+/** What distinguishes one SQL database from another. Everything else is shared. */
+export interface SqlDialect {
+  /** Store name for errors and events (`'postgres'`). */
+  name: string;
+  /** Factory name, used to prefix configuration errors (`'postgresStore'`). */
+  factory: string;
+  /** Quote an identifier already validated against the identifier patterns. */
+  quote(identifier: string): string;
+  /** Rewrite the builder's `?` placeholders (identity for `?` dialects). */
+  placeholders(sql: string): string;
+  /** The DDL statements (each without a trailing `;`). */
+  schema(names: SqlNames): string[];
+  /** What separates two DDL statements in the schema text, after the `;`. @default '\n\n' */
+  schemaSeparator?: string;
+  /** Longest accepted table name, in characters. @default 48 */
+  maxTableLength?: number;
+  /** Tail of an unconditional upsert that copies `columns` from the row being inserted. */
+  upsert(key: string, columns: readonly string[]): string;
+  /**
+   * How create-only writes and lock acquisitions are made atomic:
+   * - `'upsert-where'`: one `INSERT … ON CONFLICT … DO UPDATE … WHERE <takeover allowed>`, whose
+   *   affected-row count is 0 or 1 (PostgreSQL, SQLite);
+   * - `'insert-then-update'`: a plain `INSERT`, and only on a duplicate-key error a guarded
+   *   `UPDATE` (MySQL, whose upsert row count cannot tell an insert from an unchanged row
+   *   under `CLIENT_FOUND_ROWS`). A fresh key costs one statement either way.
+   */
+  conditionalInsert: 'upsert-where' | 'insert-then-update';
+  /** `true` for a duplicate-key error (needed by `'insert-then-update'`). */
+  isDuplicateKey?(error: unknown): boolean;
+  /**
+   * `true` for an error after which the database rolled the whole (autocommit) statement back
+   * and it is safe to run again, e.g. InnoDB picking the statement as a deadlock victim.
+   */
+  isTransient?(error: unknown): boolean;
+  /**
+   * A `column NOT IN (…)` condition over `values`, with its parameters. A dialect whose binding
+   * caches prepared statements returns the same text for any number of values.
+   */
+  notIn(column: string, values: readonly string[]): { sql: string; params: SqlParam[] };
+  /** The parameter written to the data column. @default the string itself */
+  encodeData?(data: string): SqlParam;
+}
+
+/** Every statement of a store, with the dialect's placeholders (see {@link sqlStatements}). */
+export type SqlStatements = Readonly<Record<StatementName, string>> & {
+  /** `deleteByUser`'s statement with `?` placeholders, before a `NOT IN` is appended. */
+  readonly byUserDelete: string;
+};
+
+type StatementName =
+  | 'get'
+  | 'upsert'
+  | 'insert'
+  | 'create'
+  | 'takeover'
+  | 'replace'
+  | 'touch'
+  | 'delete'
+  | 'deleteIf'
+  | 'lock'
+  | 'lockInsert'
+  | 'lockTakeover'
+  | 'unlock'
+  | 'byUser'
+  | 'byUserDeleteAll'
+  | 'prune'
+  | 'pruneLocks'
+  | 'ids';
+
+/**
+ * Validate table and column names against the identifier patterns and quote them. Throws
+ * `ConfigError` (`ERR_SESSION_CONFIG`) naming the option (`table`, `locksTable`,
+ * `columns.<name>`), and for duplicate column names or identical tables.
+ */
+export function sqlNames(dialect: SqlDialect, options: SqlSchemaOptions, who: string): SqlNames {
+  const max = dialect.maxTableLength ?? DEFAULT_MAX_TABLE_LENGTH;
+  const tablePattern = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${max - 1}}$`);
+  const table = identifier(who, 'table', options.table ?? DEFAULT_TABLE, tablePattern, max);
+  const locksTable = options.locksTable ?? `${table}_locks`;
+  const locks = identifier(who, 'locksTable', locksTable, tablePattern, max);
+  if (locks === table) {
+    throw new ConfigError(`${who}: \`locksTable\` must differ from \`table\`.`);
+  }
+  const given: Record<string, unknown> = { ...(options.columns ?? {}) };
+  for (const name of Object.keys(given)) {
+    if (!(COLUMN_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigError(
+        `${who}: unknown column \`columns.${name}\`; expected ${COLUMN_NAMES.join(', ')}.`,
+      );
+    }
+  }
+  const defaults = { key: 'key', data: 'data', version: 'version', expiresAt: 'expires_at' };
+  const columns = { ...defaults, userId: 'user_id' };
+  for (const name of COLUMN_NAMES) {
+    const value = given[name] ?? columns[name];
+    columns[name] = identifier(who, `columns.${name}`, value, COLUMN_PATTERN, 63);
+  }
+  const lower = COLUMN_NAMES.map((name) => columns[name].toLowerCase());
+  if (new Set(lower).size !== lower.length) {
+    throw new ConfigError(`${who}: \`columns\` must name five different columns.`);
+  }
+  const q = (id: string) => dialect.quote(id);
+  return {
+    table: q(table),
+    locks: q(locks),
+    key: q(columns.key),
+    data: q(columns.data),
+    version: q(columns.version),
+    expiresAt: q(columns.expiresAt),
+    userId: q(columns.userId),
+    expiresIndex: q(`${table}_expires_at_idx`),
+    userIndex: q(`${table}_user_id_idx`),
+    locksExpiresIndex: q(`${locks}_expires_at_idx`),
+  };
+}
+
+/** The DDL text for `options`: the dialect's statements joined, each ending in `;`. */
+export function sqlSchema(dialect: SqlDialect, options: SqlSchemaOptions, who: string): string {
+  return sqlSchemaText(dialect, dialect.schema(sqlNames(dialect, options, who)));
+}
+
+/** DDL statements as one text: each ends in `;`, separated by the dialect's separator. */
+export function sqlSchemaText(dialect: SqlDialect, ddl: readonly string[]): string {
+  return `${ddl.join(`;${dialect.schemaSeparator ?? '\n\n'}`)};\n`;
+}
+
+/** Every statement of a store, built once from validated, quoted names. */
+export function sqlStatements(dialect: SqlDialect, n: SqlNames): SqlStatements {
+  const { table: t, locks: l, key: k, data: d, version: v, expiresAt: e, userId: u } = n;
+  const q = (id: string) => dialect.quote(id);
+  const select = `SELECT ${k} AS ${q('key')}, ${d} AS ${q('data')}, ${v} AS ${q('version')}, ${e} AS ${q('expires_at')}, ${u} AS ${q('user_id')} FROM ${t}`;
+  const insert = `INSERT INTO ${t} (${k}, ${d}, ${v}, ${e}, ${u}) VALUES (?, ?, ?, ?, ?)`;
+  const upsert = `${insert} ${dialect.upsert(k, [d, v, e, u])}`;
+  const assign = `${d} = ?, ${v} = ?, ${e} = ?, ${u} = ?`;
+  const lockInsert = `INSERT INTO ${l} (${q('key')}, ${q('owner')}, ${q('expires_at')}) VALUES (?, ?, ?)`;
+  const lockOwner = `${l}.${q('owner')}`;
+  const byUserDelete = `DELETE FROM ${t} WHERE ${u} = ? AND ${e} > ?`;
+  const raw: Record<StatementName, string> = {
+    get: `${select} WHERE ${k} = ? AND ${e} > ?`,
+    upsert,
+    insert,
+    // A create may replace only an expired row: the WHERE of the upsert's update branch.
+    create: `${upsert} WHERE ${t}.${e} <= ?`,
+    takeover: `UPDATE ${t} SET ${assign} WHERE ${k} = ? AND ${e} <= ?`,
+    replace: `UPDATE ${t} SET ${assign} WHERE ${k} = ? AND ${v} = ? AND ${e} > ?`,
+    touch: `UPDATE ${t} SET ${e} = ? WHERE ${k} = ? AND ${e} > ?`,
+    delete: `DELETE FROM ${t} WHERE ${k} = ? AND ${e} > ?`,
+    deleteIf: `DELETE FROM ${t} WHERE ${k} = ? AND ${v} = ? AND ${e} > ?`,
+    lock: `${lockInsert} ${dialect.upsert(q('key'), [q('owner'), q('expires_at')])} WHERE ${lockOwner} = ? OR ${l}.${q('expires_at')} <= ?`,
+    lockInsert,
+    lockTakeover: `UPDATE ${l} SET ${q('owner')} = ?, ${q('expires_at')} = ? WHERE ${q('key')} = ? AND (${q('owner')} = ? OR ${q('expires_at')} <= ?)`,
+    unlock: `DELETE FROM ${l} WHERE ${q('key')} = ? AND ${q('owner')} = ? AND ${q('expires_at')} > ?`,
+    byUser: `${select} WHERE ${u} = ? AND ${e} > ?`,
+    byUserDeleteAll: byUserDelete,
+    prune: `DELETE FROM ${t} WHERE ${e} <= ?`,
+    pruneLocks: `DELETE FROM ${l} WHERE ${q('expires_at')} <= ?`,
+    ids: `SELECT ${k} AS ${q('key')} FROM ${t} WHERE ${e} > ? AND ${k} > ? ORDER BY ${k} LIMIT ${IDS_PAGE}`,
+  };
+  const built = Object.fromEntries(
+    Object.entries(raw).map(([name, sql]) => [name, dialect.placeholders(sql)]),
+  ) as Record<StatementName, string>;
+  // deleteByUser appends a NOT IN over a variable number of keys, then rewrites placeholders.
+  return { ...built, byUserDelete };
+}
+
+function identifier(
+  who: string,
+  option: string,
+  value: unknown,
+  pattern: RegExp,
+  max: number,
+): string {
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw new ConfigError(
+      `${who}: \`${option}\` must be an identifier of 1–${max} letters, digits or underscores, not starting with a digit.`,
+    );
+  }
+  return value;
+}
+
+/** Result rows (`key` + record columns) as store entries; malformed rows are skipped. */
+export function toEntries(rows: readonly unknown[]): StoreEntry[] {
+  const entries: StoreEntry[] = [];
+  for (const row of rows) {
+    const record = toRecord(row);
+    const key = (row as { key?: unknown }).key;
+    if (record && isStoreKey(key)) entries.push({ key, record });
+  }
+  return entries;
+}
+
+/**
+ * A result row as a record (`data`, `version`, `expires_at`, `user_id` columns; integers as
+ * number, string or bigint; text as string or bytes), or `undefined` when malformed.
+ */
+export function toRecord(row: unknown): StoreRecord | undefined {
+  if (typeof row !== 'object' || row === null) return undefined;
+  const r = row as Record<string, unknown>;
+  const data = text(r.data);
+  const version = integer(r.version);
+  const expiresAt = integer(r.expires_at);
+  const userId = r.user_id === null || r.user_id === undefined ? null : text(r.user_id);
+  if (data === undefined || version === undefined || expiresAt === undefined) return undefined;
+  if (userId === undefined) return undefined;
+  return { data, version, expiresAt, userId };
+}
+
+/** Text from a text column (string) or a binary one (bytes, decoded as UTF-8). */
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return UTF8.decode(value);
+  return undefined;
+}
+
+/** A BIGINT as a number, whether the driver returns number, string (pg) or bigint. */
+function integer(value: unknown): number | undefined {
+  const n = typeof value === 'string' || typeof value === 'bigint' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}

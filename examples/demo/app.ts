@@ -5,7 +5,7 @@
  * Every state-changing route is a POST behind the CSRF middleware (SECURITY.md §17): forms carry
  * a hidden `_csrf` field, JSON clients send the `csrfToken` of `GET /api/session` (or of the
  * login response) in `x-csrf-token`. Form posts (urlencoded) get a 303 redirect; anything else
- * gets JSON.
+ * gets JSON. The counter API and the race button's numbers live in `race.ts`.
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -35,6 +35,8 @@ import {
   loginPage,
   type Messages,
 } from './pages.js';
+import { counterRoutes, createReplayTally } from './race.js';
+import { bodyOf, clientErrorStatus, isForm, prefersJson, sendHtml } from './request.js';
 
 /** Session data of the demo. Extra keys are allowed (tests add routes that write them). */
 export interface DemoData {
@@ -87,6 +89,7 @@ export interface DemoApp extends DemoContext {
 
 const MAX_FIELD = 256;
 const GENERIC_LOGIN_ERROR = 'Invalid username or password.';
+const SIGNED_OUT = 'You are signed out.';
 const PASSWORD_DIGEST = sha256(DEMO_PASSWORD);
 
 /**
@@ -94,14 +97,22 @@ const PASSWORD_DIGEST = sha256(DEMO_PASSWORD);
  * secrets or invalid manager options. Does not listen: see {@link listen}.
  */
 export function createDemoApp(options: DemoAppOptions): DemoApp {
+  const tally = createReplayTally();
+  const onEvent = options.manager?.onEvent;
   const manager = createSessionManager<DemoData, DemoFlash>({
     ...options.manager,
+    onEvent(event) {
+      tally.onEvent(event);
+      onEvent?.(event);
+    },
     store: options.store,
     secrets: options.secrets,
     cookie: { secure: options.secureCookies ?? false },
   });
   const sessions = sessionMiddleware(manager);
   const logError = options.logError ?? ((error: unknown) => console.error(error));
+  // Users who signed in since this process started: "Welcome" the first time, then "Welcome back".
+  const seen = new Set<string>();
   const app = express();
   app.disable('x-powered-by');
 
@@ -129,7 +140,8 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     const { userId } = await session.meta();
     if (userId === null) {
       // The anonymous visitor gets a pre-session holding the token of the login form.
-      sendHtml(res, 200, loginPage({ csrfToken: await session.csrfToken() }));
+      const messages = await takeMessages(session);
+      sendHtml(res, 200, loginPage({ messages, csrfToken: await session.csrfToken() }));
       return;
     }
     const messages = await takeMessages(session);
@@ -154,18 +166,20 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       return;
     }
     const previous = (await session.meta()).userId;
+    // Returning: signed in since this process started, or holding sessions from before a restart.
+    const returning =
+      previous === user || seen.has(user) || (await manager.listSessions(user)).length > 0;
+    seen.add(user);
     // A different user signing in on this browser must not inherit the previous user's data.
     session.login(user, previous !== null && previous !== user ? { keep: false } : {});
-    session.flash.add('success', `Welcome back, ${user}`);
+    session.flash.add('success', `${returning ? 'Welcome back' : 'Welcome'}, ${user}`);
     if (isForm(req)) res.redirect(303, '/');
     // login() rotated the CSRF token: hand JSON clients the new one.
     else res.json({ authenticated: true, user, csrfToken: await session.csrfToken() });
   });
 
   app.post('/logout', (req, res) => {
-    sessions.get(req).destroy();
-    if (isForm(req)) res.redirect(303, '/');
-    else res.json({ authenticated: false });
+    signOut(sessions.get(req), req, res);
   });
 
   app.get('/api/session', async (req, res) => {
@@ -177,16 +191,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     res.json({ authenticated: userId !== null, user: userId, counter, flash, csrfToken });
   });
 
-  // Anonymous visitors may count too (this creates their session).
-  app.post('/api/counter', async (req, res) => {
-    const session = sessions.get(req);
-    await session.update('counter', (n) => (n ?? 0) + 1);
-    // Commit now, so the value returned includes every increment merged before this one.
-    await session.commit();
-    const counter = (await session.get('counter')) ?? 0;
-    if (isForm(req)) res.redirect(303, '/');
-    else res.json({ counter });
-  });
+  counterRoutes(app, sessions, tally);
 
   app.get('/sessions', async (req, res) => {
     const session = sessions.get(req);
@@ -225,9 +230,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     } else if (typeof body.handle === 'string' && body.handle.length <= MAX_FIELD) {
       if (body.handle === current) {
         // Revoking this very session is a logout.
-        session.destroy();
-        if (form) res.redirect(303, '/');
-        else res.json({ revoked: 1, current: true });
+        signOut(session, req, res, { revoked: 1, current: true });
         return;
       }
       revoked = (await manager.revokeSession(userId, body.handle)) ? 1 : 0;
@@ -316,34 +319,31 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/**
+ * Sign out. Either way the signed-in record is deleted (SECURITY.md §6). A form post gets a new,
+ * empty anonymous session carrying the "signed out" flash, and a 303 to `/` that shows it; a JSON
+ * client gets `json` and an expired cookie (it has no next page to show a flash on).
+ */
+function signOut(
+  session: DemoSession,
+  req: Request,
+  res: Response,
+  json: Record<string, unknown> = { authenticated: false },
+): void {
+  if (isForm(req)) {
+    session.logout();
+    session.flash.add('info', SIGNED_OUT);
+    res.redirect(303, '/');
+  } else {
+    session.destroy();
+    res.json(json);
+  }
+}
+
 async function takeMessages(session: DemoSession): Promise<Messages> {
   return {
     success: await session.flash.messages('success'),
     info: await session.flash.messages('info'),
     error: await session.flash.messages('error'),
   };
-}
-
-function bodyOf(req: Request): Record<string, unknown> {
-  const body: unknown = req.body;
-  return typeof body === 'object' && body !== null && !Array.isArray(body)
-    ? (body as Record<string, unknown>)
-    : {};
-}
-
-function isForm(req: Request): boolean {
-  return typeof req.is(['application/x-www-form-urlencoded', 'multipart/form-data']) === 'string';
-}
-
-function prefersJson(req: Request): boolean {
-  return req.accepts(['html', 'json']) === 'json';
-}
-
-function sendHtml(res: Response, status: number, page: string): void {
-  res.status(status).type('html').send(page);
-}
-
-function clientErrorStatus(error: unknown): number {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
 }

@@ -1,6 +1,7 @@
 /**
- * The demo in a real browser (Chromium via playwright-core): login, flash, counter, devices,
- * revocation and logout, with two browser contexts signed in as the same user.
+ * The demo in a real browser (Chromium via playwright-core): login, flash, counter, the race
+ * button, devices, revocation and logout, with two browser contexts signed in as the same user,
+ * on a 390 px wide (phone) viewport where no page may scroll sideways.
  *
  * Needs `/usr/bin/chromium`. Locally its absence is a visible skip; under `CI=true` it fails.
  */
@@ -19,6 +20,8 @@ import { createTestStore, type StartedDemo, startDemo, type TestStore } from './
 const CHROMIUM = process.env.DEMO_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(process.cwd(), 'test-results');
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+/** A phone-sized viewport (iPhone 12–15). */
+const PHONE = { width: 390, height: 844 };
 const available = existsSync(CHROMIUM);
 const onCi = process.env.CI === 'true';
 const title =
@@ -67,6 +70,11 @@ describe.skipIf(!available && !onCi)(title, () => {
     return errors;
   }
 
+  /** The page's full width: more than the viewport means it scrolls sideways. */
+  function pageWidth(page: Page): Promise<number> {
+    return page.evaluate(() => document.documentElement.scrollWidth);
+  }
+
   async function signIn(page: Page, user: string): Promise<void> {
     await page.goto(`${demo.url}/`);
     await page.fill('input[name="username"]', user);
@@ -74,20 +82,22 @@ describe.skipIf(!available && !onCi)(title, () => {
     await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#login-form button')]);
   }
 
-  it('logs in, counts, lists and revokes devices, logs out', async () => {
-    const first = await browser.newContext();
+  it('logs in, counts, races, lists and revokes devices, logs out — all 390 px wide', async () => {
+    const first = await browser.newContext({ viewport: PHONE });
     const page = await first.newPage();
     const errors = watchConsole(page);
 
     await page.goto(`${demo.url}/`);
     await expect.poll(() => page.locator('#login-form').count()).toBe(1);
     expect(await page.textContent('body')).toContain('demo-password');
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     await page.screenshot({ path: join(SCREENSHOTS, 'demo-login.png'), fullPage: true });
 
     await signIn(page, 'alice');
-    expect(await page.locator('.flash.success').allTextContents()).toEqual(['Welcome back, alice']);
+    expect(await page.locator('.flash.success').allTextContents()).toEqual(['Welcome, alice']);
     expect(await page.textContent('#user')).toBe('alice');
     expect(await page.textContent('#counter')).toBe('0');
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
 
     await page.reload();
     expect(await page.locator('.flash').count()).toBe(0);
@@ -96,17 +106,33 @@ describe.skipIf(!available && !onCi)(title, () => {
       await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#increment')]);
     }
     expect(await page.textContent('#counter')).toBe('2');
+
+    // The race: 100 parallel fetches from the page, every one of them counted.
+    await page.click('#race');
+    const result = page.locator('#race-result');
+    await expect.poll(() => result.textContent(), { timeout: 30_000 }).toMatch(/arrived/);
+    expect(await result.textContent()).toMatch(
+      /^100 of 100 increments arrived: the counter went from 2 to 102 \(\+100\)\. The core resolved \d+ write conflicts? on the way\.$/,
+    );
+    expect(await page.textContent('#counter')).toBe('102');
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     await page.screenshot({ path: join(SCREENSHOTS, 'demo-dashboard.png'), fullPage: true });
+    await page.reload();
+    expect(await page.textContent('#counter')).toBe('102');
 
     // A second browser signs in as alice too.
-    const second = await browser.newContext({ userAgent: FIREFOX });
+    const second = await browser.newContext({ userAgent: FIREFOX, viewport: PHONE });
     const other = await second.newPage();
     await signIn(other, 'alice');
     expect(await other.textContent('#user')).toBe('alice');
+    expect(await other.locator('.flash.success').allTextContents()).toEqual([
+      'Welcome back, alice',
+    ]);
 
     await page.goto(`${demo.url}/sessions`);
     const rows = page.locator('#sessions tbody tr');
     expect(await rows.count()).toBe(2);
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
     expect(await page.locator('#sessions tr.current').textContent()).toContain('This device');
     expect(await page.locator('#sessions tbody tr:not(.current)').textContent()).toContain(
       'Firefox on Linux',
@@ -121,26 +147,31 @@ describe.skipIf(!available && !onCi)(title, () => {
       'Signed out that session.',
     ]);
     expect(await rows.count()).toBe(1);
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
 
     await other.reload();
     expect(await other.locator('#login-form').count()).toBe(1);
     expect(await other.locator('#user').count()).toBe(0);
 
     await page.goto(`${demo.url}/`);
-    expect(await page.textContent('#counter')).toBe('2');
+    expect(await page.textContent('#counter')).toBe('102');
     const signedIn = (await first.cookies()).map((c) => c.value);
     expect(signedIn).toHaveLength(1);
     await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#logout')]);
     expect(await page.locator('#login-form').count()).toBe(1);
-    // The signed-in cookie is gone; at most the login form's fresh CSRF pre-session remains.
+    expect(await page.locator('.flash.info').allTextContents()).toEqual(['You are signed out.']);
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    // The signed-in cookie is gone; only the fresh anonymous session (flash, login form) remains.
     const after = await first.cookies();
     expect(after.length).toBeLessThanOrEqual(1);
     expect(after.map((c) => c.value)).not.toContain(signedIn[0]);
+    await page.reload();
+    expect(await page.locator('.flash').count()).toBe(0);
 
     expect(errors).toEqual([]);
     await first.close();
     await second.close();
-  }, 60_000);
+  }, 180_000);
 
   it.each([
     // Another port of 127.0.0.1 is same-site: SameSite=Lax sends the cookie, only the token stops it.

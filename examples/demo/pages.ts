@@ -1,11 +1,14 @@
 /**
  * The demo's server-rendered pages. Every interpolated value goes through the escaping `html`
- * tag; the only inline CSS is {@link STYLE}, allowed by its hash in the Content-Security-Policy.
+ * tag; the only inline CSS is {@link STYLE} and the only script is the race button's
+ * ({@link RACE_SCRIPT}), each allowed by its hash in the Content-Security-Policy.
  */
 
 import { createHash } from 'node:crypto';
 import type { SessionInfo } from '../../src/core/manager.js';
 import { deviceLabel, html, raw, type SafeHtml } from './html.js';
+import { COUNTER_WORK_MS } from './race.js';
+import { RACE_RUNNERS, RACE_SCRIPT } from './race-script.js';
 
 /** Flash messages by kind, as shown at the top of a page. */
 export interface Messages {
@@ -18,26 +21,33 @@ export interface Messages {
 export const STYLE = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;background:#f3f4f6}
 body{max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
-header{display:flex;justify-content:space-between;align-items:center;gap:1rem;margin-bottom:1rem}
+header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center;gap:1rem;margin-bottom:1rem}
 h1{font-size:1.4rem;margin:0}h1 span{color:#2563eb}h2{font-size:1.1rem;margin:0 0 .5rem}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:.6rem;padding:1rem 1.25rem;margin:1rem 0;box-shadow:0 1px 2px #0000000d}
 .flash{padding:.6rem 1rem;border-radius:.5rem;margin:.5rem 0}
 .success{background:#d1fae5;color:#065f46}.info{background:#dbeafe;color:#1e3a8a}.error{background:#fee2e2;color:#991b1b}
 button{font:inherit;padding:.35rem .9rem;border-radius:.4rem;border:1px solid #1d4ed8;background:#2563eb;color:#fff;cursor:pointer}
-button.secondary{background:#fff;color:#1f2937;border-color:#d1d5db}button.danger{background:#fff;color:#b91c1c;border-color:#fca5a5}
+button:disabled{opacity:.6;cursor:progress}button.secondary{background:#fff;color:#1f2937;border-color:#d1d5db}button.danger{background:#fff;color:#b91c1c;border-color:#fca5a5}
 label{display:block;margin:.5rem 0;font-weight:500}
 input{display:block;font:inherit;padding:.4rem .6rem;border:1px solid #d1d5db;border-radius:.4rem;width:100%;box-sizing:border-box;margin-top:.2rem}
 table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid #e5e7eb}th{color:#6b7280;font-weight:500}
 .counter{font-size:2.6rem;font-weight:700;margin:0 0 .5rem}
 .badge{background:#16a34a;color:#fff;border-radius:1rem;padding:.05rem .55rem;font-size:.8rem;white-space:nowrap}td.when{white-space:nowrap}
 .muted{color:#6b7280;font-size:.9rem}form.inline{display:inline;margin:0}form.spaced{margin-top:1rem}
-code{background:#e5e7eb;padding:0 .3rem;border-radius:.25rem}a{color:#2563eb}
+code{background:#e5e7eb;padding:0 .3rem;border-radius:.25rem}a{color:#2563eb}td{overflow-wrap:anywhere}
+@media (max-width:40rem){#sessions thead{display:none}#sessions tr{display:block;padding:.5rem 0;border-bottom:1px solid #e5e7eb}
+#sessions td{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.15rem 0}#sessions td[data-label]::before{content:attr(data-label);color:#6b7280}}
 `;
 
-/** `Content-Security-Policy` of every demo response: nothing but the stylesheet above. */
+/**
+ * `Content-Security-Policy` of every demo response: nothing but the stylesheet above, the race
+ * script, and that script's fetches to this origin.
+ */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  `style-src 'sha256-${sha256Base64(STYLE)}'`,
+  `script-src 'sha256-${sha256Base64(RACE_SCRIPT)}'`,
+  "connect-src 'self'",
   'img-src data:',
   "form-action 'self'",
   "frame-ancestors 'none'",
@@ -75,19 +85,22 @@ function userBar(user: string, csrfToken: string): SafeHtml {
 }
 
 /**
- * The login page (anonymous home), optionally with an error and the username typed. The form
- * carries `csrfToken` (the anonymous pre-session's), so a cross-site login is refused too.
+ * The login page (anonymous home), optionally with flash messages (e.g. "signed out"), an error
+ * and the username typed. The form carries `csrfToken` (the anonymous pre-session's), so a
+ * cross-site login is refused too.
  */
 export function loginPage(options: {
   csrfToken: string;
+  messages?: Messages;
   error?: string;
   username?: string;
 }): string {
-  const error = options.error === undefined ? [] : [options.error];
+  const messages = options.messages ?? { success: [], info: [], error: [] };
+  const error = [...messages.error, ...(options.error === undefined ? [] : [options.error])];
   return layout(
     'Sign in',
     html``,
-    html`${flashes({ success: [], info: [], error })}
+    html`${flashes({ ...messages, error })}
 <section class="card"><h2>Sign in</h2>
 <form id="login-form" method="post" action="/login">${csrfField(options.csrfToken)}
 <label>Username <input name="username" autocomplete="username" required value="${options.username ?? ''}"></label>
@@ -114,10 +127,15 @@ export function dashboardPage(options: {
 <p class="counter" id="counter">${options.counter}</p>
 <form method="post" action="/api/counter">${csrfField(options.csrfToken)}<button type="submit" id="increment">Increment</button></form>
 <p class="muted">Kept in your session with <code>update()</code>: parallel requests never lose an increment.</p></section>
+<section class="card" aria-labelledby="race-title"><h2 id="race-title">Race</h2>
+<p><button type="button" id="race" data-csrf-token="${options.csrfToken}">Fire ${RACE_RUNNERS} parallel increments</button></p>
+<p id="race-result" role="status" aria-live="polite"></p>
+<p class="muted">Each request reads this session, adds one, works ${COUNTER_WORK_MS} ms and writes it back, so they overlap: when another request wrote first, sessionkit replays the increment on the newer session instead of overwriting it. With express-session the last write wins and most of these increments are lost.</p></section>
 <section class="card"><h2>Your devices</h2>
 <p>See where you are signed in, and sign other sessions out: <a href="/sessions" id="devices">your devices</a>.</p></section>
 <section class="card"><h2>JSON API</h2>
-<p class="muted"><a href="/api/session">GET /api/session</a> · <code>POST /api/counter</code> · <code>POST /login</code> with JSON</p></section>`,
+<p class="muted"><a href="/api/session">GET /api/session</a> · <a href="/api/counter">GET /api/counter</a> · <code>POST /api/counter</code> · <code>POST /login</code> with JSON</p></section>
+<script>${raw(RACE_SCRIPT)}</script>`,
   );
 }
 
@@ -133,7 +151,8 @@ export function devicesPage(options: {
   const sorted = [...options.sessions].sort((a, b) => Number(b.current) - Number(a.current));
   const rows = sorted.map(
     (s) => html`<tr data-handle="${s.handle}"${s.current ? html` class="current"` : ''}>
-<td>${deviceLabel(s.userAgent)}</td><td>${s.ip ?? '—'}</td><td class="when">${when(s.createdAt)}</td><td class="when">${when(s.lastSeenAt)}</td>
+<td data-label="Device">${deviceLabel(s.userAgent)}</td><td data-label="IP">${s.ip ?? '—'}</td>
+<td class="when" data-label="Signed in (UTC)">${when(s.createdAt)}</td><td class="when" data-label="Last seen (UTC)">${when(s.lastSeenAt)}</td>
 <td>${
       s.current
         ? html`<span class="badge">This device</span>`
@@ -156,6 +175,10 @@ ${csrfField(options.csrfToken)}<input type="hidden" name="all" value="1"><button
 }
 </section><p><a href="/">← Back to the dashboard</a></p>`,
   );
+}
+
+function sha256Base64(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
 }
 
 function when(ms: number): string {

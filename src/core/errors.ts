@@ -128,8 +128,8 @@ export type CsrfFailureReason =
   | 'origin-mismatch';
 
 /**
- * An unsafe request failed the CSRF check (SECURITY.md §17). Adapters answer 403 with a generic
- * body; `reason` is for logs and events only.
+ * An unsafe request failed the CSRF check (security bar §17 in `docs/security.md`). Adapters
+ * answer 403 with a generic body; `reason` is for logs and events only.
  */
 export class CsrfError extends SessionError {
   override name = 'CsrfError';

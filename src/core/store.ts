@@ -2,8 +2,8 @@
  * `sessionkit` — the store contract.
  *
  * A store keeps opaque records under opaque keys. It never looks inside a payload: encoding,
- * encryption, timeouts and merge logic live in the core. Every store passes the same
- * conformance suite (`test/stores/conformance.ts`).
+ * encryption, timeouts and merge logic live in the core. Every shipped store passes the same
+ * conformance suite in sessionkit's repository, which checks each rule below.
  *
  * Rules every store follows:
  * - **Keys** are store keys produced by the core (`base64url(SHA-256(session id))`, 43 chars).

@@ -1,5 +1,5 @@
 /**
- * `sessionkit/csrf` — the framework-neutral CSRF check (SECURITY.md §17).
+ * `sessionkit/csrf` — the framework-neutral CSRF check (security bar §17 in `docs/security.md`).
  *
  * ```ts
  * const csrf = createCsrfProtection(manager, { except: ['/webhooks/stripe'] });

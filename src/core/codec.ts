@@ -1,7 +1,7 @@
 /**
  * `sessionkit` — the versioned payload codec and the data rules.
  *
- * Session data is JSON data only (SECURITY.md §16): null, booleans, finite numbers, strings,
+ * Session data is JSON data only (docs/security.md §16): null, booleans, finite numbers, strings,
  * arrays and plain objects, bounded in depth and encoded size. Containers have null prototypes
  * and are frozen, and `__proto__` / `constructor` / `prototype` keys are refused on the way in
  * and dropped on the way out (§15), so neither writes nor decoding can pollute a prototype.
@@ -269,7 +269,7 @@ const TAG_BYTES = 16;
 
 // AAD binds the envelope version, the key id, the purpose and the record's store key, so a
 // ciphertext copied under another session's key (or replayed as another purpose) fails to open
-// (SECURITY.md §11).
+// (docs/security.md §11).
 function sealAad(kid: string, storeKey: string): Buffer {
   return Buffer.from(`sessionkit/${SEAL_VERSION}\0payload-encrypt\0${kid}\0${storeKey}`);
 }

@@ -1,8 +1,8 @@
 /**
  * `sessionkit` — cookie parsing, serialization and the prefix rules.
  *
- * Defaults follow SECURITY.md §8: `__Host-` name, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`,
- * no `Domain`. Every attribute is validated once at construction (§9), so nothing a request
+ * Defaults follow docs/security.md §8: `__Host-` name, `Secure`, `HttpOnly`, `SameSite=Lax`,
+ * `Path=/`, no `Domain`. Every attribute is validated once at construction (§9), so nothing a request
  * carries can inject into a `Set-Cookie` line.
  */
 

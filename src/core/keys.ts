@@ -1,7 +1,7 @@
 /**
  * `sessionkit` — ids, hashing, the key ring and timing-safe comparison.
  *
- * Session ids are 256 bits from the CSPRNG, base64url (43 chars) — SECURITY.md §1. Stores only
+ * Session ids are 256 bits from the CSPRNG, base64url (43 chars) — docs/security.md §1. Stores only
  * ever see `base64url(SHA-256(id))` — §3. Cookie values are signed with HMAC-SHA-256 under a
  * per-purpose subkey derived by HKDF from the primary secret; older secrets only verify — §12.
  */
@@ -83,7 +83,8 @@ export interface KeyRing {
   verifyIndex(purpose: KeyPurpose, value: string, signature: string): number;
 }
 
-// Secrets that appear in tutorials and READMEs; refused whatever their length (SECURITY.md §12).
+// Secrets that appear in tutorials and READMEs; refused whatever their length
+// (docs/security.md §12).
 const KNOWN_WEAK = [
   'keyboard cat',
   'secret',

@@ -109,6 +109,8 @@ export interface SqlDialect {
   notIn(column: string, values: readonly string[]): { sql: string; params: SqlParam[] };
   /** The parameter written to the data column. @default the string itself */
   encodeData?(data: string): SqlParam;
+  /** The expression that reads the data column back (text or bytes). @default the column */
+  readData?(column: string): string;
 }
 
 /** Every statement of a store, with the dialect's placeholders (see {@link sqlStatements}). */
@@ -198,7 +200,7 @@ export function sqlSchemaText(dialect: SqlDialect, ddl: readonly string[]): stri
 export function sqlStatements(dialect: SqlDialect, n: SqlNames): SqlStatements {
   const { table: t, locks: l, key: k, data: d, version: v, expiresAt: e, userId: u } = n;
   const q = (id: string) => dialect.quote(id);
-  const select = `SELECT ${k} AS ${q('key')}, ${d} AS ${q('data')}, ${v} AS ${q('version')}, ${e} AS ${q('expires_at')}, ${u} AS ${q('user_id')} FROM ${t}`;
+  const select = `SELECT ${k} AS ${q('key')}, ${dialect.readData?.(d) ?? d} AS ${q('data')}, ${v} AS ${q('version')}, ${e} AS ${q('expires_at')}, ${u} AS ${q('user_id')} FROM ${t}`;
   const insert = `INSERT INTO ${t} (${k}, ${d}, ${v}, ${e}, ${u}) VALUES (?, ?, ?, ?, ?)`;
   const upsert = `${insert} ${dialect.upsert(k, [d, v, e, u])}`;
   const assign = `${d} = ?, ${v} = ?, ${e} = ?, ${u} = ?`;

@@ -76,6 +76,8 @@ const DIALECT: SqlDialect = {
   upsert: (key, columns) =>
     `ON CONFLICT(${key}) DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
   conditionalInsert: 'upsert-where',
+  // As bytes: node:sqlite on Node 22 cuts a TEXT value at its first U+0000 when reading it.
+  readData: (column) => `CAST(${column} AS BLOB)`,
   // One JSON array parameter expanded by json_each: one statement text (prepared once) for any count.
   notIn: (column, values) => ({
     sql: `${column} NOT IN (SELECT value FROM json_each(?))`,

@@ -12,6 +12,11 @@
  * - Locks, the per-user index, `prune` and `ids` belong to the persistent tier.
  * - The cache is best effort: a failing cache reads as a miss and never fails a request. A
  *   failing persistent tier rejects with `StoreError`.
+ * - While the persistent tier is down, a `get` of a record the cache holds is still answered
+ *   from the cache; everything that must reach the persistent tier (a miss, `set`, `touch`,
+ *   `delete`, `deleteByUser`, locks) rejects with `StoreError`, and a failed `set`, `touch`,
+ *   `delete` or `deleteByUser` drops the affected cache entries (the call may have landed), so
+ *   a destroyed or revoked session is never served from the cache.
  */
 
 import { ConfigError } from '../core/errors.js';
@@ -134,11 +139,29 @@ export function tieredStore(options: TieredStoreOptions): SessionStore {
     // Create-only: never overwrite what a concurrent write put in the cache.
     const filled = await soft(() => cache.set(key, found, { ...o, ifVersion: 0 }), signal);
     if (filled === true) {
-      // A write or delete may have landed between our read and our fill: check once more.
-      const again = await hard('get', undefined, () => persistent.get(key, o), signal);
+      // A write or delete may have landed between our read and our fill: check once more. If
+      // that check fails, the fill is dropped too (`hard` with the key): unchecked, it could be
+      // a logged-out session, served from the cache while the persistent tier is down.
+      const again = await hard('get', key, () => persistent.get(key, o), signal);
       if (again?.version !== found.version) await invalidate(key, signal);
     }
     return found;
+  }
+
+  /** Drop a user's cache entries: the cache's own per-user index, else the keys `listed`. */
+  async function forgetUser(
+    userId: string,
+    listed: readonly { key: string }[] | undefined,
+    except: readonly string[] | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (listed === undefined && typeof cache.deleteByUser === 'function') {
+      // The cache's own per-user index covers exactly what it holds of this user.
+      await soft(() => cache.deleteByUser!(userId, { except }), signal);
+      return;
+    }
+    const keep = new Set(except ?? []);
+    for (const { key } of listed ?? []) if (!keep.has(key)) await invalidate(key, signal);
   }
 
   const store: SessionStore = {
@@ -200,20 +223,21 @@ export function tieredStore(options: TieredStoreOptions): SessionStore {
         typeof cache.deleteByUser === 'function' || typeof persistent.listByUser !== 'function'
           ? undefined
           : await hard('listByUser', undefined, () => persistent.listByUser!(userId, o), o.signal);
-      const count = await hard(
-        'deleteByUser',
-        undefined,
-        () => persistent.deleteByUser!(userId, o),
-        o.signal,
-      );
-      if (listed === undefined && typeof cache.deleteByUser === 'function') {
-        // The cache's own per-user index covers exactly what it holds of this user.
-        const except = o.except;
-        const cleared = await soft(() => cache.deleteByUser!(userId, { except }), o.signal);
-        if (cleared !== undefined) return count;
+      let count: number;
+      try {
+        count = await hard(
+          'deleteByUser',
+          undefined,
+          () => persistent.deleteByUser!(userId, o),
+          o.signal,
+        );
+      } catch (error) {
+        // The delete may have landed before the failure: a revoked session must not stay
+        // servable from the cache while the persistent tier is down.
+        await forgetUser(userId, listed, o.except, undefined);
+        throw error;
       }
-      const keep = new Set(o.except ?? []);
-      for (const { key } of listed ?? []) if (!keep.has(key)) await invalidate(key, o.signal);
+      await forgetUser(userId, listed, o.except, o.signal);
       return count;
     };
   }

@@ -3,13 +3,16 @@
  * the test cuts mid-run. While cut, every request that needs the store answers 503 with no
  * Set-Cookie (the client keeps its cookie); nothing crashes and no promise rejection goes
  * unhandled; once restored, service resumes and the session's data is intact.
+ *
+ * The tiered store's persistent-tier outage, where the answer depends on what the cache holds,
+ * has its own file: `tiered-persistent.test.ts`.
  */
 
 import type { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/index.js';
 import { type Backend, POSTGRES_URL, REDIS_URL, tryBackend } from '../support/backends.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { proxiedUrl, startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import {
   cookieOf,
   keepAliveAgent,
@@ -32,13 +35,6 @@ afterAll(() => {
   process.off('uncaughtException', onUnhandled);
 });
 
-function via(url: string, proxy: TcpProxy): string {
-  const u = new URL(url);
-  u.hostname = '127.0.0.1';
-  u.port = String(proxy.port);
-  return u.toString();
-}
-
 interface Case {
   kind: 'redis' | 'postgres' | 'tiered';
   /** Which proxies the cut affects. */
@@ -50,7 +46,6 @@ interface Case {
 const CASES: Case[] = [
   { kind: 'redis', cut: ['redis'], survives: false },
   { kind: 'postgres', cut: ['postgres'], survives: false },
-  { kind: 'tiered', cut: ['postgres'], survives: false },
   { kind: 'tiered', cut: ['redis'], survives: true },
 ];
 
@@ -68,8 +63,8 @@ describe.each(CASES)('$kind store, $cut cut mid-run', ({ kind, cut, survives }) 
     proxies.redis = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379));
     proxies.postgres = await startTcpProxy(Number(new URL(POSTGRES_URL).port || 5432));
     const opened = await tryBackend(kind, {
-      redisUrl: via(REDIS_URL, proxies.redis),
-      postgresUrl: via(POSTGRES_URL, proxies.postgres),
+      redisUrl: proxiedUrl(REDIS_URL, proxies.redis),
+      postgresUrl: proxiedUrl(POSTGRES_URL, proxies.postgres),
     });
     if (opened.backend === undefined) {
       skip = opened.reason;

@@ -170,18 +170,88 @@ describeStore({
         await expect(cache.get(key)).resolves.toBeUndefined(); // and cleaned up once it works
       });
 
-      it('a failing persistent write rejects with StoreError and drops the cache entry', async () => {
+      it('persistent down: cached reads are served; everything else rejects and drops the entry', async () => {
         const cache = memoryStore();
         const persistent = faultyStore(memoryStore());
         const store = track(tieredStore({ cache, persistent }));
+        const [hit, miss, w, t, d] = [storeKey(), storeKey(), storeKey(), storeKey(), storeKey()];
+        for (const key of [hit, w, t, d]) {
+          await store.set(key, record({ userId: 'u' }), { ifVersion: 0 });
+        }
+        await persistent.set(miss, record()); // in persistent only
+        for (const m of ['get', 'set', 'touch', 'delete', 'lock']) persistent.fail.add(m);
+        const rejects = async (call: Promise<unknown>): Promise<void> => {
+          const error = await call.then(
+            () => 'resolved',
+            (e: unknown) => e,
+          );
+          expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+          expect((error as Error).cause).toBeInstanceOf(Error);
+        };
+        await expect(store.get(hit)).resolves.toMatchObject({ data: 'payload', version: 1 });
+        await rejects(store.get(miss));
+        await rejects(store.set(w, record({ version: 2 }), { ifVersion: 1 }));
+        await rejects(store.set(storeKey(), record(), { ifVersion: 0 }));
+        await rejects(store.touch(t, Date.now() + 2 * HOUR));
+        await rejects(store.delete(d));
+        // Locks are the persistent tier's own calls, its errors passed through as they are.
+        await expect(store.lock!(hit, { owner: 'o', ttl: 1000 })).rejects.toThrow(/injected lock/);
+        // Each failed call may have landed: its entry is gone, so it is refused, never stale.
+        for (const key of [w, t, d]) {
+          await expect(cache.get(key)).resolves.toBeUndefined();
+          await rejects(store.get(key));
+        }
+        await expect(store.get(hit)).resolves.toMatchObject({ version: 1 }); // a lock wrote nothing
+        persistent.fail.clear();
+        await expect(store.get(w)).resolves.toMatchObject({ version: 1 });
+      });
+
+      it('persistent down: a failed deleteByUser drops the user’s cache entries', async () => {
+        for (const indexed of [true, false]) {
+          const inner = memoryStore();
+          // Without deleteByUser the tiered store learns the keys from persistent first.
+          const cache: SessionStore = indexed
+            ? inner
+            : {
+                name: 'plain',
+                get: inner.get,
+                set: inner.set,
+                touch: inner.touch,
+                delete: inner.delete,
+              };
+          const persistent = faultyStore(memoryStore());
+          const store = track(tieredStore({ cache, persistent }));
+          const [a, b, other] = [storeKey(), storeKey(), storeKey()];
+          await store.set(a, record({ userId: 'u' }), { ifVersion: 0 });
+          await store.set(b, record({ userId: 'u' }), { ifVersion: 0 });
+          await store.set(other, record({ userId: 'v' }), { ifVersion: 0 });
+          persistent.fail.add('deleteByUser');
+          const error = await store.deleteByUser!('u', { except: [b] }).catch((e: unknown) => e);
+          expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+          await expect(cache.get(a)).resolves.toBeUndefined();
+          await expect(cache.get(b)).resolves.toBeDefined();
+          await expect(cache.get(other)).resolves.toBeDefined();
+        }
+      });
+
+      it('a fill whose re-check fails is dropped: an unchecked fill is never served later', async () => {
+        const cache = memoryStore();
+        const persistent = faultyStore(memoryStore());
         const key = storeKey();
-        await store.set(key, record(), { ifVersion: 0 });
-        persistent.fail.add('set');
-        const error = await store
-          .set(key, record({ version: 2 }), { ifVersion: 1 })
-          .catch((e: unknown) => e);
+        await persistent.set(key, record({ data: 'maybe-logged-out' }));
+        let gets = 0;
+        const racy: SessionStore = {
+          ...persistent,
+          name: 'racy',
+          // The first read answers; the re-check after the fill finds the tier gone.
+          get: async (k, o) => {
+            if (++gets === 2) persistent.fail.add('get');
+            return persistent.get(k, o);
+          },
+        };
+        const store = track(tieredStore({ cache, persistent: racy }));
+        const error = await store.get(key).catch((e: unknown) => e);
         expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
-        expect((error as Error).cause).toBeInstanceOf(Error);
         await expect(cache.get(key)).resolves.toBeUndefined();
       });
 

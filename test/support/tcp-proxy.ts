@@ -71,3 +71,11 @@ export async function startTcpProxy(
   };
   return proxy;
 }
+
+/** `url` (a redis:// or postgres:// server URL) pointed at `proxy` on 127.0.0.1 instead. */
+export function proxiedUrl(url: string, proxy: TcpProxy): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(proxy.port);
+  return u.toString();
+}

@@ -71,7 +71,7 @@ describe('the package installed from its tarball', () => {
     const result = await run('npx', ['--offline', 'sessionkit', '--help'], app);
     expect(result.stdout).toMatch(/^Usage: sessionkit/);
     expect(result.code).toBe(0);
-  });
+  }, 60_000);
 
   it('npx sessionkit keygen prints a secret that the installed package accepts', async () => {
     const result = await run('npx', ['--offline', 'sessionkit', 'keygen'], app);
@@ -88,7 +88,7 @@ describe('the package installed from its tarball', () => {
       app,
     );
     expect(accept).toEqual({ code: 0, stdout: '', stderr: '' });
-  });
+  }, 60_000);
 
   it('imports every export subpath with the runtime names of the exports snapshot', async () => {
     writeFileSync(
@@ -109,7 +109,7 @@ console.log(JSON.stringify(names));
       Object.entries(SNAPSHOT).map(([subpath, { runtime }]) => [subpath, runtime]),
     );
     expect(JSON.parse(result.stdout)).toEqual(expected);
-  });
+  }, 60_000);
 
   it('type-checks every TypeScript block of the README as written', () => {
     const programs = readmePrograms(readFileSync(join(ROOT, 'README.md'), 'utf8'));

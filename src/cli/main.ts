@@ -1,58 +1,206 @@
-#!/usr/bin/env node
 /**
- * The `sessionkit` command: argv → command → exit code. Commands are pure functions in
- * `commands/`; this file only parses arguments and prints.
+ * `sessionkit` CLI — argv → command → exit code.
  *
- * Exit codes: 0 success, 1 the command failed, 2 usage error.
+ * This module has no side effects: the executable is `bin.ts`, which always calls {@link main}.
+ * (An entry check such as `import.meta.url === argv[1]` fails through npm's bin symlink.)
+ *
+ * A command is a pure function in `commands/*.ts` plus one entry in {@link COMMANDS}; this file
+ * parses arguments, dispatches and prints. Exit codes: 0 success, 1 the command failed, 2 usage.
  */
 
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import {
+  type Command,
+  type CommandOption,
+  HELP_OPTION,
+  integerOption,
+  parseCommandArgs,
+  UsageError,
+} from './args.js';
 import { keygen } from './commands/keygen.js';
 
-const USAGE = `Usage: sessionkit <command> [options]
+/** Where the CLI writes; each call is one chunk of text without its final newline. */
+export interface CliIo {
+  /** Normal output (stdout). */
+  out(text: string): void;
+  /** Errors and usage after a usage error (stderr). */
+  err(text: string): void;
+}
 
-Commands:
-  keygen [--count N]   print N fresh secrets (32 random bytes, base64url) for the \`secrets\` option
+/** Options of {@link main}. */
+export interface MainOptions extends Partial<CliIo> {
+  /**
+   * The command table.
+   * @default COMMANDS
+   */
+  commands?: Readonly<Record<string, Command>>;
+}
 
-Options:
-  -h, --help           show this help`;
+/** Every command, by name. Add a command here and its pure function under `commands/`. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  keygen: {
+    synopsis: '[--count N]',
+    summary: 'print fresh secrets for the `secrets` option',
+    description:
+      'Print N fresh secrets, one per line: 32 random bytes from the CSPRNG, base64url\n' +
+      '(43 characters). Put one in SESSION_SECRET; list older ones after it to rotate.',
+    options: { count: { type: 'string', value: 'N', help: 'how many, 1 to 100 (default 1)' } },
+    run: ({ values }) =>
+      keygen({ count: integerOption(values.count, '--count', { min: 1, max: 100, fallback: 1 }) }),
+  },
+};
 
-/** Run the CLI with `argv` (without `node` and the script). Resolves the exit code. */
-export async function main(
-  argv: readonly string[],
-  out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-  err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    out(USAGE);
-    return command === undefined ? 2 : 0;
-  }
+const GLOBAL_OPTIONS: Readonly<Record<string, CommandOption>> = {
+  help: { type: 'boolean', short: 'h', help: 'show help (after a command: its help)' },
+  version: { type: 'boolean', help: 'print the version' },
+};
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+/**
+ * Run the CLI with `argv` (the arguments after `node` and the script). Resolves the exit code:
+ * 0 success, 1 the command failed (its message on stderr), 2 usage error (one line naming the
+ * problem, then the usage, on stderr). Never rejects and never calls `process.exit`.
+ */
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+  const io: CliIo = {
+    out: options.out ?? ((text) => process.stdout.write(`${text}\n`)),
+    err: options.err ?? ((text) => process.stderr.write(`${text}\n`)),
+  };
+  const commands = options.commands ?? COMMANDS;
+  // Global options come before the command name; everything after it belongs to the command.
+  const at = argv.findIndex((arg) => !arg.startsWith('-'));
+  const globalArgs = at === -1 ? argv : argv.slice(0, at);
+  const name = at === -1 ? undefined : argv[at];
+  let global: ReturnType<typeof parseCommandArgs>;
   try {
-    switch (command) {
-      case 'keygen': {
-        const count = readNumber(rest, '--count');
-        for (const secret of keygen(count === undefined ? {} : { count })) out(secret);
-        return 0;
-      }
-      default:
-        err(`sessionkit: unknown command "${command}"\n\n${USAGE}`);
-        return 2;
-    }
+    global = parseCommandArgs(globalArgs, GLOBAL_OPTIONS, false);
   } catch (error) {
-    err(`sessionkit ${command}: ${(error as Error).message}`);
-    return error instanceof RangeError ? 2 : 1;
+    return usageError(io, 'sessionkit', error, globalUsage(commands));
+  }
+  if (global.values.version === true) {
+    io.out(readVersion());
+    return EXIT_OK;
+  }
+  if (name === 'help') {
+    if (argv.length > at + 2) {
+      io.err(`sessionkit help: unexpected argument '${argv[at + 2]}'\n\n${globalUsage(commands)}`);
+      return EXIT_USAGE;
+    }
+    return help(io, commands, argv[at + 1]);
+  }
+  if (name === undefined) {
+    if (global.values.help === true) return help(io, commands, undefined);
+    io.err(`sessionkit: missing command\n\n${globalUsage(commands)}`);
+    return EXIT_USAGE;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    io.err(`sessionkit: unknown command '${name}'\n\n${globalUsage(commands)}`);
+    return EXIT_USAGE;
+  }
+  if (global.values.help === true) return help(io, commands, name);
+  return runCommand(io, name, command, argv.slice(at + 1));
+}
+
+async function runCommand(
+  io: CliIo,
+  name: string,
+  command: Command,
+  args: readonly string[],
+): Promise<number> {
+  try {
+    const input = parseCommandArgs(
+      args,
+      { ...command.options, help: HELP_OPTION },
+      command.positionals !== undefined,
+    );
+    if (input.values.help === true) {
+      io.out(commandUsage(name, command));
+      return EXIT_OK;
+    }
+    for await (const line of await command.run(input)) io.out(line);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      return usageError(io, `sessionkit ${name}`, error, commandUsage(name, command));
+    }
+    io.err(`sessionkit ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_FAILURE;
   }
 }
 
-function readNumber(args: readonly string[], flag: string): number | undefined {
-  const index = args.indexOf(flag);
-  if (index === -1) return undefined;
-  const value = Number(args[index + 1]);
-  if (!Number.isFinite(value)) throw new RangeError(`${flag} needs a number.`);
-  return value;
+function help(
+  io: CliIo,
+  commands: Readonly<Record<string, Command>>,
+  name: string | undefined,
+): number {
+  if (name === undefined) {
+    io.out(globalUsage(commands));
+    return EXIT_OK;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    io.err(`sessionkit: unknown command '${name}'\n\n${globalUsage(commands)}`);
+    return EXIT_USAGE;
+  }
+  io.out(commandUsage(name, command));
+  return EXIT_OK;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = await main(process.argv.slice(2));
+function usageError(io: CliIo, prefix: string, error: unknown, usage: string): number {
+  if (!(error instanceof UsageError)) throw error;
+  io.err(`${prefix}: ${error.message}\n\n${usage}`);
+  return EXIT_USAGE;
+}
+
+/** The text of `sessionkit --help` for `commands`. */
+export function globalUsage(commands: Readonly<Record<string, Command>> = COMMANDS): string {
+  const names = Object.keys(commands);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'Usage: sessionkit <command> [options]',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${commands[n]!.summary}`),
+    '',
+    'Options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    "Run 'sessionkit <command> --help' for a command's options.",
+    'Exit codes: 0 success, 1 failure, 2 usage error.',
+  ].join('\n');
+}
+
+/** The text of `sessionkit <name> --help`. */
+export function commandUsage(name: string, command: Command): string {
+  const synopsis = [`sessionkit ${name}`, command.synopsis, command.positionals ?? '']
+    .filter((part) => part !== '')
+    .join(' ');
+  return [
+    `Usage: ${synopsis}`,
+    '',
+    command.description,
+    '',
+    'Options:',
+    ...optionLines({ ...command.options, help: HELP_OPTION }),
+  ].join('\n');
+}
+
+function optionLines(options: Readonly<Record<string, CommandOption>>): string[] {
+  const labels = Object.entries(options).map(([name, option]) => {
+    const flag = option.short === undefined ? `    --${name}` : `-${option.short}, --${name}`;
+    return [option.type === 'string' ? `${flag} ${option.value ?? 'VALUE'}` : flag, option.help];
+  });
+  const width = Math.max(...labels.map(([label]) => label!.length));
+  return labels.map(([label, text]) => `  ${label!.padEnd(width)}  ${text}`);
+}
+
+// package.json sits two levels up from both src/cli/main.ts and dist/cli/main.js, in the repo
+// and in an installed package alike.
+function readVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return String((JSON.parse(text) as { version?: unknown }).version);
 }

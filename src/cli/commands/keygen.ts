@@ -1,5 +1,6 @@
 /**
- * `sessionkit keygen` — print fresh secrets for the `secrets` option.
+ * `sessionkit keygen` — fresh secrets for the `secrets` option. A pure function: the CLI's
+ * command table (`cli/main.ts`) parses `--count` and prints the lines.
  */
 
 import { generateSecret } from '../../core/keys.js';
@@ -13,7 +14,10 @@ export interface KeygenOptions {
   count?: number;
 }
 
-/** Fresh secrets (32 CSPRNG bytes, base64url, 43 characters each), one per line. */
+/**
+ * Fresh secrets (32 CSPRNG bytes, base64url, 43 characters each), one per line. Throws
+ * `RangeError` when `count` is not an integer from 1 to 100.
+ */
 export function keygen(options: KeygenOptions = {}): string[] {
   const count = options.count ?? 1;
   if (!Number.isSafeInteger(count) || count < 1 || count > 100) {

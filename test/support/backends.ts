@@ -86,7 +86,10 @@ export async function connectRedis(url: string = REDIS_URL): Promise<Redis> {
 export function postgresPool(url: string = POSTGRES_URL, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    connectionTimeoutMillis: 1000,
+    // pg-pool applies this to a connection attempt AND to the wait for a free client when all
+    // `max` are busy: at 1 s, a 200-request burst on a loaded machine got "timeout exceeded
+    // when trying to connect" (503s). An unreachable server still fails at once (refused).
+    connectionTimeoutMillis: 10_000,
     max,
     query_timeout: 3000,
   });

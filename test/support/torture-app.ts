@@ -26,6 +26,22 @@ import {
 
 type Data = Record<string, unknown>;
 
+/**
+ * The app's deadlines, in ms. A burst of N requests on one session is served one commit (or,
+ * in lock mode, one lock hold) after another, so its last request waits for all the others —
+ * behind a shared pool, on a machine shared with other test runs. The default lock wait (5 s)
+ * turned the lock-mode torture tests into throughput tests that failed under load (lock
+ * timeouts → 503); a store call queued behind a busy pool meets the 5 s store timeout the same
+ * way. What these tests assert is correctness, so the deadlines are sized for the slowest
+ * machine, and stay bounded so that a real stall still fails with the app's own error before
+ * {@link BURST_TIMEOUT}. Tests about deadlines pass their own (the outage tests do).
+ */
+export const LOCK_WAIT = 60_000;
+/** See {@link LOCK_WAIT}. */
+export const STORE_TIMEOUT = 30_000;
+/** A test timeout for a burst: outlasts {@link LOCK_WAIT} and {@link STORE_TIMEOUT}. */
+export const BURST_TIMEOUT = 120_000;
+
 /** A running app. */
 export interface TortureApp {
   url: string;
@@ -48,6 +64,8 @@ export async function startTortureApp(
     store,
     secrets: [secret],
     cookie: { secure: false },
+    lock: { wait: LOCK_WAIT },
+    storeTimeout: STORE_TIMEOUT,
     onEvent: (event) => events.push(event),
     ...options,
   });
@@ -113,7 +131,10 @@ export async function startTortureApp(
     if (req.url?.startsWith('/lock/')) lock(req, res);
     else merge(req, res);
   });
-  server.keepAliveTimeout = 30_000;
+  // Never close an idle keep-alive connection while a test runs (`close()` ends them all): a
+  // socket the server closes just as the client reuses it fails that request with ECONNRESET,
+  // which happened after a burst that left some of the agent's sockets idle for 30 s.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -12,8 +12,7 @@
 
 import { afterAll, describe, it } from 'vitest';
 import { describeStore } from './conformance.js';
-import { describeSqlExtras } from './sql-extras.js';
-import { describeSqliteExtras, type SqliteTestDb, sqliteHarness } from './sqlite-extras.js';
+import { type SqliteTestDb, sqliteHarness } from './sqlite-extras.js';
 
 /** The part of `node:sqlite` this file uses (the installed `@types/node` is Node 20's). */
 interface NodeSqlite {
@@ -33,15 +32,7 @@ if (nodeSqlite === undefined) {
   const sqlite = sqliteHarness('node:sqlite', (file) => new DatabaseSync(file));
   afterAll(() => sqlite.close());
 
-  describeStore({
-    name: 'node:sqlite',
-    create: sqlite.create,
-    createBroken: sqlite.createBroken,
-    extra: (ctx) => {
-      describeSqlExtras(sqlite.target, ctx);
-      describeSqliteExtras(sqlite, ctx);
-    },
-  });
+  describeStore(sqlite.suite);
 }
 
 /** `node:sqlite`, or `undefined` where this Node has none (or only behind a flag). */

@@ -42,7 +42,8 @@ export interface SqlTarget {
   eagerSetup?: boolean;
 }
 
-function thrown(fn: () => unknown): unknown {
+/** What `fn` throws, or `undefined` when it returns. */
+export function thrown(fn: () => unknown): unknown {
   try {
     fn();
   } catch (error) {

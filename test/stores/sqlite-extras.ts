@@ -11,15 +11,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
-import type { SessionStore } from '../../src/core/store.js';
 import {
   type SqliteClientLike,
   type SqliteParam,
   sqliteSchema,
   sqliteStore,
 } from '../../src/stores/sqlite.js';
-import { collect, record, type StoreSuiteContext, storeKey } from './conformance.js';
-import { type SqlTarget, tableNames } from './sql-extras.js';
+import {
+  collect,
+  type DescribeStoreOptions,
+  record,
+  type StoreSuiteContext,
+  storeKey,
+} from './conformance.js';
+import {
+  thrown as configError,
+  describeSqlExtras,
+  type SqlTarget,
+  tableNames,
+} from './sql-extras.js';
 
 /** An open SQLite connection as the tests use it (better-sqlite3 `Database`, `DatabaseSync`). */
 export interface SqliteTestDb extends SqliteClientLike {
@@ -28,14 +38,15 @@ export interface SqliteTestDb extends SqliteClientLike {
 
 /** What {@link sqliteHarness} gives a test file. */
 export interface SqliteHarness {
+  /**
+   * The whole SQLite suite for `describeStore`: stores on fresh in-memory connections, a broken
+   * one (closed connection), and as extras the shared SQL extras plus the SQLite specifics.
+   */
+  suite: DescribeStoreOptions;
   /** The SQL extras' target: every store on one temp file (WAL, busy_timeout 5 s). */
   target: SqlTarget;
   /** A fresh in-memory connection (closed by {@link close}). */
   memory(): SqliteTestDb;
-  /** A store on a fresh in-memory connection: the conformance suite's `create`. */
-  create(): SessionStore;
-  /** A store whose connection is closed, so every statement throws: `createBroken`. */
-  createBroken(): SessionStore;
   /** Close every connection and remove the temp file. */
   close(): void;
 }
@@ -85,16 +96,23 @@ export function sqliteHarness(name: string, open: (file: string) => SqliteTestDb
       return rows.map((row) => row.name.toLowerCase());
     },
   };
-  return {
+  const harness: SqliteHarness = {
+    suite: {
+      name,
+      create: () => sqliteStore({ client: connect(':memory:') }),
+      createBroken() {
+        const db = connect(':memory:');
+        const store = sqliteStore({ client: db });
+        db.close(); // prepared statements now throw: the database connection is not open
+        return store;
+      },
+      extra(ctx) {
+        describeSqlExtras(target, ctx);
+        describeSqliteExtras(harness, ctx);
+      },
+    },
     target,
     memory: () => connect(':memory:'),
-    create: () => sqliteStore({ client: connect(':memory:') }),
-    createBroken() {
-      const db = connect(':memory:');
-      const store = sqliteStore({ client: db });
-      db.close(); // prepared statements now throw: the database connection is not open
-      return store;
-    },
     close() {
       for (const db of opened) {
         try {
@@ -106,6 +124,7 @@ export function sqliteHarness(name: string, open: (file: string) => SqliteTestDb
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return harness;
 }
 
 /** The client, wrapped so `onSql` sees every statement it executes, with its parameters. */
@@ -134,17 +153,8 @@ function recording(
   };
 }
 
-function configError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-/** Define the tests only a synchronous SQLite store has. Call it from `describeStore({ extra })`. */
-export function describeSqliteExtras(sqlite: SqliteHarness, { track }: StoreSuiteContext): void {
+/** The tests only a synchronous SQLite store has. */
+function describeSqliteExtras(sqlite: SqliteHarness, { track }: StoreSuiteContext): void {
   describe(`${sqlite.target.name} specifics`, () => {
     it('refuses invalid table names with ERR_SESSION_CONFIG naming the option', () => {
       const db = sqlite.memory();

@@ -6,18 +6,9 @@
 import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
 import { describeStore } from './conformance.js';
-import { describeSqlExtras } from './sql-extras.js';
-import { describeSqliteExtras, sqliteHarness } from './sqlite-extras.js';
+import { sqliteHarness } from './sqlite-extras.js';
 
 const sqlite = sqliteHarness('sqlite', (file) => new Database(file));
 afterAll(() => sqlite.close());
 
-describeStore({
-  name: 'sqlite',
-  create: sqlite.create,
-  createBroken: sqlite.createBroken,
-  extra: (ctx) => {
-    describeSqlExtras(sqlite.target, ctx);
-    describeSqliteExtras(sqlite, ctx);
-  },
-});
+describeStore(sqlite.suite);

@@ -1,10 +1,23 @@
 /**
- * Private helpers of the web-standard adapters (fetch, Hono): only `Request`, `Response` and
- * `Headers`, no `node:http`, so they run wherever those globals exist.
+ * Private (not exported from the package): helpers of the web-standard adapters (fetch, Hono).
+ * Only `Request`, `Response` and `Headers`, no `node:*` import anywhere under this module, so
+ * they run wherever those globals exist (`test/adapters/web-safe.test.ts` checks the import
+ * graph). `appendVary` is shared with the node-style adapters.
  */
 
 import type { SessionResponse } from '../core/manager.js';
-import { appendVary, errorResponse } from './_shared.js';
+import { renderError } from './_errors.js';
+
+/**
+ * Append `token` to a comma-separated header value (`Vary`) unless it is already listed or the
+ * value is `*`. An absent or blank value becomes `token`.
+ */
+export function appendVary(current: string | undefined, token: string): string {
+  if (current === undefined || current.trim() === '') return token;
+  const parts = current.split(',').map((p) => p.trim().toLowerCase());
+  if (parts.includes('*') || parts.includes(token.toLowerCase())) return current;
+  return `${current}, ${token}`;
+}
 
 /**
  * Put a commit's headers on `response`: every `Set-Cookie` appended (never replacing the
@@ -28,13 +41,13 @@ export function withSessionHeaders(response: Response, out: SessionResponse): Re
 }
 
 /**
- * The generic error `Response` for an error that ends a request: the session error's status
- * (409, 503 + `Retry-After`, 500 for anything else), `Cache-Control: no-store`, no `Set-Cookie`,
- * and a body naming only the status (JSON when `accept` asks for it) — SECURITY.md §20, §24.
+ * The generic error `Response` for an error that ends a request ({@link renderError}): the
+ * session error's status (409, 503 + `Retry-After`, 500 for anything else), `Cache-Control:
+ * no-store`, no `Set-Cookie`, and a body naming only the status (JSON when `accept` asks for it).
  */
-export function sessionErrorResponse(error: unknown, accept: string | null): Response {
-  const generic = errorResponse(error, accept ?? undefined);
-  return new Response(generic.body, { status: generic.status, headers: generic.headers });
+export function errorResponse(error: unknown, accept: string | null): Response {
+  const { status, headers, body } = renderError(error, accept);
+  return new Response(body, { status, headers });
 }
 
 /** Release the body of a response that will not be sent (ignores locked or used bodies). */
@@ -47,6 +60,6 @@ function writeHeaders(headers: Headers, out: SessionResponse): void {
   for (const line of out.setCookie) headers.append('set-cookie', line);
   if (out.vary) headers.set('vary', appendVary(headers.get('vary') ?? undefined, 'Cookie'));
   // A response that reads or sets a session must never be stored by a shared cache, whatever
-  // the handler said (SECURITY.md §21); `cacheControl: false` on the manager opts out.
+  // the handler said; `cacheControl: false` on the manager opts out.
   if (out.cacheControl !== undefined) headers.set('cache-control', out.cacheControl);
 }

@@ -23,11 +23,10 @@ import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
 import { type CsrfOptions, createCsrfProtection } from '../csrf/index.js';
-import { header, sendError } from './_shared.js';
-import { attach, getSession, runCsrf } from './node.js';
+import { attach, getSession, header, runCsrf, sendError } from './_node.js';
 
 export type { CsrfOptions } from '../csrf/index.js';
-export { getSession } from './node.js';
+export { getSession } from './_node.js';
 
 /** The parts of an Express request the adapter reads. */
 export type ExpressRequestLike = IncomingMessage & {
@@ -59,11 +58,11 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   manager: SessionManager<D, F>,
   options: ExpressSessionOptions = {},
 ): ExpressSessionMiddleware<D, F> {
-  const middleware = (
+  function sessionMiddleware(
     req: ExpressRequestLike,
     res: ServerResponse,
     next: (error?: unknown) => void,
-  ): void => {
+  ): void {
     let session: Session<D, F>;
     try {
       session = attach(
@@ -79,8 +78,10 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
     }
     (req as ExpressRequestLike & { session?: unknown }).session = session;
     next();
-  };
-  return Object.assign(middleware, { get: (req: IncomingMessage) => getSession<D, F>(req) });
+  }
+  return Object.assign(sessionMiddleware, {
+    get: (req: IncomingMessage) => getSession<D, F>(req),
+  });
 }
 
 /**
@@ -94,7 +95,8 @@ export function sessionErrorHandler(): (
   res: ServerResponse,
   next: (error?: unknown) => void,
 ) => void {
-  return (error, req, res, next) => {
+  // Four parameters: Express recognizes an error middleware by its arity.
+  return function sessionErrorHandler(error, req, res, next) {
     if (!isSessionError(error) || res.headersSent) {
       next(error);
       return;
@@ -104,20 +106,21 @@ export function sessionErrorHandler(): (
 }
 
 /**
- * Express CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it
- * after {@link sessionMiddleware} and after the body parsers whose forms carry the token
+ * Express CSRF middleware (options and rules: `sessionkit/csrf`). Mount it after
+ * {@link sessionMiddleware} and after the body parsers whose forms carry the token
  * (`express.urlencoded()`, `express.json()`, multer): the `_csrf` field is read from `req.body`,
- * the `x-csrf-token` header always. Unsafe requests without a valid token — and cross-site ones —
- * get a 403 with a generic body and `Cache-Control: no-store`; the route never runs. The default
- * allowed origin uses `req.protocol`, so Express's `trust proxy` setting applies. Pages get the
- * token with `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
+ * the `x-csrf-token` header always, the URL never. Unsafe requests (anything but GET, HEAD,
+ * OPTIONS) without a valid token — and cross-site ones — get a 403 with a generic body and
+ * `Cache-Control: no-store`; the route never runs. The default allowed origin uses
+ * `req.protocol`, so Express's `trust proxy` setting applies. Pages get the token with
+ * `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
  */
 export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
   manager: SessionManager<D, F>,
   options: CsrfOptions = {},
 ): (req: ExpressRequestLike, res: ServerResponse, next: (error?: unknown) => void) => void {
   const csrf = createCsrfProtection(manager, options);
-  return (req, res, next) => {
+  return function csrfMiddleware(req, res, next) {
     runCsrf(csrf, req, res, next, req.protocol === 'https' ? 'https' : 'http');
   };
 }

@@ -30,7 +30,8 @@ import type { ConcurrencyMode, SessionManager, SessionScope } from '../core/mana
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
 import { type CsrfOptions, createCsrfProtection } from '../csrf/index.js';
-import { appendVary, errorResponse } from './_shared.js';
+import { renderError } from './_errors.js';
+import { appendVary } from './_web.js';
 
 /** Options of {@link sessionPlugin}. */
 export interface FastifySessionOptions<
@@ -70,7 +71,7 @@ export type { CsrfOptions } from '../csrf/index.js';
 
 const STATES = new WeakMap<FastifyRequest, RequestState>();
 
-function plugin(
+function sessionkitPlugin(
   fastify: FastifyInstance,
   // biome-ignore lint/suspicious/noExplicitAny: see FastifySessionPlugin
   options: FastifySessionOptions<any, any>,
@@ -92,7 +93,7 @@ function plugin(
   const property: string = 'session';
   fastify.decorateRequest(property, null);
 
-  fastify.addHook('onRequest', (request, _reply, next) => {
+  fastify.addHook('onRequest', function sessionOnRequest(request, _reply, next) {
     try {
       // No I/O and no crypto here: the session is loaded on first use.
       const scope = manager.begin({
@@ -109,7 +110,7 @@ function plugin(
     }
   });
 
-  fastify.addHook('onError', (request, _reply, error, next) => {
+  fastify.addHook('onError', function sessionOnError(request, _reply, error, next) {
     const state = STATES.get(request);
     if (state !== undefined) {
       state.errored = true;
@@ -118,7 +119,7 @@ function plugin(
     next();
   });
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  fastify.addHook('onSend', async function sessionOnSend(request, reply, payload) {
     const state = STATES.get(request);
     if (state === undefined) return payload;
     if (state.phase === 'open') {
@@ -139,8 +140,8 @@ function plugin(
               appendVary(vary === undefined ? undefined : String(vary), 'Cookie'),
             );
           }
-          // Responses that read or set a session are never stored by shared caches (SECURITY.md
-          // §21), whatever the handler said.
+          // Responses that read or set a session are never stored by shared caches, whatever
+          // the handler said.
           if (out.cacheControl !== undefined) reply.header('cache-control', out.cacheControl);
           return payload;
         } catch (error) {
@@ -165,17 +166,17 @@ function plugin(
 
   // The reply bypassed onSend (hijacked, raw writes) or the client went away: release the scope
   // without committing, so lock mode never leaks a lock.
-  const release = (request: FastifyRequest): void => {
+  function release(request: FastifyRequest): void {
     const state = STATES.get(request);
     if (state === undefined || state.phase !== 'open') return;
     state.phase = 'done';
     void state.scope.abort().catch(() => undefined);
-  };
-  fastify.addHook('onResponse', (request, _reply, next) => {
+  }
+  fastify.addHook('onResponse', function sessionOnResponse(request, _reply, next) {
     release(request);
     next();
   });
-  fastify.addHook('onRequestAbort', (request, next) => {
+  fastify.addHook('onRequestAbort', function sessionOnRequestAbort(request, next) {
     release(request);
     next();
   });
@@ -189,7 +190,7 @@ function plugin(
  * {@link getSession}) and commits in `onSend`. Throws `ERR_SESSION_STATE` at registration without
  * a manager; Fastify refuses a second registration that decorates `session` again.
  */
-export const sessionPlugin: FastifySessionPlugin = Object.assign(plugin, {
+export const sessionPlugin: FastifySessionPlugin = Object.assign(sessionkitPlugin, {
   // What fastify-plugin sets: no encapsulation, a display name, and the supported Fastify range.
   [Symbol.for('skip-override')]: true,
   [Symbol.for('fastify.display-name')]: 'sessionkit',
@@ -225,8 +226,8 @@ function genericError(
   error: unknown,
   replaceBody: boolean,
 ): string | undefined {
-  const response = errorResponse(error, request.headers.accept);
-  // SECURITY.md §20: an outage or conflict response is never cached; 503 says when to retry.
+  const response = renderError(error, request.headers.accept);
+  // An outage or conflict response is never cached; a 503 says when to retry.
   reply.header('cache-control', 'no-store');
   const retry = response.headers['retry-after'];
   if (retry !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', retry);
@@ -238,9 +239,10 @@ function genericError(
 }
 
 /**
- * Fastify CSRF check (SECURITY.md §17; options and rules: `sessionkit/csrf`), as a `preHandler`
- * hook: `app.addHook('preHandler', csrfMiddleware(manager, options))` after registering
- * {@link sessionPlugin}. The token comes from the `x-csrf-token` header or the `_csrf` field of
+ * Fastify CSRF check (options and rules: `sessionkit/csrf`), as a `preHandler` hook:
+ * `app.addHook('preHandler', csrfMiddleware(manager, options))` after registering
+ * {@link sessionPlugin}. Unsafe requests (anything but GET, HEAD, OPTIONS) need a valid token,
+ * and cross-site ones are refused. The token comes from the `x-csrf-token` header or the `_csrf` field of
  * `request.body` (JSON out of the box; urlencoded and multipart need their content-type parsers,
  * e.g. `@fastify/formbody`, `@fastify/multipart` with `attachFieldsToBody`), never from the URL.
  * A failure throws `CsrfError` (`ERR_SESSION_CSRF`, 403) into Fastify's error flow; the plugin
@@ -252,7 +254,7 @@ export function csrfMiddleware<D extends object = DefaultData, F extends object 
   options: CsrfOptions = {},
 ): (request: FastifyRequest) => Promise<void> {
   const csrf = createCsrfProtection(manager, options);
-  return async (request) => {
+  return async function csrfPreHandler(request) {
     const path = request.url.split('?')[0] ?? '/';
     await csrf.verify(
       {

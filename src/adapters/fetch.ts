@@ -27,7 +27,7 @@ import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
 import { type CsrfOptions, createCsrfProtection, SAFE_METHODS } from '../csrf/index.js';
-import { discard, sessionErrorResponse, withSessionHeaders } from './_web.js';
+import { discard, errorResponse, withSessionHeaders } from './_web.js';
 
 /** Options of {@link withSession} and {@link createSessionScope}. */
 export interface FetchSessionOptions {
@@ -90,14 +90,14 @@ export function withSession<D extends object = DefaultData, F extends object = D
   handler: FetchSessionHandler<D, F>,
   options: FetchSessionOptions = {},
 ): (request: Request) => Promise<Response> {
-  return async (request) => {
+  return async function sessionHandler(request) {
     const scope = createSessionScope(manager, request, options);
     let response: Response;
     try {
       response = await handler(request, scope.session);
     } catch (error) {
       await scope.abort().catch(() => undefined);
-      if (isSessionError(error)) return sessionErrorResponse(error, request.headers.get('accept'));
+      if (isSessionError(error)) return errorResponse(error, request.headers.get('accept'));
       throw error;
     }
     return scope.apply(response);
@@ -143,7 +143,7 @@ export function createSessionScope<D extends object = DefaultData, F extends obj
         return withSessionHeaders(response, await scope.end());
       } catch (error) {
         await discard(response);
-        return sessionErrorResponse(error, request.headers.get('accept'));
+        return errorResponse(error, request.headers.get('accept'));
       }
     },
     abort: () => scope.abort(),
@@ -165,9 +165,10 @@ export function getSession<D extends object = DefaultData, F extends object = De
 }
 
 /**
- * CSRF check for fetch handlers (SECURITY.md §17; options and rules: `sessionkit/csrf`): wraps a
- * handler given to {@link withSession} — `withSession(manager, csrfMiddleware(manager)(handler))`.
- * The token comes from the `x-csrf-token` header or the `_csrf` field of a JSON, urlencoded or
+ * CSRF check for fetch handlers (options and rules: `sessionkit/csrf`): wraps a handler given to
+ * {@link withSession} — `withSession(manager, csrfMiddleware(manager)(handler))`. Unsafe requests
+ * (anything but GET, HEAD, OPTIONS) need a valid token, and cross-site ones are refused. The token
+ * comes from the `x-csrf-token` header or the `_csrf` field of a JSON, urlencoded or
  * multipart body (read from a clone, so the handler can still read the body), never from the
  * URL. A failure throws `CsrfError` (`ERR_SESSION_CSRF`, 403), which `withSession` answers with
  * a generic 403 without running the handler. Throws `ERR_SESSION_CONFIG` for invalid options.
@@ -177,20 +178,22 @@ export function csrfMiddleware<D extends object = DefaultData, F extends object 
   options: CsrfOptions = {},
 ): (handler: FetchSessionHandler<D, F>) => FetchSessionHandler<D, F> {
   const csrf = createCsrfProtection(manager, options);
-  return (handler) => async (request, session) => {
-    const url = new URL(request.url);
-    const checked = !SAFE_METHODS.has(request.method) && !csrf.isExcepted(url.pathname);
-    await csrf.verify(
-      {
-        method: request.method,
-        path: url.pathname,
-        headers: (name) => request.headers.get(name) ?? undefined,
-        body: checked ? await readBody(request) : undefined,
-        scheme: url.protocol === 'https:' ? 'https' : 'http',
-      },
-      session,
-    );
-    return handler(request, session);
+  return function withCsrf(handler) {
+    return async function csrfHandler(request, session) {
+      const url = new URL(request.url);
+      const checked = !SAFE_METHODS.has(request.method) && !csrf.isExcepted(url.pathname);
+      await csrf.verify(
+        {
+          method: request.method,
+          path: url.pathname,
+          headers: (name) => request.headers.get(name) ?? undefined,
+          body: checked ? await readBody(request) : undefined,
+          scheme: url.protocol === 'https:' ? 'https' : 'http',
+        },
+        session,
+      );
+      return handler(request, session);
+    };
   };
 }
 

@@ -32,7 +32,7 @@ import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
 import { type CsrfOptions, createCsrfProtection, SAFE_METHODS } from '../csrf/index.js';
-import { discard, sessionErrorResponse, withSessionHeaders } from './_web.js';
+import { discard, errorResponse, withSessionHeaders } from './_web.js';
 
 export type { CsrfOptions } from '../csrf/index.js';
 
@@ -71,7 +71,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   manager: SessionManager<D, F>,
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<SessionEnv<D, F>> {
-  return async (c, next) => {
+  return async function sessionMiddleware(c, next) {
     const scope = manager.begin({
       cookie: c.req.header('cookie'),
       ip: options.getClientIp === undefined ? undefined : () => options.getClientIp?.(c),
@@ -89,14 +89,14 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
     // Hono hands a handler's error to `onError` where it was thrown; it surfaces here as c.error.
     if (c.error !== undefined) {
       await scope.abort().catch(() => undefined);
-      if (isSessionError(c.error)) await replace(c, sessionErrorResponse(c.error, accept(c)));
+      if (isSessionError(c.error)) await replace(c, errorResponse(c.error, accept(c)));
       return;
     }
     let response: Response;
     try {
       response = withSessionHeaders(c.res, await scope.end());
     } catch (error) {
-      await replace(c, sessionErrorResponse(error, accept(c)));
+      await replace(c, errorResponse(error, accept(c)));
       return;
     }
     if (response !== c.res) await replace(c, response, false);
@@ -133,11 +133,12 @@ async function replace(c: Context, response: Response, dropOld = true): Promise<
 }
 
 /**
- * Hono CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it after
+ * Hono CSRF middleware (options and rules: `sessionkit/csrf`). Mount it after
  * {@link sessionMiddleware}. The token comes from the `x-csrf-token` header or the `_csrf` field
- * of a urlencoded, multipart or JSON body, read with Hono's own cached `c.req.parseBody()` /
- * `c.req.json()` so the handler can read the body again (a repeated form field: Hono keeps the
- * last). Unsafe requests without a valid token — and cross-site ones — get a 403 with a generic
+ * of a urlencoded, multipart or JSON body (never the URL), read with Hono's own cached
+ * `c.req.parseBody()` / `c.req.json()` so the handler can read the body again (a repeated form
+ * field: Hono keeps the last). Unsafe requests (anything but GET, HEAD, OPTIONS) without a valid
+ * token — and cross-site ones — get a 403 with a generic
  * body and `Cache-Control: no-store`; the handler never runs. Pages get the token with
  * `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
  */
@@ -146,7 +147,7 @@ export function csrfMiddleware<D extends object = DefaultData, F extends object 
   options: CsrfOptions = {},
 ): MiddlewareHandler<SessionEnv<D, F>> {
   const csrf = createCsrfProtection(manager, options);
-  return async (c, next) => {
+  return async function csrfMiddleware(c, next) {
     const url = new URL(c.req.url);
     const method = c.req.method;
     const checked = !SAFE_METHODS.has(method) && !csrf.isExcepted(url.pathname);
@@ -163,7 +164,7 @@ export function csrfMiddleware<D extends object = DefaultData, F extends object 
       );
     } catch (error) {
       if (!isSessionError(error)) throw error;
-      return sessionErrorResponse(error, accept(c));
+      return errorResponse(error, accept(c));
     }
     await next();
     return undefined;

@@ -21,9 +21,11 @@
  * keep writes of a failing request, `await ctx.session.commit()` before throwing, or catch the
  * error in a middleware mounted after this one and set the error response there.
  *
- * Session errors (store outage 503, conflict 409, misuse 500) carry `status`, `expose: false` and
- * `headers` (`Cache-Control: no-store`, `Retry-After` on 503), so Koa's default error responder
- * answers them with a generic body. Types are structural: the adapter needs no `@types/koa`.
+ * Session errors (store outage 503, conflict 409, misuse 500) reach Koa's error flow as an error
+ * derived from the session error — same `code`, `status`, `expose: false`, class and `cause` —
+ * that also carries `headers` (`Cache-Control: no-store`, `Retry-After` on 503), so Koa's default
+ * error responder answers them with a generic body. The session error itself is not modified.
+ * Types are structural: the adapter needs no `@types/koa`.
  */
 
 import type { IncomingMessage } from 'node:http';
@@ -32,7 +34,7 @@ import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
 import { type CsrfOptions, createCsrfProtection, SAFE_METHODS } from '../csrf/index.js';
-import { errorResponse } from './_shared.js';
+import { renderError } from './_errors.js';
 
 export type { CsrfOptions } from '../csrf/index.js';
 
@@ -93,7 +95,10 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   manager: SessionManager<D, F>,
   options: KoaSessionOptions = {},
 ): KoaSessionMiddleware<D, F> {
-  const middleware = async (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> => {
+  async function sessionMiddleware(
+    ctx: KoaContextLike,
+    next: () => Promise<unknown>,
+  ): Promise<void> {
     const scope = manager.begin({
       cookie: ctx.req.headers.cookie,
       ip: () => ctx.ip,
@@ -108,22 +113,22 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
     } catch (error) {
       // The handler did not finish: its intents are incomplete, so nothing is committed.
       await scope.abort().catch(() => undefined);
-      throw withErrorHeaders(error);
+      throw forKoa(error);
     }
     let out: Awaited<ReturnType<typeof scope.end>>;
     try {
       out = await scope.end();
     } catch (error) {
-      throw withErrorHeaders(error);
+      throw forKoa(error);
     }
     // `ctx.respond = false` or raw writes to `ctx.res`: the data is saved, the headers are gone.
     if (ctx.headerSent) return;
     if (out.setCookie.length > 0) ctx.append('Set-Cookie', out.setCookie);
     if (out.vary) ctx.vary('Cookie');
-    // Responses that read or set a session are never stored by shared caches (SECURITY.md §21).
+    // Responses that read or set a session are never stored by shared caches.
     if (out.cacheControl !== undefined) ctx.set('Cache-Control', out.cacheControl);
-  };
-  return Object.assign(middleware, { get: (ctx: object) => getSession<D, F>(ctx) });
+  }
+  return Object.assign(sessionMiddleware, { get: (ctx: object) => getSession<D, F>(ctx) });
 }
 
 /**
@@ -147,17 +152,22 @@ export function getSession<D extends object = DefaultData, F extends object = De
 }
 
 /**
- * Give a session error the `headers` Koa's error responder sets (it drops all others):
- * `Cache-Control: no-store`, and `Retry-After` on 503 (SECURITY.md §20). Other errors pass as is.
+ * What Koa's error flow gets for `error`. Koa's error responder drops every header except the
+ * thrown error's `headers`, so a session error is thrown as a new object whose prototype is the
+ * session error — `instanceof`, `code`, `status`, `expose: false`, `message`, `cause` and the
+ * stack all read through — with its own `headers` from {@link renderError} (`Cache-Control:
+ * no-store`, `Retry-After` on 503; the content type is Koa's). The session error is not modified.
+ * Any other error, or one that already has `headers`, is returned as is.
  */
-function withErrorHeaders(error: unknown): unknown {
+function forKoa(error: unknown): unknown {
   if (!isSessionError(error) || (error as { headers?: unknown }).headers !== undefined) {
     return error;
   }
-  const { headers } = errorResponse(error, undefined);
+  const { headers } = renderError(error, undefined);
   delete headers['content-type'];
-  Object.defineProperty(error, 'headers', { value: headers, configurable: true, writable: true });
-  return error;
+  return Object.create(error, {
+    headers: { value: headers, configurable: true, enumerable: true, writable: true },
+  }) as unknown;
 }
 
 /** The Koa context fields the CSRF middleware reads, beyond {@link KoaContextLike}. */
@@ -170,20 +180,20 @@ type KoaCsrfContext = KoaContextLike & {
 };
 
 /**
- * Koa CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it after
+ * Koa CSRF middleware (options and rules: `sessionkit/csrf`). Mount it after
  * {@link sessionMiddleware} and after your body parser (`@koa/bodyparser`, `koa-body`): the
  * `_csrf` field is read from `ctx.request.body` when a parser set it; without one, only the
- * `x-csrf-token` header counts. Unsafe requests without a valid token — and cross-site ones — get
- * a 403 with a generic body and `Cache-Control: no-store`; `next` is not called. The default
- * allowed origin uses `ctx.protocol`, so `app.proxy` applies. Pages get the token with
- * `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
+ * `x-csrf-token` header counts (never the URL). Unsafe requests (anything but GET, HEAD, OPTIONS)
+ * without a valid token — and cross-site ones — get a 403 with a generic body and
+ * `Cache-Control: no-store`; `next` is not called. The default allowed origin uses
+ * `ctx.protocol`, so `app.proxy` applies. Pages get the token with `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
  */
 export function csrfMiddleware<D extends object = DefaultData, F extends object = DefaultFlash>(
   manager: SessionManager<D, F>,
   options: CsrfOptions = {},
 ): (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void> {
   const csrf = createCsrfProtection(manager, options);
-  return async (context, next) => {
+  return async function csrfMiddleware(context, next) {
     const ctx = context as KoaCsrfContext;
     const original = ctx.request?.originalMethod;
     const method =
@@ -208,7 +218,7 @@ export function csrfMiddleware<D extends object = DefaultData, F extends object 
       );
     } catch (error) {
       if (!isSessionError(error)) throw error;
-      const response = errorResponse(error, ctx.get('accept'));
+      const response = renderError(error, ctx.get('accept'));
       ctx.status = response.status;
       for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
       ctx.body = response.body;

@@ -15,20 +15,14 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { isSessionError, StateError } from '../core/errors.js';
 import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
-import {
-  type CsrfOptions,
-  type CsrfProtection,
-  type CsrfRequest,
-  createCsrfProtection,
-  SAFE_METHODS,
-} from '../csrf/index.js';
-import { clientIp, header, holdResponse, sendError } from './_shared.js';
+import { type CsrfOptions, createCsrfProtection } from '../csrf/index.js';
+import { attach, clientIp, getSession, header, runCsrf, sendError } from './_node.js';
 
 export type { CsrfOptions } from '../csrf/index.js';
+export { getSession } from './_node.js';
 
 /** Options shared by the node-style adapters. */
 export interface NodeSessionOptions {
@@ -59,8 +53,6 @@ export type NodeSessionHandler<D extends object, F extends object> = (
   session: Session<D, F>,
 ) => unknown;
 
-const SESSIONS = new WeakMap<object, unknown>();
-
 /**
  * Connect-style middleware (`(req, res, next)`): starts the request's session (lazily — nothing
  * is read until it is used), sets `req.session`, and commits before the response's first header
@@ -71,11 +63,11 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   options: NodeSessionOptions = {},
 ): NodeSessionMiddleware<D, F> {
   const trustProxy = options.trustProxy ?? false;
-  const middleware = (
+  function sessionMiddleware(
     req: IncomingMessage,
     res: ServerResponse,
     next: (error?: unknown) => void,
-  ): void => {
+  ): void {
     let session: Session<D, F>;
     try {
       session = attach(manager, req, res, () => clientIp(req, trustProxy), options.concurrency);
@@ -85,8 +77,10 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
     }
     (req as IncomingMessage & { session?: unknown }).session = session;
     next();
-  };
-  return Object.assign(middleware, { get: (req: IncomingMessage) => getSession<D, F>(req) });
+  }
+  return Object.assign(sessionMiddleware, {
+    get: (req: IncomingMessage) => getSession<D, F>(req),
+  });
 }
 
 /**
@@ -100,7 +94,7 @@ export function withSession<D extends object = DefaultData, F extends object = D
   options: NodeSessionOptions & { onError?: (error: unknown, req: IncomingMessage) => void } = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const trustProxy = options.trustProxy ?? false;
-  return (req, res) => {
+  return function sessionHandler(req: IncomingMessage, res: ServerResponse): void {
     const fail = (error: unknown): void => {
       options.onError?.(error, req);
       if (!res.headersSent && !res.writableEnded) sendError(res, error, header(req, 'accept'));
@@ -120,40 +114,6 @@ export function withSession<D extends object = DefaultData, F extends object = D
   };
 }
 
-/**
- * The session of a request handled by {@link sessionMiddleware} or {@link withSession}. Throws
- * `ERR_SESSION_STATE` when the request did not go through one.
- */
-export function getSession<D extends object = DefaultData, F extends object = DefaultFlash>(
-  req: IncomingMessage,
-): Session<D, F> {
-  const session = SESSIONS.get(req);
-  if (session === undefined) {
-    throw new StateError('No session on this request: install the sessionkit middleware first.');
-  }
-  return session as Session<D, F>;
-}
-
-/** Start a session for a node request and hold its response until commit. @internal */
-export function attach<D extends object, F extends object>(
-  manager: SessionManager<D, F>,
-  req: IncomingMessage,
-  res: ServerResponse,
-  ip: string | (() => string | undefined) | undefined,
-  concurrency: ConcurrencyMode | undefined,
-): Session<D, F> {
-  const scope = manager.begin({
-    cookie: req.headers.cookie,
-    ip,
-    userAgent: header(req, 'user-agent'),
-    concurrency,
-  });
-  // Hold the response only once the session is used: an untouched request costs no patching.
-  scope.onTouch(() => holdResponse(req, res, scope));
-  SESSIONS.set(req, scope.session);
-  return scope.session;
-}
-
 /** A connect-style middleware. */
 export type NodeMiddleware = (
   req: IncomingMessage,
@@ -162,11 +122,12 @@ export type NodeMiddleware = (
 ) => void;
 
 /**
- * Connect-style CSRF middleware (SECURITY.md §17; options and rules: `sessionkit/csrf`). Mount it
- * after {@link sessionMiddleware} and after your body parsers: the `_csrf` field is read from
- * `req.body` when a parser set it; without one, only the `x-csrf-token` header counts. Unsafe
- * requests without a valid token — and cross-site ones — get a 403 with a generic body and
- * `Cache-Control: no-store`, and `next` is not called, so the handler never runs. A store outage
+ * Connect-style CSRF middleware (options and rules: `sessionkit/csrf`). Mount it after
+ * {@link sessionMiddleware} and after your body parsers: the `_csrf` field is read from
+ * `req.body` when a parser set it; without one, only the `x-csrf-token` header counts (never the
+ * URL). Unsafe requests (anything but GET, HEAD, OPTIONS) without a valid token — and cross-site
+ * ones — get a 403 with a generic body and `Cache-Control: no-store`, and `next` is not called,
+ * so the handler never runs. A store outage
  * while loading the session answers 503 the same way. Pages get the token with
  * `await session.csrfToken()`. Throws `ERR_SESSION_CONFIG` for invalid options.
  */
@@ -175,55 +136,8 @@ export function csrfMiddleware<D extends object = DefaultData, F extends object 
   options: CsrfOptions = {},
 ): NodeMiddleware {
   const csrf = createCsrfProtection(manager, options);
-  return (req, res, next) => {
+  return function csrfMiddleware(req, res, next) {
     const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
     runCsrf(csrf, req, res, next, encrypted ? 'https' : 'http');
   };
-}
-
-/** Run the CSRF check for a node request and answer a failure. @internal */
-export function runCsrf(
-  csrf: CsrfProtection,
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: (error?: unknown) => void,
-  scheme: 'http' | 'https',
-): void {
-  let session: Session<object, object>;
-  try {
-    session = getSession(req);
-  } catch (error) {
-    next(error);
-    return;
-  }
-  const request: CsrfRequest = {
-    method: effectiveMethod(req),
-    path: pathOf(req),
-    headers: (name) => header(req, name),
-    body: (req as IncomingMessage & { body?: unknown }).body,
-    scheme,
-  };
-  csrf.verify(request, session).then(
-    () => next(),
-    (error: unknown) => {
-      if (!isSessionError(error)) next(error);
-      else if (!res.headersSent && !res.writableEnded) sendError(res, error, header(req, 'accept'));
-    },
-  );
-}
-
-// A method-override middleware mounted earlier rewrites `req.method` and keeps the real one in
-// `originalMethod`: a POST stays a POST for the CSRF check whatever it was rewritten to.
-function effectiveMethod(req: IncomingMessage): string {
-  const original = (req as IncomingMessage & { originalMethod?: unknown }).originalMethod;
-  if (typeof original === 'string' && !SAFE_METHODS.has(original)) return original;
-  return req.method ?? '';
-}
-
-// The full path even under a mounted router (`originalUrl`), without query or fragment.
-function pathOf(req: IncomingMessage): string {
-  const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
-  const url = typeof original === 'string' ? original : (req.url ?? '/');
-  const end = url.search(/[?#]/);
-  return end === -1 ? url : url.slice(0, end);
 }

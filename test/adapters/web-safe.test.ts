@@ -134,11 +134,15 @@ function build(entries: string[]): void {
   const config = ts.readConfigFile(join(ROOT, 'tsconfig.build.json'), ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
   const files = walk(entries).files.map((file) => join(ROOT, file));
-  // Type checking is `npm run typecheck`'s job; here only the emitted JavaScript matters.
+  // Type checking is `npm run typecheck`'s job; here only the emitted JavaScript matters, so the
+  // compiler reads just the graph's own files (no lib, no @types, no package typings).
   const program = ts.createProgram(files, {
     ...options,
     outDir,
     noCheck: true,
+    noLib: true,
+    noResolve: true,
+    types: [],
     declaration: false,
     declarationMap: false,
     sourceMap: false,

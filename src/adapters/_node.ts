@@ -1,10 +1,12 @@
 /**
- * Private helpers shared by the adapters (not exported from the package).
+ * Private (not exported from the package), node-only: what the `node:http`-based adapters (node,
+ * Express) share — starting a request's session (`attach`), finding it again (`getSession`),
+ * running the CSRF check (`runCsrf`), and holding the response until the commit is done.
  *
  * The core works on a neutral pair — cookie header in, `Set-Cookie` values out. What remains for
  * an adapter is to hold back the first header byte until the commit is done. node:http and
- * Express have no async pre-header hook, so for them `holdResponse` defers `writeHead`, `write`,
- * `end` and `flushHeaders` until `scope.end()` settles, then replays them in order.
+ * Express have no async pre-header hook, so `holdResponse` defers `writeHead`, `write`, `end` and
+ * `flushHeaders` until `scope.end()` settles, then replays them in order.
  */
 
 import {
@@ -13,50 +15,110 @@ import {
   OutgoingMessage,
   type ServerResponse,
 } from 'node:http';
-import { isSessionError } from '../core/errors.js';
-import type { SessionResponse, SessionScope } from '../core/manager.js';
+import { isSessionError, StateError } from '../core/errors.js';
+import type {
+  ConcurrencyMode,
+  SessionManager,
+  SessionResponse,
+  SessionScope,
+} from '../core/manager.js';
+import type { Session } from '../core/session.js';
+import type { DefaultData, DefaultFlash } from '../core/types.js';
+import { type CsrfProtection, type CsrfRequest, SAFE_METHODS } from '../csrf/index.js';
+import { renderError, statusText } from './_errors.js';
+import { appendVary } from './_web.js';
 
-/** A generic error response: never a message, stack, key or id (SECURITY.md §24). */
-export interface ErrorResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-const REASONS: Record<number, string> = {
-  403: 'Forbidden',
-  409: 'Conflict',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+const SESSIONS = new WeakMap<object, unknown>();
 
 /**
- * The generic response for an error that ends a request: the session error's status (409, 503,
- * 500), `Cache-Control: no-store`, `Retry-After` for lock timeouts and outages, and a body that
- * only names the status. JSON when the client asked for JSON.
+ * Start a session for a node request (lazily: nothing is read until it is used) and, once the
+ * session is first used, hold the response until the commit settles. Throws what
+ * `manager.begin` throws (`ERR_SESSION_CONFIG` for `concurrency: 'lock'` on a store without locks).
  */
-export function errorResponse(error: unknown, accept: string | undefined): ErrorResponse {
-  const status = isSessionError(error) ? error.status : 500;
-  const reason = REASONS[status] ?? 'Error';
-  const headers: Record<string, string> = { 'cache-control': 'no-store' };
-  if (status === 503) {
-    const retry = (error as { retryAfter?: unknown }).retryAfter;
-    headers['retry-after'] = String(typeof retry === 'number' ? retry : 1);
-  }
-  if (accept?.includes('json')) {
-    headers['content-type'] = 'application/json; charset=utf-8';
-    return { status, headers, body: JSON.stringify({ error: reason }) };
-  }
-  headers['content-type'] = 'text/plain; charset=utf-8';
-  return { status, headers, body: reason };
+export function attach<D extends object, F extends object>(
+  manager: SessionManager<D, F>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ip: string | (() => string | undefined) | undefined,
+  concurrency: ConcurrencyMode | undefined,
+): Session<D, F> {
+  const scope = manager.begin({
+    cookie: req.headers.cookie,
+    ip,
+    userAgent: header(req, 'user-agent'),
+    concurrency,
+  });
+  // Hold the response only once the session is used: an untouched request costs no patching.
+  scope.onTouch(() => holdResponse(req, res, scope));
+  SESSIONS.set(req, scope.session);
+  return scope.session;
 }
 
-/** Append `token` to a comma-separated header value unless already present. */
-export function appendVary(current: string | undefined, token: string): string {
-  if (current === undefined || current.trim() === '') return token;
-  const parts = current.split(',').map((p) => p.trim().toLowerCase());
-  if (parts.includes('*') || parts.includes(token.toLowerCase())) return current;
-  return `${current}, ${token}`;
+/**
+ * The session of a request handled by the node or Express adapter's `sessionMiddleware` (or
+ * the node adapter's `withSession`). Throws `ERR_SESSION_STATE` when the request did not go
+ * through one.
+ */
+export function getSession<D extends object = DefaultData, F extends object = DefaultFlash>(
+  req: IncomingMessage,
+): Session<D, F> {
+  const session = SESSIONS.get(req);
+  if (session === undefined) {
+    throw new StateError('No session on this request: install the sessionkit middleware first.');
+  }
+  return session as Session<D, F>;
+}
+
+/**
+ * Run the CSRF check for a node request: `next()` when it passes; a session error (403 for a
+ * failed check, 503 when the session cannot be loaded) is answered with the generic error
+ * response and `next` is not called; any other error goes to `next(error)`, as does a request
+ * without a session (`ERR_SESSION_STATE`).
+ */
+export function runCsrf(
+  csrf: CsrfProtection,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+  scheme: 'http' | 'https',
+): void {
+  let session: Session<object, object>;
+  try {
+    session = getSession(req);
+  } catch (error) {
+    next(error);
+    return;
+  }
+  const request: CsrfRequest = {
+    method: effectiveMethod(req),
+    path: pathOf(req),
+    headers: (name) => header(req, name),
+    body: (req as IncomingMessage & { body?: unknown }).body,
+    scheme,
+  };
+  csrf.verify(request, session).then(
+    () => next(),
+    (error: unknown) => {
+      if (!isSessionError(error)) next(error);
+      else if (!res.headersSent && !res.writableEnded) sendError(res, error, header(req, 'accept'));
+    },
+  );
+}
+
+// A method-override middleware mounted earlier rewrites `req.method` and keeps the real one in
+// `originalMethod`: a POST stays a POST for the CSRF check whatever it was rewritten to.
+function effectiveMethod(req: IncomingMessage): string {
+  const original = (req as IncomingMessage & { originalMethod?: unknown }).originalMethod;
+  if (typeof original === 'string' && !SAFE_METHODS.has(original)) return original;
+  return req.method ?? '';
+}
+
+// The full path even under a mounted router (`originalUrl`), without query or fragment.
+function pathOf(req: IncomingMessage): string {
+  const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
+  const url = typeof original === 'string' ? original : (req.url ?? '/');
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
 }
 
 /** The client IP of a node request: the socket address, or `X-Forwarded-For` when trusted. */
@@ -75,7 +137,7 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean | number): st
 }
 
 /** Put a commit's headers on a node response whose headers are not sent yet. */
-export function applySessionHeaders(res: ServerResponse, out: SessionResponse): void {
+function applySessionHeaders(res: ServerResponse, out: SessionResponse): void {
   if (out.setCookie.length > 0) {
     const existing = res.getHeader('set-cookie');
     const list =
@@ -88,22 +150,25 @@ export function applySessionHeaders(res: ServerResponse, out: SessionResponse): 
   }
   if (out.cacheControl !== undefined) {
     // A response that reads or sets a session must never be stored by a shared cache, whatever
-    // the handler said (SECURITY.md §21); `cacheControl: false` on the manager opts out.
+    // the handler said; `cacheControl: false` on the manager opts out.
     res.setHeader('cache-control', out.cacheControl);
   }
 }
 
-/** Send a generic error response on a node response whose headers are not sent yet. */
+/**
+ * Send the generic error response ({@link renderError}) on a node response whose headers are not
+ * sent yet: every header the handler set is removed first (no `Set-Cookie` leaves with an error).
+ */
 export function sendError(
   res: ServerResponse,
   error: unknown,
   accept: string | undefined,
   end: (body: string) => void = (body) => res.end(body),
 ): void {
-  const response = errorResponse(error, accept);
+  const response = renderError(error, accept);
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.statusCode = response.status;
-  res.statusMessage = REASONS[response.status] ?? 'Error';
+  res.statusMessage = statusText(response.status);
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
   res.setHeader('content-length', Buffer.byteLength(response.body));
   end(response.body);

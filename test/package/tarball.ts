@@ -124,7 +124,7 @@ export interface TypeProblem {
 
 /**
  * Type-check `files` (paths relative to `dir`) with `compilerOptions` written as `dir`'s
- * tsconfig.json (kept, so `npx tsc -p <dir>` reproduces a failure), never `skipLibCheck`.
+ * tsconfig.json (so `npx tsc -p <dir>` reproduces a failure), never with `skipLibCheck`.
  * Resolves every diagnostic, in declaration files too.
  */
 export function typeCheck(

@@ -72,7 +72,8 @@ describe.skipIf(!available && !onCi)(title, () => {
 
   /** The page's full width: more than the viewport means it scrolls sideways. */
   function pageWidth(page: Page): Promise<number> {
-    return page.evaluate(() => document.documentElement.scrollWidth);
+    // A string, evaluated in the page: the test's tsconfig has no DOM types.
+    return page.evaluate<number>('document.documentElement.scrollWidth');
   }
 
   async function signIn(page: Page, user: string): Promise<void> {

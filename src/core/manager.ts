@@ -10,12 +10,12 @@
 
 import { type Context, createContext, emit } from './context.js';
 import { readCookie } from './cookie.js';
-import { ConfigError } from './errors.js';
 import type { SessionResponse } from './lifecycle.js';
 import * as lifecycle from './lifecycle.js';
 import { releaseLock } from './locks.js';
 import {
   type ConcurrencyMode,
+  checkMode,
   resolveOptions,
   type SessionEvent,
   type SessionManagerOptions,
@@ -123,12 +123,8 @@ export function createSessionManager<
     cookieName: ctx.cookie.name,
     begin(request) {
       const values = readCookie(request.cookie, ctx.cookie.name);
-      const mode = request.concurrency ?? ctx.mode;
-      if (mode === 'lock' && typeof store.lock !== 'function') {
-        throw new ConfigError(
-          `Concurrency mode "lock" needs a store with \`lock\`; ${store.name} has none.`,
-        );
-      }
+      const requested = request.concurrency;
+      const mode = requested === undefined ? ctx.mode : checkMode(requested, store);
       return new Scope<D, F>(ctx, createSessionState(values, clientOf(request), mode));
     },
     listSessions: (userId, opts = {}) => listSessions(ctx, userId, opts.current),

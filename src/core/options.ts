@@ -238,15 +238,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     throw new ConfigError('Option `idleTimeout` cannot be longer than `absoluteTimeout`.');
   }
   const touchInterval = duration(options.touchInterval, 60_000, 'touchInterval', 0);
-  const mode = options.concurrency ?? 'merge';
-  if (!['merge', 'lock', 'none'].includes(mode)) {
-    throw new ConfigError('Option `concurrency` must be "merge", "lock" or "none".');
-  }
-  if (mode === 'lock' && (typeof store.lock !== 'function' || typeof store.unlock !== 'function')) {
-    throw new ConfigError(
-      `Option \`concurrency: "lock"\` needs a store with lock/unlock; ${store.name} has none.`,
-    );
-  }
+  const mode = checkMode(options.concurrency ?? 'merge', store);
   const maxRetries = integer(options.maxRetries, 20, 'maxRetries', 0, 1000);
   if (options.maxSessionsPerUser !== undefined && typeof store.listByUser !== 'function') {
     throw new ConfigError(
@@ -296,6 +288,24 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     now: options.now ?? Date.now,
     generateId: options.generateId ?? generateSessionId,
   };
+}
+
+/**
+ * Check a concurrency mode against the store — the manager's option and a request's override
+ * alike: throws `ConfigError` for anything but `merge` / `lock` / `none`, and for `lock` on a
+ * store without both `lock` and `unlock` (a lock it cannot release would block the session for
+ * the whole lease). @internal
+ */
+export function checkMode(mode: ConcurrencyMode, store: SessionStore): ConcurrencyMode {
+  if (mode !== 'merge' && mode !== 'lock' && mode !== 'none') {
+    throw new ConfigError('Option `concurrency` must be "merge", "lock" or "none".');
+  }
+  if (mode === 'lock' && (typeof store.lock !== 'function' || typeof store.unlock !== 'function')) {
+    throw new ConfigError(
+      `Concurrency mode "lock" needs a store with \`lock\` and \`unlock\`; ${store.name} lacks them.`,
+    );
+  }
+  return mode;
 }
 
 function resolveFingerprint(

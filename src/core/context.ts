@@ -21,6 +21,7 @@ import type {
   StoreSetOptions,
   StoreUnlockOptions,
 } from './store.js';
+import { throwIfAborted } from './store.js';
 
 /** The per-manager context every core function takes first. @internal */
 export interface Context extends ResolvedOptions {
@@ -111,6 +112,44 @@ export function storeDeleteByUser(
   return call(ctx, 'deleteByUser', invokeDeleteByUser, userId, undefined, { except });
 }
 
+/**
+ * `storeIds`: every live key, streamed. Each step of the scan runs under the deadline — a step
+ * that takes longer aborts the scan's signal and fails — and a failure is a `StoreError` with the
+ * `store-error` event. The caller's `signal` reaches the store; once it is aborted the scan
+ * rejects with its reason, as it is. @internal
+ */
+export async function* storeIds(
+  ctx: Context,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<string, void, undefined> {
+  const scan: Scan = { controller: new AbortController(), iterator: undefined, signal };
+  const forward = (): void => scan.controller.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
+  let finished = false;
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      let step: IteratorResult<string> | typeof ABORTED;
+      try {
+        step = await call(ctx, 'ids', invokeIdsNext, scan, undefined, NONE);
+      } catch (error) {
+        finished = true; // a failed iterator is done: no return() (as with for await)
+        throw error;
+      }
+      if (step === ABORTED) throw signal?.reason;
+      if (step.done === true) {
+        finished = true;
+        return;
+      }
+      yield step.value;
+    }
+  } finally {
+    signal?.removeEventListener('abort', forward);
+    // The caller stopped early: let the store release what the scan holds.
+    if (!finished) await call(ctx, 'ids', invokeIdsReturn, scan, undefined, NONE).catch(ignore);
+  }
+}
+
 const NONE: Readonly<Record<never, never>> = Object.freeze({});
 
 type Invoke<A, B, O, T> = (
@@ -191,4 +230,41 @@ function invokeDeleteByUser(
   o: StoreDeleteByUserOptions,
 ) {
   return store.deleteByUser!(userId, o);
+}
+
+/** One `ids()` scan: its iterator (made by the first step) and the signal the store was given. */
+interface Scan {
+  readonly controller: AbortController;
+  iterator: AsyncIterator<string> | undefined;
+  /** The caller's signal. */
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A step that failed because the caller aborted the scan: rejected outside the gateway. */
+const ABORTED: unique symbol = Symbol('aborted');
+
+async function invokeIdsNext(
+  store: SessionStore,
+  scan: Scan,
+  _: undefined,
+  o: StoreCallOptions,
+): Promise<IteratorResult<string> | typeof ABORTED> {
+  // This step's deadline aborts the whole scan: the store saw one signal, the scan's.
+  const deadline = o.signal;
+  deadline?.addEventListener('abort', () => scan.controller.abort(deadline.reason), { once: true });
+  try {
+    scan.iterator ??= store.ids!({ signal: scan.controller.signal })[Symbol.asyncIterator]();
+    return await scan.iterator.next();
+  } catch (error) {
+    if (scan.signal?.aborted) return ABORTED;
+    throw error;
+  }
+}
+
+async function invokeIdsReturn(_store: SessionStore, scan: Scan): Promise<unknown> {
+  return scan.iterator?.return?.();
+}
+
+function ignore(): undefined {
+  return undefined;
 }

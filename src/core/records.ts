@@ -14,7 +14,7 @@ import {
   sealPayload,
   unsealPayload,
 } from './codec.js';
-import { type Context, emit, short, storeGet, storeSet } from './context.js';
+import { type Context, emit, short, storeGet, storeIds, storeSet } from './context.js';
 import { ConfigError } from './errors.js';
 import { hashSessionId } from './keys.js';
 import type { SessionState } from './state.js';
@@ -180,7 +180,7 @@ export async function reseal(ctx: Context, options: ResealOptions): Promise<Rese
   }
   const result: ResealResult = { scanned: 0, resealed: 0, skipped: 0, unreadable: 0 };
   const primary = keys.ids[0];
-  for await (const key of store.ids({ signal: options.signal })) {
+  for await (const key of storeIds(ctx, options.signal)) {
     result.scanned++;
     const record = await storeGet(ctx, key);
     const opened = record && unsealPayload(record.data, keys, key);

@@ -16,13 +16,15 @@ import { timingSafeEqualString } from './keys.js';
 import { acquireLock, releaseLock, serialize } from './locks.js';
 import { applyOps, type SessionOp, staleReads } from './ops.js';
 import {
+  adoptKey,
   forwardRecord,
   freshPayload,
   handleOf,
+  keyFor,
   keyOf,
+  newStoreKey,
   readRecord,
   recordOf,
-  storeKey,
 } from './records.js';
 import type { SessionState } from './state.js';
 import type { StoreRecord } from './store.js';
@@ -48,10 +50,10 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
     const verified = verifyCookie(ctx, s.cookieValues);
     if (verified !== null) {
       const { id } = verified;
-      if (s.mode === 'lock') await acquireLock(ctx, s, storeKey(id));
-      let found = await readRecord(ctx, id);
+      const key = keyFor(s, id);
+      if (s.mode === 'lock') await acquireLock(ctx, s, key);
+      let found = await readRecord(ctx, key);
       if (found !== undefined && !fingerprintMatches(ctx, found.payload.meta, s.client)) {
-        const key = storeKey(id);
         const policy = ctx.fingerprint!.policy;
         emit(ctx, { type: 'fingerprint-mismatch', handle: short(key), policy });
         if (policy === 'destroy') {
@@ -215,7 +217,7 @@ async function writeRotated(
   oldKey: string | null,
 ): Promise<string | undefined> {
   const newId = ctx.generateId();
-  const newKey = storeKey(newId);
+  const newKey = newStoreKey(newId);
   const record = recordOf(ctx, newKey, payload, 1);
   if (!(await storeSet(ctx, newKey, record, 0))) return undefined;
   if (oldKey !== null) {
@@ -234,13 +236,14 @@ async function writeRotated(
   } else {
     emit(ctx, { type: 'create', handle: short(newKey), userId: record.userId });
   }
+  adoptKey(s, newId, newKey);
   settle(ctx, s, newId, payload, record);
   return newKey;
 }
 
 /** Reload after losing a CAS; throws a `destroyed` conflict when the record is gone. */
 async function reload(ctx: Context, s: SessionState): Promise<void> {
-  const found = s.id === null ? undefined : await readRecord(ctx, s.id);
+  const found = s.id === null ? undefined : await readRecord(ctx, keyOf(s));
   if (found === undefined) {
     emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'destroyed' });
     throw new ConflictError('destroyed');

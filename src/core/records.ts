@@ -51,19 +51,36 @@ export interface FoundRecord {
   forwarded?: true;
 }
 
-/** The store key of a session id: `base64url(SHA-256(id))`. Stores never see a raw id. @internal */
-export function storeKey(id: string): string {
+/**
+ * The store key of session `id`: `base64url(SHA-256(id))` — stores never see a raw id. Remembered
+ * on the request's state (one entry), so a request hashes an id once however many store calls
+ * (lock, read, write, touch, unlock) use it. @internal
+ */
+export function keyFor(s: SessionState, id: string): string {
+  if (s.keyOf !== id) {
+    s.keyOf = id;
+    s.key = hashSessionId(id);
+  }
+  return s.key!;
+}
+
+/** The store key of the session's current id (callers check that it has one). @internal */
+export function keyOf(s: SessionState): string {
+  return keyFor(s, s.id!);
+}
+
+/**
+ * The store key of a new id, computed before the id becomes the session's (a rotation may still
+ * lose its race); {@link adoptKey} remembers it once it does. @internal
+ */
+export function newStoreKey(id: string): string {
   return hashSessionId(id);
 }
 
-/** The store key of the session's current id, hashed once per id (not per store call). @internal */
-export function keyOf(s: SessionState): string {
-  const id = s.id!; // callers check that the session has an id
-  if (s.keyOf !== id) {
-    s.keyOf = id;
-    s.key = storeKey(id);
-  }
-  return s.key!;
+/** Remember `key` as the store key of `id`, the session's id from now on. @internal */
+export function adoptKey(s: SessionState, id: string, key: string): void {
+  s.keyOf = id;
+  s.key = key;
 }
 
 /** The store key of the session's current id, or `undefined` while it has none. @internal */
@@ -129,12 +146,11 @@ export function forwardRecord(
 }
 
 /**
- * Read and validate the record of session `id`, following a grace forward; `undefined` (with an
- * event: `unknown-id`, `corrupt`, `decrypt-failure`, `expire`) when absent, unreadable or expired.
- * Rejects with `StoreError`. @internal
+ * Read and validate the record under store key `key`, following a grace forward; `undefined`
+ * (with an event: `unknown-id`, `corrupt`, `decrypt-failure`, `expire`) when absent, unreadable
+ * or expired. Rejects with `StoreError`. @internal
  */
-export async function readRecord(ctx: Context, id: string): Promise<FoundRecord | undefined> {
-  const key = storeKey(id);
+export async function readRecord(ctx: Context, key: string): Promise<FoundRecord | undefined> {
   let record = await storeGet(ctx, key);
   if (record === undefined) {
     emit(ctx, { type: 'unknown-id', handle: short(key) });

@@ -10,6 +10,7 @@ export {
   type ResolvedCookieOptions,
 } from './core/cookie.js';
 export {
+  type AnySessionError,
   ConfigError,
   ConflictError,
   type ConflictReason,

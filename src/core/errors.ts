@@ -26,16 +26,17 @@ export interface SessionErrorOptions {
 }
 
 /**
- * Base class of every sessionkit error.
+ * Base class of every sessionkit error. `C` is its code; each subclass fixes it, so that
+ * {@link AnySessionError} is a union discriminated by `code`.
  *
  * `status` is the HTTP status an adapter answers with when this error ends a request
  * (500 when the error is a programming mistake). `expose` is `false` for all of them: adapters
  * send a generic body, never the message.
  */
-export class SessionError extends Error {
+export class SessionError<C extends SessionErrorCode = SessionErrorCode> extends Error {
   override name = 'SessionError';
   /** Stable, documented error code. */
-  readonly code: SessionErrorCode;
+  readonly code: C;
   /** HTTP status an adapter should answer with. */
   readonly status: number;
   /** Alias of `status` for frameworks that read `statusCode` (Express, Fastify). */
@@ -43,12 +44,7 @@ export class SessionError extends Error {
   /** Always `false`: the message is for logs, not for clients. */
   readonly expose = false;
 
-  constructor(
-    code: SessionErrorCode,
-    message: string,
-    status = 500,
-    options?: SessionErrorOptions,
-  ) {
+  constructor(code: C, message: string, status = 500, options?: SessionErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = status;
@@ -57,7 +53,7 @@ export class SessionError extends Error {
 }
 
 /** An option is missing, invalid or conflicts with another. Thrown at construction. */
-export class ConfigError extends SessionError {
+export class ConfigError extends SessionError<'ERR_SESSION_CONFIG'> {
   override name = 'ConfigError';
   constructor(message: string, options?: SessionErrorOptions) {
     super('ERR_SESSION_CONFIG', message, 500, options);
@@ -68,7 +64,7 @@ export class ConfigError extends SessionError {
  * The storage backend failed (network, disk, SQL error, timeout). `cause` holds the original
  * error. Adapters answer 503 with `Cache-Control: no-store` and leave the client cookie alone.
  */
-export class StoreError extends SessionError {
+export class StoreError extends SessionError<'ERR_SESSION_STORE'> {
   override name = 'StoreError';
   constructor(message: string, options?: SessionErrorOptions) {
     super('ERR_SESSION_STORE', message, 503, options);
@@ -85,7 +81,7 @@ export type ConflictReason =
   | 'retries-exhausted';
 
 /** A commit lost a race it must not win silently. Adapters answer 409. */
-export class ConflictError extends SessionError {
+export class ConflictError extends SessionError<'ERR_SESSION_CONFLICT'> {
   override name = 'ConflictError';
   /** Why the commit was refused. */
   readonly reason: ConflictReason;
@@ -99,7 +95,7 @@ export class ConflictError extends SessionError {
 }
 
 /** Waiting for a session lock took longer than allowed. Adapters answer 503 with `Retry-After`. */
-export class LockTimeoutError extends SessionError {
+export class LockTimeoutError extends SessionError<'ERR_SESSION_LOCK_TIMEOUT'> {
   override name = 'LockTimeoutError';
   /** Seconds a client should wait before retrying. */
   readonly retryAfter: number;
@@ -131,7 +127,7 @@ export type CsrfFailureReason =
  * An unsafe request failed the CSRF check (security bar §17 in `docs/security.md`). Adapters
  * answer 403 with a generic body; `reason` is for logs and events only.
  */
-export class CsrfError extends SessionError {
+export class CsrfError extends SessionError<'ERR_SESSION_CSRF'> {
   override name = 'CsrfError';
   /** Why the request was refused. */
   readonly reason: CsrfFailureReason;
@@ -145,7 +141,7 @@ export class CsrfError extends SessionError {
  * A user already has the maximum number of sessions and the policy is `reject`. Adapters answer
  * 403 with a generic body.
  */
-export class SessionLimitError extends SessionError {
+export class SessionLimitError extends SessionError<'ERR_SESSION_LIMIT'> {
   override name = 'SessionLimitError';
   /** The configured maximum. */
   readonly limit: number;
@@ -160,7 +156,7 @@ export class SessionLimitError extends SessionError {
  * class instances, cyclic), too deep, or a forbidden path segment (`__proto__`, `constructor`,
  * `prototype`).
  */
-export class DataError extends SessionError {
+export class DataError extends SessionError<'ERR_SESSION_DATA'> {
   override name = 'DataError';
   constructor(message: string, options?: SessionErrorOptions) {
     super('ERR_SESSION_DATA', message, 500, options);
@@ -168,7 +164,7 @@ export class DataError extends SessionError {
 }
 
 /** The encoded session (or its cookie) exceeds the configured size budget. */
-export class TooLargeError extends SessionError {
+export class TooLargeError extends SessionError<'ERR_SESSION_TOO_LARGE'> {
   override name = 'TooLargeError';
   /** The size that was refused, in bytes. */
   readonly size: number;
@@ -185,7 +181,7 @@ export class TooLargeError extends SessionError {
  * A store was asked to write under a key that is not a valid store key (see
  * `isStoreKey` in `core/store.ts`). Reads of such keys are not errors: they find nothing.
  */
-export class InvalidKeyError extends SessionError {
+export class InvalidKeyError extends SessionError<'ERR_SESSION_INVALID_KEY'> {
   override name = 'InvalidKeyError';
   constructor() {
     super('ERR_SESSION_INVALID_KEY', 'Refused an invalid session store key.', 500);
@@ -193,7 +189,7 @@ export class InvalidKeyError extends SessionError {
 }
 
 /** The session was used in a way its state does not allow (e.g. written after commit). */
-export class StateError extends SessionError {
+export class StateError extends SessionError<'ERR_SESSION_STATE'> {
   override name = 'StateError';
   constructor(message: string) {
     super('ERR_SESSION_STATE', message, 500);
@@ -201,10 +197,34 @@ export class StateError extends SessionError {
 }
 
 /**
- * `true` when `value` is a sessionkit error (optionally with the given `code`). Works across
- * duplicated copies of the package because it checks the shape, not the prototype chain.
+ * Every error sessionkit throws, as a union discriminated by `code`: after `isSessionError(err)`,
+ * `switch (err.code)` narrows to the subclass (`'ERR_SESSION_CONFLICT'` → `ConflictError` with its
+ * `reason`, `'ERR_SESSION_LOCK_TIMEOUT'` → `LockTimeoutError` with its `retryAfter`, …).
  */
-export function isSessionError(value: unknown, code?: SessionErrorCode): value is SessionError {
+export type AnySessionError =
+  | ConfigError
+  | StoreError
+  | ConflictError
+  | LockTimeoutError
+  | DataError
+  | TooLargeError
+  | InvalidKeyError
+  | StateError
+  | CsrfError
+  | SessionLimitError;
+
+/**
+ * `true` when `value` is a sessionkit error (optionally with the given `code`), narrowed to
+ * {@link AnySessionError} (or, with `code`, to its subclass). Works across duplicated copies of the
+ * package because it checks the shape, not the prototype chain — so an error built by hand as
+ * `new SessionError(code, …)` passes too, without its subclass's extra fields.
+ */
+export function isSessionError<C extends SessionErrorCode>(
+  value: unknown,
+  code: C,
+): value is Extract<AnySessionError, { code: C }>;
+export function isSessionError(value: unknown): value is AnySessionError;
+export function isSessionError(value: unknown, code?: SessionErrorCode): value is AnySessionError {
   if (typeof value !== 'object' || value === null) return false;
   const c = (value as { code?: unknown }).code;
   if (typeof c !== 'string' || !c.startsWith('ERR_SESSION_')) return false;

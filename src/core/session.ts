@@ -1,10 +1,10 @@
 /**
- * `sessionkit` — the per-request session: data, flash, metadata and status.
+ * `sessionkit` — the per-request session: what a handler touches (data, flash, metadata, status).
  *
  * Reads are async because the record is loaded lazily: a request that never reads or writes its
  * session costs no store I/O at all. Writes are synchronous *intents* recorded in an operation
- * log; the manager applies them at commit on the freshest record, so that concurrent requests
- * merge instead of overwriting each other (PRODUCT.md "Concurrency").
+ * log (`ops.ts`); the lifecycle applies them at commit on the freshest record, so that concurrent
+ * requests merge instead of overwriting each other.
  */
 
 import {
@@ -14,88 +14,22 @@ import {
   parsePath,
   type SessionMeta,
   type SessionPayload,
-  setAt,
   toSessionValue,
 } from './codec.js';
+import type { Context } from './context.js';
 import { StateError } from './errors.js';
+import { createFlash, type Flash } from './flash.js';
 import { generateCsrfSecret, maskCsrfToken, verifyCsrfToken } from './keys.js';
+import * as lifecycle from './lifecycle.js';
+import { applyOps, csrfPending, observe, type SessionOp } from './ops.js';
+import { freshPayload, handleOf } from './records.js';
+import { markAccessed, type SessionState } from './state.js';
 import type { DefaultData, DefaultFlash, SessionPath, SessionPathValue } from './types.js';
+
+export type { Flash } from './flash.js';
 
 /** Where the session stands relative to its stored record. */
 export type SessionStatus = 'unmodified' | 'modified' | 'destroyed';
-
-/** One recorded write. Applied in order on the loaded record, and re-applied on a fresher one. */
-export type SessionOp =
-  | { kind: 'set'; path: readonly string[]; value: unknown }
-  | { kind: 'clear' }
-  | { kind: 'merge'; patch: DataObject }
-  | { kind: 'update'; path: readonly string[]; fn: (current: unknown) => unknown; result?: unknown }
-  | { kind: 'flash'; key: string; value: unknown; replace: boolean }
-  | { kind: 'flash-take'; key: string; taken?: readonly unknown[] }
-  | { kind: 'flash-restore'; key: string; values: readonly unknown[] }
-  | {
-      kind: 'meta';
-      patch: Partial<Pick<SessionMeta, 'userId' | 'persistent' | 'ip' | 'userAgent' | 'csrf'>>;
-    };
-
-/** What the manager gives a session so it can load and commit. @internal */
-export interface SessionEngine {
-  readonly maxDepth: number;
-  load(session: SessionState): Promise<void>;
-  commit(session: SessionState): Promise<void>;
-  takeFlash(session: SessionState, key: string): Promise<readonly unknown[]>;
-  /** Create (atomically, once) the CSRF secret of a stored session; resolves it. */
-  initCsrf(session: SessionState): Promise<string | null>;
-  /** A fresh, empty payload for this request (new session or after `invalidate`). */
-  fresh(session: SessionState): SessionPayload;
-  /** The public handle (store key) of the session's current id. */
-  handleOf(session: SessionState): string | undefined;
-}
-
-/** Mutable state shared between a session and its manager. @internal */
-export interface SessionState {
-  /** The session cookie value(s) presented, unverified (verification happens at load). */
-  cookieValues: readonly string[];
-  /** Verified id from the cookie whose record existed at load: what the client holds. */
-  clientId: string | null;
-  /** Raw id of the loaded/persisted record, or `null` for a new, unsaved session. */
-  id: string | null;
-  /** The id `key` was computed for (a one-entry memo of its store key). */
-  keyOf: string | null;
-  /** `hashSessionId(keyOf)`. */
-  key: string | null;
-  /** Owner token of the session lock held by this request (lock mode). */
-  lockOwner: string | null;
-  /** Store key the lock is held on. */
-  lockKey: string | null;
-  /** Version of the loaded record; `0` when there is none. */
-  version: number;
-  /** Expiry of the loaded record (ms), `0` when there is none. */
-  expiresAt: number;
-  /** The loaded (or last committed) payload. */
-  base: SessionPayload;
-  loaded: boolean;
-  loading: Promise<void> | undefined;
-  /** Set when loading failed: the session is unusable and nothing will be written. */
-  failed: unknown;
-  ops: SessionOp[];
-  /** Paths this request read from `base` before writing them, with what it saw (JSON); made on first read. */
-  observed: Map<string, string> | undefined;
-  rotation: 'none' | 'regenerate' | 'invalidate';
-  destroyed: boolean;
-  /** Cookie attribute change pending (persistence toggled). */
-  cookieDirty: boolean;
-  /** The session was read or written at all (drives `Vary` / `Cache-Control`). */
-  accessed: boolean;
-  /** Called once, synchronously, when `accessed` first turns true (adapters hold the response then). */
-  onAccess: (() => void) | undefined;
-  /** Loaded through a regenerate grace forward: readable, not writable. */
-  readOnly: boolean;
-  /** The client's ip / user agent did not match the session's (fingerprint policy `flag`). */
-  flagged: boolean;
-  /** Client info of the request, recorded on create and login. */
-  client: { ip: string | null; userAgent: string | null };
-}
 
 /** Options of {@link Session.regenerate}. */
 export interface RegenerateOptions {
@@ -110,29 +44,6 @@ export interface RegenerateOptions {
 export interface LoginOptions extends RegenerateOptions {
   /** Issue a persistent ("remember me") cookie instead of a browser-session cookie. */
   persistent?: boolean;
-}
-
-/** The flash API of a session, typed by the manager's `FlashData`. */
-export interface Flash<F extends object = DefaultFlash> {
-  /** Set a one-hop value: readable (once) by a later request. Replaces earlier values of `key`. */
-  set<K extends keyof F & string>(key: K, value: F[K]): void;
-  /** Append a message to the list under `key` (e.g. `add('success', 'Saved')`). */
-  add<K extends keyof F & string>(key: K, value: F[K]): void;
-  /** Set a value visible to this request only (never stored). */
-  now<K extends keyof F & string>(key: K, value: F[K]): void;
-  /**
-   * Read and consume the latest value of `key`: this request's `now` value if any, else the one
-   * a previous request flashed. Consumption is atomic: with parallel requests exactly one gets it.
-   */
-  get<K extends keyof F & string>(key: K): Promise<F[K] | undefined>;
-  /** Read and consume every message under `key` (previous requests' first, then `now`). */
-  messages<K extends keyof F & string>(key: K): Promise<F[K][]>;
-  /** Every pending message under `key`, without consuming. */
-  peek<K extends keyof F & string>(key: K): Promise<F[K][]>;
-  /** Keep every value this request consumed (or would consume) for one more request. */
-  reflash(): void;
-  /** Keep the given keys' consumed values for one more request. */
-  keep(...keys: (keyof F & string)[]): void;
 }
 
 /** The session of one request. Obtained from an adapter (or `manager.open()`). */
@@ -179,7 +90,7 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
    */
   regenerate(options?: RegenerateOptions): void;
   /**
-   * Sign a user in: regenerate (SECURITY.md §4), record the user id and client, set persistence.
+   * Sign a user in: regenerate (a new id at every privilege change, against session fixation), record the user id and client, set persistence.
    * Throws `ERR_SESSION_STATE` for a user id that is empty, longer than 256 characters or holds NUL.
    */
   login(userId: string, options?: LoginOptions): void;
@@ -210,148 +121,19 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   commit(): Promise<void>;
 }
 
-const UNLOADED: SessionPayload = Object.freeze({
-  data: emptyObject(),
-  flash: emptyObject(),
-  meta: Object.freeze({
-    createdAt: 0,
-    lastSeenAt: 0,
-    absoluteExpiresAt: 0,
-    userId: null,
-    ip: null,
-    userAgent: null,
-    persistent: false,
-    csrf: null,
-  }),
-});
-
-/** Mark the session used; the first time, tell whoever waits for it (`onAccess`). @internal */
-export function markAccessed(s: SessionState): void {
-  if (s.accessed) return;
-  s.accessed = true;
-  const listener = s.onAccess;
-  s.onAccess = undefined;
-  listener?.();
-}
-
-/** Create the state of a request's session. @internal */
-export function createSessionState(
-  cookieValues: readonly string[],
-  client: SessionState['client'],
-): SessionState {
-  return {
-    cookieValues,
-    clientId: null,
-    id: null,
-    keyOf: null,
-    key: null,
-    lockOwner: null,
-    lockKey: null,
-    version: 0,
-    expiresAt: 0,
-    // Set by the first load (the stored payload, or a fresh one): untouched requests never pay
-    // for building a payload.
-    base: UNLOADED,
-    loaded: false,
-    loading: undefined,
-    failed: undefined,
-    ops: [],
-    observed: undefined,
-    rotation: 'none',
-    destroyed: false,
-    cookieDirty: false,
-    accessed: false,
-    onAccess: undefined,
-    readOnly: false,
-    flagged: false,
-    client,
-  };
-}
-
-/**
- * Apply `ops` to `payload`, returning the new payload (inputs are not mutated). Runs `update`
- * functions and records their results on the ops; throws `ERR_SESSION_DATA` when one returns
- * non-JSON data. @internal
- */
-export function applyOps(
-  payload: SessionPayload,
-  ops: readonly SessionOp[],
-  maxDepth: number,
-): SessionPayload {
-  let { data, flash, meta } = payload;
-  for (const op of ops) {
-    switch (op.kind) {
-      case 'set':
-        data = setAt(data, op.path, op.value);
-        break;
-      case 'clear':
-        data = emptyObject();
-        break;
-      case 'merge':
-        for (const key of Object.keys(op.patch)) data = setAt(data, [key], op.patch[key]);
-        break;
-      case 'update': {
-        const next = toSessionValue(op.fn(getAt(data, op.path)), maxDepth);
-        op.result = next;
-        data = setAt(data, op.path, next);
-        break;
-      }
-      case 'flash': {
-        const list = op.replace ? [] : ((flash[op.key] as unknown[] | undefined) ?? []);
-        flash = setAt(flash, [op.key], Object.freeze([...list, op.value]));
-        break;
-      }
-      case 'flash-take':
-        op.taken = (flash[op.key] as unknown[] | undefined) ?? [];
-        flash = setAt(flash, [op.key], undefined);
-        break;
-      case 'flash-restore': {
-        const list = (flash[op.key] as unknown[] | undefined) ?? [];
-        flash = setAt(flash, [op.key], Object.freeze([...op.values, ...list]));
-        break;
-      }
-      case 'meta':
-        meta = { ...meta, ...op.patch };
-        break;
-    }
-  }
-  return { data, flash, meta };
-}
-
-/** Dot paths an op log writes blindly (updates re-apply functionally, so they don't count). @internal */
-export function writtenPaths(ops: readonly SessionOp[]): string[] {
-  const out: string[] = [];
-  for (const op of ops) {
-    if (op.kind === 'set') out.push(op.path.join('.'));
-    else if (op.kind === 'clear') out.push('');
-    else if (op.kind === 'merge') out.push(...Object.keys(op.patch));
-  }
-  return out;
-}
-
-/** `true` when two dot paths overlap (equal, or one contains the other; `''` is the root). @internal */
-export function pathsOverlap(a: string, b: string): boolean {
-  return a === '' || b === '' || a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
-}
-
-/** JSON text used to compare observed values (`undefined` gets its own marker). @internal */
-export function fingerprint(value: unknown): string {
-  return value === undefined ? '\u0000undefined' : JSON.stringify(value);
-}
-
 /** Implementation of {@link Session}. @internal */
 export class SessionImpl<D extends object, F extends object> implements Session<D, F> {
   readonly #state: SessionState;
-  readonly #engine: SessionEngine;
+  readonly #ctx: Context;
   #flash: Flash<F> | undefined;
 
-  constructor(state: SessionState, engine: SessionEngine) {
+  constructor(ctx: Context, state: SessionState) {
     this.#state = state;
-    this.#engine = engine;
+    this.#ctx = ctx;
   }
 
   get flash(): Flash<F> {
-    this.#flash ??= createFlash<F>(this.#state, this.#engine, () => this.load());
+    this.#flash ??= createFlash<F>(this.#ctx, this.#state, () => this.load());
     return this.#flash;
   }
 
@@ -370,7 +152,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     markAccessed(s);
     if (s.failed !== undefined) throw s.failed;
     if (s.loaded) return;
-    s.loading ??= this.#engine.load(s);
+    s.loading ??= lifecycle.load(this.#ctx, s);
     await s.loading;
   }
 
@@ -399,7 +181,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   set<P extends SessionPath<D>>(key: P, value: SessionPathValue<D, P>): void {
     const path = parsePath(key);
-    this.#write({ kind: 'set', path, value: toSessionValue(value, this.#engine.maxDepth) });
+    this.#write({ kind: 'set', path, value: toSessionValue(value, this.#ctx.limits.maxDepth) });
   }
 
   delete(key: SessionPath<D>): void {
@@ -407,7 +189,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   }
 
   merge(patch: Partial<D>): void {
-    const value = toSessionValue(patch, this.#engine.maxDepth);
+    const value = toSessionValue(patch, this.#ctx.limits.maxDepth);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new StateError('merge() takes a plain object.');
     }
@@ -432,7 +214,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     // Run it now against this request's view, so the caller gets a value and bad data throws
     // here — and a throwing update leaves nothing behind in the log.
     const ops = this.#state.ops;
-    const depth = this.#engine.maxDepth;
+    const depth = this.#ctx.limits.maxDepth;
     try {
       applyOps(applyOps(this.#state.base, ops.slice(0, ops.indexOf(op)), depth), [op], depth);
     } catch (error) {
@@ -444,7 +226,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   async meta(): Promise<Readonly<SessionMeta>> {
     await this.load();
-    return applyOps(this.#state.base, this.#state.ops, this.#engine.maxDepth).meta;
+    return applyOps(this.#state.base, this.#state.ops, this.#ctx.limits.maxDepth).meta;
   }
 
   regenerate(options: RegenerateOptions = {}): void {
@@ -452,7 +234,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     if (options.keep === false) this.invalidate();
     else {
       if (this.#state.rotation === 'none') this.#state.rotation = 'regenerate';
-      // SECURITY.md §4: a privilege change rotates the CSRF token in the same step.
+      // A privilege change rotates the CSRF token in the same step (as it rotates the id).
       this.#write({ kind: 'meta', patch: { csrf: null } });
     }
     markAccessed(this.#state);
@@ -487,7 +269,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     this.#alive();
     const s = this.#state;
     s.rotation = 'invalidate';
-    s.base = this.#engine.fresh(s);
+    s.base = freshPayload(this.#ctx, s.client);
     s.ops = [];
     s.observed = undefined;
     markAccessed(s);
@@ -510,9 +292,9 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     const s = this.#state;
     if (s.destroyed) throw new StateError('The session was destroyed in this request.');
     let secret = this.#view().meta.csrf;
-    if (secret === null && s.id !== null && s.rotation === 'none' && !this.#csrfPending()) {
+    if (secret === null && s.id !== null && s.rotation === 'none' && !csrfPending(s.ops)) {
       // A stored session: create the secret with its own CAS so parallel first requests agree.
-      secret = await this.#engine.initCsrf(s);
+      secret = await initCsrf(this.#ctx, s);
     }
     if (secret === null) {
       secret = generateCsrfSecret();
@@ -529,23 +311,18 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   async handle(): Promise<string | undefined> {
     await this.load();
-    return this.#engine.handleOf(this.#state);
+    return handleOf(this.#state);
   }
 
   async commit(): Promise<void> {
     const s = this.#state;
     if (s.failed !== undefined) throw s.failed;
-    await this.#engine.commit(s);
+    await lifecycle.commit(this.#ctx, s);
   }
 
   #view(): SessionPayload {
     const s = this.#state;
-    return s.ops.length === 0 ? s.base : applyOps(s.base, s.ops, this.#engine.maxDepth);
-  }
-
-  // A pending op already sets or clears the secret (e.g. a rotation): don't create it out of band.
-  #csrfPending(): boolean {
-    return this.#state.ops.some((op) => op.kind === 'meta' && 'csrf' in op.patch);
+    return s.ops.length === 0 ? s.base : applyOps(s.base, s.ops, this.#ctx.limits.maxDepth);
   }
 
   #alive(): void {
@@ -565,86 +342,22 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   #read(path: readonly string[]): unknown {
     const s = this.#state;
     if (s.destroyed) return path.length === 0 ? emptyObject() : undefined;
-    const key = path.join('.');
-    const written = writtenPaths(s.ops).some((w) => pathsOverlap(w, key));
-    if (!written && !s.observed?.has(key)) {
-      s.observed ??= new Map();
-      s.observed.set(key, fingerprint(getAt(s.base.data, path)));
-    }
+    s.observed = observe(s.observed, s.ops, s.base, path);
     if (s.ops.length === 0) return getAt(s.base.data, path);
-    return getAt(applyOps(s.base, s.ops, this.#engine.maxDepth).data, path);
+    return getAt(applyOps(s.base, s.ops, this.#ctx.limits.maxDepth).data, path);
   }
 }
 
-function createFlash<F extends object>(
-  s: SessionState,
-  engine: SessionEngine,
-  load: () => Promise<void>,
-): Flash<F> {
-  // Request-local flash (`flash.now`, never stored) and what this request consumed (for
-  // `reflash` / `keep`): they exist only once the flash API is used.
-  const nowValues = new Map<string, unknown[]>();
-  const consumed = new Map<string, readonly unknown[]>();
-  const push = (key: string, value: unknown, replace: boolean): void => {
-    if (s.destroyed) throw new StateError('The session was destroyed in this request.');
-    s.ops.push({
-      kind: 'flash',
-      key: parseFlashKey(key),
-      value: toSessionValue(value, engine.maxDepth),
-      replace,
-    });
-    markAccessed(s);
-  };
-  const take = async (key: string): Promise<unknown[]> => {
-    parseFlashKey(key);
-    await load();
-    const stored = consumed.has(key) ? [] : await engine.takeFlash(s, key);
-    if (!consumed.has(key)) consumed.set(key, stored);
-    const now = nowValues.get(key) ?? [];
-    return [...stored, ...now];
-  };
-  const restore = (keys: Iterable<string>): void => {
-    for (const key of keys) {
-      const values = consumed.get(key);
-      if (values !== undefined && values.length > 0) {
-        s.ops.push({ kind: 'flash-restore', key, values });
-        consumed.delete(key);
-      }
-    }
-  };
-  return {
-    set: (key, value) => push(key, value, true),
-    add: (key, value) => push(key, value, false),
-    now(key, value) {
-      const list = nowValues.get(parseFlashKey(key)) ?? [];
-      list.push(toSessionValue(value, engine.maxDepth));
-      nowValues.set(key, list);
-    },
-    async get(key) {
-      const values = await take(key);
-      return values.at(-1) as F[typeof key] | undefined;
-    },
-    async messages(key) {
-      return (await take(key)) as F[typeof key][];
-    },
-    async peek(key) {
-      parseFlashKey(key);
-      await load();
-      const stored = consumed.has(key) ? [] : ((s.base.flash[key] as unknown[] | undefined) ?? []);
-      return [...stored, ...(nowValues.get(key) ?? [])] as F[typeof key][];
-    },
-    reflash() {
-      // Values not consumed yet simply stay stored; consumed ones are put back.
-      restore([...consumed.keys()]);
-    },
-    keep(...keys) {
-      restore(keys);
-    },
-  };
+/** Create (atomically, once) the CSRF secret of a stored session; resolves it. */
+async function initCsrf(ctx: Context, s: SessionState): Promise<string | null> {
+  await lifecycle.commitEarly(ctx, s, newCsrfSecretOp, lacksCsrfSecret);
+  return s.base.meta.csrf;
 }
 
-function parseFlashKey(key: string): string {
-  const [segment] = parsePath(key);
-  if (segment !== key) throw new StateError('Flash keys cannot contain dots.');
-  return key;
+function newCsrfSecretOp(): SessionOp {
+  return { kind: 'meta', patch: { csrf: generateCsrfSecret() } };
+}
+
+function lacksCsrfSecret(payload: SessionPayload): boolean {
+  return payload.meta.csrf === null;
 }

@@ -1,0 +1,270 @@
+/**
+ * `sessionkit` — the per-manager context, and the one gateway to the store.
+ *
+ * Everything the lifecycle shares lives in one {@link Context}, made once per manager: the resolved
+ * options (store, key ring, clock, limits…) and this process's commit queues and lock queues.
+ * Every store call goes through the gateway below (`storeGet`, `storeSet`, …): it adds the
+ * deadline and its abort signal, turns a failure into a `StoreError` and emits `store-error`.
+ * Nothing else in the core calls a store method.
+ */
+
+import { isSessionError, StoreError } from './errors.js';
+import type { ResolvedOptions, SessionEvent } from './options.js';
+import type {
+  SessionStore,
+  StoreCallOptions,
+  StoreDeleteByUserOptions,
+  StoreDeleteOptions,
+  StoreEntry,
+  StoreLockOptions,
+  StoreRecord,
+  StoreSetOptions,
+  StoreUnlockOptions,
+} from './store.js';
+import { throwIfAborted } from './store.js';
+
+/** The per-manager context every core function takes first. @internal */
+export interface Context extends ResolvedOptions {
+  /** In-process commit queue per store key (see `locks.ts`). */
+  readonly queues: Map<string, Promise<unknown>>;
+  /** Lock mode: this process's queue of lock waiters per store key (see `locks.ts`). */
+  readonly lockTurns: Map<string, Promise<void>>;
+}
+
+/** Make a manager's context from its resolved options. @internal */
+export function createContext(options: ResolvedOptions): Context {
+  return { ...options, queues: new Map(), lockTurns: new Map() };
+}
+
+/** Hand `event` to the `onEvent` listener; a listener that throws never breaks a request. @internal */
+export function emit(ctx: Context, event: SessionEvent): void {
+  try {
+    ctx.onEvent?.(event);
+  } catch {
+    // Listeners must not break requests.
+  }
+}
+
+/** First 12 characters of a store key: enough to correlate logs, useless as a credential. @internal */
+export function short(key: string): string {
+  return key.slice(0, 12);
+}
+
+/** `storeGet`: the live record under `key`, or `undefined`. Rejects with `StoreError`. @internal */
+export function storeGet(ctx: Context, key: string): Promise<StoreRecord | undefined> {
+  return call(ctx, 'get', invokeGet, key, undefined, NONE);
+}
+
+/**
+ * `storeSet`: write `record` under `key`, as a compare-and-set when `ifVersion` is given.
+ * Resolves `false` when the precondition failed. Rejects with `StoreError`. @internal
+ */
+export function storeSet(
+  ctx: Context,
+  key: string,
+  record: StoreRecord,
+  ifVersion?: number,
+): Promise<boolean> {
+  return call(ctx, 'set', invokeSet, key, record, ifVersion === undefined ? NONE : { ifVersion });
+}
+
+/** `storeTouch`: move a live record's expiry. Resolves `false` when there is none. @internal */
+export function storeTouch(ctx: Context, key: string, expiresAt: number): Promise<boolean> {
+  return call(ctx, 'touch', invokeTouch, key, expiresAt, NONE);
+}
+
+/**
+ * `storeDelete`: delete the record under `key` (only at version `ifVersion` when given). Resolves
+ * `true` when a live record went. Rejects with `StoreError`. @internal
+ */
+export function storeDelete(ctx: Context, key: string, ifVersion?: number): Promise<boolean> {
+  return call(
+    ctx,
+    'delete',
+    invokeDelete,
+    key,
+    undefined,
+    ifVersion === undefined ? NONE : { ifVersion },
+  );
+}
+
+/** `storeLock`: try once to take the lease lock on `key` for `owner`. @internal */
+export function storeLock(ctx: Context, key: string, owner: string): Promise<boolean> {
+  return call(ctx, 'lock', invokeLock, key, undefined, { owner, ttl: ctx.lockTtl });
+}
+
+/** `storeUnlock`: release `owner`'s lock on `key`. @internal */
+export function storeUnlock(ctx: Context, key: string, owner: string): Promise<boolean> {
+  return call(ctx, 'unlock', invokeUnlock, key, undefined, { owner });
+}
+
+/** `storeListByUser`: the live records of `userId`. @internal */
+export function storeListByUser(ctx: Context, userId: string): Promise<StoreEntry[]> {
+  return call(ctx, 'listByUser', invokeListByUser, userId, undefined, NONE);
+}
+
+/** `storeDeleteByUser`: delete `userId`'s records except `except`; resolves how many went. @internal */
+export function storeDeleteByUser(
+  ctx: Context,
+  userId: string,
+  except: readonly string[] | undefined,
+): Promise<number> {
+  return call(ctx, 'deleteByUser', invokeDeleteByUser, userId, undefined, { except });
+}
+
+/**
+ * `storeIds`: every live key, streamed. Each step of the scan runs under the deadline — a step
+ * that takes longer aborts the scan's signal and fails — and a failure is a `StoreError` with the
+ * `store-error` event. The caller's `signal` reaches the store; once it is aborted the scan
+ * rejects with its reason, as it is. @internal
+ */
+export async function* storeIds(
+  ctx: Context,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<string, void, undefined> {
+  const scan: Scan = { controller: new AbortController(), iterator: undefined, signal };
+  const forward = (): void => scan.controller.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
+  let finished = false;
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      let step: IteratorResult<string> | typeof ABORTED;
+      try {
+        step = await call(ctx, 'ids', invokeIdsNext, scan, undefined, NONE);
+      } catch (error) {
+        finished = true; // a failed iterator is done: no return() (as with for await)
+        throw error;
+      }
+      if (step === ABORTED) throw signal?.reason;
+      if (step.done === true) {
+        finished = true;
+        return;
+      }
+      yield step.value;
+    }
+  } finally {
+    signal?.removeEventListener('abort', forward);
+    // The caller stopped early: let the store release what the scan holds.
+    if (!finished) await call(ctx, 'ids', invokeIdsReturn, scan, undefined, NONE).catch(ignore);
+  }
+}
+
+const NONE: Readonly<Record<never, never>> = Object.freeze({});
+
+type Invoke<A, B, O, T> = (
+  store: SessionStore,
+  a: A,
+  b: B,
+  options: O & StoreCallOptions,
+) => Promise<T>;
+
+// Every store call runs under a deadline: a backend that hangs (an offline queue, a dead TCP
+// peer) becomes a StoreError — a 503 — instead of a request that never ends.
+async function call<A, B, O extends object, T>(
+  ctx: Context,
+  operation: string,
+  invoke: Invoke<A, B, O, T>,
+  a: A,
+  b: B,
+  extra: O,
+): Promise<T> {
+  const { store, storeTimeout } = ctx;
+  const controller = storeTimeout > 0 ? new AbortController() : undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    if (controller === undefined) return await invoke(store, a, b, extra);
+    const work = invoke(store, a, b, { ...extra, signal: controller.signal });
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new StoreError(
+          `The ${store.name} session store did not answer ${operation} within ${storeTimeout} ms.`,
+        );
+        controller.abort(error);
+        reject(error);
+      }, storeTimeout);
+    });
+    return await Promise.race([work, deadline]);
+  } catch (error) {
+    const wrapped = isSessionError(error)
+      ? error
+      : new StoreError(`The ${store.name} session store failed during ${operation}.`, {
+          cause: error,
+        });
+    if (isSessionError(wrapped, 'ERR_SESSION_STORE')) {
+      emit(ctx, { type: 'store-error', operation, code: wrapped.code });
+    }
+    throw wrapped;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+// One named invoker per store method: module-level, so no closure is made per call and a stack
+// trace names the method. A store lacking an optional method fails here, as a StoreError.
+function invokeGet(store: SessionStore, key: string, _: undefined, o: StoreCallOptions) {
+  return store.get(key, o);
+}
+function invokeSet(store: SessionStore, key: string, record: StoreRecord, o: StoreSetOptions) {
+  return store.set(key, record, o);
+}
+function invokeTouch(store: SessionStore, key: string, expiresAt: number, o: StoreCallOptions) {
+  return store.touch(key, expiresAt, o);
+}
+function invokeDelete(store: SessionStore, key: string, _: undefined, o: StoreDeleteOptions) {
+  return store.delete(key, o);
+}
+function invokeLock(store: SessionStore, key: string, _: undefined, o: StoreLockOptions) {
+  return store.lock!(key, o);
+}
+function invokeUnlock(store: SessionStore, key: string, _: undefined, o: StoreUnlockOptions) {
+  return store.unlock!(key, o);
+}
+function invokeListByUser(store: SessionStore, userId: string, _: undefined, o: StoreCallOptions) {
+  return store.listByUser!(userId, o);
+}
+function invokeDeleteByUser(
+  store: SessionStore,
+  userId: string,
+  _: undefined,
+  o: StoreDeleteByUserOptions,
+) {
+  return store.deleteByUser!(userId, o);
+}
+
+/** One `ids()` scan: its iterator (made by the first step) and the signal the store was given. */
+interface Scan {
+  readonly controller: AbortController;
+  iterator: AsyncIterator<string> | undefined;
+  /** The caller's signal. */
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A step that failed because the caller aborted the scan: rejected outside the gateway. */
+const ABORTED: unique symbol = Symbol('aborted');
+
+async function invokeIdsNext(
+  store: SessionStore,
+  scan: Scan,
+  _: undefined,
+  o: StoreCallOptions,
+): Promise<IteratorResult<string> | typeof ABORTED> {
+  // This step's deadline aborts the whole scan: the store saw one signal, the scan's.
+  const deadline = o.signal;
+  deadline?.addEventListener('abort', () => scan.controller.abort(deadline.reason), { once: true });
+  try {
+    scan.iterator ??= store.ids!({ signal: scan.controller.signal })[Symbol.asyncIterator]();
+    return await scan.iterator.next();
+  } catch (error) {
+    if (scan.signal?.aborted) return ABORTED;
+    throw error;
+  }
+}
+
+async function invokeIdsReturn(_store: SessionStore, scan: Scan): Promise<unknown> {
+  return scan.iterator?.return?.();
+}
+
+function ignore(): undefined {
+  return undefined;
+}

@@ -1,0 +1,345 @@
+/**
+ * `sessionkit` — a request's session lifecycle: {@link load} → {@link commit} → {@link end}.
+ *
+ * `load` verifies the cookie, takes the lock (lock mode) and reads the record. `commit` decides
+ * what the request's ops and rotation need — nothing, a touch, a delete or a {@link write} — and
+ * `write` applies the ops on the freshest record with a compare-and-set, reloading and replaying
+ * them after a lost race. `end` commits, releases the lock and computes the response headers.
+ */
+
+import type { SessionMeta, SessionPayload } from './codec.js';
+import { type Context, emit, short, storeDelete, storeSet, storeTouch } from './context.js';
+import { serializeCookie } from './cookie.js';
+import { signCookieValue, verifyCookieValue } from './cookie-value.js';
+import { ConflictError, isSessionError } from './errors.js';
+import { timingSafeEqualString } from './keys.js';
+import { acquireLock, releaseLock, serialize } from './locks.js';
+import { applyOps, type SessionOp, staleReads } from './ops.js';
+import {
+  adoptKey,
+  forwardRecord,
+  freshPayload,
+  handleOf,
+  keyFor,
+  keyOf,
+  newStoreKey,
+  readRecord,
+  recordOf,
+} from './records.js';
+import type { SessionState } from './state.js';
+import type { StoreRecord } from './store.js';
+import { enforceLimit } from './users.js';
+
+/** What an adapter puts on the response after `SessionScope.end`. */
+export interface SessionResponse {
+  /** `Set-Cookie` values to append. */
+  setCookie: string[];
+  /** Add `Cookie` to `Vary`. */
+  vary: boolean;
+  /** Value for `Cache-Control`, or `undefined` to leave it alone. */
+  cacheControl: string | undefined;
+}
+
+/**
+ * Load the session: verify the cookie, lock (lock mode), read the record, check the fingerprint.
+ * A session with no valid cookie or no live record starts fresh. Rejects with `StoreError` or
+ * `LockTimeoutError`, after which the session is unusable (`s.failed`). @internal
+ */
+export async function load(ctx: Context, s: SessionState): Promise<void> {
+  try {
+    const verified = verifyCookie(ctx, s.cookieValues);
+    if (verified !== null) {
+      const { id } = verified;
+      const key = keyFor(s, id);
+      if (s.mode === 'lock') await acquireLock(ctx, s, key);
+      let found = await readRecord(ctx, key);
+      if (found !== undefined && !fingerprintMatches(ctx, found.payload.meta, s.client)) {
+        const policy = ctx.fingerprint!.policy;
+        emit(ctx, { type: 'fingerprint-mismatch', handle: short(key), policy });
+        if (policy === 'destroy') {
+          if (!found.forwarded) await storeDelete(ctx, key);
+          emit(ctx, { type: 'destroy', handle: short(key) });
+          found = undefined;
+        } else {
+          s.flagged = true;
+        }
+      }
+      if (found !== undefined) {
+        if (found.forwarded) s.readOnly = true;
+        s.clientId = id;
+        s.id = id;
+        // Signed under an older secret: re-issue the same id under the primary (key rotation).
+        if (verified.stale) s.cookieDirty = true;
+        s.version = found.record.version;
+        s.expiresAt = found.record.expiresAt;
+        // After invalidate() the request works on a fresh session; the old one is only deleted.
+        if (s.rotation !== 'invalidate') s.base = found.payload;
+      }
+    }
+    if (s.id === null && s.rotation !== 'invalidate') s.base = freshPayload(ctx, s.client);
+    s.loaded = true;
+  } catch (error) {
+    s.failed = error;
+    throw error;
+  }
+}
+
+/**
+ * Persist what the request did: nothing when untouched, a delete after `destroy`/`invalidate`, a
+ * touch when only read, else a {@link write} (queued per session in this process). Rejects with
+ * `ConflictError`, `StoreError`, `SessionLimitError` or the load's error. @internal
+ */
+export async function commit(ctx: Context, s: SessionState): Promise<void> {
+  if (s.failed !== undefined) throw s.failed;
+  const pending = s.ops.length > 0 || s.rotation !== 'none' || s.destroyed;
+  if (!pending && !s.loaded) return; // untouched: no I/O at all
+  if (!s.loaded) await load(ctx, s);
+  if (s.readOnly) {
+    // Loaded through a grace forward: the old id may read, never write.
+    if (pending) throw new ConflictError('destroyed');
+    return;
+  }
+  if (s.destroyed || (s.rotation === 'invalidate' && s.ops.length === 0)) {
+    await deleteCurrent(ctx, s);
+    s.rotation = 'none';
+    return;
+  }
+  if (s.ops.length === 0 && s.rotation === 'none') {
+    await maybeTouch(ctx, s);
+    return;
+  }
+  const queueKey = handleOf(s);
+  if (queueKey === undefined) await write(ctx, s);
+  else await serialize(ctx, queueKey, () => write(ctx, s));
+}
+
+/**
+ * Commit, release the lock, and compute the response: the cookie to set (new id, re-signed,
+ * persistence changed) or expire (session gone), `Vary: Cookie` and `Cache-Control` when the
+ * session was used. Rejects like {@link commit}; the lock is released either way. @internal
+ */
+export async function end(ctx: Context, s: SessionState): Promise<SessionResponse> {
+  try {
+    await commit(ctx, s);
+  } finally {
+    await releaseLock(ctx, s).catch(() => undefined);
+  }
+  const setCookie: string[] = [];
+  const t = ctx.now();
+  if (s.id !== null && (s.id !== s.clientId || s.cookieDirty)) {
+    const maxAge = s.base.meta.persistent ? s.base.meta.absoluteExpiresAt - t : undefined;
+    setCookie.push(serializeCookie(ctx.cookie, signCookieValue(ctx.keys, s.id), maxAge, t));
+  } else if (s.id === null && s.clientId !== null) {
+    setCookie.push(serializeCookie(ctx.cookie, '', 0, t));
+  }
+  s.clientId = s.id;
+  s.cookieDirty = false;
+  const touched = s.accessed || setCookie.length > 0;
+  return { setCookie, vary: touched, cacheControl: touched ? ctx.cacheControl : undefined };
+}
+
+/**
+ * Commit one small op at once, on its own compare-and-set (flash consumption, CSRF secret
+ * creation), so that parallel requests agree on its outcome. Resolves the op as applied, or
+ * `undefined` when `needed` says there is nothing to do (also after the session vanished).
+ * @internal
+ */
+export async function commitEarly<T extends SessionOp>(
+  ctx: Context,
+  s: SessionState,
+  makeOp: () => T,
+  needed: (payload: SessionPayload) => boolean,
+): Promise<T | undefined> {
+  if (s.id === null || !needed(s.base)) return undefined;
+  const key = keyOf(s);
+  return serialize(ctx, key, async () => {
+    for (let attempt = 0; attempt <= ctx.maxRetries; attempt++) {
+      if (!needed(s.base)) return undefined;
+      const op = makeOp();
+      const payload = applyOps(s.base, [op], ctx.limits.maxDepth);
+      const record = recordOf(ctx, key, payload, s.version + 1);
+      if (await storeSet(ctx, key, record, conditionOf(s))) {
+        s.version = record.version;
+        s.expiresAt = record.expiresAt;
+        s.base = payload;
+        return op;
+      }
+      try {
+        await reload(ctx, s);
+      } catch (error) {
+        if (isSessionError(error, 'ERR_SESSION_CONFLICT')) return undefined;
+        throw error;
+      }
+    }
+    throw new ConflictError('retries-exhausted');
+  });
+}
+
+/** Write the ops (and the pending rotation) onto the freshest record, retrying lost CAS. */
+async function write(ctx: Context, s: SessionState): Promise<void> {
+  for (let attempt = 1; attempt <= ctx.maxRetries + 1; attempt++) {
+    if (s.rotation !== 'invalidate') checkReadWrite(ctx, s);
+    const payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
+    const oldKey = s.id === null ? null : keyOf(s);
+    const userId = payload.meta.userId;
+    const joinsUser =
+      userId !== null &&
+      (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
+    if (joinsUser) await enforceLimit(ctx, userId, oldKey, 'before');
+    if (s.rotation !== 'none' || oldKey === null) {
+      const newKey = await writeRotated(ctx, s, payload, oldKey);
+      if (newKey === undefined) continue;
+      if (joinsUser) await enforceLimit(ctx, userId, newKey, 'after');
+      return;
+    }
+    const record = recordOf(ctx, oldKey, payload, s.version + 1);
+    if (await storeSet(ctx, oldKey, record, conditionOf(s))) {
+      settle(ctx, s, s.id, payload, record);
+      if (joinsUser) await enforceLimit(ctx, userId, oldKey, 'after');
+      emit(ctx, { type: 'commit', handle: short(oldKey), attempts: attempt });
+      return;
+    }
+    await reload(ctx, s);
+  }
+  emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'retries-exhausted' });
+  throw new ConflictError('retries-exhausted');
+}
+
+/**
+ * Write `payload` under a new id (a new session, or a rotation) and retire the old record: delete
+ * it — conditionally on the merged version when regenerating under `merge`/`lock` — or leave a
+ * grace forward. Resolves the new store key, or `undefined` to try again (lost a race; reloaded).
+ */
+async function writeRotated(
+  ctx: Context,
+  s: SessionState,
+  payload: SessionPayload,
+  oldKey: string | null,
+): Promise<string | undefined> {
+  const newId = ctx.generateId();
+  const newKey = newStoreKey(newId);
+  const record = recordOf(ctx, newKey, payload, 1);
+  if (!(await storeSet(ctx, newKey, record, 0))) return undefined;
+  if (oldKey !== null) {
+    const conditional = s.rotation === 'regenerate' && s.mode !== 'none';
+    const ifVersion = conditional ? s.version : undefined;
+    const ok =
+      s.rotation === 'regenerate' && ctx.grace > 0
+        ? await storeSet(ctx, oldKey, forwardRecord(ctx, oldKey, newKey, s.version + 1), ifVersion)
+        : await storeDelete(ctx, oldKey, ifVersion);
+    if (!ok && conditional) {
+      await storeDelete(ctx, newKey);
+      await reload(ctx, s);
+      return undefined;
+    }
+    emit(ctx, { type: 'regenerate', handle: short(newKey), previous: short(oldKey) });
+  } else {
+    emit(ctx, { type: 'create', handle: short(newKey), userId: record.userId });
+  }
+  adoptKey(s, newId, newKey);
+  settle(ctx, s, newId, payload, record);
+  return newKey;
+}
+
+/** Reload after losing a CAS; throws a `destroyed` conflict when the record is gone. */
+async function reload(ctx: Context, s: SessionState): Promise<void> {
+  const found = s.id === null ? undefined : await readRecord(ctx, keyOf(s));
+  if (found === undefined) {
+    emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'destroyed' });
+    throw new ConflictError('destroyed');
+  }
+  s.version = found.record.version;
+  s.expiresAt = found.record.expiresAt;
+  s.base = found.payload;
+}
+
+/** Throw a `read-write` conflict when a path this request read and then wrote has changed. */
+function checkReadWrite(ctx: Context, s: SessionState): void {
+  const stale = staleReads(s.observed, s.ops, s.base);
+  if (stale.length > 0) {
+    emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'read-write' });
+    throw new ConflictError('read-write', stale);
+  }
+}
+
+/** The request now works on `record` (written under `id`): its ops are done. */
+function settle(
+  ctx: Context,
+  s: SessionState,
+  id: string | null,
+  payload: SessionPayload,
+  record: StoreRecord,
+): void {
+  s.id = id;
+  s.version = record.version;
+  s.expiresAt = record.expiresAt;
+  s.base = { ...payload, meta: { ...payload.meta, lastSeenAt: ctx.now() } };
+  s.ops = [];
+  s.observed = undefined;
+  s.rotation = 'none';
+}
+
+async function deleteCurrent(ctx: Context, s: SessionState): Promise<void> {
+  if (s.id === null) return;
+  const key = keyOf(s);
+  await storeDelete(ctx, key);
+  emit(ctx, { type: 'destroy', handle: short(key) });
+  s.id = null;
+  s.version = 0;
+}
+
+/** Slide an unmodified session's expiry, at most once per `touchInterval`. */
+async function maybeTouch(ctx: Context, s: SessionState): Promise<void> {
+  if (s.id === null) return;
+  const next = Math.min(ctx.now() + ctx.idle, s.base.meta.absoluteExpiresAt);
+  if (next - s.expiresAt < ctx.touchInterval) return;
+  const key = keyOf(s);
+  if (await storeTouch(ctx, key, next)) {
+    s.expiresAt = next;
+    emit(ctx, { type: 'touch', handle: short(key) });
+  }
+}
+
+/** The CAS condition of a write over the loaded record: none in mode `none`. */
+function conditionOf(s: SessionState): number | undefined {
+  return s.mode === 'none' ? undefined : s.version;
+}
+
+/**
+ * The first presented cookie value signed by the ring, or `null`. Emits `invalid-cookie`
+ * (`signature`) for each forged value as met, then once `malformed` if any value was malformed.
+ */
+function verifyCookie(
+  ctx: Context,
+  values: readonly string[],
+): { id: string; stale: boolean } | null {
+  let sawMalformed = false;
+  for (const value of values) {
+    const check = verifyCookieValue(ctx.keys, value);
+    if (check === 'malformed') sawMalformed = true;
+    else if (check === 'signature') emit(ctx, { type: 'invalid-cookie', reason: 'signature' });
+    else return check;
+  }
+  if (sawMalformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed' });
+  return null;
+}
+
+/** `true` when the request's client matches what the session recorded (keyed hashes, constant time). */
+function fingerprintMatches(
+  ctx: Context,
+  meta: SessionMeta,
+  client: SessionState['client'],
+): boolean {
+  const fp = ctx.fingerprint;
+  if (fp === undefined) return true;
+  const same = (recorded: string | null, seen: string | null): boolean =>
+    recorded === null ||
+    timingSafeEqualString(
+      ctx.keys.sign('fingerprint', recorded),
+      ctx.keys.sign('fingerprint', seen ?? ''),
+    );
+  return (
+    (!fp.ip || same(meta.ip, client.ip)) &&
+    (!fp.userAgent || same(meta.userAgent, client.userAgent))
+  );
+}

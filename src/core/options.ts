@@ -1,0 +1,346 @@
+/**
+ * `sessionkit` — the manager's options: every option with its `@default`, their resolution and
+ * validation (eagerly, at construction: a bad option throws `ConfigError` naming it and the fix).
+ */
+
+import type { CodecLimits } from './codec.js';
+import { type CookieOptions, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js';
+import { ConfigError, type ConflictReason, type CsrfFailureReason } from './errors.js';
+import { createKeyRing, generateSessionId, type KeyRing, type SecretsOption } from './keys.js';
+import type { SessionStore } from './store.js';
+
+/** How concurrent requests on one session are reconciled. */
+export type ConcurrencyMode = 'merge' | 'lock' | 'none';
+
+/** Options of fingerprint binding. */
+export interface FingerprintOptions {
+  /**
+   * Compare the client IP.
+   * @default false
+   */
+  ip?: boolean;
+  /**
+   * Compare the User-Agent header.
+   * @default true
+   */
+  userAgent?: boolean;
+  /**
+   * What a mismatch does.
+   * @default 'flag'
+   */
+  policy?: 'flag' | 'destroy';
+}
+
+/** Options of the lock mode. */
+export interface LockOptions {
+  /**
+   * Lease length of a session lock, in ms; a crashed holder's lock frees itself after this.
+   * @default 30_000
+   */
+  ttl?: number;
+  /**
+   * Longest wait for a lock before failing with `ERR_SESSION_LOCK_TIMEOUT` (503), in ms.
+   * @default 5_000
+   */
+  wait?: number;
+}
+
+/** Options of {@link createSessionManager}. */
+export interface SessionManagerOptions {
+  /** Where sessions live. */
+  store: SessionStore;
+  /**
+   * Secrets for signing cookies: 32+ bytes each, the first is the primary, the others only
+   * verify (key rotation). Weak or demo values are refused.
+   */
+  secrets: SecretsOption;
+  /** Cookie attributes. Secure defaults; `{ secure: false }` is the explicit plain-http dev mode. */
+  cookie?: CookieOptions;
+  /**
+   * Idle timeout in ms: a session unused this long is gone.
+   * @default 1_800_000 (30 minutes)
+   */
+  idleTimeout?: number;
+  /**
+   * Absolute timeout in ms from creation; activity never extends it.
+   * @default 43_200_000 (12 hours)
+   */
+  absoluteTimeout?: number;
+  /**
+   * An unmodified session's expiry is refreshed (one `touch`) at most this often, in ms.
+   * @default 60_000
+   */
+  touchInterval?: number;
+  /**
+   * New sessions get a persistent ("remember me") cookie with Max-Age instead of a
+   * browser-session cookie. Per session: `session.setPersistent()` / `login(id, { persistent })`.
+   * @default false
+   */
+  persistent?: boolean;
+  /**
+   * Concurrency mode: `merge` (optimistic CAS + replay), `lock` (per-session lease lock; needs a
+   * store with `lock`), `none` (last writer wins).
+   * @default 'merge'
+   */
+  concurrency?: ConcurrencyMode;
+  /**
+   * How many times a commit reloads and re-applies after losing a compare-and-set.
+   * @default 20
+   */
+  maxRetries?: number;
+  /** Lock mode settings. */
+  lock?: LockOptions;
+  /**
+   * Bind sessions to the client's ip and/or user agent (defense in depth; both are spoofable or
+   * change legitimately — mobile networks, browser updates). Compared as keyed hashes in constant
+   * time against the values recorded at creation / login. `flag` sets `session.flagged`;
+   * `destroy` deletes the session and treats the request as anonymous. Either emits
+   * `fingerprint-mismatch`. The ip comes from the adapter (its trust-proxy setting).
+   * @default undefined (off)
+   */
+  fingerprint?: FingerprintOptions;
+  /**
+   * Most live sessions one user may have (needs a store with `listByUser`). When a login would
+   * exceed it, `sessionLimit` decides.
+   * @default undefined (no limit)
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * `evict-oldest`: the login succeeds and the least recently used other sessions are revoked;
+   * `reject`: the login fails with `SessionLimitError` (`ERR_SESSION_LIMIT`, 403).
+   * @default 'evict-oldest'
+   */
+  sessionLimit?: 'evict-oldest' | 'reject';
+  /**
+   * After `regenerate()`, the old id keeps resolving (read-only) to the new session for this many
+   * ms, so a flaky client's retry with the old cookie is not logged out. Writes through the old
+   * id fail with a `destroyed` conflict. `0` deletes the old record at once.
+   * @default 0
+   */
+  regenerateGrace?: number;
+  /**
+   * Encrypt every payload at rest with AES-256-GCM under the `secrets` key ring (a per-purpose
+   * HKDF subkey), bound to the record's store key. Records that fail to decrypt are treated as
+   * absent (event `decrypt-failure`), never overwritten blindly. Turning this on for existing
+   * plaintext records: run `manager.reseal({ plaintext: true })` once.
+   * @default false
+   */
+  encrypt?: boolean;
+  /**
+   * Deadline for every store call, in ms; a call that takes longer fails with `StoreError`
+   * (503) and its `signal` is aborted. `0` disables the deadline.
+   * @default 5_000
+   */
+  storeTimeout?: number;
+  /**
+   * Largest encoded session, in bytes.
+   * @default 131_072
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Deepest nesting of session data.
+   * @default 32
+   */
+  maxDepth?: number;
+  /**
+   * `Cache-Control` for responses that read or set a session; `false` leaves it alone.
+   * @default 'private, no-store'
+   */
+  cacheControl?: string | false;
+  /** Receives lifecycle events. Must not throw (errors are swallowed). */
+  onEvent?: (event: SessionEvent) => void;
+  /**
+   * Clock, in ms since the epoch (inject for tests).
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Session id generator (inject for tests); must return 43 base64url characters.
+   * @default generateSessionId
+   */
+  generateId?: () => string;
+}
+
+/** A lifecycle event. `handle` is a truncated store key: never a raw id. */
+export type SessionEvent =
+  | { type: 'create'; handle: string; userId: string | null }
+  | { type: 'regenerate'; handle: string; previous: string }
+  | { type: 'destroy'; handle: string }
+  | { type: 'expire'; handle: string; reason: 'idle' | 'absolute' }
+  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature' }
+  | { type: 'unknown-id'; handle: string }
+  | { type: 'corrupt'; handle: string }
+  | { type: 'decrypt-failure'; handle: string }
+  | { type: 'touch'; handle: string }
+  | { type: 'commit'; handle: string; attempts: number }
+  | { type: 'conflict'; handle: string; reason: ConflictReason }
+  | { type: 'lock-timeout'; handle: string }
+  | { type: 'store-error'; operation: string; code: string }
+  | { type: 'revoke'; handle: string; userId: string }
+  | { type: 'evict'; handle: string; userId: string }
+  | { type: 'fingerprint-mismatch'; handle: string; policy: 'flag' | 'destroy' }
+  | { type: 'csrf-failure'; reason: CsrfFailureReason; method: string };
+
+/** The options after defaults and validation: what the rest of the core reads. @internal */
+export interface ResolvedOptions {
+  store: SessionStore;
+  keys: KeyRing;
+  cookie: ResolvedCookieOptions;
+  /** `idleTimeout`, ms. */
+  idle: number;
+  /** `absoluteTimeout`, ms. */
+  absolute: number;
+  touchInterval: number;
+  persistent: boolean;
+  /** The manager's default concurrency mode (a request may override it). */
+  mode: ConcurrencyMode;
+  maxRetries: number;
+  lockTtl: number;
+  lockWait: number;
+  storeTimeout: number;
+  encrypt: boolean;
+  fingerprint: { ip: boolean; userAgent: boolean; policy: 'flag' | 'destroy' } | undefined;
+  maxSessionsPerUser: number | undefined;
+  sessionLimit: 'evict-oldest' | 'reject';
+  /** `regenerateGrace`, ms. */
+  grace: number;
+  limits: CodecLimits;
+  cacheControl: string | undefined;
+  onEvent: ((event: SessionEvent) => void) | undefined;
+  now: () => number;
+  generateId: () => string;
+}
+
+/**
+ * Resolve and validate {@link SessionManagerOptions}. Throws `ConfigError`
+ * (`ERR_SESSION_CONFIG`) naming the option and the fix. @internal
+ */
+export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(
+      'createSessionManager() needs an options object with `store` and `secrets`.',
+    );
+  }
+  const { store } = options;
+  if (
+    typeof store !== 'object' ||
+    store === null ||
+    typeof store.get !== 'function' ||
+    typeof store.set !== 'function' ||
+    typeof store.touch !== 'function' ||
+    typeof store.delete !== 'function'
+  ) {
+    throw new ConfigError('Option `store` must be a SessionStore (get, set, touch and delete).');
+  }
+  const idle = duration(options.idleTimeout, 30 * 60_000, 'idleTimeout');
+  const absolute = duration(options.absoluteTimeout, 12 * 60 * 60_000, 'absoluteTimeout');
+  if (idle > absolute) {
+    throw new ConfigError('Option `idleTimeout` cannot be longer than `absoluteTimeout`.');
+  }
+  const touchInterval = duration(options.touchInterval, 60_000, 'touchInterval', 0);
+  const mode = checkMode(options.concurrency ?? 'merge', store);
+  const maxRetries = integer(options.maxRetries, 20, 'maxRetries', 0, 1000);
+  if (options.maxSessionsPerUser !== undefined && typeof store.listByUser !== 'function') {
+    throw new ConfigError(
+      `Option \`maxSessionsPerUser\` needs a store with \`listByUser\`; ${store.name} has none.`,
+    );
+  }
+  if (
+    options.sessionLimit !== undefined &&
+    !['evict-oldest', 'reject'].includes(options.sessionLimit)
+  ) {
+    throw new ConfigError('Option `sessionLimit` must be "evict-oldest" or "reject".');
+  }
+  return {
+    store,
+    keys: createKeyRing(options.secrets),
+    cookie: resolveCookieOptions(options.cookie),
+    idle,
+    absolute,
+    touchInterval,
+    persistent: options.persistent ?? false,
+    mode,
+    maxRetries,
+    lockTtl: duration(options.lock?.ttl, 30_000, 'lock.ttl'),
+    lockWait: duration(options.lock?.wait, 5_000, 'lock.wait', 0),
+    storeTimeout: duration(options.storeTimeout, 5_000, 'storeTimeout', 0),
+    encrypt: options.encrypt ?? false,
+    fingerprint: resolveFingerprint(options.fingerprint),
+    maxSessionsPerUser:
+      options.maxSessionsPerUser === undefined
+        ? undefined
+        : integer(options.maxSessionsPerUser, 0, 'maxSessionsPerUser', 1, 1_000_000),
+    sessionLimit: options.sessionLimit ?? 'evict-oldest',
+    grace: duration(options.regenerateGrace, 0, 'regenerateGrace', 0),
+    limits: {
+      maxBytes: integer(
+        options.maxPayloadBytes,
+        128 * 1024,
+        'maxPayloadBytes',
+        256,
+        64 * 1024 * 1024,
+      ),
+      maxDepth: integer(options.maxDepth, 32, 'maxDepth', 1, 1000),
+    },
+    cacheControl:
+      options.cacheControl === false ? undefined : (options.cacheControl ?? 'private, no-store'),
+    onEvent: options.onEvent,
+    now: options.now ?? Date.now,
+    generateId: options.generateId ?? generateSessionId,
+  };
+}
+
+/**
+ * Check a concurrency mode against the store — the manager's option and a request's override
+ * alike: throws `ConfigError` for anything but `merge` / `lock` / `none`, and for `lock` on a
+ * store without both `lock` and `unlock` (a lock it cannot release would block the session for
+ * the whole lease). @internal
+ */
+export function checkMode(mode: ConcurrencyMode, store: SessionStore): ConcurrencyMode {
+  if (mode !== 'merge' && mode !== 'lock' && mode !== 'none') {
+    throw new ConfigError('Option `concurrency` must be "merge", "lock" or "none".');
+  }
+  if (mode === 'lock' && (typeof store.lock !== 'function' || typeof store.unlock !== 'function')) {
+    throw new ConfigError(
+      `Concurrency mode "lock" needs a store with \`lock\` and \`unlock\`; ${store.name} lacks them.`,
+    );
+  }
+  return mode;
+}
+
+function resolveFingerprint(
+  options: FingerprintOptions | undefined,
+): ResolvedOptions['fingerprint'] {
+  if (options === undefined) return undefined;
+  const policy = options.policy ?? 'flag';
+  if (policy !== 'flag' && policy !== 'destroy') {
+    throw new ConfigError('Option `fingerprint.policy` must be "flag" or "destroy".');
+  }
+  const resolved = { ip: options.ip ?? false, userAgent: options.userAgent ?? true, policy };
+  if (!resolved.ip && !resolved.userAgent) {
+    throw new ConfigError('Option `fingerprint` needs `ip` and/or `userAgent` set to true.');
+  }
+  return resolved;
+}
+
+function duration(value: number | undefined, fallback: number, name: string, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) {
+    throw new ConfigError(`Option \`${name}\` must be a number of milliseconds ≥ ${min}.`);
+  }
+  return value;
+}
+
+function integer(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Option \`${name}\` must be an integer from ${min} to ${max}.`);
+  }
+  return value;
+}

@@ -377,29 +377,78 @@ const tagOf = (userId: string) => createHash('sha256').update(userId).digest('ba
  * Run `fn` and return every command (with its arguments) that clients other than Lua sent with
  * one of the prefix's keys, seen through `MONITOR`. A marker command sent afterwards on the
  * store's own connection tells when all of them have been seen.
+ *
+ * `MONITOR` is read on a plain socket: ioredis's monitor mode can mistake a monitor line that
+ * arrives in the same packet as MONITOR's `+OK` for a reply to a command it never sent ("Command
+ * queue state error", an unhandled error) when other test files keep the server busy.
  */
 async function monitored(
   raw: Raw,
   prefix: string,
   fn: () => Promise<unknown>,
 ): Promise<string[][]> {
-  const monitor = await new Redis(URL, { lazyConnect: true }).monitor();
+  const { hostname, port } = new globalThis.URL(URL);
+  const socket = connectTcp(Number(port || 6379), hostname);
   const marker = `sessionkit-marker-${randomBytes(8).toString('hex')}`;
   const seen: string[][] = [];
+  let ready: () => void = () => {};
+  let finish: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
   const done = new Promise<void>((resolve) => {
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (args[0]?.toUpperCase() === 'ECHO' && args[1] === marker) resolve();
+    finish = resolve;
+  });
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    let end = buffered.indexOf('\r\n');
+    while (end !== -1) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      end = buffered.indexOf('\r\n');
+      if (line === '+OK') ready();
+      const parsed = parseMonitorLine(line);
+      if (parsed === undefined) continue;
+      const [source, args] = parsed;
+      if (args[0]?.toUpperCase() === 'ECHO' && args[1] === marker) finish();
       else if (source !== 'lua' && args.some((arg) => arg.startsWith(prefix))) seen.push(args);
-    });
+    }
   });
   try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.write('MONITOR\r\n');
+    await started;
     await fn();
     await raw('ECHO', marker);
     await done;
   } finally {
-    monitor.disconnect();
+    socket.destroy();
   }
   return seen;
+}
+
+/** `+1700000000.123456 [0 127.0.0.1:5000] "CMD" "arg"` → [source, args]; other lines → undefined. */
+function parseMonitorLine(line: string): [string, string[]] | undefined {
+  const head = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] /.exec(line);
+  if (head === null) return undefined;
+  const args: string[] = [];
+  const quoted = /"((?:[^"\\]|\\.)*)"/g;
+  for (const match of line.slice(head[0].length).matchAll(quoted)) {
+    args.push(
+      (match[1] ?? '').replace(/\\(x[0-9a-f]{2}|.)/g, (_, esc: string) =>
+        esc.length === 3
+          ? String.fromCharCode(Number.parseInt(esc.slice(1), 16))
+          : (({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[esc] ??
+            esc),
+      ),
+    );
+  }
+  return [head[1] ?? '', args];
 }
 
 type Connection = Awaited<ReturnType<Flavour['connect']>>;

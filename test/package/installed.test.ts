@@ -87,8 +87,9 @@ describe('the package installed from its tarball', () => {
       [
         '--input-type=module',
         '-e',
-        "import { createKeyRing } from 'sessionkit'; createKeyRing([process.argv[1]]);",
-        result.stdout.trim(),
+        // The secret goes inside the code, not after it: a secret that starts with '-' (1 in 64)
+        // would be read by node as an option.
+        `import { createKeyRing } from 'sessionkit'; createKeyRing([${JSON.stringify(result.stdout.trim())}]);`,
       ],
       app,
     );

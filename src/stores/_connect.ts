@@ -21,10 +21,12 @@ export type ConnectCallback = (error?: unknown, value?: unknown) => void;
  */
 export interface ConnectStoreLike {
   get(sid: string, callback: ConnectCallback): unknown;
-  set(sid: string, session: ConnectSessionObject, callback?: ConnectCallback): unknown;
+  // `session: never`: every store declares its own session type (express-session's `SessionData`,
+  // …); callers hand over a `ConnectSessionObject` with an explicit cast.
+  set(sid: string, session: never, callback?: ConnectCallback): unknown;
   destroy(sid: string, callback?: ConnectCallback): unknown;
-  touch?(sid: string, session: ConnectSessionObject, callback?: ConnectCallback): unknown;
-  on?(event: string, listener: (...args: unknown[]) => void): unknown;
+  touch?(sid: string, session: never, callback?: ConnectCallback): unknown;
+  on?(event: string, listener: () => void): unknown;
 }
 
 /** What express-session keeps in a connect store: the cookie and the application's data. */

@@ -199,7 +199,7 @@ async function write(
 ): Promise<void> {
   await callConnect(
     'set',
-    (cb) => ctx.store.set(key, toConnect(record, ctx.now()), cb),
+    (cb) => ctx.store.set(key, toConnect(record, ctx.now()) as never, cb),
     call(ctx, signal),
   );
 }

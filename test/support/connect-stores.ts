@@ -26,7 +26,7 @@ export async function openConnectRedis(
 ): Promise<OpenConnect> {
   const client = shared ?? (await nodeRedis(url));
   const prefix = `${uniqueName()}:`;
-  const store = new RedisStore({ client, prefix });
+  const store = new RedisStore({ client: client as never, prefix });
   return {
     store,
     async cleanup() {
@@ -39,20 +39,19 @@ export async function openConnectRedis(
 }
 
 /** A connected node-redis client. */
-export type NodeRedisClient = ReturnType<typeof createClient>;
+export type NodeRedisClient = Awaited<ReturnType<typeof nodeRedis>>;
 
 /** Connect a node-redis client that fails fast (no reconnects) when Redis is down. */
-export async function nodeRedis(url: string = REDIS_URL): Promise<NodeRedisClient> {
+export function nodeRedis(url: string = REDIS_URL) {
   const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
   client.on('error', () => {});
-  await client.connect();
-  return client;
+  return client.connect();
 }
 
 /** connect-redis over a node-redis client that was never connected: every command fails. */
 export function brokenConnectRedis(): session.Store {
   const client = createClient({ url: 'redis://127.0.0.1:1' });
-  return new RedisStore({ client });
+  return new RedisStore({ client: client as never });
 }
 
 /** SQL of connect-pg-simple's table.sql, under `table`. */

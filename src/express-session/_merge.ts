@@ -4,6 +4,7 @@
  * request wrote the session meanwhile, the operations are re-applied on the fresh data:
  *
  * - a key added, replaced or removed → the same on the fresh data (last writer wins per key);
+ *   an object added where the fresh data has an object too → merged key by key;
  * - a plain object changed → its keys one by one (writes to different keys both survive);
  * - a number changed from `a` to `b` → `fresh + (b - a)` when the fresh value is a number: the
  *   increment is kept, so parallel `count++` requests all count. (A number *assigned* in a race
@@ -44,8 +45,12 @@ export function applyOps(fresh: JsonObject, ops: readonly MergeOp[], cookie: unk
     }
     const last = op.path[op.path.length - 1] as string;
     if (op.kind === 'delete') delete target[last];
-    else if (op.kind === 'set') put(target, last, structuredClone(op.value));
-    else {
+    else if (op.kind === 'set') {
+      const current = Object.hasOwn(target, last) ? target[last] : undefined;
+      // An object this request created where another request created one too: merge them.
+      if (isPlainObject(current) && isPlainObject(op.value)) mergeInto(current, op.value);
+      else put(target, last, structuredClone(op.value));
+    } else {
       const current = Object.hasOwn(target, last) ? target[last] : undefined;
       put(
         target,
@@ -78,6 +83,14 @@ function walk(before: JsonObject, after: JsonObject, path: string[], ops: MergeO
       if (a !== b) ops.push({ kind: 'add', path: at, delta: a - b, value: a });
     } else if (JSON.stringify(a) !== JSON.stringify(b))
       ops.push({ kind: 'set', path: at, value: a });
+  }
+}
+
+function mergeInto(target: JsonObject, source: JsonObject): void {
+  for (const [key, value] of Object.entries(source)) {
+    const current = Object.hasOwn(target, key) ? target[key] : undefined;
+    if (isPlainObject(current) && isPlainObject(value)) mergeInto(current, value);
+    else put(target, key, structuredClone(value));
   }
 }
 

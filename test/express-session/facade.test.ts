@@ -59,7 +59,10 @@ async function app(
   a.post('/regenerate', (req: Request, res: Response) => {
     const before = req.sessionID;
     sess(req).regenerate((error) => {
-      if (error) return res.status(500).end();
+      if (error) {
+        res.status(500).end();
+        return;
+      }
       sess(req).count = 100;
       res.json({ before, after: req.sessionID });
     });

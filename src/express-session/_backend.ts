@@ -106,6 +106,9 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
           state.snapshot = base.data;
           return true;
         }
+        // Back off a little (random, growing to 16 ms) so a burst of writers on one session
+        // does not retry in lockstep.
+        await sleep(Math.random() * Math.min(16, attempt + 1));
         const fresh = await store.get(key, { signal: signal() });
         const freshData = fresh && parse(fresh.data);
         // Gone (destroyed or expired) since this request loaded it: never write it back.
@@ -128,6 +131,10 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
 /** The store key of a session id: base64url(SHA-256(id)), so a store dump holds no usable id. */
 export function keyOf(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function expiryOf(session: Session): number {

@@ -4,10 +4,17 @@
  * Everything the lifecycle shares lives in one {@link Context}, made once per manager: the resolved
  * options (store, key ring, clock, limits…) and this process's commit queues and lock queues.
  * Every store call goes through the gateway below (`storeGet`, `storeSet`, …): it adds the
- * deadline and its abort signal, turns a failure into a `StoreError` and emits `store-error`.
- * Nothing else in the core calls a store method.
+ * deadline and its abort signal, turns a failure into a `StoreError` and emits `store-error`, and
+ * traces the call on the `sessionkit:store` diagnostics channel when someone listens
+ * (`diagnostics.ts`). Nothing else in the core calls a store method.
  */
 
+import {
+  hasStoreSubscribers,
+  publishSessionEvent,
+  type StoreOperation,
+  traceStoreCall,
+} from './diagnostics.js';
 import { isSessionError, StoreError } from './errors.js';
 import type { ResolvedOptions, SessionEvent } from './options.js';
 import type {
@@ -36,10 +43,14 @@ export function createContext(options: ResolvedOptions): Context {
   return { ...options, queues: new Map(), lockTurns: new Map() };
 }
 
-/** Hand `event` to the `onEvent` listener; a listener that throws never breaks a request. @internal */
+/**
+ * Hand `event` to the `onEvent` listener and to the `sessionkit:event` channel's subscribers; a
+ * listener that throws never breaks a request. @internal
+ */
 export function emit(ctx: Context, event: SessionEvent): void {
   try {
     ctx.onEvent?.(event);
+    publishSessionEvent(ctx.store.name, event);
   } catch {
     // Listeners must not break requests.
   }
@@ -159,11 +170,38 @@ type Invoke<A, B, O, T> = (
   options: O & StoreCallOptions,
 ) => Promise<T>;
 
+/** Operations whose first argument is a store key (the others take a user id or a scan). */
+const KEYED: ReadonlySet<StoreOperation> = new Set([
+  'get',
+  'set',
+  'touch',
+  'delete',
+  'lock',
+  'unlock',
+]);
+
+// Traced on `sessionkit:store` only while someone listens: an unobserved call builds no message
+// and no closure. The message carries the key's handle, never a user id.
+function call<A, B, O extends object, T>(
+  ctx: Context,
+  operation: StoreOperation,
+  invoke: Invoke<A, B, O, T>,
+  a: A,
+  b: B,
+  extra: O,
+): Promise<T> {
+  if (!hasStoreSubscribers()) return run(ctx, operation, invoke, a, b, extra);
+  const handle = KEYED.has(operation) && typeof a === 'string' ? short(a) : undefined;
+  return traceStoreCall({ operation, store: ctx.store.name, handle }, () =>
+    run(ctx, operation, invoke, a, b, extra),
+  );
+}
+
 // Every store call runs under a deadline: a backend that hangs (an offline queue, a dead TCP
 // peer) becomes a StoreError — a 503 — instead of a request that never ends.
-async function call<A, B, O extends object, T>(
+async function run<A, B, O extends object, T>(
   ctx: Context,
-  operation: string,
+  operation: StoreOperation,
   invoke: Invoke<A, B, O, T>,
   a: A,
   b: B,

@@ -11,6 +11,7 @@ import type { SessionMeta, SessionPayload } from './codec.js';
 import { type Context, emit, short, storeDelete, storeSet, storeTouch } from './context.js';
 import { serializeCookie } from './cookie.js';
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
+import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
 import { timingSafeEqualString } from './keys.js';
 import { acquireLock, releaseLock, serialize } from './locks.js';
@@ -78,6 +79,16 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
     }
     if (s.id === null && s.rotation !== 'invalidate') s.base = freshPayload(ctx, s.client);
     s.loaded = true;
+    if (hasEventSubscribers()) {
+      const handle = handleOf(s);
+      const found = handle !== undefined;
+      publishEvent({
+        store: ctx.store.name,
+        type: 'load',
+        handle: found ? short(handle) : handle,
+        found,
+      });
+    }
   } catch (error) {
     s.failed = error;
     throw error;

@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { type Context, emit, short, storeLock, storeUnlock } from './context.js';
+import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { LockTimeoutError } from './errors.js';
 import type { SessionState } from './state.js';
 
@@ -41,14 +42,20 @@ export async function acquireLock(ctx: Context, s: SessionState, key: string): P
   // session cost the store O(N) lock calls instead of N pollers hammering it (and its pool)
   // while the holder's own reads and writes wait behind them. Other processes still meet at
   // the store's lock.
+  const queued = ctx.lockTurns.has(key); // another request of this process is ahead
   const previous = joinTurns(ctx, s, key);
   try {
     if (!(await within(previous, deadline - Date.now()))) throw timeout();
     let delay = 5;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (await storeLock(ctx, key, owner)) {
         s.lockOwner = owner;
         s.lockKey = key;
+        // Taken after a wait: behind another request of this process, or after a refusal.
+        if ((queued || attempt > 1) && hasEventSubscribers()) {
+          const waited = Math.max(0, Date.now() - (deadline - ctx.lockWait));
+          publishEvent({ store: ctx.store.name, type: 'lock-wait', handle: short(key), waited });
+        }
         return;
       }
       if (Date.now() >= deadline) throw timeout();

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as connectTcp, createServer, type Socket } from 'node:net';
@@ -15,6 +15,7 @@ import {
   type RedisClientLike,
   redisStore,
 } from '../../src/stores/redis.js';
+import { cli, freePort, HAS_REDIS_SERVER, isFree, until } from '../support/redis-servers.js';
 import {
   collect,
   describeStore,
@@ -190,7 +191,6 @@ const FLAVOURS: Flavour[] = [
 let clusterStart: Promise<number[]> | undefined;
 const clusterProcesses: ChildProcess[] = [];
 let clusterDir: string | undefined;
-const HAS_REDIS_SERVER = spawnSync('redis-server', ['--version']).status === 0;
 function redisCluster(): Promise<number[]> {
   clusterStart ??= (async () => {
     clusterDir = await mkdtemp(join(tmpdir(), 'sessionkit-redis-cluster-'));
@@ -235,30 +235,6 @@ afterAll(async () => {
   if (clusterDir !== undefined) await rm(clusterDir, { recursive: true, force: true });
 });
 
-async function cli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)('redis-cli', [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    ...args,
-  ]);
-  return stdout;
-}
-
-/** Retry `fn` until it resolves (waiting for servers to come up; not a timing assertion). */
-async function until(fn: () => Promise<unknown>, attempts = 200): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await fn();
-      return;
-    } catch (error) {
-      if (i >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /** A TCP proxy to Redis that a test can cut (every connection dropped, port closed) and resume. */
 async function tcpProxy(target: number) {
   const sockets = new Set<Socket>();
@@ -287,25 +263,6 @@ async function tcpProxy(target: number) {
       }),
     resume: () => listen(port),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(port, '127.0.0.1', () =>
-      server.close(() => resolve(true)),
-    );
-    server.on('error', () => resolve(false));
-  });
 }
 
 for (const flavour of FLAVOURS) {

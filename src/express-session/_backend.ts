@@ -1,0 +1,158 @@
+/**
+ * Private: where the express-session facade keeps sessions. Two backends behind one shape:
+ *
+ * - **connect**: an express-session store, used exactly as express-session uses it (the raw id as
+ *   sid, the record `{ cookie, ...data }`, whole-record writes: last writer wins), so rolling
+ *   back to express-session keeps every session.
+ * - **native**: a sessionkit `SessionStore`. The id is hashed into the store key; the record's
+ *   data is the same JSON. A save diffs the session against what this request loaded and writes
+ *   with compare-and-set; when another request wrote first, the diff is re-applied on the fresh
+ *   record (numbers as increments, objects key by key) and retried, so concurrent
+ *   `req.session.count++` or writes to different keys are never lost, and a destroyed session is
+ *   never written back.
+ */
+
+import { createHash } from 'node:crypto';
+import { ConflictError } from '../core/errors.js';
+import type { SessionStore } from '../core/store.js';
+import { type ConnectStoreLike, callConnect } from '../stores/_connect.js';
+import { applyOps, diff, type JsonObject } from './_merge.js';
+import type { Session } from './_session.js';
+
+/** What a backend remembers of one request's session between load and save. */
+export interface LoadState {
+  /** The record version loaded or last written (native only). */
+  version?: number | undefined;
+  /** The data as loaded or last written, as JSON (native only). */
+  snapshot?: JsonObject | undefined;
+}
+
+/** Storage operations of the facade. Every method rejects with `StoreError` on a failing store. */
+export interface Backend {
+  readonly native: boolean;
+  /** The stored `{ cookie, ...data }`, or `undefined` when there is none. */
+  load(id: string, state: LoadState): Promise<Record<string, unknown> | undefined>;
+  /** Write the session. Native: resolves `false` when it was destroyed meanwhile (nothing written). */
+  save(id: string, session: Session, state: LoadState): Promise<boolean>;
+  /** Refresh the stored expiry. */
+  touch(id: string, session: Session, state: LoadState): Promise<void>;
+  /** Delete the session. */
+  destroy(id: string, state: LoadState): Promise<void>;
+}
+
+/** How many times a native save re-applies its changes after losing a compare-and-set. */
+const MAX_ATTEMPTS = 1000;
+/** Expiry of a browser-session cookie's record (connect-redis's default TTL: one day). */
+const DEFAULT_TTL = 86_400_000;
+
+/** express-session's way over a connect store. */
+export function connectBackend(store: ConnectStoreLike, timeout: number): Backend {
+  const o = { timeout };
+  return {
+    native: false,
+    async load(id) {
+      const value = await callConnect('get', (cb) => store.get(id, cb), o);
+      return typeof value === 'object' && value !== null
+        ? (value as Record<string, unknown>)
+        : undefined;
+    },
+    async save(id, session) {
+      await callConnect('set', (cb) => store.set(id, session as never, cb), o);
+      return true;
+    },
+    async touch(id, session) {
+      if (typeof store.touch !== 'function') return;
+      await callConnect('touch', (cb) => store.touch?.(id, session as never, cb), o);
+    },
+    async destroy(id) {
+      await callConnect('destroy', (cb) => store.destroy(id, cb), o);
+    },
+  };
+}
+
+/** Diff-and-merge with compare-and-set over a sessionkit store. */
+export function nativeBackend(store: SessionStore, timeout: number): Backend {
+  const signal = (): AbortSignal => AbortSignal.timeout(timeout);
+  return {
+    native: true,
+    async load(id, state) {
+      const record = await store.get(keyOf(id), { signal: signal() });
+      const data = record && parse(record.data);
+      if (record === undefined || data === undefined) return undefined;
+      state.version = record.version;
+      state.snapshot = data;
+      return structuredClone(data);
+    },
+    async save(id, session, state) {
+      const key = keyOf(id);
+      const mine = toJson(session);
+      const expiresAt = expiryOf(session);
+      if (state.version === undefined || state.snapshot === undefined) {
+        const record = { data: JSON.stringify(mine), version: 1, expiresAt, userId: null };
+        if (!(await store.set(key, record, { ifVersion: 0, signal: signal() }))) {
+          throw new ConflictError('retries-exhausted');
+        }
+        state.version = 1;
+        state.snapshot = mine;
+        return true;
+      }
+      const ops = diff(state.snapshot, mine);
+      let base = { version: state.version, data: mine };
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const version = base.version + 1;
+        const record = { data: JSON.stringify(base.data), version, expiresAt, userId: null };
+        if (await store.set(key, record, { ifVersion: base.version, signal: signal() })) {
+          state.version = version;
+          state.snapshot = base.data;
+          return true;
+        }
+        // Back off a little (random, growing to 16 ms) so a burst of writers on one session
+        // does not retry in lockstep.
+        await sleep(Math.random() * Math.min(16, attempt + 1));
+        const fresh = await store.get(key, { signal: signal() });
+        const freshData = fresh && parse(fresh.data);
+        // Gone (destroyed or expired) since this request loaded it: never write it back.
+        if (fresh === undefined || freshData === undefined) return false;
+        base = { version: fresh.version, data: applyOps(freshData, ops, mine.cookie) };
+      }
+      throw new ConflictError('retries-exhausted');
+    },
+    async touch(id, session) {
+      await store.touch(keyOf(id), expiryOf(session), { signal: signal() });
+    },
+    async destroy(id, state) {
+      await store.delete(keyOf(id), { signal: signal() });
+      state.version = undefined;
+      state.snapshot = undefined;
+    },
+  };
+}
+
+/** The store key of a session id: base64url(SHA-256(id)), so a store dump holds no usable id. */
+export function keyOf(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function expiryOf(session: Session): number {
+  const expires = session.cookie?.expires;
+  return expires instanceof Date ? expires.valueOf() : Date.now() + DEFAULT_TTL;
+}
+
+function toJson(session: Session): JsonObject {
+  return JSON.parse(JSON.stringify(session)) as JsonObject;
+}
+
+function parse(text: string): JsonObject | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as JsonObject)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * No lost updates behind express-session's API: the facade on sessionkit stores (memory and
+ * Redis) diffs each request's `req.session` against what it loaded and commits with
+ * compare-and-set. 200 parallel `count++` end at 200, parallel writes to different keys all
+ * survive, and a logout racing writers stays final. Over a connect store the facade loses
+ * updates exactly like express-session (shown, so the docs' claim is tested).
+ */
+
+import type { Request, Response } from 'express';
+import express from 'express';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { SessionStore } from '../../src/core/store.js';
+import session from '../../src/express-session/index.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { redisStore } from '../../src/stores/redis.js';
+import { connectRedis, uniqueName } from '../support/backends.js';
+import { Browser, SECRET, type Served, serve } from './helpers.js';
+
+const servers: Served[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+const redis = await connectRedis().catch((error: unknown) => {
+  if (process.env.CI === 'true') throw error;
+  return undefined;
+});
+afterAll(() => redis?.disconnect());
+
+type Data = Record<string, unknown> & { destroy(): Promise<void> };
+const data = (req: Request): Data | undefined => (req as unknown as { session?: Data }).session;
+
+async function start(
+  store: SessionStore | InstanceType<typeof session.MemoryStore>,
+): Promise<Browser> {
+  const app = express();
+  app.use(session({ secret: SECRET, store, resave: false, saveUninitialized: false }));
+  app.post('/inc', (req: Request, res: Response) => {
+    const s = data(req) as Data;
+    s.count = ((s.count as number | undefined) ?? 0) + 1;
+    res.json({ count: s.count });
+  });
+  app.post('/key/:name', (req: Request, res: Response) => {
+    const s = data(req) as Data;
+    s.keys ??= {};
+    const keys = s.keys as Record<string, boolean>;
+    keys[String(req.params.name)] = true;
+    res.send('ok');
+  });
+  app.post('/logout', async (req: Request, res: Response) => {
+    await (data(req) as Data).destroy();
+    res.send('bye');
+  });
+  app.get('/peek', (req: Request, res: Response) => {
+    const s = data(req);
+    res.json({
+      count: s?.count ?? null,
+      keys: Object.keys((s?.keys as object) ?? {}).length,
+      id: req.sessionID,
+    });
+  });
+  const served = await serve(app);
+  servers.push(served);
+  return new Browser(served.url);
+}
+
+const stores: [string, () => SessionStore | undefined][] = [
+  ['memory', () => memoryStore()],
+  ['redis', () => (redis ? redisStore({ client: redis, prefix: `${uniqueName()}:` }) : undefined)],
+];
+
+for (const [name, make] of stores) {
+  describe(`facade on the sessionkit ${name} store`, () => {
+    // A correctness test: on a loaded 2-core machine 200 contending writers can take a while.
+    it('200 parallel req.session.count++ end at 200', { timeout: 120_000 }, async (ctx) => {
+      const store = make();
+      if (store === undefined) return ctx.skip('redis unreachable');
+      const browser = await start(store);
+      await browser.fetch('/inc', { method: 'POST' });
+      const answers = await Promise.all(
+        Array.from({ length: 199 }, () => browser.fetch('/inc', { method: 'POST' })),
+      );
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      expect(JSON.parse((await browser.fetch('/peek')).body).count).toBe(200);
+    });
+
+    it('parallel writes to 50 different keys all survive', async (ctx) => {
+      const store = make();
+      if (store === undefined) return ctx.skip('redis unreachable');
+      const browser = await start(store);
+      await browser.fetch('/inc', { method: 'POST' });
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => browser.fetch(`/key/k${i}`, { method: 'POST' })),
+      );
+      expect(JSON.parse((await browser.fetch('/peek')).body)).toMatchObject({ count: 1, keys: 50 });
+    });
+
+    it('a logout racing writers is final: no writer brings the session back', async (ctx) => {
+      const store = make();
+      if (store === undefined) return ctx.skip('redis unreachable');
+      const browser = await start(store);
+      await browser.fetch('/inc', { method: 'POST' });
+      const cookie = `connect.sid=${browser.jar.get('connect.sid')}`;
+      const writers = Array.from({ length: 40 }, () =>
+        browser.fetch('/inc', { method: 'POST', headers: { cookie } }),
+      );
+      const logout = browser.fetch('/logout', { method: 'POST', headers: { cookie } });
+      await Promise.all([...writers, logout]);
+      // Every writer that loaded the session before the logout either committed before it or
+      // found it gone; afterwards the old cookie finds nothing.
+      const after = await browser.fetch('/peek', { headers: { cookie } });
+      expect(JSON.parse(after.body).count).toBeNull();
+    });
+  });
+}
+
+describe('facade on a connect store (no compare-and-set)', () => {
+  it('keeps express-session whole-record writes: no merge, the count never exceeds the requests', async () => {
+    const browser = await start(new session.MemoryStore());
+    await browser.fetch('/inc', { method: 'POST' });
+    await Promise.all(Array.from({ length: 20 }, () => browser.fetch('/inc', { method: 'POST' })));
+    const count = JSON.parse((await browser.fetch('/peek')).body).count as number;
+    expect(count).toBeGreaterThanOrEqual(2);
+    expect(count).toBeLessThanOrEqual(21);
+  });
+});

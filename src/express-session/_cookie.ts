@@ -192,7 +192,7 @@ export function sign(value: string, secret: Secret): string {
 
 /**
  * The value inside `signed` when its signature verifies under one of `secrets`, else `false`.
- * Compares fixed-length digests in constant time (SECURITY.md 10).
+ * Compares fixed-length digests in constant time (docs/security.md §10).
  */
 export function unsign(signed: string, secrets: readonly Secret[]): string | false {
   const value = signed.slice(0, signed.lastIndexOf('.'));

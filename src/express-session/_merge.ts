@@ -98,7 +98,7 @@ function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Defined, not assigned: a key named "__proto__" stays an own data property (SECURITY.md 15).
+// Defined, not assigned: a key named "__proto__" stays an own data property (docs/security.md §15).
 function put(target: JsonObject, key: string, value: unknown): void {
   Object.defineProperty(target, key, {
     value,

@@ -132,8 +132,10 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
 }
 
 /**
- * Every value of cookie `name` in a `Cookie` request header, in order. Malformed pairs are
- * skipped; a missing or non-string header yields `[]`. Never throws.
+ * Every value of cookie `name` in a `Cookie` request header, in order. A pair counts only when
+ * its name equals `name` byte for byte once SP and HTAB around it are removed (RFC 6265 §5.2):
+ * `"\u00a0__Host-sid"` is another cookie, one a sibling subdomain or a plain-http page may set.
+ * Malformed pairs are skipped; a missing or non-string header yields `[]`. Never throws.
  */
 export function readCookie(header: string | readonly string[] | undefined, name: string): string[] {
   if (header === undefined) return [];
@@ -143,13 +145,21 @@ export function readCookie(header: string | readonly string[] | undefined, name:
   for (const part of text.split(';')) {
     const eq = part.indexOf('=');
     if (eq === -1) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
+    if (trimWsp(part.slice(0, eq)) !== name) continue;
+    let value = trimWsp(part.slice(eq + 1));
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
       value = value.slice(1, -1);
     values.push(value);
   }
   return values;
+}
+
+// Only WSP (SP, HTAB) is trimmed, as RFC 6265 §5.2 says. String#trim() also strips Unicode
+// spaces (NBSP, U+2028, BOM, …), which would turn an unprefixed name into `__Host-…`.
+const EDGE_WSP = /^[ \t]+|[ \t]+$/g;
+
+function trimWsp(text: string): string {
+  return text.replace(EDGE_WSP, '');
 }
 
 /**

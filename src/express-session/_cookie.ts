@@ -7,6 +7,7 @@
  */
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { readCookie as readCookieValues } from '../core/cookie.js';
 
 /** A secret as express-session takes it: a string or a Buffer. */
 export type Secret = string | Uint8Array;
@@ -168,20 +169,14 @@ export function serializeCookie(name: string, value: string, data: CookieData): 
 
 /** The first value of cookie `name` in a `Cookie` header, URI-decoded (kept raw if undecodable). */
 export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length > 1)
-      value = value.slice(1, -1);
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value;
-    }
+  // The core's parser: names match byte for byte after trimming SP/HTAB only (no prefix bypass).
+  const [value] = readCookieValues(header, name);
+  if (value === undefined) return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
-  return undefined;
 }
 
 /** `<value>.<base64 HMAC-SHA256 without padding>` under the raw secret (cookie-signature's format). */

@@ -111,6 +111,23 @@ for (const [label, make] of EXPRESSES) {
       }
     });
 
+    it('matches the cookie name byte for byte: a name padded with NBSP is another cookie', async () => {
+      const browser = await app(make, { secret: SECRET });
+      await browser.fetch('/count');
+      const value = browser.jar.get('connect.sid') as string;
+      const id = idOf(value);
+      for (const name of ['\u00a0connect.sid', 'connect.sid\u00a0', '\u0085connect.sid']) {
+        const answer = await browser.fetch('/peek', { headers: { cookie: `${name}=${value}` } });
+        expect(JSON.parse(answer.body), JSON.stringify(name)).toMatchObject({ count: null });
+        expect(JSON.parse(answer.body).id).not.toBe(id);
+      }
+      // SP and HTAB around the name are trimmed (RFC 6265 §5.2): the same cookie.
+      const spaced = await browser.fetch('/peek', {
+        headers: { cookie: `\tconnect.sid =${value}` },
+      });
+      expect(JSON.parse(spaced.body)).toMatchObject({ count: 1, id });
+    });
+
     it('verifies with every secret of an array and signs with the first', async () => {
       const old = await app(make, { secret: 'an-old-secret-of-more-than-32-bytes-xx' });
       await old.fetch('/count');

@@ -146,6 +146,39 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       expect(await h.raw.get(key)).toBeUndefined();
     });
 
+    it('prefix bypass: a session cookie under a name padded with NBSP/NEL (or any non-SP/HTAB) is anonymous', async () => {
+      const h = await boot();
+      const victim = await h.login('alice');
+      const attacker = await h.login('mallory');
+      const name = h.manager.cookieName;
+      const value = attacker.slice(attacker.indexOf('=') + 1);
+      // A sibling subdomain or a plain-http page may set these names: they carry no `__Host-`
+      // guarantee. fetch sends each of these characters as one latin1 byte (0xA0, 0x85, 0xC2).
+      for (const padded of [
+        `\u00a0${name}`,
+        `${name}\u00a0`,
+        ` \u00a0 ${name}`,
+        `\u0085${name}`,
+        `\u00c2\u00a0${name}`, // NBSP in UTF-8, read as latin1
+      ]) {
+        const label = JSON.stringify(padded);
+        const alone = await h.req('GET', '/whoami', { cookie: `${padded}=${value}` });
+        expect(alone.status, label).toBe(200);
+        expect(alone.json, label).toEqual({ data: {}, userId: null, flagged: false });
+        expect(alone.setCookies, label).toEqual([]);
+        // Planted ahead of the victim's genuine cookie, it does not take the victim's place.
+        const planted = await h.req('GET', '/whoami', {
+          cookie: `${padded}=${value}; ${victim}`,
+        });
+        expect(planted.json, label).toMatchObject({ userId: 'alice' });
+      }
+      // RFC 6265 §5.2 whitespace (SP, HTAB) around the very name is still the same cookie.
+      for (const spaced of [` ${name} `, `\t${name}`]) {
+        const reply = await h.req('GET', '/whoami', { cookie: `${spaced}=${value}` });
+        expect(reply.json, JSON.stringify(spaced)).toMatchObject({ userId: 'mallory' });
+      }
+    });
+
     it('transport: the id is ignored in the query, the body, Authorization and custom headers', async () => {
       const h = await boot();
       const pair = await h.newSession({ secret: 'mine' });

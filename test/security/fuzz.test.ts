@@ -124,6 +124,41 @@ describe('fuzz: the neutral core', () => {
     );
   });
 
+  it('cookie names match byte for byte: only SP and HTAB around a name are trimmed, never Unicode whitespace or lookalikes', () => {
+    const name = '__Host-sid';
+    // Everything JavaScript's trim() strips (plus NEL and zero-width characters it keeps).
+    const unicodeSpace = fc.constantFrom(
+      ...'\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a',
+      ...'\u2028\u2029\u202f\u205f\u3000\ufeff\v\f\n\r\u0085\u180e\u200b\u00c2',
+    );
+    const pad = fc.string({
+      unit: fc.oneof(fc.constantFrom(' ', '\t'), unicodeSpace),
+      maxLength: 4,
+    });
+    const lookalike = fc.constantFrom(
+      name,
+      '__host-sid', // the prefix is case-insensitive for browsers, the name is not
+      '__HOST-sid',
+      '__Host\u2010sid', // hyphen
+      '__\u0397ost-sid', // Greek capital eta
+      '\uff3f\uff3fHost-sid', // fullwidth low lines
+      '__Host-\u0455id', // Cyrillic dze
+      '__Host-sid\u200b',
+      '_Host-sid',
+      '__Secure-sid',
+    );
+    fc.assert(
+      fc.property(pad, lookalike, pad, headerText(20), (before, candidate, after, other) => {
+        cases += 1;
+        fc.pre(!/[;=]/.test(other));
+        const header = `a=${other};${before}${candidate}${after}=v1; b=2`;
+        const exact = candidate === name && /^[ \t]*$/.test(before + after);
+        expect(readCookie(header, name)).toEqual(exact ? ['v1'] : []);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
   it('readCookie never throws and returns only strings, for strings and header arrays', () => {
     fc.assert(
       fc.property(

@@ -3,7 +3,8 @@
  *
  * One JSON file per store key, written atomically (temp file + `rename`). Conditional writes hold
  * a per-key mutex file created with `O_EXCL`, so compare-and-set is atomic across processes
- * sharing the directory. Layout, format and limits: `docs/stores/file.md`.
+ * sharing the directory. No write, read or delete follows a symbolic link planted inside the
+ * directory (`O_NOFOLLOW`, `lstat`). Layout, format and limits: `docs/stores/file.md`.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,13 +24,23 @@ import {
   throwIfAborted,
   toStoreError,
 } from '../core/store.js';
+import {
+  breakStale,
+  code,
+  FILE_MODE,
+  ignore,
+  isOwnDir,
+  list,
+  MARKER_FLAGS,
+  makeDirs,
+  ownDir,
+  readText,
+  type SUBDIRS,
+  TEMP_PREFIX,
+} from './_fs.js';
 
 const NAME = 'file';
 const FORMAT = 1;
-const DIR_MODE = 0o700;
-const FILE_MODE = 0o600;
-const TEMP_PREFIX = '.tmp-';
-const SUBDIRS = ['data', 'users', 'locks', 'mutex'] as const;
 
 /** Options of {@link fileStore}. */
 export interface FileStoreOptions {
@@ -98,7 +109,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
           });
         break;
       }
-      const age = await fs.stat(file).then((s) => Date.now() - s.mtimeMs, ignore('ENOENT'));
+      const age = await fs.lstat(file).then((s) => Date.now() - s.mtimeMs, ignore('ENOENT'));
       if (age !== undefined && age > staleAfter) await breakStale(file, staleAfter);
       else if (Date.now() > deadline) throw new Error('Timed out waiting for a file store mutex.');
       else await sleep(1 + Math.random() * Math.min(2 ** attempt, 50));
@@ -106,7 +117,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     try {
       return await op();
     } finally {
-      const held = await fs.readFile(file, 'utf8').catch(ignore('ENOENT'));
+      const held = await readText(file);
       if (held === token) await fs.unlink(file).catch(ignore('ENOENT'));
     }
   }
@@ -128,20 +139,27 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     });
   }
 
-  const readLock = async (key: string) =>
-    parseLock(await fs.readFile(path('locks', key), 'utf8').catch(ignore('ENOENT')));
-  const readRecord = async (key: string) =>
-    parseRecord(await fs.readFile(path('data', key), 'utf8').catch(ignore('ENOENT')));
+  const readLock = async (key: string) => parseLock(await readText(path('locks', key)));
+  const readRecord = async (key: string) => parseRecord(await readText(path('data', key)));
 
+  /**
+   * Create the index marker `users/<hash>/<key>` (kept if present). The user directory must be a
+   * real directory and the marker a regular file: a symbolic link planted at either is removed
+   * (`unlink` removes the link, never its target) and replaced, so nothing outside `dir` is
+   * created or chmod-ed.
+   */
   async function addMarker(key: string, userId: string): Promise<void> {
     const dir = userDir(userId);
+    const file = join(dir, key);
     for (let i = 0; ; i++) {
-      const fh = await fs.open(join(dir, key), 'a', FILE_MODE).catch((error: unknown) => {
-        if (i < 3 && code(error) === 'ENOENT') return undefined; // no user dir yet, or pruned
+      await ownDir(dir);
+      const fh = await fs.open(file, MARKER_FLAGS, FILE_MODE).catch((error: unknown) => {
+        // ENOENT: the user dir was pruned meanwhile; ELOOP: a planted link.
+        if (i < 3 && ['ENOENT', 'ELOOP'].includes(code(error) as string)) return undefined;
         throw error;
       });
       if (fh) return fh.chmod(FILE_MODE).finally(() => fh.close());
-      await makeDir(dir);
+      await fs.unlink(file).catch(ignore('ENOENT'));
     }
   }
 
@@ -274,6 +292,11 @@ export function fileStore(options: FileStoreOptions): SessionStore {
           if (!live(await readRecord(key)) && (await removeIf(key, (r) => !live(r)))) count++;
         }
         for (const hash of await list(path('users'), undefined, /^[0-9a-f]{64}$/)) {
+          // A planted link (or file) in place of a user directory goes; its target is not read.
+          if (!(await isOwnDir(path('users', hash)))) {
+            await fs.unlink(path('users', hash)).catch(ignore('ENOENT'));
+            continue;
+          }
           for (const key of await list(path('users', hash))) {
             const r = await readRecord(key);
             const owned = (x: StoreRecord | undefined) =>
@@ -296,7 +319,7 @@ export function fileStore(options: FileStoreOptions): SessionStore {
         }
         for (const name of (await fs.readdir(path('mutex')).catch(ignore('ENOENT'))) ?? []) {
           const file = path('mutex', name);
-          const s = await fs.stat(file).catch(ignore('ENOENT'));
+          const s = await fs.lstat(file).catch(ignore('ENOENT'));
           if (s && Date.now() - s.mtimeMs > staleAfter) await breakStale(file, staleAfter);
         }
         return count;
@@ -310,48 +333,6 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     },
     async close() {},
   };
-}
-
-/** Create `dir` and its subdirectories with mode 0700 (chmod explicitly: the umask may interfere). */
-async function makeDirs(dir: string): Promise<void> {
-  const created = await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
-  if (created !== undefined) await fs.chmod(dir, DIR_MODE);
-  for (const sub of SUBDIRS) await makeDir(join(dir, sub));
-}
-
-async function makeDir(dir: string): Promise<void> {
-  if (await fs.mkdir(dir, { mode: DIR_MODE }).then(() => true, ignore('EEXIST')))
-    await fs.chmod(dir, DIR_MODE);
-}
-
-/**
- * Remove a stale mutex file without removing a fresh one a concurrent taker just created: move it
- * aside, and put it back if what was moved is not old (`link` never overwrites).
- */
-async function breakStale(file: string, staleAfter: number): Promise<void> {
-  const aside = `${file}.stale-${randomBytes(8).toString('hex')}`;
-  if ((await fs.rename(file, aside).then(() => true, ignore('ENOENT'))) !== true) return;
-  const s = await fs.stat(aside);
-  if (Date.now() - s.mtimeMs <= staleAfter) await fs.link(aside, file).catch(ignore('EEXIST'));
-  await fs.unlink(aside);
-}
-
-/**
- * Names in `dir` that are store keys (missing dir → none). With `tempMaxAge`, temp files older
- * than that are removed on the way (used by `prune`).
- */
-async function list(dir: string, tempMaxAge?: number, pattern?: RegExp): Promise<string[]> {
-  const names = (await fs.readdir(dir).catch(ignore('ENOENT'))) ?? [];
-  const keys: string[] = [];
-  for (const name of names) {
-    if (pattern ? pattern.test(name) : isStoreKey(name)) keys.push(name);
-    else if (tempMaxAge !== undefined && name.startsWith(TEMP_PREFIX)) {
-      const s = await fs.stat(join(dir, name)).catch(ignore('ENOENT'));
-      if (s && Date.now() - s.mtimeMs > tempMaxAge)
-        await fs.unlink(join(dir, name)).catch(ignore('ENOENT'));
-    }
-  }
-  return keys;
 }
 
 function parseRecord(text: string | undefined): StoreRecord | undefined {
@@ -387,14 +368,4 @@ function duration(option: string, value: number | undefined, fallback: number): 
     throw new ConfigError(`fileStore: \`${option}\` must be a positive number of milliseconds.`);
   }
   return value;
-}
-
-const code = (error: unknown) => (error as { code?: unknown } | null)?.code;
-
-/** A rejection handler that turns the given fs error codes into `undefined` and rethrows others. */
-function ignore(...codes: string[]): (error: unknown) => undefined {
-  return (error) => {
-    if (typeof code(error) === 'string' && codes.includes(code(error) as string)) return undefined;
-    throw error;
-  };
 }

@@ -1,6 +1,18 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -198,6 +210,101 @@ describeStore({
         await expect(store.get(blocked)).resolves.toBeUndefined();
         expect(await readFile(join(dir, 'mutex', blocked), 'utf8')).toBe('live-owner');
         expect(await readdir(join(dir, 'mutex'))).toEqual([blocked]);
+      });
+
+      it('never follows a symlink planted in the per-user index (existing or dangling target)', async () => {
+        const parent = await tempParent();
+        const dir = join(parent, 'store');
+        const store = track(fileStore({ dir }));
+        await store.get(storeKey()); // creates the layout
+        const userDir = join(dir, 'users', createHash('sha256').update('alice').digest('hex'));
+        await mkdir(userDir, { mode: 0o700 });
+        const existing = join(parent, 'existing');
+        await writeFile(existing, 'precious');
+        await chmod(existing, 0o644);
+        const dangling = join(parent, 'created-outside');
+        const [a, b] = [storeKey(), storeKey()];
+        await symlink(existing, join(userDir, a));
+        await symlink(dangling, join(userDir, b));
+        await store.set(a, record({ userId: 'alice' }));
+        await store.set(b, record({ userId: 'alice' }));
+        expect(await mode(existing)).toBe(0o644);
+        expect(await readFile(existing, 'utf8')).toBe('precious');
+        expect(await readdir(parent)).toEqual(['existing', 'store']);
+        for (const key of [a, b]) {
+          const marker = await lstat(join(userDir, key));
+          expect(marker.isFile(), key).toBe(true);
+          expect(marker.mode & 0o777).toBe(0o600);
+        }
+        const listed = (await store.listByUser!('alice')).map((e) => e.key).sort();
+        expect(listed).toEqual([a, b].sort());
+      });
+
+      it('never writes or deletes through a per-user directory replaced by a symlink', async () => {
+        const parent = await tempParent();
+        const dir = join(parent, 'store');
+        const store = track(fileStore({ dir }));
+        await store.get(storeKey());
+        const elsewhere = join(parent, 'elsewhere');
+        await mkdir(elsewhere);
+        // Named like an index marker whose record is gone: prune would delete it if it followed.
+        const bystander = storeKey();
+        await writeFile(join(elsewhere, bystander), 'not yours');
+        const userDir = join(dir, 'users', createHash('sha256').update('bob').digest('hex'));
+        await symlink(elsewhere, userDir);
+        await expect(store.prune!()).resolves.toBe(0);
+        expect(await readdir(elsewhere)).toEqual([bystander]);
+        await expect(lstat(userDir)).rejects.toMatchObject({ code: 'ENOENT' }); // the link went
+        await symlink(elsewhere, userDir);
+        const key = storeKey();
+        await store.set(key, record({ userId: 'bob' }));
+        expect(await readdir(elsewhere)).toEqual([bystander]);
+        expect((await lstat(userDir)).isDirectory()).toBe(true);
+        expect(await readdir(userDir)).toEqual([key]);
+        await expect(store.listByUser!('bob')).resolves.toMatchObject([{ key }]);
+      });
+
+      it('reads a symlinked record or lock file as missing and replaces the link, never its target', async () => {
+        const parent = await tempParent();
+        const dir = join(parent, 'store');
+        const store = track(fileStore({ dir }));
+        await store.get(storeKey());
+        const key = storeKey();
+        const planted = JSON.stringify({ v: 1, ...record({ data: 'planted' }) });
+        const outsideRecord = join(parent, 'record');
+        const outsideLock = join(parent, 'lock');
+        await writeFile(outsideRecord, planted);
+        await writeFile(outsideLock, JSON.stringify({ owner: 'x', expiresAt: Date.now() + HOUR }));
+        await symlink(outsideRecord, join(dir, 'data', key));
+        await symlink(outsideLock, join(dir, 'locks', key));
+        await expect(store.get(key)).resolves.toBeUndefined();
+        await expect(store.lock!(key, { owner: 'o', ttl: 10_000 })).resolves.toBe(true);
+        await expect(store.set(key, record({ data: 'mine' }), { ifVersion: 0 })).resolves.toBe(
+          true,
+        );
+        await expect(store.get(key)).resolves.toMatchObject({ data: 'mine' });
+        expect(await readFile(outsideRecord, 'utf8')).toBe(planted);
+        expect(JSON.parse(await readFile(outsideLock, 'utf8'))).toMatchObject({ owner: 'x' });
+        for (const sub of ['data', 'locks']) {
+          expect((await lstat(join(dir, sub, key))).isFile(), sub).toBe(true);
+        }
+      });
+
+      it('refuses a store whose data, users, locks or mutex directory is a symbolic link', async () => {
+        for (const sub of ['data', 'users', 'locks', 'mutex']) {
+          const parent = await tempParent();
+          const dir = join(parent, 'store');
+          const elsewhere = join(parent, 'elsewhere');
+          await mkdir(dir, { mode: 0o700 });
+          await mkdir(elsewhere);
+          await symlink(elsewhere, join(dir, sub));
+          const store = track(fileStore({ dir }));
+          const error = await store
+            .set(storeKey(), record({ userId: 'u' }))
+            .catch((e: unknown) => e);
+          expect(isSessionError(error, 'ERR_SESSION_STORE'), sub).toBe(true);
+          expect(await readdir(elsewhere), sub).toEqual([]);
+        }
       });
 
       it('creates nothing until the first call', async () => {

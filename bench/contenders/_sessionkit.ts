@@ -1,7 +1,8 @@
 /**
  * The sessionkit manager every sessionkit contender uses: library defaults (merge mode, signed
  * cookies, idle/absolute timeouts, touchInterval), `cookie: { secure: false }` because the bench
- * is plain http, and the store named by `BENCH_STORE` — memory, Redis through ioredis, or
+ * is plain http (acknowledged with `dangerouslyAllowInsecureCookie`: the children run with
+ * `NODE_ENV=production`, where sessionkit refuses a non-Secure cookie otherwise), and the store named by `BENCH_STORE` — memory, Redis through ioredis, or
  * PostgreSQL through a `pg` pool (the table is created with `migrate()`).
  *
  * sessionkit is loaded from the JavaScript `tsc` emits (what users run), which the harness builds
@@ -52,5 +53,5 @@ async function createStore(): Promise<SessionStore> {
 export const manager: SessionManager<BenchData> = createSessionManager<BenchData>({
   store: await createStore(),
   secrets: [SECRET],
-  cookie: { secure: false },
+  cookie: { secure: false, dangerouslyAllowInsecureCookie: true },
 });

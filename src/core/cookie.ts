@@ -52,6 +52,19 @@ export interface CookieOptions {
    * @default false
    */
   partitioned?: boolean;
+  /**
+   * Acknowledge `httpOnly: false`: page scripts, and any XSS payload, can then read and exfiltrate
+   * the session cookie. Without it `httpOnly: false` is refused.
+   * @default false
+   */
+  dangerouslyAllowScriptAccess?: boolean;
+  /**
+   * Acknowledge `secure: false` while `NODE_ENV` is `production`: the cookie then travels over
+   * plain http, readable and replaceable on the network. Without it that combination is refused
+   * (outside production `secure: false` is the plain-http development mode and needs no flag).
+   * @default false
+   */
+  dangerouslyAllowInsecureCookie?: boolean;
 }
 
 /** Cookie options after validation and defaults. */
@@ -73,33 +86,42 @@ const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
 const ATTRIBUTE_VALUE = /^[\x20-\x3A\x3C-\x7E]+$/;
 const DOMAIN =
   /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// RFC 6265bis §5.6: browsers ignore an attribute value over 1024 bytes (the cookie would then
+// get another Path than configured); names are held to the same bound. All three are ASCII here.
+const MAX_ATTRIBUTE_BYTES = 1024;
+// RFC 1035 §2.3.4: a host name is at most 253 characters written out.
+const MAX_DOMAIN_LENGTH = 253;
+const OPTION_NAMES: readonly string[] = [
+  'name',
+  'secure',
+  'httpOnly',
+  'sameSite',
+  'path',
+  'domain',
+  'partitioned',
+  'dangerouslyAllowScriptAccess',
+  'dangerouslyAllowInsecureCookie',
+];
 
 /**
  * Validate cookie options and apply defaults. Throws `ConfigError` (`ERR_SESSION_CONFIG`) naming
- * the option and the fix for an invalid name, path or domain, and for combinations browsers
- * would reject (`__Host-` with `Domain`, a non-`/` path or without `Secure`; `__Secure-` or
- * `SameSite=None` or `Partitioned` without `Secure`).
+ * the option and the fix for an unknown option or one of the wrong type; a name that is no token
+ * or over 1024 bytes; a path or domain that is invalid or too long (1024 bytes, 253 characters);
+ * combinations browsers would reject (`__Host-` with `Domain`, a non-`/` path or without
+ * `Secure`; `__Secure-` or `SameSite=None` or `Partitioned` without `Secure`); and the two
+ * weakenings without their acknowledgement: `httpOnly: false` without
+ * `dangerouslyAllowScriptAccess: true`, and `secure: false` while `NODE_ENV` is `production`
+ * without `dangerouslyAllowInsecureCookie: true`.
  */
 export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
-  const secure = options.secure ?? true;
+  checkShape(options);
+  const secure = flag(options, 'secure', true);
+  const httpOnly = flag(options, 'httpOnly', true);
+  const partitioned = flag(options, 'partitioned', false);
   const name = options.name ?? (secure ? '__Host-sid' : 'sid');
   const path = options.path ?? '/';
   const sameSite = options.sameSite ?? 'lax';
-  if (!TOKEN.test(name)) {
-    throw new ConfigError(
-      "Option `cookie.name` must be an RFC 6265 token (letters, digits and !#$%&'*+-.^_`|~).",
-    );
-  }
-  if (!ATTRIBUTE_VALUE.test(path) || !path.startsWith('/')) {
-    throw new ConfigError(
-      'Option `cookie.path` must start with "/" and contain no ";" or controls.',
-    );
-  }
-  if (options.domain !== undefined && !DOMAIN.test(options.domain)) {
-    throw new ConfigError(
-      'Option `cookie.domain` must be a plain host name such as "example.com".',
-    );
-  }
+  checkAttributes(name, path, options.domain);
   if (!['lax', 'strict', 'none'].includes(sameSite)) {
     throw new ConfigError('Option `cookie.sameSite` must be "lax", "strict" or "none".');
   }
@@ -117,18 +139,11 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
   if (sameSite === 'none' && !secure) {
     throw new ConfigError('Option `cookie.sameSite: "none"` requires `secure: true`.');
   }
-  if (options.partitioned === true && !secure) {
+  if (partitioned && !secure) {
     throw new ConfigError('Option `cookie.partitioned` requires `secure: true`.');
   }
-  return {
-    name,
-    secure,
-    httpOnly: options.httpOnly ?? true,
-    sameSite,
-    path,
-    domain: options.domain,
-    partitioned: options.partitioned ?? false,
-  };
+  checkWeakenings(options, secure, httpOnly);
+  return { name, secure, httpOnly, sameSite, path, domain: options.domain, partitioned };
 }
 
 /**
@@ -190,4 +205,91 @@ export function serializeCookie(
   out += `; SameSite=${options.sameSite === 'lax' ? 'Lax' : options.sameSite === 'strict' ? 'Strict' : 'None'}`;
   if (options.partitioned) out += '; Partitioned';
   return out;
+}
+
+function checkShape(options: CookieOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError('Option `cookie` must be an object such as `{ secure: false }`.');
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) {
+      throw new ConfigError(
+        `Option \`cookie.${key}\` is unknown; the cookie options are ${OPTION_NAMES.join(', ')}.`,
+      );
+    }
+  }
+}
+
+type FlagName =
+  | 'secure'
+  | 'httpOnly'
+  | 'partitioned'
+  | 'dangerouslyAllowScriptAccess'
+  | 'dangerouslyAllowInsecureCookie';
+
+/** A boolean option or its default; anything else (`'yes'`, `0`, `null`) is refused. */
+function flag(options: CookieOptions, key: FlagName, fallback: boolean): boolean {
+  const value: unknown = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new ConfigError(
+      `Option \`cookie.${key}\` must be a boolean (true or false), got ${typeName(value)}.`,
+    );
+  }
+  return value;
+}
+
+function checkAttributes(name: unknown, path: unknown, domain: unknown): void {
+  if (typeof name !== 'string' || name.length > MAX_ATTRIBUTE_BYTES || !TOKEN.test(name)) {
+    throw new ConfigError(
+      `Option \`cookie.name\` must be an RFC 6265 token of 1 to ${MAX_ATTRIBUTE_BYTES} bytes (letters, digits and !#$%&'*+-.^_\`|~).`,
+    );
+  }
+  if (
+    typeof path !== 'string' ||
+    path.length > MAX_ATTRIBUTE_BYTES ||
+    !ATTRIBUTE_VALUE.test(path) ||
+    !path.startsWith('/')
+  ) {
+    throw new ConfigError(
+      `Option \`cookie.path\` must start with "/", contain no ";" or controls and be at most ${MAX_ATTRIBUTE_BYTES} bytes.`,
+    );
+  }
+  if (domain === undefined) return;
+  // Length first: the pattern is then never run on a long input.
+  if (typeof domain !== 'string' || domain.length > MAX_DOMAIN_LENGTH || !DOMAIN.test(domain)) {
+    throw new ConfigError(
+      `Option \`cookie.domain\` must be a plain host name such as "example.com", at most ${MAX_DOMAIN_LENGTH} characters.`,
+    );
+  }
+}
+
+/** The two weakenings a deployment must acknowledge by name. */
+function checkWeakenings(options: CookieOptions, secure: boolean, httpOnly: boolean): void {
+  const scriptAccess = flag(options, 'dangerouslyAllowScriptAccess', false);
+  const insecure = flag(options, 'dangerouslyAllowInsecureCookie', false);
+  if (!httpOnly && !scriptAccess) {
+    throw new ConfigError(
+      'Option `cookie.httpOnly: false` lets page scripts, and any XSS payload, read the session cookie. Keep the default, or acknowledge it with `cookie: { httpOnly: false, dangerouslyAllowScriptAccess: true }`.',
+    );
+  }
+  if (!secure && !insecure && isProduction()) {
+    throw new ConfigError(
+      'Option `cookie.secure: false` sends the session cookie over plain http, and NODE_ENV is "production". Serve the app over HTTPS and remove it (behind a TLS-terminating proxy the browser still uses HTTPS, so keep `secure: true`), or acknowledge it with `cookie: { secure: false, dangerouslyAllowInsecureCookie: true }`.',
+    );
+  }
+}
+
+/** `NODE_ENV === 'production'`; runtimes without `process` (web workers) never are. */
+function isProduction(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  return env?.NODE_ENV === 'production';
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return `${type === 'object' ? 'an' : 'a'} ${type}`;
 }

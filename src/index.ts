@@ -46,6 +46,7 @@ export {
   verifyCsrfToken,
 } from './core/keys.js';
 export {
+  type BruteForceOptions,
   type ConcurrencyMode,
   createSessionManager,
   type FingerprintOptions,

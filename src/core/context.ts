@@ -16,6 +16,7 @@ import {
   traceStoreCall,
 } from './diagnostics.js';
 import { isSessionError, StoreError } from './errors.js';
+import { clientAddress, GuessCounter } from './guesses.js';
 import type { ResolvedOptions, SessionEvent } from './options.js';
 import type {
   SessionStore,
@@ -36,11 +37,15 @@ export interface Context extends ResolvedOptions {
   readonly queues: Map<string, Promise<unknown>>;
   /** Lock mode: this process's queue of lock waiters per store key (see `locks.ts`). */
   readonly lockTurns: Map<string, Promise<void>>;
+  /** Failed guesses per client address (`bruteForce`; `undefined` when off). */
+  readonly guesses: GuessCounter | undefined;
 }
 
 /** Make a manager's context from its resolved options. @internal */
 export function createContext(options: ResolvedOptions): Context {
-  return { ...options, queues: new Map(), lockTurns: new Map() };
+  const { bruteForce } = options;
+  const guesses = bruteForce === undefined ? undefined : new GuessCounter(bruteForce);
+  return { ...options, queues: new Map(), lockTurns: new Map(), guesses };
 }
 
 /**
@@ -53,6 +58,25 @@ export function emit(ctx: Context, event: SessionEvent): void {
     publishSessionEvent(ctx.store.name, event);
   } catch {
     // Listeners must not break requests.
+  }
+}
+
+/**
+ * Emit a failed guess at a session — a forged signature (`invalid-cookie`) or a signed id without
+ * a record (`unknown-id`) — and count it against the client's address: reaching the threshold
+ * emits `brute-force` once for that address and window. A guess without an address is not
+ * counted. @internal
+ */
+export function emitGuess(
+  ctx: Context,
+  event: Extract<SessionEvent, { type: 'invalid-cookie' | 'unknown-id' }>,
+): void {
+  emit(ctx, event);
+  const { guesses } = ctx;
+  if (guesses === undefined || event.ip === null) return;
+  const ip = clientAddress(event.ip);
+  if (guesses.add(ip, ctx.now())) {
+    emit(ctx, { type: 'brute-force', ip, guesses: guesses.threshold, window: guesses.window });
   }
 }
 

@@ -10,7 +10,9 @@
  *
  * Channels are process-wide: any module may subscribe. So messages carry handles (the first 12
  * characters of a store key, itself a SHA-256 of the id) and the store's name, never a session
- * id, a user id, a cookie or session data. With no subscriber nothing is built or published.
+ * id, a user id, a cookie or session data. The guess events (`invalid-cookie`, `unknown-id`) and
+ * `brute-force` carry the client's address, for per-address counting by security tooling. With
+ * no subscriber nothing is built or published.
  */
 
 import { channel, tracingChannel } from 'node:diagnostics_channel';
@@ -67,8 +69,9 @@ export type DiagnosticEvent = { readonly store: string } & (
   | { type: 'regenerate'; handle: string; previous: string }
   | { type: 'destroy'; handle: string }
   | { type: 'expire'; handle: string; reason: 'idle' | 'absolute' }
-  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature' }
-  | { type: 'unknown-id'; handle: string }
+  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature'; ip: string | null }
+  | { type: 'unknown-id'; handle: string; ip: string | null }
+  | { type: 'brute-force'; ip: string; guesses: number; window: number }
   | { type: 'corrupt'; handle: string }
   | { type: 'decrypt-failure'; handle: string }
   | { type: 'touch'; handle: string }

@@ -8,7 +8,15 @@
  */
 
 import type { SessionMeta, SessionPayload } from './codec.js';
-import { type Context, emit, short, storeDelete, storeSet, storeTouch } from './context.js';
+import {
+  type Context,
+  emit,
+  emitGuess,
+  short,
+  storeDelete,
+  storeSet,
+  storeTouch,
+} from './context.js';
 import { serializeCookie } from './cookie.js';
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
@@ -48,12 +56,12 @@ export interface SessionResponse {
  */
 export async function load(ctx: Context, s: SessionState): Promise<void> {
   try {
-    const verified = verifyCookie(ctx, s.cookieValues);
+    const verified = verifyCookie(ctx, s);
     if (verified !== null) {
       const { id } = verified;
       const key = keyFor(s, id);
       if (s.mode === 'lock') await acquireLock(ctx, s, key);
-      let found = await readRecord(ctx, key);
+      let found = await readRecord(ctx, key, s.client, true);
       if (found !== undefined && !fingerprintMatches(ctx, found.payload.meta, s.client)) {
         const policy = ctx.fingerprint!.policy;
         emit(ctx, { type: 'fingerprint-mismatch', handle: short(key), policy });
@@ -254,7 +262,7 @@ async function writeRotated(
 
 /** Reload after losing a CAS; throws a `destroyed` conflict when the record is gone. */
 async function reload(ctx: Context, s: SessionState): Promise<void> {
-  const found = s.id === null ? undefined : await readRecord(ctx, keyOf(s));
+  const found = s.id === null ? undefined : await readRecord(ctx, keyOf(s), s.client, false);
   if (found === undefined) {
     emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'destroyed' });
     throw new ConflictError('destroyed');
@@ -318,20 +326,19 @@ function conditionOf(s: SessionState): number | undefined {
 
 /**
  * The first presented cookie value signed by the ring, or `null`. Emits `invalid-cookie`
- * (`signature`) for each forged value as met, then once `malformed` if any value was malformed.
+ * (`signature`, a counted guess) for each forged value as met, then once `malformed` if any value
+ * was malformed; both name the client's address.
  */
-function verifyCookie(
-  ctx: Context,
-  values: readonly string[],
-): { id: string; stale: boolean } | null {
+function verifyCookie(ctx: Context, s: SessionState): { id: string; stale: boolean } | null {
   let sawMalformed = false;
-  for (const value of values) {
+  for (const value of s.cookieValues) {
     const check = verifyCookieValue(ctx.keys, value);
     if (check === 'malformed') sawMalformed = true;
-    else if (check === 'signature') emit(ctx, { type: 'invalid-cookie', reason: 'signature' });
-    else return check;
+    else if (check === 'signature') {
+      emitGuess(ctx, { type: 'invalid-cookie', reason: 'signature', ip: s.client.ip });
+    } else return check;
   }
-  if (sawMalformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed' });
+  if (sawMalformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed', ip: s.client.ip });
   return null;
 }
 

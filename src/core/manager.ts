@@ -27,6 +27,7 @@ import type { SessionStore } from './store.js';
 import type { DefaultData, DefaultFlash } from './types.js';
 import { listSessions, revokeAll, revokeSession, type SessionInfo } from './users.js';
 
+export type { BruteForceOptions } from './guesses.js';
 export type { SessionResponse } from './lifecycle.js';
 export type {
   ConcurrencyMode,

@@ -6,6 +6,7 @@
 import type { CodecLimits } from './codec.js';
 import { type CookieOptions, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js';
 import { ConfigError, type ConflictReason, type CsrfFailureReason } from './errors.js';
+import type { BruteForceOptions } from './guesses.js';
 import { createKeyRing, generateSessionId, type KeyRing, type SecretsOption } from './keys.js';
 import type { SessionStore } from './store.js';
 
@@ -100,6 +101,17 @@ export interface SessionManagerOptions {
    */
   fingerprint?: FingerprintOptions;
   /**
+   * The brute-force signal: failed guesses at a session (a forged signature, a signed id without
+   * a record) are counted per client address — as the adapter resolved it, honouring its
+   * trust-proxy setting; an IPv6 client by its /64 — and `threshold` of them within `window` ms
+   * raise one `brute-force` event for that address (per window). At most `capacity` addresses
+   * are tracked (those that stopped guessing are forgotten first), so a flood of addresses costs
+   * bounded memory. Requests without an address are not counted. It only reports: blocking
+   * is for your rate limiter or firewall to decide. `false` turns it off.
+   * @default { threshold: 20, window: 60_000, capacity: 10_000 }
+   */
+  bruteForce?: BruteForceOptions | false;
+  /**
    * Most live sessions one user may have (needs a store with `listByUser`). When a login would
    * exceed it, `sessionLimit` decides.
    * @default undefined (no limit)
@@ -161,14 +173,20 @@ export interface SessionManagerOptions {
   generateId?: () => string;
 }
 
-/** A lifecycle event. `handle` is a truncated store key: never a raw id. */
+/**
+ * A lifecycle event. `handle` is a truncated store key: never a raw id. `ip` is the client address
+ * the adapter resolved (`null` when it gave none) on the guess events `invalid-cookie` and
+ * `unknown-id`; on `brute-force`, the address counted — an IPv4 address, or an IPv6 /64
+ * (`2001:db8:1:2::/64`) — that made `guesses` failed guesses within `window` ms.
+ */
 export type SessionEvent =
   | { type: 'create'; handle: string; userId: string | null }
   | { type: 'regenerate'; handle: string; previous: string }
   | { type: 'destroy'; handle: string }
   | { type: 'expire'; handle: string; reason: 'idle' | 'absolute' }
-  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature' }
-  | { type: 'unknown-id'; handle: string }
+  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature'; ip: string | null }
+  | { type: 'unknown-id'; handle: string; ip: string | null }
+  | { type: 'brute-force'; ip: string; guesses: number; window: number }
   | { type: 'corrupt'; handle: string }
   | { type: 'decrypt-failure'; handle: string }
   | { type: 'touch'; handle: string }
@@ -200,6 +218,7 @@ export interface ResolvedOptions {
   storeTimeout: number;
   encrypt: boolean;
   fingerprint: { ip: boolean; userAgent: boolean; policy: 'flag' | 'destroy' } | undefined;
+  bruteForce: Required<BruteForceOptions> | undefined;
   maxSessionsPerUser: number | undefined;
   sessionLimit: 'evict-oldest' | 'reject';
   /** `regenerateGrace`, ms. */
@@ -266,6 +285,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     storeTimeout: duration(options.storeTimeout, 5_000, 'storeTimeout', 0),
     encrypt: options.encrypt ?? false,
     fingerprint: resolveFingerprint(options.fingerprint),
+    bruteForce: resolveBruteForce(options.bruteForce),
     maxSessionsPerUser:
       options.maxSessionsPerUser === undefined
         ? undefined
@@ -321,6 +341,20 @@ function resolveFingerprint(
     throw new ConfigError('Option `fingerprint` needs `ip` and/or `userAgent` set to true.');
   }
   return resolved;
+}
+
+function resolveBruteForce(
+  options: BruteForceOptions | false | undefined,
+): ResolvedOptions['bruteForce'] {
+  if (options === false) return undefined;
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new ConfigError('Option `bruteForce` must be an options object or false.');
+  }
+  return {
+    threshold: integer(options?.threshold, 20, 'bruteForce.threshold', 1, 1_000_000),
+    window: integer(options?.window, 60_000, 'bruteForce.window', 1, 7 * 24 * 60 * 60_000),
+    capacity: integer(options?.capacity, 10_000, 'bruteForce.capacity', 2, 1_000_000),
+  };
 }
 
 function duration(value: number | undefined, fallback: number, name: string, min = 1): number {

@@ -14,7 +14,7 @@ import {
   sealPayload,
   unsealPayload,
 } from './codec.js';
-import { type Context, emit, short, storeGet, storeIds, storeSet } from './context.js';
+import { type Context, emit, emitGuess, short, storeGet, storeIds, storeSet } from './context.js';
 import { ConfigError } from './errors.js';
 import { hashSessionId } from './keys.js';
 import type { SessionState } from './state.js';
@@ -148,12 +148,21 @@ export function forwardRecord(
 /**
  * Read and validate the record under store key `key`, following a grace forward; `undefined`
  * (with an event: `unknown-id`, `corrupt`, `decrypt-failure`, `expire`) when absent, unreadable
- * or expired. Rejects with `StoreError`. @internal
+ * or expired. `unknown-id` names `client`'s address; with `guess` (the id came straight from the
+ * request's cookie) it also counts as a failed guess (see `emitGuess`). Rejects with
+ * `StoreError`. @internal
  */
-export async function readRecord(ctx: Context, key: string): Promise<FoundRecord | undefined> {
+export async function readRecord(
+  ctx: Context,
+  key: string,
+  client: SessionState['client'],
+  guess: boolean,
+): Promise<FoundRecord | undefined> {
   let record = await storeGet(ctx, key);
   if (record === undefined) {
-    emit(ctx, { type: 'unknown-id', handle: short(key) });
+    const event = { type: 'unknown-id', handle: short(key), ip: client.ip } as const;
+    if (guess) emitGuess(ctx, event);
+    else emit(ctx, event);
     return undefined;
   }
   let payloadKey = key;

@@ -13,7 +13,8 @@
  * This module never imports `@opentelemetry/api`: you pass a `Meter` from your own copy (an
  * optional peer dependency, `^1.9.0`), so there is one API instance in the process. It observes
  * every manager of every sessionkit copy in the process (the channels are process-wide).
- * Attributes are the store name, the operation and small enums — never ids, handles or data.
+ * Attributes are the store name, the operation and small enums — never ids, handles, client
+ * addresses or data.
  */
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -122,6 +123,10 @@ export const SESSION_METRICS: Readonly<Record<string, InstrumentOptionsLike>> = 
     unit: '{session}',
     description: 'Sessions found expired; attribute `reason` (idle, absolute).',
   },
+  'sessionkit.session.brute_force': {
+    unit: '{signal}',
+    description: 'Client addresses that reached the brute-force threshold (one per window).',
+  },
 });
 
 const TRACE = {
@@ -159,6 +164,7 @@ export function createSessionMetrics(options: SessionMetricsOptions): SessionMet
   const created = counter('sessionkit.sessions.created');
   const destroyed = counter('sessionkit.sessions.destroyed');
   const expired = counter('sessionkit.sessions.expired');
+  const bruteForce = counter('sessionkit.session.brute_force');
 
   function onEvent(message: unknown): void {
     const event = message as DiagnosticEvent;
@@ -196,6 +202,10 @@ export function createSessionMetrics(options: SessionMetricsOptions): SessionMet
         break;
       case 'expire':
         expired.add(1, { ...store, reason: event.reason });
+        break;
+      case 'brute-force':
+        // The address stays out of the attributes: unbounded cardinality (and personal data).
+        bruteForce.add(1, store);
         break;
     }
   }

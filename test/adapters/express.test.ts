@@ -4,7 +4,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import express4 from 'express4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionErrorHandler, sessionMiddleware } from '../../src/adapters/express.js';
-import { createSessionManager, type SessionManager } from '../../src/core/manager.js';
+import {
+  createSessionManager,
+  type SessionEvent,
+  type SessionManager,
+} from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import {
@@ -228,6 +232,51 @@ for (const [name, factory] of flavours) {
       const spoofed = await send(direct, 'POST', '/login', { headers: forwarded });
       const { ip } = spoofed.json as { ip: string };
       expect(ip).toMatch(/127\.0\.0\.1$/);
+    });
+
+    it("guess events carry the client address as Express's trust proxy resolves it", async () => {
+      const events: SessionEvent[] = [];
+      const m = createSessionManager({
+        store: memoryStore({ sweepInterval: 0 }),
+        secrets: randomBytes(32).toString('base64url'),
+        cookie: { secure: false },
+        onEvent: (event) => events.push(event),
+        bruteForce: { threshold: 3 },
+      });
+      const sessions = sessionMiddleware(m);
+      const routes = (app: ReturnType<ExpressFactory>): void => {
+        app.use(sessions);
+        app.get('/read', (req, res, next) => {
+          sessions
+            .get(req)
+            .all()
+            .then((data) => res.json(data))
+            .catch(next);
+        });
+      };
+      const forged = `${m.cookieName}=${'A'.repeat(43)}.${'B'.repeat(43)}`;
+      const forwarded = { 'x-forwarded-for': '198.51.100.9, 203.0.113.7' };
+      const trusted = await start((app) => {
+        app.set('trust proxy', 1);
+        routes(app);
+      });
+      for (let i = 0; i < 3; i++) {
+        const reply = await send(trusted, 'GET', '/read', { cookie: forged, headers: forwarded });
+        expect(reply.json).toEqual({});
+      }
+      expect(events.filter((e) => e.type === 'invalid-cookie')).toEqual(
+        Array(3).fill({ type: 'invalid-cookie', reason: 'signature', ip: '203.0.113.7' }),
+      );
+      expect(events.filter((e) => e.type === 'brute-force')).toEqual([
+        { type: 'brute-force', ip: '203.0.113.7', guesses: 3, window: 60_000 },
+      ]);
+      // Without trust proxy the spoofable header is ignored: the socket is the client.
+      events.length = 0;
+      const direct = await start(routes);
+      await send(direct, 'GET', '/read', { cookie: forged, headers: forwarded });
+      expect(events).toEqual([
+        { type: 'invalid-cookie', reason: 'signature', ip: expect.stringMatching(/127\.0\.0\.1$/) },
+      ]);
     });
   });
 }

@@ -229,6 +229,20 @@ describe('sessionkit/otel over HTTP', () => {
     expect(await recorded('sessionkit.lock.wait.duration', memory)).toBe(waits + 1);
   });
 
+  it('counts brute-force signals, without the address as an attribute', async () => {
+    const get = await serve(
+      memoryStore(),
+      { '/read': async (s) => s.get('a') },
+      {
+        bruteForce: { threshold: 3 },
+      },
+    );
+    const before = await count('sessionkit.session.brute_force', { store: 'memory' });
+    const forged = `sid=${'A'.repeat(43)}.${'B'.repeat(43)}`;
+    for (let i = 0; i < 5; i++) expect((await get('/read', forged)).status).toBe(200);
+    expect(await count('sessionkit.session.brute_force', { store: 'memory' })).toBe(before + 1);
+  });
+
   it('uses only small attributes, declares every metric it creates, and stops on close()', async () => {
     const { resourceMetrics } = await reader.collect();
     const all = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);

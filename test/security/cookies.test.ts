@@ -74,7 +74,11 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       // Signed with the right secret but the wrong purpose (a CSRF subkey): still refused.
       const ring = createKeyRing(h.secrets[0]!);
       await expectAnonymous(h, `${h.manager.cookieName}=${id}.${ring.sign('csrf', id)}`);
-      expect(h.events).toContainEqual({ type: 'invalid-cookie', reason: 'signature' });
+      expect(h.events).toContainEqual({
+        type: 'invalid-cookie',
+        reason: 'signature',
+        ip: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/),
+      });
     });
 
     it('foreign: a valid cookie of another app (another secret) is anonymous here', async () => {

@@ -16,6 +16,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import Database from 'better-sqlite3';
 import express from 'express';
 import Fastify from 'fastify';
@@ -79,7 +80,7 @@ import {
   type RouteResult,
   type Routes,
 } from '../adapters/contract.js';
-import { serveFetch } from '../support/serve-fetch.js';
+import { remoteAddress, serveFetch } from '../support/serve-fetch.js';
 
 export type { ParsedCookie, Reply };
 
@@ -228,7 +229,8 @@ const honoTarget: AdapterTarget = {
   csrf: true,
   serve(manager, routes, options = {}) {
     const app = new Hono<SessionEnv>();
-    app.use(honoSession(manager));
+    // The socket address, as the other adapters see it (Hono leaves it to the runtime).
+    app.use(honoSession(manager, { getClientIp: (c) => getConnInfo(c).remote.address }));
     if (options.csrf !== undefined) app.use(honoCsrf(manager, options.csrf));
     for (const [key, route] of Object.entries(routes)) {
       const [method = '', path = ''] = key.split(' ');
@@ -271,7 +273,9 @@ const fetchTarget: AdapterTarget = {
       return toResponse(await route(session, input));
     };
     const csrf = options.csrf === undefined ? undefined : fetchCsrf(manager, options.csrf);
-    const handler = fetchSession(manager, csrf === undefined ? inner : csrf(inner));
+    const handler = fetchSession(manager, csrf === undefined ? inner : csrf(inner), {
+      getClientIp: remoteAddress,
+    });
     return serveFetch(handler);
   },
 };

@@ -2,12 +2,20 @@
  * A tiny node:http ↔ fetch bridge for tests, standing in for Bun.serve / Deno.serve: the handler
  * gets a real `Request` (body streamed) and its `Response` (status, every header incl. repeated
  * Set-Cookie, streamed body) goes out over real HTTP. A rejected handler is a bare 500, as a
- * runtime would answer.
+ * runtime would answer. {@link remoteAddress} gives a handler the socket's address, as
+ * `server.requestIP(request)` does on Bun.
  */
 
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { type AdapterServer, listen } from '../adapters/contract.js';
+
+const ADDRESSES = new WeakMap<Request, string>();
+
+/** The peer address of the connection a request served by {@link serveFetch} came on. */
+export function remoteAddress(request: Request): string | undefined {
+  return ADDRESSES.get(request);
+}
 
 /** Serve a fetch-style handler on 127.0.0.1:0. */
 export function serveFetch(
@@ -26,6 +34,9 @@ export function serveFetch(
         body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
         duplex: 'half',
       } as RequestInit);
+      if (req.socket.remoteAddress !== undefined) {
+        ADDRESSES.set(request, req.socket.remoteAddress);
+      }
       handler(request).then(
         (response) => {
           res.statusCode = response.status;

@@ -182,11 +182,26 @@ export function encodePayload(payload: SessionPayload, limits: CodecLimits): str
  */
 export function decodePayload(text: string, limits: CodecLimits): SessionPayload | undefined {
   if (typeof text !== 'string' || text.length > limits.maxBytes) return undefined;
+  let raw: unknown;
   try {
     // Plain JSON.parse (native, no reviver) and then one pass that copies into frozen
     // null-prototype containers, drops forbidden keys and bounds the depth: a JSON "__proto__"
     // key is only ever an own property of the parsed object, never assigned through.
-    const raw: unknown = JSON.parse(text);
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return payloadFromJson(raw, limits);
+}
+
+/**
+ * The payload in a value fresh from `JSON.parse` (an envelope `{ v, d, f, m }`, other fields
+ * ignored), copied into frozen null-prototype containers. Resolves `undefined` — never throws —
+ * for a wrong version or shape, or nesting deeper than `limits.maxDepth`. The caller bounds the
+ * text's size before parsing.
+ */
+export function payloadFromJson(raw: unknown, limits: CodecLimits): SessionPayload | undefined {
+  try {
     if (!isObject(raw)) return undefined;
     const { v, d, f, m } = raw;
     if (v !== PAYLOAD_FORMAT_VERSION || !isObject(d) || !isObject(f) || !isObject(m)) {
@@ -202,7 +217,7 @@ export function decodePayload(text: string, limits: CodecLimits): SessionPayload
     const meta = readMeta(m);
     return meta === undefined ? undefined : { data, flash: Object.freeze(flash), meta };
   } catch {
-    return undefined; // invalid JSON, or nested deeper than maxDepth
+    return undefined; // nested deeper than maxDepth
   }
 }
 

@@ -153,20 +153,37 @@ export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCooki
  * Malformed pairs are skipped; a missing or non-string header yields `[]`. Never throws.
  */
 export function readCookie(header: string | readonly string[] | undefined, name: string): string[] {
-  if (header === undefined) return [];
-  const text = typeof header === 'string' ? header : header.join('; ');
-  if (text.length === 0 || !text.includes(name)) return [];
   const values: string[] = [];
+  forEachCookie(header, name, (key, value) => {
+    if (key === name) values.push(value);
+  });
+  return values;
+}
+
+/**
+ * Call `visit(name, value)` for every pair of a `Cookie` request header whose name starts with
+ * `prefix`, in order (SP and HTAB trimmed around names and values, as in {@link readCookie}; one
+ * pair of surrounding double quotes removed from values).
+ * Malformed pairs are skipped; a missing header visits nothing. Never throws.
+ */
+export function forEachCookie(
+  header: string | readonly string[] | undefined,
+  prefix: string,
+  visit: (name: string, value: string) => void,
+): void {
+  if (header === undefined) return;
+  const text = typeof header === 'string' ? header : header.join('; ');
+  if (text.length === 0 || !text.includes(prefix)) return;
   for (const part of text.split(';')) {
     const eq = part.indexOf('=');
     if (eq === -1) continue;
-    if (trimWsp(part.slice(0, eq)) !== name) continue;
+    const key = trimWsp(part.slice(0, eq));
+    if (!key.startsWith(prefix)) continue;
     let value = trimWsp(part.slice(eq + 1));
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
       value = value.slice(1, -1);
-    values.push(value);
+    visit(key, value);
   }
-  return values;
 }
 
 // Only WSP (SP, HTAB) is trimmed, as RFC 6265 §5.2 says. String#trim() also strips Unicode

@@ -16,7 +16,7 @@
  */
 
 import { channel, tracingChannel } from 'node:diagnostics_channel';
-import type { ConflictReason, CsrfFailureReason } from './errors.js';
+import type { ConflictReason, CsrfFailureReason, InvalidTokenReason } from './errors.js';
 import type { SessionEvent } from './options.js';
 
 /** Name of the lifecycle event channel. */
@@ -69,7 +69,7 @@ export type DiagnosticEvent = { readonly store: string } & (
   | { type: 'regenerate'; handle: string; previous: string }
   | { type: 'destroy'; handle: string }
   | { type: 'expire'; handle: string; reason: 'idle' | 'absolute' }
-  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature'; ip: string | null }
+  | { type: 'invalid-cookie'; reason: InvalidTokenReason; ip: string | null }
   | { type: 'unknown-id'; handle: string; ip: string | null }
   | { type: 'brute-force'; ip: string; guesses: number; window: number }
   | { type: 'corrupt'; handle: string }

@@ -123,6 +123,17 @@ export type CsrfFailureReason =
   /** `Origin` (or, without it, `Referer`) is not an allowed origin, or is `null`. */
   | 'origin-mismatch';
 
+/** Why a presented session cookie or token was treated as anonymous (events only). */
+export type InvalidTokenReason =
+  /** Not in the format the manager issues. */
+  | 'malformed'
+  /** Well formed, but its signature or AEAD tag does not verify under any key of the ring. */
+  | 'signature'
+  /** Authentic, but its claims are unacceptable: issued in the future, wrong session id shape. */
+  | 'claims'
+  /** Authentic and current, but revoked (denylisted, or older than the user's generation). */
+  | 'revoked';
+
 /**
  * An unsafe request failed the CSRF check (security bar §17 in `docs/security.md`). Adapters
  * answer 403 with a generic body; `reason` is for logs and events only.
@@ -163,17 +174,37 @@ export class DataError extends SessionError<'ERR_SESSION_DATA'> {
   }
 }
 
-/** The encoded session (or its cookie) exceeds the configured size budget. */
+/** One top-level session key and the size of its encoded value, in bytes. */
+export interface KeySize {
+  readonly key: string;
+  readonly bytes: number;
+}
+
+/**
+ * The encoded session (or its cookie) exceeds the configured size budget. For a sealed cookie,
+ * `largestKeys` names the biggest top-level keys (largest first), so the fix is obvious.
+ */
 export class TooLargeError extends SessionError<'ERR_SESSION_TOO_LARGE'> {
   override name = 'TooLargeError';
   /** The size that was refused, in bytes. */
   readonly size: number;
   /** The limit, in bytes. */
   readonly limit: number;
-  constructor(what: string, size: number, limit: number) {
-    super('ERR_SESSION_TOO_LARGE', `${what} is ${size} bytes; the limit is ${limit} bytes.`, 500);
+  /** The largest top-level session keys, largest first (empty when not measured). */
+  readonly largestKeys: readonly KeySize[];
+  constructor(what: string, size: number, limit: number, largestKeys: readonly KeySize[] = []) {
+    const keys =
+      largestKeys.length === 0
+        ? ''
+        : ` Largest top-level keys: ${largestKeys.map((k) => `${k.key} (${k.bytes} bytes)`).join(', ')}.`;
+    super(
+      'ERR_SESSION_TOO_LARGE',
+      `${what} is ${size} bytes; the limit is ${limit} bytes.${keys}`,
+      500,
+    );
     this.size = size;
     this.limit = limit;
+    this.largestKeys = largestKeys;
   }
 }
 

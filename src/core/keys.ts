@@ -62,7 +62,13 @@ export interface SecretInput {
 export type SecretsOption = string | Uint8Array | ReadonlyArray<string | Uint8Array | SecretInput>;
 
 /** Purposes for which subkeys are derived (HKDF `info`). */
-export type KeyPurpose = 'cookie-sign' | 'payload-encrypt' | 'csrf' | 'fingerprint' | 'store-key';
+export type KeyPurpose =
+  | 'cookie-sign'
+  | 'payload-encrypt'
+  | 'cookie-seal'
+  | 'csrf'
+  | 'fingerprint'
+  | 'store-key';
 
 /** A key ring: one primary that signs, older keys that only verify. */
 export interface KeyRing {

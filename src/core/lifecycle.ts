@@ -36,6 +36,7 @@ import {
   recordOf,
 } from './records.js';
 import type { SessionState } from './state.js';
+import { commitEarlySealed, commitSealed, endSealed, loadSealed } from './stateless.js';
 import type { StoreRecord } from './store.js';
 import { enforceLimit } from './users.js';
 
@@ -55,6 +56,7 @@ export interface SessionResponse {
  * `LockTimeoutError`, after which the session is unusable (`s.failed`). @internal
  */
 export async function load(ctx: Context, s: SessionState): Promise<void> {
+  if (ctx.sealed !== undefined) return loadSealed(ctx, s);
   try {
     const verified = verifyCookie(ctx, s);
     if (verified !== null) {
@@ -109,6 +111,7 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
  * `ConflictError`, `StoreError`, `SessionLimitError` or the load's error. @internal
  */
 export async function commit(ctx: Context, s: SessionState): Promise<void> {
+  if (ctx.sealed !== undefined) return commitSealed(ctx, s);
   if (s.failed !== undefined) throw s.failed;
   const pending = s.ops.length > 0 || s.rotation !== 'none' || s.destroyed;
   if (!pending && !s.loaded) return; // untouched: no I/O at all
@@ -138,6 +141,7 @@ export async function commit(ctx: Context, s: SessionState): Promise<void> {
  * session was used. Rejects like {@link commit}; the lock is released either way. @internal
  */
 export async function end(ctx: Context, s: SessionState): Promise<SessionResponse> {
+  if (ctx.sealed !== undefined) return endSealed(ctx, s);
   try {
     await commit(ctx, s);
   } finally {
@@ -169,6 +173,7 @@ export async function commitEarly<T extends SessionOp>(
   makeOp: () => T,
   needed: (payload: SessionPayload) => boolean,
 ): Promise<T | undefined> {
+  if (ctx.sealed !== undefined) return commitEarlySealed(ctx, s, makeOp, needed);
   if (s.id === null || !needed(s.base)) return undefined;
   const key = keyOf(s);
   return serialize(ctx, key, async () => {
@@ -342,8 +347,11 @@ function verifyCookie(ctx: Context, s: SessionState): { id: string; stale: boole
   return null;
 }
 
-/** `true` when the request's client matches what the session recorded (keyed hashes, constant time). */
-function fingerprintMatches(
+/**
+ * `true` when the request's client matches what the session recorded (keyed hashes, constant
+ * time); always with fingerprinting off. @internal
+ */
+export function fingerprintMatches(
   ctx: Context,
   meta: SessionMeta,
   client: SessionState['client'],

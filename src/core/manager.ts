@@ -8,6 +8,7 @@
  * `users.ts`, `ops.ts`, with every store call through the gateway in `context.ts`.
  */
 
+import { readSealedCookie } from './chunks.js';
 import { type Context, createContext, emit } from './context.js';
 import { readCookie } from './cookie.js';
 import type { SessionResponse } from './lifecycle.js';
@@ -23,6 +24,7 @@ import {
 import { type ResealOptions, type ResealResult, reseal } from './records.js';
 import { type Session, SessionImpl } from './session.js';
 import { createSessionState, type SessionState } from './state.js';
+import { createSealedState } from './stateless.js';
 import type { SessionStore } from './store.js';
 import type { DefaultData, DefaultFlash } from './types.js';
 import { listSessions, revokeAll, revokeSession, type SessionInfo } from './users.js';
@@ -123,9 +125,16 @@ export function createSessionManager<
     store,
     cookieName: ctx.cookie.name,
     begin(request) {
-      const values = readCookie(request.cookie, ctx.cookie.name);
       const requested = request.concurrency;
       const mode = requested === undefined ? ctx.mode : checkMode(requested, store);
+      if (ctx.sealed !== undefined) {
+        // Sealed cookie: collect both shapes now (parsing only); nothing is opened until read.
+        const presented = readSealedCookie(request.cookie, ctx.cookie.name);
+        const state = createSessionState(presented.tokens, clientOf(request), mode);
+        state.sealed = createSealedState(presented.presented);
+        return new Scope<D, F>(ctx, state);
+      }
+      const values = readCookie(request.cookie, ctx.cookie.name);
       return new Scope<D, F>(ctx, createSessionState(values, clientOf(request), mode));
     },
     listSessions: (userId, opts = {}) => listSessions(ctx, userId, opts.current),

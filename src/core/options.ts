@@ -5,9 +5,15 @@
 
 import type { CodecLimits } from './codec.js';
 import { type CookieOptions, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js';
-import { ConfigError, type ConflictReason, type CsrfFailureReason } from './errors.js';
+import {
+  ConfigError,
+  type ConflictReason,
+  type CsrfFailureReason,
+  type InvalidTokenReason,
+} from './errors.js';
 import type { BruteForceOptions } from './guesses.js';
 import { createKeyRing, generateSessionId, type KeyRing, type SecretsOption } from './keys.js';
+import { isCookieStore, lockUnavailable, resolveSealed, type SealedConfig } from './stateless.js';
 import type { SessionStore } from './store.js';
 
 /** How concurrent requests on one session are reconciled. */
@@ -48,7 +54,10 @@ export interface LockOptions {
 
 /** Options of {@link createSessionManager}. */
 export interface SessionManagerOptions {
-  /** Where sessions live. */
+  /**
+   * Where sessions live: a server-side store, or `cookieStore()` (`sessionkit/stores/cookie`) to
+   * keep the whole session in a sealed cookie (docs/stateless.md).
+   */
   store: SessionStore;
   /**
    * Secrets for signing cookies: 32+ bytes each, the first is the primary, the others only
@@ -184,7 +193,7 @@ export type SessionEvent =
   | { type: 'regenerate'; handle: string; previous: string }
   | { type: 'destroy'; handle: string }
   | { type: 'expire'; handle: string; reason: 'idle' | 'absolute' }
-  | { type: 'invalid-cookie'; reason: 'malformed' | 'signature'; ip: string | null }
+  | { type: 'invalid-cookie'; reason: InvalidTokenReason; ip: string | null }
   | { type: 'unknown-id'; handle: string; ip: string | null }
   | { type: 'brute-force'; ip: string; guesses: number; window: number }
   | { type: 'corrupt'; handle: string }
@@ -228,6 +237,8 @@ export interface ResolvedOptions {
   onEvent: ((event: SessionEvent) => void) | undefined;
   now: () => number;
   generateId: () => string;
+  /** Sealed-cookie settings when `store` is a `cookieStore()`, else `undefined`. */
+  sealed: SealedConfig | undefined;
 }
 
 /**
@@ -270,10 +281,17 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
   ) {
     throw new ConfigError('Option `sessionLimit` must be "evict-oldest" or "reject".');
   }
+  if (options.encrypt === true && isCookieStore(store)) {
+    throw new ConfigError(
+      'Option `encrypt` is for server-side stores; a cookieStore() session is always sealed (AES-256-GCM). Remove `encrypt`.',
+    );
+  }
+  const keys = createKeyRing(options.secrets);
+  const cookie = resolveCookieOptions(options.cookie);
   return {
     store,
-    keys: createKeyRing(options.secrets),
-    cookie: resolveCookieOptions(options.cookie),
+    keys,
+    cookie,
     idle,
     absolute,
     touchInterval,
@@ -307,6 +325,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
     generateId: options.generateId ?? generateSessionId,
+    sealed: resolveSealed(store, keys, cookie),
   };
 }
 
@@ -320,6 +339,7 @@ export function checkMode(mode: ConcurrencyMode, store: SessionStore): Concurren
   if (mode !== 'merge' && mode !== 'lock' && mode !== 'none') {
     throw new ConfigError('Option `concurrency` must be "merge", "lock" or "none".');
   }
+  if (mode === 'lock' && isCookieStore(store)) throw lockUnavailable();
   if (mode === 'lock' && (typeof store.lock !== 'function' || typeof store.unlock !== 'function')) {
     throw new ConfigError(
       `Concurrency mode "lock" needs a store with \`lock\` and \`unlock\`; ${store.name} lacks them.`,

@@ -7,6 +7,7 @@
 import { emptyObject, type SessionPayload } from './codec.js';
 import type { SessionOp } from './ops.js';
 import type { ConcurrencyMode } from './options.js';
+import type { SealedState } from './stateless.js';
 
 /** What the request brought: written once by `begin`, read by everyone. */
 export interface RequestState {
@@ -40,6 +41,8 @@ export interface RecordState {
   failed: unknown;
   /** Loaded through a regenerate grace forward: readable, not writable. */
   readOnly: boolean;
+  /** Sealed-cookie sessions only (`stateless.ts`): what the cookie store keeps per request. */
+  sealed: SealedState | undefined;
 }
 
 /** The session lock this request holds (lock mode) — owned by `locks.ts`. */
@@ -110,6 +113,7 @@ export function createSessionState(
     loading: undefined,
     failed: undefined,
     readOnly: false,
+    sealed: undefined,
     lockOwner: null,
     lockKey: null,
     endTurn: undefined,

@@ -5,12 +5,11 @@
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyRing, generateSecret, generateSessionId } from '../../src/core/keys.js';
+import { probeStore } from '../../test/support/probe-store.js';
 import type { DemoContext } from './app.js';
 import {
   Client,
-  countingStore,
   createTestStore,
-  jitteryStore,
   type RequestOptions,
   type StartedDemo,
   type StoreKind,
@@ -83,7 +82,7 @@ describe.each<StoreKind>(['memory', 'file', 'sqlite'])('demo on the %s store', (
     store = await createTestStore(kind);
     demo = await startDemo({
       // Jitter makes the concurrent requests below really interleave on every store.
-      store: jitteryStore(store.store),
+      store: probeStore(store.store, { jitter: 2 }),
       secrets: generateSecret(),
       extend: testRoutes({
         arrived: () => {
@@ -541,8 +540,8 @@ describe('CSRF', () => {
 describe('GET /health', () => {
   it('never touches the session: no store calls, no Set-Cookie', async () => {
     const backing = await createTestStore('memory');
-    const counting = countingStore(backing.store);
-    const demo = await startDemo({ store: counting.store, secrets: generateSecret() });
+    const counting = probeStore(backing.store);
+    const demo = await startDemo({ store: counting, secrets: generateSecret() });
     try {
       const client = new Client(demo.url);
       const anonymous = await client.request('GET', '/health');

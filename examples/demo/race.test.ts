@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/core/keys.js';
 import type { SessionEvent } from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
+import { probeStore } from '../../test/support/probe-store.js';
 import {
   Client,
   createTestStore,
-  jitteryStore,
   type StartedDemo,
   startDemo,
   type TestStore,
@@ -64,7 +64,7 @@ describe('the counter API and the race', () => {
   beforeAll(async () => {
     store = await createTestStore('memory');
     // Jitter makes the burst below interleave; the barrier forces one exact overlap.
-    barrier = readBarrier(jitteryStore(store.store));
+    barrier = readBarrier(probeStore(store.store, { jitter: 2 }));
     demo = await startDemo({
       store: barrier.store,
       secrets: generateSecret(),

@@ -1,6 +1,6 @@
 /**
- * Helpers for the demo's tests: stores in temp dirs, a store that counts its calls, a started
- * demo on port 0, and a tiny HTTP client with a one-cookie jar.
+ * Helpers for the demo's tests: stores in temp dirs, a started demo on port 0, and a tiny HTTP
+ * client with a one-cookie jar. Counting and jitter: the probe store of `test/support`.
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -53,47 +53,6 @@ export async function createTestStore(kind: StoreKind, now?: () => number): Prom
       await removeDir();
     },
   };
-}
-
-/** Wrap a store so every method call is counted (by method name). */
-export function countingStore(store: SessionStore): {
-  store: SessionStore;
-  calls: Map<string, number>;
-  total(): number;
-} {
-  const calls = new Map<string, number>();
-  const proxy = new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        calls.set(property, (calls.get(property) ?? 0) + 1);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store: proxy, calls, total: () => [...calls.values()].reduce((a, b) => a + b, 0) };
-}
-
-/**
- * Wrap a store so every call first waits 0–2 ms. The memory and SQLite stores answer
- * synchronously, so without this one request can run from load to commit before the next one
- * is even parsed, and "concurrent" tests would never interleave. Results are unaffected.
- */
-export function jitteryStore(store: SessionStore): SessionStore {
-  const skip = new Set(['ids', 'close']);
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || typeof property !== 'string' || skip.has(property)) {
-        return value;
-      }
-      return async (...args: unknown[]) => {
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
 }
 
 /** A demo app listening on a free port. */

@@ -13,8 +13,8 @@
  * ```
  *
  * Everything is observed over HTTP with `fetch` (`redirect: 'manual'`): status, `Set-Cookie`,
- * `Vary`, `Cache-Control`, bodies. The only stand-in is a store wrapper that counts calls and
- * injects backend faults (SECURITY.md §20).
+ * `Vary`, `Cache-Control`, bodies. The only stand-in is the probe store (`../support/probe-store.ts`),
+ * which counts calls and injects backend faults (SECURITY.md §20).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -28,8 +28,8 @@ import {
   type SessionManagerOptions,
 } from '../../src/core/manager.js';
 import type { Session } from '../../src/core/session.js';
-import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { type ProbeStore, probeStore } from '../support/probe-store.js';
 
 /** What a route sees of the request, whatever the framework. */
 export interface RouteInput {
@@ -202,44 +202,6 @@ export class CookieJar {
     }
     return reply;
   }
-}
-
-/** A store wrapper that counts calls and makes chosen methods fail like a dead backend. */
-interface ProbedStore {
-  store: SessionStore;
-  /** Calls per method since the last `reset()`. */
-  calls: Map<string, number>;
-  /** Total calls since the last `reset()`. */
-  total(): number;
-  reset(): void;
-  /** Methods that currently reject. */
-  failing: Set<string>;
-}
-
-/** The text of an injected backend failure: must never reach a client. */
-const BACKEND_FAILURE = 'connect ECONNREFUSED 10.9.8.7:6379 password=hunter2-secret';
-
-function probe(inner: SessionStore): ProbedStore {
-  const calls = new Map<string, number>();
-  const failing = new Set<string>();
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        calls.set(property, (calls.get(property) ?? 0) + 1);
-        if (failing.has(property)) return Promise.reject(new Error(BACKEND_FAILURE));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return {
-    store,
-    calls,
-    failing,
-    total: () => [...calls.values()].reduce((a, b) => a + b, 0),
-    reset: () => calls.clear(),
-  };
 }
 
 interface Deferred {
@@ -431,7 +393,7 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
     interface Harness {
       url: string;
       manager: SessionManager;
-      probe: ProbedStore;
+      probe: ProbeStore;
       hooks: Hooks;
       /** Move the manager's clock forward by `ms`. */
       advance(ms: number): void;
@@ -456,10 +418,10 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
       } = {},
     ): Promise<Harness> {
       const inner = memoryStore({ sweepInterval: 0 });
-      const probed = probe(inner);
+      const probed = probeStore(inner);
       let offset = 0;
       const manager = createSessionManager({
-        store: probed.store,
+        store: probed,
         secrets: randomBytes(32).toString('base64url'),
         ...(setup.secure === true ? {} : { cookie: { secure: false } }),
         now: () => Date.now() + offset,
@@ -838,7 +800,7 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
       it('an id signed with another secret is rejected even though its record exists', async () => {
         const h = await start();
         const foreign = createSessionManager({
-          store: h.probe.store,
+          store: h.probe,
           secrets: randomBytes(32).toString('base64url'),
           cookie: { secure: false },
         });

@@ -11,6 +11,7 @@ import {
 } from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
   type AdapterServerOptions,
@@ -72,19 +73,6 @@ for (const [name, factory] of flavours) {
       for (const server of servers.splice(0)) await server.close();
     });
 
-    function failingGet(store: SessionStore, failing: { on: boolean }): SessionStore {
-      return new Proxy(store, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver) as unknown;
-          if (property !== 'get' || typeof value !== 'function') return value;
-          return (...args: unknown[]) =>
-            failing.on
-              ? Promise.reject(new Error('ECONNREFUSED 10.1.2.3:5432 user=admin'))
-              : (value as (...a: unknown[]) => unknown).apply(target, args);
-        },
-      });
-    }
-
     async function start(setup: (app: ReturnType<ExpressFactory>) => void): Promise<string> {
       const app = factory();
       setup(app);
@@ -102,8 +90,8 @@ for (const [name, factory] of flavours) {
     }
 
     it('sessionErrorHandler turns a store outage in a handler into a generic 503; other errors pass on', async () => {
-      const failing = { on: false };
-      const m = manager(failingGet(memoryStore({ sweepInterval: 0 }), failing));
+      const store = probeStore(memoryStore({ sweepInterval: 0 }));
+      const m = manager(store);
       const sessions = sessionMiddleware(m);
       const seen: unknown[] = [];
       const url = await start((app) => {
@@ -129,7 +117,7 @@ for (const [name, factory] of flavours) {
       const seeded = await send(url, 'POST', '/seed');
       const [cookie] = cookiesNamed(seeded, m.cookieName);
       expect(cookie).toBeDefined();
-      failing.on = true;
+      store.failing.add('get');
       for (const accept of ['application/json', 'text/html']) {
         const reply = await send(url, 'GET', '/read', {
           cookie: cookie?.pair,
@@ -150,7 +138,7 @@ for (const [name, factory] of flavours) {
       expect(other.status).toBe(500);
       expect(other.text).toBe('app error page');
       expect(seen).toHaveLength(1);
-      failing.on = false;
+      store.failing.delete('get');
       expect((await send(url, 'GET', '/read', { cookie: cookie?.pair })).json).toEqual({
         value: 1,
       });
@@ -158,17 +146,8 @@ for (const [name, factory] of flavours) {
 
     it('an error after the response was sent does not replace it', async () => {
       // Writes take 50 ms, so the commit is still running when the error reaches the handlers.
-      const inner = memoryStore({ sweepInterval: 0 });
-      const slow = new Proxy(inner, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver) as unknown;
-          if (property !== 'set' || typeof value !== 'function') return value;
-          return async (...args: unknown[]) => {
-            await new Promise((resolve) => setTimeout(resolve, 50));
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
-      });
+      const slow = probeStore(memoryStore({ sweepInterval: 0 }));
+      slow.delays.set('set', 50);
       const m = manager(slow);
       const sessions = sessionMiddleware(m);
       const seen: unknown[] = [];

@@ -9,6 +9,7 @@ import {
 } from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
   type AdapterServerOptions,
@@ -60,26 +61,6 @@ async function fastifyServer(
 }
 
 describeAdapter({ name: 'Fastify 5', createServer: fastifyServer });
-
-/** A store wrapper that counts calls per method and fails the chosen ones. */
-function counted(inner: SessionStore = memoryStore({ sweepInterval: 0 })) {
-  const calls: string[] = [];
-  const failing = new Set<string>();
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        calls.push(property);
-        if (failing.has(property)) {
-          return Promise.reject(new Error('ECONNREFUSED 10.1.2.3:6379 password=hunter2'));
-        }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, calls, failing };
-}
 
 function manager(
   store: SessionStore,
@@ -173,8 +154,8 @@ describe('Fastify specifics', () => {
   });
 
   it('a cookie-carrying request that only takes request.session does no store call', async () => {
-    const probe = counted();
-    const m = manager(probe.store);
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe);
     const app = Fastify();
     await app.register(sessionPlugin, { manager: m });
     app.post('/seed', async (request) => {
@@ -187,16 +168,16 @@ describe('Fastify specifics', () => {
     const url = await start(app);
     const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
     expect(cookie).toBeDefined();
-    probe.calls.length = 0;
+    probe.reset();
     const reply = await send(url, 'GET', '/peek', { cookie: cookie?.pair });
     expect(reply.json).toEqual({ has: true });
     expect(reply.setCookies).toEqual([]);
-    expect(probe.calls).toEqual([]);
+    expect(probe.log).toEqual([]);
   });
 
   it("a session error runs the app's error handler; the default handler's body is generic", async () => {
-    const probe = counted();
-    const m = manager(probe.store);
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe);
     const seen: unknown[] = [];
     const url = await start(
       await (async () => {
@@ -295,9 +276,9 @@ describe('Fastify specifics', () => {
   });
 
   it('lock mode never leaks a lock: app errors, hijacked replies and aborted requests release it', async () => {
-    const probe = counted();
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
     // A leaked lock would make the next request wait 200 ms and fail with 503.
-    const m = manager(probe.store, { concurrency: 'lock', lock: { wait: 200, ttl: 60_000 } });
+    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200, ttl: 60_000 } });
     // The aborted request's connection is gone; do not wait for it on close.
     const app = Fastify({ forceCloseConnections: true });
     await app.register(sessionPlugin, { manager: m });
@@ -338,14 +319,14 @@ describe('Fastify specifics', () => {
     expect(hijacked.text).toBe('raw');
     expect((await send(url, 'POST', '/inc', { cookie: cookie?.pair })).json).toEqual({ n: 2 });
 
-    const before = probe.calls.length;
+    const before = probe.calls.get('get') ?? 0;
     const controller = new AbortController();
     const aborted = fetch(`${url}/slow`, {
       headers: { cookie: cookie?.pair ?? '' },
       signal: controller.signal,
     });
     // Abort once the lock is held (the store saw the lock call).
-    while (!probe.calls.slice(before).includes('get')) await new Promise((r) => setTimeout(r, 5));
+    while ((probe.calls.get('get') ?? 0) === before) await new Promise((r) => setTimeout(r, 5));
     controller.abort();
     await expect(aborted).rejects.toThrow();
     const next = await send(url, 'POST', '/inc', { cookie: cookie?.pair });

@@ -16,6 +16,7 @@ import {
 import type { SessionStore } from '../../src/core/store.js';
 import type { DefaultData, DefaultFlash } from '../../src/core/types.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { probeStore } from '../support/probe-store.js';
 import { serveFetch } from '../support/serve-fetch.js';
 import {
   type AdapterServer,
@@ -60,28 +61,6 @@ describeAdapter({
     serveFetch(withSession(manager, dispatcher(routes), options)),
 });
 
-/** A store whose chosen methods fail, and which counts calls per method. */
-function instrumented(inner: SessionStore): {
-  store: SessionStore;
-  calls: Map<string, number>;
-  failing: Set<string>;
-} {
-  const calls = new Map<string, number>();
-  const failing = new Set<string>();
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        calls.set(property, (calls.get(property) ?? 0) + 1);
-        if (failing.has(property)) return Promise.reject(new Error('ECONNREFUSED 10.0.0.1'));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, calls, failing };
-}
-
 function manager(
   store: SessionStore = memoryStore({ sweepInterval: 0 }),
   extra: Partial<SessionManagerOptions> = {},
@@ -115,8 +94,8 @@ describe('fetch adapter specifics', () => {
   });
 
   it('a cookie-carrying request that never touches the session makes 0 store calls', async () => {
-    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe.store);
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe);
     const cookie = await seed(m, { a: 1 });
     probe.calls.clear();
     const handler = withSession(m, async () => new Response('ok'));
@@ -209,8 +188,8 @@ describe('fetch adapter specifics', () => {
   });
 
   it('streaming: an explicit commit that fails surfaces in the handler as a generic 503', async () => {
-    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe.store);
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe);
     let streamed = false;
     const handler = withSession(m, async (_request, session) => {
       session.set('a', 1);
@@ -228,8 +207,8 @@ describe('fetch adapter specifics', () => {
   });
 
   it('a failing commit discards the handler’s response (body cancelled) for a generic 503', async () => {
-    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe.store);
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe);
     let cancelled = false;
     const handler = withSession(m, async (_request, session) => {
       session.set('a', 1);
@@ -252,8 +231,8 @@ describe('fetch adapter specifics', () => {
   });
 
   it('a handler that throws: nothing is committed, the lock is released, the error is rethrown', async () => {
-    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe.store, { concurrency: 'lock', lock: { wait: 200 } });
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200 } });
     const cookie = await seed(m, { a: 1 });
     const boom = new Error('handler bug');
     const failing = withSession(m, async (_request, session) => {

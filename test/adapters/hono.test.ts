@@ -14,6 +14,7 @@ import {
 } from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
   cookiesNamed,
@@ -67,27 +68,6 @@ describeAdapter({
   createServer: (manager, routes, options) => serveApp(honoApp(manager, routes, options)),
 });
 
-function instrumented(inner: SessionStore): {
-  store: SessionStore;
-  calls: Map<string, number>;
-  failing: Set<string>;
-} {
-  const calls = new Map<string, number>();
-  const failing = new Set<string>();
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        calls.set(property, (calls.get(property) ?? 0) + 1);
-        if (failing.has(property)) return Promise.reject(new Error('ECONNREFUSED 10.0.0.1'));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, calls, failing };
-}
-
 function manager(
   store: SessionStore = memoryStore({ sweepInterval: 0 }),
   extra: Partial<SessionManagerOptions> = {},
@@ -129,9 +109,9 @@ describe('hono adapter specifics', () => {
   });
 
   it('a cookie-carrying request that never touches the session makes 0 store calls', async () => {
-    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
     const app = new Hono<SessionEnv>();
-    app.use(sessionMiddleware(manager(probe.store)));
+    app.use(sessionMiddleware(manager(probe)));
     app.post('/set', (c) => {
       c.get('session').set('a', 1);
       return c.text('ok');
@@ -210,8 +190,8 @@ describe('hono adapter specifics', () => {
   });
 
   it('a handler that throws a non-session error: onError answers, nothing committed, lock released', async () => {
-    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe.store, { concurrency: 'lock', lock: { wait: 200 } });
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200 } });
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware(m));
     app.post('/seed', (c) => {
@@ -238,8 +218,8 @@ describe('hono adapter specifics', () => {
   });
 
   it('an onError that rethrows still releases the session lock', async () => {
-    const probe = instrumented(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe.store, { concurrency: 'lock', lock: { wait: 200 } });
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200 } });
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware(m));
     app.post('/seed', (c) => {

@@ -10,6 +10,7 @@ import {
 } from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
   type AdapterServerOptions,
@@ -67,22 +68,6 @@ async function koaServer(
 }
 
 describeAdapter({ name: 'Koa 3', createServer: koaServer });
-
-/** A store wrapper that records every call and fails the chosen methods. */
-function counted(inner: SessionStore = memoryStore({ sweepInterval: 0 })) {
-  const calls: string[] = [];
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      return (...args: unknown[]) => {
-        calls.push(property);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, calls };
-}
 
 interface Data {
   n: number;
@@ -146,8 +131,8 @@ describe('Koa specifics', () => {
   }
 
   it('ctx.throw inside a handler discards the session writes; Koa answers the error', async () => {
-    const probe = counted();
-    const m = manager(probe.store);
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe);
     const url = await start(m);
     const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
     expect(cookie).toBeDefined();
@@ -157,11 +142,11 @@ describe('Koa specifics', () => {
     expect(thrown.setCookies).toEqual([]);
     expect((await send(url, 'GET', '/n', { cookie: cookie?.pair })).json).toEqual({ n: 1 });
     // Without a cookie nothing is created either.
-    probe.calls.length = 0;
+    probe.reset();
     const anonymous = await send(url, 'POST', '/throw');
     expect(anonymous.status).toBe(400);
     expect(anonymous.setCookies).toEqual([]);
-    expect(probe.calls).toEqual([]);
+    expect(probe.log).toEqual([]);
   });
 
   it('an explicit commit before ctx.throw keeps the writes', async () => {
@@ -192,31 +177,20 @@ describe('Koa specifics', () => {
   });
 
   it('a cookie-carrying request that only takes ctx.session does no store call', async () => {
-    const probe = counted();
-    const m = manager(probe.store);
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
+    const m = manager(probe);
     const url = await start(m);
     const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
-    probe.calls.length = 0;
+    probe.reset();
     const reply = await send(url, 'GET', '/peek', { cookie: cookie?.pair });
     expect(reply.json).toEqual({ has: true });
     expect(reply.setCookies).toEqual([]);
     expect(reply.headers.get('vary') ?? '').not.toMatch(/cookie/i);
-    expect(probe.calls).toEqual([]);
+    expect(probe.log).toEqual([]);
   });
 
   it('a session error reaches an upstream error middleware with status, expose and headers', async () => {
-    const inner = memoryStore({ sweepInterval: 0 });
-    const failing = { on: false };
-    const store = new Proxy(inner, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== 'get' || typeof value !== 'function') return value;
-        return (...args: unknown[]) =>
-          failing.on
-            ? Promise.reject(new Error('ECONNREFUSED 10.1.2.3:5432'))
-            : (value as (...a: unknown[]) => unknown).apply(target, args);
-      },
-    });
+    const store = probeStore(memoryStore({ sweepInterval: 0 }));
     const m = manager(store);
     const seen: unknown[] = [];
     const app = new Koa<Koa.DefaultState, KoaSessionContext<Data>>();
@@ -238,7 +212,7 @@ describe('Koa specifics', () => {
     const server = await listen(http.createServer(app.callback()));
     servers.push(server);
     const [cookie] = cookiesNamed(await send(server.url, 'POST', '/'), m.cookieName);
-    failing.on = true;
+    store.failing.add('get');
     const reply = await send(server.url, 'GET', '/', { cookie: cookie?.pair });
     expect(reply.status).toBe(503);
     expect(reply.text).toBe('Service Unavailable');

@@ -6,6 +6,7 @@ import { createSessionManager, type SessionManager } from '../../src/core/manage
 import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
   cookiesNamed,
@@ -111,17 +112,9 @@ describe('node adapter specifics', () => {
 
   /** A memory store whose writes take 50 ms: the commit is still running when the handler fails. */
   function slowStore(): SessionStore {
-    const inner = memoryStore({ sweepInterval: 0 });
-    return new Proxy(inner, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== 'set' || typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const store = probeStore(memoryStore({ sweepInterval: 0 }));
+    store.delays.set('set', 50);
+    return store;
   }
 
   function manager(): SessionManager {

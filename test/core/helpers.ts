@@ -1,6 +1,6 @@
 /**
- * Test helpers for the core: a manager over a real memory store, a counting store wrapper,
- * a fault-injecting store wrapper, and a tiny "request" runner over the neutral scope API.
+ * Test helpers for the core: a manager over a real memory store, a controllable clock and a
+ * tiny "request" runner over the neutral scope API. Counting and faults: `../support/probe-store.ts`.
  */
 
 import type { Session } from '../../src/index.js';
@@ -11,55 +11,10 @@ import {
   type SessionManager,
   type SessionManagerOptions,
   type SessionResponse,
-  type SessionStore,
 } from '../../src/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 
 export const SECRET: string = generateSecret();
-
-/** A store wrapper counting every call by method name. */
-export function countingStore(
-  inner: SessionStore,
-): SessionStore & { calls: Map<string, number>; total(): number } {
-  const calls = new Map<string, number>();
-  const proxy = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || prop === 'total') return value;
-      return (...args: unknown[]) => {
-        calls.set(String(prop), (calls.get(String(prop)) ?? 0) + 1);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return Object.assign(proxy, {
-    calls,
-    total: () => [...calls.values()].reduce((a, b) => a + b, 0),
-  });
-}
-
-/** A store wrapper whose methods can be made to fail or wait on demand (fault injection). */
-export function faultyStore(inner: SessionStore): SessionStore & {
-  fail: Set<string>;
-  delay: Map<string, number>;
-} {
-  const fail = new Set<string>();
-  const delay = new Map<string, number>();
-  const proxy = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        const wait = delay.get(String(prop));
-        if (wait !== undefined) await new Promise((r) => setTimeout(r, wait));
-        if (fail.has(String(prop)))
-          throw new Error(`injected ${String(prop)} failure: ECONNREFUSED`);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return Object.assign(proxy, { fail, delay });
-}
 
 /** A controllable clock. */
 export function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {

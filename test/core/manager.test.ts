@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createSessionManager, hashSessionId, isSessionError } from '../../src/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import {
-  clock,
-  cookieOf,
-  countingStore,
-  faultyStore,
-  manager,
-  request,
-  SECRET,
-} from './helpers.js';
+import { probeStore } from '../support/probe-store.js';
+import { clock, cookieOf, manager, request, SECRET } from './helpers.js';
 
 describe('lifecycle', () => {
   it('an untouched request does no store I/O and sets no cookie, even with a valid cookie', async () => {
-    const store = countingStore(memoryStore());
+    const store = probeStore(memoryStore());
     const m = manager({ store });
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
     store.calls.clear();
@@ -45,7 +38,7 @@ describe('lifecycle', () => {
   });
 
   it('reading an existing session does not write it back', async () => {
-    const store = countingStore(memoryStore());
+    const store = probeStore(memoryStore());
     const m = manager({ store });
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
     store.calls.clear();
@@ -58,7 +51,7 @@ describe('lifecycle', () => {
 
   it('refreshes expiry with one touch, only after touchInterval', async () => {
     const c = clock();
-    const store = countingStore(memoryStore({ now: c.now }));
+    const store = probeStore(memoryStore({ now: c.now }));
     const m = manager({ store, now: c.now, touchInterval: 60_000 });
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
     store.calls.clear();
@@ -208,10 +201,10 @@ describe('lifecycle', () => {
 
 describe('store outage', () => {
   it('a failed read rejects with ERR_SESSION_STORE (503) and end() sets no cookie', async () => {
-    const store = faultyStore(memoryStore());
+    const store = probeStore(memoryStore());
     const m = manager({ store });
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
-    store.fail.add('get');
+    store.failing.add('get');
     const scope = m.begin({ cookie });
     const error = await scope.session.get('a').catch((e: unknown) => e);
     expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
@@ -226,9 +219,9 @@ describe('store outage', () => {
   });
 
   it('a failed write rejects end() so no success is sent', async () => {
-    const store = faultyStore(memoryStore());
+    const store = probeStore(memoryStore());
     const m = manager({ store });
-    store.fail.add('set');
+    store.failing.add('set');
     const scope = m.begin({});
     scope.session.set('a', 1);
     await expect(scope.end()).rejects.toMatchObject({ code: 'ERR_SESSION_STORE', status: 503 });
@@ -238,16 +231,8 @@ describe('store outage', () => {
 describe('store deadline', () => {
   it('a store call that hangs fails with ERR_SESSION_STORE after storeTimeout, with its signal aborted', async () => {
     const store = memoryStore();
-    let seen: AbortSignal | undefined;
-    const hanging = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop !== 'get') return Reflect.get(target, prop, receiver);
-        return (_key: string, options?: { signal?: AbortSignal }) => {
-          seen = options?.signal;
-          return new Promise(() => undefined); // never settles, like a client queueing offline
-        };
-      },
-    });
+    const hanging = probeStore(store);
+    hanging.hanging.add('get'); // never settles, like a client queueing offline
     const m = manager({ store });
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
     const slow = manager({ store: hanging, storeTimeout: 50 });
@@ -256,6 +241,8 @@ describe('store deadline', () => {
       code: 'ERR_SESSION_STORE',
       status: 503,
     });
+    const [, args] = hanging.log.find(([method]) => method === 'get') ?? [];
+    const seen = (args?.[1] as { signal?: AbortSignal } | undefined)?.signal;
     expect(seen?.aborted).toBe(true);
     expect(slow.events).toContainEqual({
       type: 'store-error',

@@ -13,7 +13,8 @@ import {
   createCsrfProtection,
 } from '../../src/csrf/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { countingStore, faultyStore, manager, request, type TestManager } from '../core/helpers.js';
+import { manager, request, type TestManager } from '../core/helpers.js';
+import { probeStore } from '../support/probe-store.js';
 
 const HOST = 'app.example.com';
 const OWN = `https://${HOST}`;
@@ -67,7 +68,7 @@ describe('createCsrfProtection: methods', () => {
   it.each(['GET', 'HEAD', 'OPTIONS'])(
     '%s passes without a token and without store I/O',
     async (method) => {
-      const store = countingStore(memoryStore());
+      const store = probeStore(memoryStore());
       const m = manager({ store });
       const { cookie } = await withToken(m);
       store.calls.clear();
@@ -176,10 +177,10 @@ describe('createCsrfProtection: the token', () => {
   });
 
   it('a store outage while loading the session rejects with ERR_SESSION_STORE, not a 403', async () => {
-    const store = faultyStore(memoryStore());
+    const store = probeStore(memoryStore());
     const m = manager({ store });
     const { cookie, token } = await withToken(m);
-    store.fail.add('get');
+    store.failing.add('get');
     const csrf = createCsrfProtection(m);
     const scope = m.begin({ cookie });
     const error = await csrf.verify(req({ headers: { [CSRF_HEADER]: token } }), scope.session).then(

@@ -21,7 +21,8 @@ import {
 } from '../../src/index.js';
 import { createSessionMetrics, SESSION_METRICS } from '../../src/otel/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { clock, faultyStore, SECRET } from '../core/helpers.js';
+import { clock, SECRET } from '../core/helpers.js';
+import { probeStore } from '../support/probe-store.js';
 
 /** A pull reader: `collect()` hands back what the SDK aggregated so far. */
 class InMemoryReader extends MetricReader {
@@ -114,7 +115,7 @@ async function recorded(name: string, attributes: Record<string, unknown>): Prom
 describe('sessionkit/otel over HTTP', () => {
   it('counts loads, creates, commits, destroys, expiries, store errors and store latency', async () => {
     const time = clock(Date.now());
-    const store = faultyStore(memoryStore());
+    const store = probeStore(memoryStore());
     const get = await serve(
       store,
       {
@@ -130,9 +131,9 @@ describe('sessionkit/otel over HTTP', () => {
     const first = await get('/visit');
     expect(first.body).toBe('1');
     expect((await get('/visit', first.cookie)).body).toBe('2');
-    store.fail.add('get');
+    store.failing.add('get');
     expect((await get('/visit', first.cookie)).status).toBe(503);
-    store.fail.delete('get');
+    store.failing.delete('get');
     time.advance(31 * 60_000); // past the 30 min idle timeout
     const expired = await get('/visit', first.cookie);
     expect(expired.body).toBe('1');

@@ -34,7 +34,7 @@ const RAW_HOSTILE: readonly [label: string, value: Buffer, marker: string][] = [
 const VALID_SHAPE = 'A'.repeat(43);
 
 async function expectNothingReached(h: Harness, markers: readonly string[]): Promise<void> {
-  expect(h.probe.calls).toEqual([]);
+  expect(h.probe.log).toEqual([]);
   const addresses = (await h.backend.addresses()).join('\n');
   for (const marker of markers) expect(addresses).not.toContain(marker);
   expect(await h.backend.escaped()).toEqual([]);
@@ -181,7 +181,7 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       const flood = await h.req('GET', '/whoami', { cookie: many.join('; ') });
       expect(flood.status).toBe(200);
       expect(flood.json).toMatchObject({ data: {} });
-      expect(h.probe.calls).toEqual([]);
+      expect(h.probe.log).toEqual([]);
       // Beyond the server's header limit: refused by the HTTP layer, below 500.
       const host = new URL(h.url).host;
       const huge = await rawRequest(
@@ -190,7 +190,7 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       );
       expect(huge.status).toBeGreaterThanOrEqual(400);
       expect(huge.status).toBeLessThan(500);
-      expect(h.probe.calls).toEqual([]);
+      expect(h.probe.log).toEqual([]);
       expect((await h.req('GET', '/whoami', { cookie: pair })).json).toMatchObject({
         data: { mine: true },
       });

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
 import { createSessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { BACKEND_FAILURE, instrument, matrix, STACK_MARKERS, start } from './targets.js';
+import { BACKEND_FAILURE, probeStore } from '../support/probe-store.js';
+import { matrix, STACK_MARKERS, start } from './targets.js';
 
 const MINUTE = 60_000;
 
@@ -102,9 +103,9 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
 describe('leaks: error messages at the core', () => {
   it('no secret, raw id, store key or backend text in the message of any error a request can end with', async () => {
     const secret = generateSecret();
-    const probe = instrument(memoryStore({ sweepInterval: 0 }));
+    const probe = probeStore(memoryStore({ sweepInterval: 0 }));
     const manager = createSessionManager({
-      store: probe.store,
+      store: probe,
       secrets: [secret],
       cookie: { secure: false },
       maxPayloadBytes: 1024,

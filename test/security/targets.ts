@@ -5,8 +5,8 @@
  * {@link STORES} (a factory plus what to inspect: the SQL text it ran, the paths it touched, the
  * keys it used). The attack files only speak HTTP to a {@link Harness} and inspect the store.
  *
- * The only stand-in is {@link instrument}: a store wrapper that records every call and injects
- * faults (throw, hang) on demand — SECURITY.md §20 cannot be tested against a healthy backend.
+ * The only stand-in is the probe store (`../support/probe-store.ts`): a store wrapper that records
+ * every call and injects faults (throw, hang) on demand — SECURITY.md §20 cannot be tested against a healthy backend.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -80,6 +80,7 @@ import {
   type RouteResult,
   type Routes,
 } from '../adapters/contract.js';
+import { type ProbeStore, probeStore } from '../support/probe-store.js';
 import { remoteAddress, serveFetch } from '../support/serve-fetch.js';
 
 export type { ParsedCookie, Reply };
@@ -720,45 +721,6 @@ export function storesToRun(file: string): StoreTarget[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fault injection and call recording
-
-/** A store wrapper recording every call and failing or hanging chosen methods on demand. */
-export interface Instrumented {
-  store: SessionStore;
-  /** `[method, first argument]` of every call since the last `reset()`. */
-  calls: [string, unknown][];
-  /** Methods that reject like a dead backend. */
-  failing: Set<string>;
-  /** Methods that never settle (the manager's `storeTimeout` must end them). */
-  hanging: Set<string>;
-  reset(): void;
-}
-
-/** What an injected backend failure says: it must never reach a client. */
-export const BACKEND_FAILURE =
-  'connect ECONNREFUSED 10.9.8.7:6379 user=admin password=hunter2-secret';
-
-export function instrument(inner: SessionStore): Instrumented {
-  const calls: [string, unknown][] = [];
-  const failing = new Set<string>();
-  const hanging = new Set<string>();
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      if (property === 'close') return value.bind(target);
-      return (...args: unknown[]) => {
-        calls.push([property, args[0]]);
-        if (hanging.has(property)) return new Promise(() => undefined);
-        if (failing.has(property)) return Promise.reject(new Error(BACKEND_FAILURE));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, calls, failing, hanging, reset: () => calls.splice(0) };
-}
-
-// ---------------------------------------------------------------------------------------------
 // The application under attack
 
 /** Rendezvous points for forcing interleavings (in-flight writes against logout). */
@@ -925,7 +887,7 @@ export interface Harness {
   url: string;
   manager: SessionManager;
   /** The wrapped store the manager uses (record calls, inject faults). */
-  probe: Instrumented;
+  probe: ProbeStore;
   /** The unwrapped store, for planting and reading records directly. */
   raw: SessionStore;
   backend: StoreHandle;
@@ -969,11 +931,11 @@ export async function start(
   };
   const owned = options.backend === undefined;
   const backend = options.backend ?? (await storeTarget.create(clock.now));
-  const probe = instrument(backend.store);
+  const probe = probeStore(backend.store);
   const events: SessionEvent[] = [];
   const secret = generateSecret();
   const manager = createSessionManager({
-    store: probe.store,
+    store: probe,
     secrets: [secret],
     now: clock.now,
     onEvent: (event) => events.push(event),

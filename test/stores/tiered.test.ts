@@ -9,8 +9,8 @@ import { postgresStore } from '../../src/stores/postgres.js';
 import { redisStore } from '../../src/stores/redis.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 import { tieredStore } from '../../src/stores/tiered.js';
-import { countingStore, faultyStore } from '../core/helpers.js';
 import { connectRedis, deletePrefix, postgresPool, uniqueName } from '../support/backends.js';
+import { probeStore } from '../support/probe-store.js';
 import { collect, describeStore, HOUR, record, storeKey } from './conformance.js';
 
 const dbs: Database.Database[] = [];
@@ -25,10 +25,10 @@ afterAll(() => {
 
 /** A memory store whose every call fails like a dead backend. */
 function deadStore(name = 'dead'): SessionStore {
-  const dead = faultyStore(memoryStore());
+  const dead = probeStore(memoryStore());
   for (const m of ['get', 'set', 'touch', 'delete', 'lock', 'unlock', 'listByUser'])
-    dead.fail.add(m);
-  for (const m of ['deleteByUser', 'prune', 'ids']) dead.fail.add(m);
+    dead.failing.add(m);
+  for (const m of ['deleteByUser', 'prune', 'ids']) dead.failing.add(m);
   return Object.assign(dead, { name });
 }
 
@@ -44,8 +44,8 @@ describeStore({
   extra: ({ track }) => {
     describe('tiered specifics', () => {
       function pair() {
-        const cache = countingStore(memoryStore());
-        const persistent = countingStore(memoryStore());
+        const cache = probeStore(memoryStore());
+        const persistent = probeStore(memoryStore());
         const store = track(tieredStore({ cache, persistent }));
         return { cache, persistent, store };
       }
@@ -142,7 +142,7 @@ describeStore({
       });
 
       it('a failing cache never fails a request: it degrades to the persistent tier', async () => {
-        const persistent = countingStore(memoryStore());
+        const persistent = probeStore(memoryStore());
         const store = track(tieredStore({ cache: deadStore(), persistent }));
         const key = storeKey();
         await expect(store.set(key, record({ userId: 'u' }), { ifVersion: 0 })).resolves.toBe(true);
@@ -156,30 +156,30 @@ describeStore({
       });
 
       it('a cache that failed to invalidate is bypassed for that key until it recovers', async () => {
-        const cache = faultyStore(memoryStore());
+        const cache = probeStore(memoryStore());
         const persistent = memoryStore();
         const store = track(tieredStore({ cache, persistent }));
         const key = storeKey();
         await store.set(key, record({ data: 'old' }), { ifVersion: 0 });
         await expect(cache.get(key)).resolves.toMatchObject({ data: 'old' });
-        cache.fail.add('delete');
-        cache.fail.add('set');
+        cache.failing.add('delete');
+        cache.failing.add('set');
         await expect(store.delete(key)).resolves.toBe(true); // cache still holds 'old'
-        cache.fail.clear();
+        cache.failing.clear();
         await expect(store.get(key)).resolves.toBeUndefined(); // never served from the stale cache
         await expect(cache.get(key)).resolves.toBeUndefined(); // and cleaned up once it works
       });
 
       it('persistent down: cached reads are served; everything else rejects and drops the entry', async () => {
         const cache = memoryStore();
-        const persistent = faultyStore(memoryStore());
+        const persistent = probeStore(memoryStore());
         const store = track(tieredStore({ cache, persistent }));
         const [hit, miss, w, t, d] = [storeKey(), storeKey(), storeKey(), storeKey(), storeKey()];
         for (const key of [hit, w, t, d]) {
           await store.set(key, record({ userId: 'u' }), { ifVersion: 0 });
         }
         await persistent.set(miss, record()); // in persistent only
-        for (const m of ['get', 'set', 'touch', 'delete', 'lock']) persistent.fail.add(m);
+        for (const m of ['get', 'set', 'touch', 'delete', 'lock']) persistent.failing.add(m);
         const rejects = async (call: Promise<unknown>): Promise<void> => {
           const error = await call.then(
             () => 'resolved',
@@ -202,7 +202,7 @@ describeStore({
           await rejects(store.get(key));
         }
         await expect(store.get(hit)).resolves.toMatchObject({ version: 1 }); // a lock wrote nothing
-        persistent.fail.clear();
+        persistent.failing.clear();
         await expect(store.get(w)).resolves.toMatchObject({ version: 1 });
       });
 
@@ -219,13 +219,13 @@ describeStore({
                 touch: inner.touch,
                 delete: inner.delete,
               };
-          const persistent = faultyStore(memoryStore());
+          const persistent = probeStore(memoryStore());
           const store = track(tieredStore({ cache, persistent }));
           const [a, b, other] = [storeKey(), storeKey(), storeKey()];
           await store.set(a, record({ userId: 'u' }), { ifVersion: 0 });
           await store.set(b, record({ userId: 'u' }), { ifVersion: 0 });
           await store.set(other, record({ userId: 'v' }), { ifVersion: 0 });
-          persistent.fail.add('deleteByUser');
+          persistent.failing.add('deleteByUser');
           const error = await store.deleteByUser!('u', { except: [b] }).catch((e: unknown) => e);
           expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
           await expect(cache.get(a)).resolves.toBeUndefined();
@@ -236,7 +236,7 @@ describeStore({
 
       it('a fill whose re-check fails is dropped: an unchecked fill is never served later', async () => {
         const cache = memoryStore();
-        const persistent = faultyStore(memoryStore());
+        const persistent = probeStore(memoryStore());
         const key = storeKey();
         await persistent.set(key, record({ data: 'maybe-logged-out' }));
         let gets = 0;
@@ -245,7 +245,7 @@ describeStore({
           name: 'racy',
           // The first read answers; the re-check after the fill finds the tier gone.
           get: async (k, o) => {
-            if (++gets === 2) persistent.fail.add('get');
+            if (++gets === 2) persistent.failing.add('get');
             return persistent.get(k, o);
           },
         };

@@ -41,7 +41,7 @@ export const ALL_KINDS: readonly BackendKind[] = [
   'tiered',
 ];
 
-/** Kinds whose calls answer without I/O waits (see {@link jitter}). */
+/** Kinds whose calls answer without I/O waits (probe them with `jitter`, see `probe-store.ts`). */
 export const SYNCHRONOUS: ReadonlySet<BackendKind> = new Set(['memory', 'sqlite']);
 
 /** An open store and how to remove everything it created. */
@@ -235,26 +235,6 @@ export async function dropTables(name: string): Promise<void> {
   } finally {
     await pool.end();
   }
-}
-
-/**
- * Wrap a store so every call first waits 0–2 ms: synchronous stores would otherwise run a whole
- * request between two others and "concurrent" tests would never interleave. Results unchanged.
- */
-export function jitter(store: SessionStore): SessionStore {
-  const skip = new Set(['ids', 'close', 'name']);
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || typeof property !== 'string' || skip.has(property)) {
-        return value;
-      }
-      return async (...args: unknown[]) => {
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
 }
 
 /**

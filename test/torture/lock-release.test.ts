@@ -13,8 +13,8 @@ import {
   type SessionManager,
   type SessionManagerOptions,
 } from '../../src/index.js';
-import { faultyStore } from '../core/helpers.js';
 import { ALL_KINDS, type Backend, tryBackend } from '../support/backends.js';
+import { probeStore } from '../support/probe-store.js';
 
 type Data = Record<string, unknown>;
 const KINDS = ALL_KINDS;
@@ -114,15 +114,15 @@ describe.each(KINDS)('lock mode on %s', (kind) => {
 
   it('is released when the commit fails with a store error (503)', async (ctx) => {
     if (skip) return ctx.skip(skip);
-    const faulty = faultyStore(backend!.store);
+    const faulty = probeStore(backend!.store);
     const m = manager(faulty);
     const cookie = await seed(m);
     const scope = m.begin({ cookie });
     const handle = (await scope.session.handle())!;
     scope.session.set('counter', 5);
-    faulty.fail.add('set');
+    faulty.failing.add('set');
     const error = await scope.end().catch((e: unknown) => e);
-    faulty.fail.clear();
+    faulty.failing.clear();
     expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
     expect(await free(handle)).toBe(true);
   });

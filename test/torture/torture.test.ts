@@ -9,7 +9,8 @@
 import type { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/index.js';
-import { ALL_KINDS, type Backend, jitter, SYNCHRONOUS, tryBackend } from '../support/backends.js';
+import { ALL_KINDS, type Backend, SYNCHRONOUS, tryBackend } from '../support/backends.js';
+import { probeStore } from '../support/probe-store.js';
 import {
   BURST_TIMEOUT,
   cookieOf,
@@ -36,7 +37,7 @@ describe.each(ALL_KINDS)('torture on %s', (kind) => {
       return;
     }
     backend = opened.backend;
-    const store = SYNCHRONOUS.has(kind) ? jitter(backend.store) : backend.store;
+    const store = SYNCHRONOUS.has(kind) ? probeStore(backend.store, { jitter: 2 }) : backend.store;
     app = await startTortureApp(store, generateSecret());
     agent = keepAliveAgent();
   });

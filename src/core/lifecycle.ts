@@ -2,9 +2,9 @@
  * `sessionkit` — a request's session lifecycle: {@link load} → {@link commit} → {@link end}.
  *
  * `load` verifies the cookie, takes the lock (lock mode) and reads the record. `commit` decides
- * what the request's ops and rotation need — nothing, a touch, a delete or a {@link write} — and
- * `write` applies the ops on the freshest record with a compare-and-set, reloading and replaying
- * them after a lost race. `end` commits, releases the lock and computes the response headers.
+ * what the request's ops and rotation need — nothing, a touch, a delete or a write (`writes.ts`:
+ * the ops applied on the freshest record with a compare-and-set, reloaded and replayed after a
+ * lost race). `end` commits, releases the lock and computes the response headers.
  */
 
 import type { SessionMeta, SessionPayload } from './codec.js';
@@ -23,22 +23,11 @@ import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
 import { timingSafeEqualString } from './keys.js';
 import { acquireLock, releaseLock, serialize } from './locks.js';
-import { applyOps, type SessionOp, staleReads } from './ops.js';
-import {
-  adoptKey,
-  forwardRecord,
-  freshPayload,
-  handleOf,
-  keyFor,
-  keyOf,
-  newStoreKey,
-  readRecord,
-  recordOf,
-} from './records.js';
+import { applyOps, type SessionOp } from './ops.js';
+import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
 import type { SessionState } from './state.js';
 import { commitEarlySealed, commitSealed, endSealed, loadSealed } from './stateless.js';
-import type { StoreRecord } from './store.js';
-import { enforceLimit } from './users.js';
+import { conditionOf, reload, write } from './writes.js';
 
 /** What an adapter puts on the response after `SessionScope.end`. */
 export interface SessionResponse {
@@ -107,7 +96,7 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
 
 /**
  * Persist what the request did: nothing when untouched, a delete after `destroy`/`invalidate`, a
- * touch when only read, else a {@link write} (queued per session in this process). Rejects with
+ * touch when only read, else a `write` (queued per session in this process). Rejects with
  * `ConflictError`, `StoreError`, `SessionLimitError` or the load's error. @internal
  */
 export async function commit(ctx: Context, s: SessionState): Promise<void> {
@@ -199,110 +188,6 @@ export async function commitEarly<T extends SessionOp>(
   });
 }
 
-/** Write the ops (and the pending rotation) onto the freshest record, retrying lost CAS. */
-async function write(ctx: Context, s: SessionState): Promise<void> {
-  for (let attempt = 1; attempt <= ctx.maxRetries + 1; attempt++) {
-    if (s.rotation !== 'invalidate') checkReadWrite(ctx, s);
-    const payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
-    const oldKey = s.id === null ? null : keyOf(s);
-    const userId = payload.meta.userId;
-    const joinsUser =
-      userId !== null &&
-      (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
-    if (joinsUser) await enforceLimit(ctx, userId, oldKey, 'before');
-    if (s.rotation !== 'none' || oldKey === null) {
-      const newKey = await writeRotated(ctx, s, payload, oldKey);
-      if (newKey === undefined) continue;
-      if (joinsUser) await enforceLimit(ctx, userId, newKey, 'after');
-      return;
-    }
-    const record = recordOf(ctx, oldKey, payload, s.version + 1);
-    if (await storeSet(ctx, oldKey, record, conditionOf(s))) {
-      settle(ctx, s, s.id, payload, record);
-      if (joinsUser) await enforceLimit(ctx, userId, oldKey, 'after');
-      emit(ctx, { type: 'commit', handle: short(oldKey), attempts: attempt });
-      return;
-    }
-    await reload(ctx, s);
-  }
-  emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'retries-exhausted' });
-  throw new ConflictError('retries-exhausted');
-}
-
-/**
- * Write `payload` under a new id (a new session, or a rotation) and retire the old record: delete
- * it — conditionally on the merged version when regenerating under `merge`/`lock` — or leave a
- * grace forward. Resolves the new store key, or `undefined` to try again (lost a race; reloaded).
- */
-async function writeRotated(
-  ctx: Context,
-  s: SessionState,
-  payload: SessionPayload,
-  oldKey: string | null,
-): Promise<string | undefined> {
-  const newId = ctx.generateId();
-  const newKey = newStoreKey(newId);
-  const record = recordOf(ctx, newKey, payload, 1);
-  if (!(await storeSet(ctx, newKey, record, 0))) return undefined;
-  if (oldKey !== null) {
-    const conditional = s.rotation === 'regenerate' && s.mode !== 'none';
-    const ifVersion = conditional ? s.version : undefined;
-    const ok =
-      s.rotation === 'regenerate' && ctx.grace > 0
-        ? await storeSet(ctx, oldKey, forwardRecord(ctx, oldKey, newKey, s.version + 1), ifVersion)
-        : await storeDelete(ctx, oldKey, ifVersion);
-    if (!ok && conditional) {
-      await storeDelete(ctx, newKey);
-      await reload(ctx, s);
-      return undefined;
-    }
-    emit(ctx, { type: 'regenerate', handle: short(newKey), previous: short(oldKey) });
-  } else {
-    emit(ctx, { type: 'create', handle: short(newKey), userId: record.userId });
-  }
-  adoptKey(s, newId, newKey);
-  settle(ctx, s, newId, payload, record);
-  return newKey;
-}
-
-/** Reload after losing a CAS; throws a `destroyed` conflict when the record is gone. */
-async function reload(ctx: Context, s: SessionState): Promise<void> {
-  const found = s.id === null ? undefined : await readRecord(ctx, keyOf(s), s.client, false);
-  if (found === undefined) {
-    emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'destroyed' });
-    throw new ConflictError('destroyed');
-  }
-  s.version = found.record.version;
-  s.expiresAt = found.record.expiresAt;
-  s.base = found.payload;
-}
-
-/** Throw a `read-write` conflict when a path this request read and then wrote has changed. */
-function checkReadWrite(ctx: Context, s: SessionState): void {
-  const stale = staleReads(s.observed, s.ops, s.base);
-  if (stale.length > 0) {
-    emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'read-write' });
-    throw new ConflictError('read-write', stale);
-  }
-}
-
-/** The request now works on `record` (written under `id`): its ops are done. */
-function settle(
-  ctx: Context,
-  s: SessionState,
-  id: string | null,
-  payload: SessionPayload,
-  record: StoreRecord,
-): void {
-  s.id = id;
-  s.version = record.version;
-  s.expiresAt = record.expiresAt;
-  s.base = { ...payload, meta: { ...payload.meta, lastSeenAt: ctx.now() } };
-  s.ops = [];
-  s.observed = undefined;
-  s.rotation = 'none';
-}
-
 async function deleteCurrent(ctx: Context, s: SessionState): Promise<void> {
   if (s.id === null) return;
   const key = keyOf(s);
@@ -322,11 +207,6 @@ async function maybeTouch(ctx: Context, s: SessionState): Promise<void> {
     s.expiresAt = next;
     emit(ctx, { type: 'touch', handle: short(key) });
   }
-}
-
-/** The CAS condition of a write over the loaded record: none in mode `none`. */
-function conditionOf(s: SessionState): number | undefined {
-  return s.mode === 'none' ? undefined : s.version;
 }
 
 /**

@@ -128,7 +128,9 @@ export interface SessionManagerOptions {
   maxSessionsPerUser?: number;
   /**
    * `evict-oldest`: the login succeeds and the least recently used other sessions are revoked;
-   * `reject`: the login fails with `SessionLimitError` (`ERR_SESSION_LIMIT`, 403).
+   * `reject`: the login fails with `SessionLimitError` (`ERR_SESSION_LIMIT`, 403). `reject` counts
+   * and writes under a per-user lease lock (the `lock` options apply), so it needs a store with
+   * `lock` and `unlock` (`ConfigError` otherwise).
    * @default 'evict-oldest'
    */
   sessionLimit?: 'evict-oldest' | 'reject';
@@ -280,6 +282,16 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     !['evict-oldest', 'reject'].includes(options.sessionLimit)
   ) {
     throw new ConfigError('Option `sessionLimit` must be "evict-oldest" or "reject".');
+  }
+  if (
+    options.maxSessionsPerUser !== undefined &&
+    options.sessionLimit === 'reject' &&
+    (typeof store.lock !== 'function' || typeof store.unlock !== 'function')
+  ) {
+    // Without a user lock, parallel logins would all count the same sessions and all get in.
+    throw new ConfigError(
+      `Option \`sessionLimit: 'reject'\` needs a store with \`lock\` and \`unlock\`; ${store.name} lacks them.`,
+    );
   }
   if (options.encrypt === true && isCookieStore(store)) {
     throw new ConfigError(

@@ -3,6 +3,7 @@
  * (encode, and encrypt when `encrypt` is on), grace forwards, reading a live record, and reseal.
  */
 
+import { createHash } from 'node:crypto';
 import {
   decodePayload,
   decodeRedirect,
@@ -81,6 +82,15 @@ export function newStoreKey(id: string): string {
 export function adoptKey(s: SessionState, id: string, key: string): void {
   s.keyOf = id;
   s.key = key;
+}
+
+/**
+ * The store key of a user's own lease lock: `base64url(SHA-256('sessionkit:user\0' + userId))`.
+ * Never a session's key (a session id is 43 base64url characters, without NUL), and no user id
+ * reaches the store as a key. @internal
+ */
+export function userStoreKey(userId: string): string {
+  return createHash('sha256').update(`sessionkit:user\0${userId}`).digest('base64url');
 }
 
 /** The store key of the session's current id, or `undefined` while it has none. @internal */

@@ -5,6 +5,7 @@
  */
 
 import { emptyObject, type SessionPayload } from './codec.js';
+import type { Lease } from './locks.js';
 import type { SessionOp } from './ops.js';
 import type { ConcurrencyMode } from './options.js';
 import type { SealedState } from './stateless.js';
@@ -47,12 +48,8 @@ export interface RecordState {
 
 /** The session lock this request holds (lock mode) — owned by `locks.ts`. */
 export interface LockState {
-  /** Owner token of the session lock held by this request. */
-  lockOwner: string | null;
-  /** Store key the lock is held on. */
-  lockKey: string | null;
-  /** Ends this request's turn in the in-process lock queue (set while queued or holding). */
-  endTurn: (() => void) | undefined;
+  /** The session lock this request holds, if any. */
+  lease: Lease | undefined;
 }
 
 /** What the handler did — owned by `session.ts` (and `flash.ts`), consumed at commit. */
@@ -114,9 +111,7 @@ export function createSessionState(
     failed: undefined,
     readOnly: false,
     sealed: undefined,
-    lockOwner: null,
-    lockKey: null,
-    endTurn: undefined,
+    lease: undefined,
     ops: [],
     observed: undefined,
     rotation: 'none',

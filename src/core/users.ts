@@ -1,6 +1,7 @@
 /**
  * `sessionkit` — a user's sessions: the "your devices" list, revocation, and the per-user limit
- * (`maxSessionsPerUser`). All need a store with `listByUser` (revoking all: `deleteByUser`).
+ * (`maxSessionsPerUser`). All need a store with `listByUser` (revoking all: `deleteByUser`; the
+ * `reject` limit: `lock`, for the user lock that makes its count and the write one step).
  */
 
 import {
@@ -13,7 +14,8 @@ import {
   storeListByUser,
 } from './context.js';
 import { ConfigError, SessionLimitError } from './errors.js';
-import { openRecord } from './records.js';
+import { confirmLease, dropLease, type Lease, takeLease } from './locks.js';
+import { openRecord, userStoreKey } from './records.js';
 import type { StoreRecord } from './store.js';
 
 /** One entry of the "your devices" list. */
@@ -85,34 +87,77 @@ export async function revokeAll(
 }
 
 /**
- * Enforce `maxSessionsPerUser` for a session about to belong to `userId` (`current` is its key
- * once written). `reject` checks before the write (throws `SessionLimitError`), `evict-oldest`
- * trims the least recently used others after it (event `evict`). @internal
+ * The user lock a write holds while it admits a session under the `reject` session limit: the
+ * count of a user's sessions and the write of the new one must be one step, or parallel logins
+ * all count the same sessions and all get in. @internal
  */
-export async function enforceLimit(
+export interface Admission {
+  /** The lease on the user's key, held from the count until after the write. */
+  lease: Lease | undefined;
+}
+
+/**
+ * Admit a session about to belong to `userId` under `maxSessionsPerUser` (`current` is its key
+ * today, not counted). With `reject`: throws `SessionLimitError` when the user already has the
+ * maximum of other live sessions, else leaves the user's lease lock in `admission` — renewed, so
+ * the write that follows lands within it — for the caller to give back with {@link endAdmission}
+ * after its write. A user already full is refused before queueing for the lock. Without a limit
+ * or with `evict-oldest`, does nothing. Rejects also with `LockTimeoutError`, `ConflictError`
+ * (`lock-lost`) or `StoreError`. @internal
+ */
+export async function admit(
   ctx: Context,
+  admission: Admission,
   userId: string,
   current: string | null,
-  phase: 'before' | 'after',
 ): Promise<void> {
   const max = ctx.maxSessionsPerUser;
-  if (max === undefined || (ctx.sessionLimit === 'reject') !== (phase === 'before')) return;
-  const t = ctx.now();
-  const entries = await storeListByUser(ctx, userId);
-  const others = entries
-    .filter(({ key }) => key !== current)
-    .map(({ key, record }) => infoOf(ctx, key, record, userId, t))
-    .filter((info) => info !== undefined)
-    .sort((a, b) => a.lastSeenAt - b.lastSeenAt);
-  if (phase === 'before') {
-    if (others.length >= max) throw new SessionLimitError(max);
-    return;
+  if (max === undefined || ctx.sessionLimit !== 'reject') return;
+  const key = userStoreKey(userId);
+  if (admission.lease?.key !== key) {
+    await endAdmission(ctx, admission); // a retry for another user (a concurrent login)
+    if ((await othersOf(ctx, userId, current)).length >= max) throw new SessionLimitError(max);
+    admission.lease = await takeLease(ctx, key);
   }
+  if ((await othersOf(ctx, userId, current)).length >= max) throw new SessionLimitError(max);
+  await confirmLease(ctx, admission.lease);
+}
+
+/** Give back the user lock {@link admit} left, if any (an unlock failure is left to the lease). @internal */
+export async function endAdmission(ctx: Context, admission: Admission): Promise<void> {
+  const { lease } = admission;
+  admission.lease = undefined;
+  if (lease !== undefined) await dropLease(ctx, lease).catch(() => undefined);
+}
+
+/**
+ * With `maxSessionsPerUser` and `evict-oldest`: after `current` was written for `userId`, revoke
+ * the least recently used other sessions beyond the limit (event `evict`). @internal
+ */
+export async function evictOverLimit(ctx: Context, userId: string, current: string): Promise<void> {
+  const max = ctx.maxSessionsPerUser;
+  if (max === undefined || ctx.sessionLimit !== 'evict-oldest') return;
+  const others = await othersOf(ctx, userId, current);
   for (const victim of others.slice(0, Math.max(0, others.length + 1 - max))) {
     if (await storeDelete(ctx, victim.handle)) {
       emit(ctx, { type: 'evict', handle: short(victim.handle), userId });
     }
   }
+}
+
+/** The live sessions of `userId` other than `current`, least recently used first. */
+async function othersOf(
+  ctx: Context,
+  userId: string,
+  current: string | null,
+): Promise<Omit<SessionInfo, 'current'>[]> {
+  const t = ctx.now();
+  const entries = await storeListByUser(ctx, userId);
+  return entries
+    .filter(({ key }) => key !== current)
+    .map(({ key, record }) => infoOf(ctx, key, record, userId, t))
+    .filter((info) => info !== undefined)
+    .sort((a, b) => a.lastSeenAt - b.lastSeenAt);
 }
 
 /** The "your devices" view of a live record of `userId`, or `undefined`. */

@@ -105,6 +105,19 @@ describe('per-user session limit', () => {
       expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
     );
   });
+
+  it('reject needs a store with lock and unlock (its count and write are one step under a user lock)', () => {
+    const { lock: _lock, unlock: _unlock, ...lockless } = memoryStore();
+    expect(() =>
+      manager({ store: lockless, maxSessionsPerUser: 2, sessionLimit: 'reject' }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_SESSION_CONFIG',
+        message: expect.stringContaining('`lock`'),
+      }),
+    );
+    expect(() => manager({ store: lockless, maxSessionsPerUser: 2 })).not.toThrow();
+  });
 });
 
 describe('regenerate grace', () => {

@@ -13,7 +13,14 @@
  * - `GET  /read`           `{ counter }` — an unmodified read
  */
 
-import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withSession } from '../../src/adapters/node.js';
 import {
@@ -72,7 +79,7 @@ export async function startTortureApp(
   const onError = (error: unknown): void => {
     errors.push(error);
   };
-  const json = (res: import('node:http').ServerResponse, body: unknown): void => {
+  const json = (res: ServerResponse, body: unknown): void => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(body));
   };
@@ -127,10 +134,18 @@ export async function startTortureApp(
     },
     { onError, concurrency: 'lock' },
   );
-  const server: Server = createServer((req, res) => {
+  const served = await listenLocal((req, res) => {
     if (req.url?.startsWith('/lock/')) lock(req, res);
     else merge(req, res);
   });
+  return { ...served, manager, events, errors };
+}
+
+/** A node:http server on 127.0.0.1:0: its base URL, and `close()` (ends every connection). */
+export async function listenLocal(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer(handler);
   // Never close an idle keep-alive connection while a test runs (`close()` ends them all): a
   // socket the server closes just as the client reuses it fails that request with ECONNRESET,
   // which happened after a burst that left some of the agent's sockets idle for 30 s.
@@ -139,9 +154,6 @@ export async function startTortureApp(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    manager,
-    events,
-    errors,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,0 +1,141 @@
+/**
+ * `sessionkit` — writing a request's session: {@link write} applies the request's ops (and its
+ * pending rotation) on the freshest record with a compare-and-set, reloading and replaying them
+ * after a lost race; a session that joins a user passes the per-user limit on the way
+ * (`users.ts`). Called by `commit` (`lifecycle.ts`), which decides that a write is needed.
+ */
+
+import type { SessionPayload } from './codec.js';
+import { type Context, emit, short, storeDelete, storeSet } from './context.js';
+import { ConflictError } from './errors.js';
+import { applyOps, staleReads } from './ops.js';
+import {
+  adoptKey,
+  forwardRecord,
+  handleOf,
+  keyOf,
+  newStoreKey,
+  readRecord,
+  recordOf,
+} from './records.js';
+import type { SessionState } from './state.js';
+import type { StoreRecord } from './store.js';
+import { type Admission, admit, endAdmission, evictOverLimit } from './users.js';
+
+/**
+ * Write the ops (and the pending rotation) onto the freshest record, retrying lost CAS. Rejects
+ * with `ConflictError`, `SessionLimitError`, `LockTimeoutError` (the `reject` limit's user lock)
+ * or `StoreError`. @internal
+ */
+export async function write(ctx: Context, s: SessionState): Promise<void> {
+  const admission: Admission = { lease: undefined };
+  try {
+    for (let attempt = 1; attempt <= ctx.maxRetries + 1; attempt++) {
+      if (s.rotation !== 'invalidate') checkReadWrite(ctx, s);
+      const payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
+      const oldKey = s.id === null ? null : keyOf(s);
+      const userId = payload.meta.userId;
+      const joinsUser =
+        userId !== null &&
+        (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
+      if (joinsUser) await admit(ctx, admission, userId, oldKey);
+      if (s.rotation !== 'none' || oldKey === null) {
+        const newKey = await writeRotated(ctx, s, payload, oldKey);
+        if (newKey === undefined) continue;
+        if (joinsUser) await evictOverLimit(ctx, userId, newKey);
+        return;
+      }
+      const record = recordOf(ctx, oldKey, payload, s.version + 1);
+      if (await storeSet(ctx, oldKey, record, conditionOf(s))) {
+        settle(ctx, s, s.id, payload, record);
+        if (joinsUser) await evictOverLimit(ctx, userId, oldKey);
+        emit(ctx, { type: 'commit', handle: short(oldKey), attempts: attempt });
+        return;
+      }
+      await reload(ctx, s);
+    }
+  } finally {
+    await endAdmission(ctx, admission);
+  }
+  emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'retries-exhausted' });
+  throw new ConflictError('retries-exhausted');
+}
+
+/**
+ * Write `payload` under a new id (a new session, or a rotation) and retire the old record: delete
+ * it — conditionally on the merged version when regenerating under `merge`/`lock` — or leave a
+ * grace forward. Resolves the new store key, or `undefined` to try again (lost a race; reloaded).
+ */
+async function writeRotated(
+  ctx: Context,
+  s: SessionState,
+  payload: SessionPayload,
+  oldKey: string | null,
+): Promise<string | undefined> {
+  const newId = ctx.generateId();
+  const newKey = newStoreKey(newId);
+  const record = recordOf(ctx, newKey, payload, 1);
+  if (!(await storeSet(ctx, newKey, record, 0))) return undefined;
+  if (oldKey !== null) {
+    const conditional = s.rotation === 'regenerate' && s.mode !== 'none';
+    const ifVersion = conditional ? s.version : undefined;
+    const ok =
+      s.rotation === 'regenerate' && ctx.grace > 0
+        ? await storeSet(ctx, oldKey, forwardRecord(ctx, oldKey, newKey, s.version + 1), ifVersion)
+        : await storeDelete(ctx, oldKey, ifVersion);
+    if (!ok && conditional) {
+      await storeDelete(ctx, newKey);
+      await reload(ctx, s);
+      return undefined;
+    }
+    emit(ctx, { type: 'regenerate', handle: short(newKey), previous: short(oldKey) });
+  } else {
+    emit(ctx, { type: 'create', handle: short(newKey), userId: record.userId });
+  }
+  adoptKey(s, newId, newKey);
+  settle(ctx, s, newId, payload, record);
+  return newKey;
+}
+
+/** Reload after losing a CAS; throws a `destroyed` conflict when the record is gone. @internal */
+export async function reload(ctx: Context, s: SessionState): Promise<void> {
+  const found = s.id === null ? undefined : await readRecord(ctx, keyOf(s), s.client, false);
+  if (found === undefined) {
+    emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'destroyed' });
+    throw new ConflictError('destroyed');
+  }
+  s.version = found.record.version;
+  s.expiresAt = found.record.expiresAt;
+  s.base = found.payload;
+}
+
+/** The CAS condition of a write over the loaded record: none in mode `none`. @internal */
+export function conditionOf(s: SessionState): number | undefined {
+  return s.mode === 'none' ? undefined : s.version;
+}
+
+/** Throw a `read-write` conflict when a path this request read and then wrote has changed. */
+function checkReadWrite(ctx: Context, s: SessionState): void {
+  const stale = staleReads(s.observed, s.ops, s.base);
+  if (stale.length > 0) {
+    emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'read-write' });
+    throw new ConflictError('read-write', stale);
+  }
+}
+
+/** The request now works on `record` (written under `id`): its ops are done. */
+function settle(
+  ctx: Context,
+  s: SessionState,
+  id: string | null,
+  payload: SessionPayload,
+  record: StoreRecord,
+): void {
+  s.id = id;
+  s.version = record.version;
+  s.expiresAt = record.expiresAt;
+  s.base = { ...payload, meta: { ...payload.meta, lastSeenAt: ctx.now() } };
+  s.ops = [];
+  s.observed = undefined;
+  s.rotation = 'none';
+}

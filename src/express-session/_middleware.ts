@@ -59,11 +59,17 @@ export function generateInto(config: FacadeConfig, req: FacadeRequest): void {
   const options = typeof config.cookie === 'function' ? config.cookie(req) : config.cookie;
   req.sessionID = config.genid(req);
   const session = new Session(req);
-  session.cookie = new Cookie(options);
-  const secure = isSecure(req, config.proxy);
-  if (options.secure === 'auto') session.cookie.secure = secure;
-  if (options.sameSite === 'auto') session.cookie.sameSite = secure ? 'none' : 'lax';
+  session.cookie = freshCookie(config, req, options);
   req.session = session;
+}
+
+/** A new session's cookie: the options, with `'auto'` `secure` / `sameSite` resolved for `req`. */
+function freshCookie(config: FacadeConfig, req: FacadeRequest, options: CookieOptions): Cookie {
+  const cookie = new Cookie(options);
+  const secure = isSecure(req, config.proxy);
+  if (options.secure === 'auto') cookie.secure = secure;
+  if (options.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax';
+  return cookie;
 }
 
 /** Handle one request: see the module header. */
@@ -122,6 +128,11 @@ export function handle(
     state.snapshot = undefined;
   };
   const inflate = (data: Record<string, unknown>): void => {
+    // A record without a cookie (written by something else) gets the configured one; express-
+    // session fails every request of that user with a TypeError instead.
+    if (typeof data.cookie !== 'object' || data.cookie === null) {
+      data.cookie = freshCookie(config, req, options).data;
+    }
     createSession(req, data);
     originalId = req.sessionID;
     originalHash = hash(data);
@@ -189,7 +200,7 @@ export function handle(
   req[CONTROL] = control;
 
   let touched = false;
-  holdFirstByte(
+  const hold = holdFirstByte(
     res,
     () => {
       const s = req.session;
@@ -211,7 +222,7 @@ export function handle(
           const value = `s:${sign(req.sessionID as string, secrets[0] as Secret)}`;
           cookies.push(req.session.cookie.serialize(config.name, value));
         }
-        appendSetCookie(res, cookies);
+        hold.withHeaders(() => appendSetCookie(res, cookies));
       };
       let work: Promise<unknown> | undefined;
       if (req.sessionID && config.unsetDestroy && req.session == null && !destroyedByRequest) {

@@ -14,32 +14,66 @@ import { type RequestLike, Session } from './_session.js';
  * middleware whether to use the store) with `regenerate`, `load` and `createSession`. Subclasses
  * implement `get`, `set`, `destroy` and optionally `touch`, `all`, `clear`, `length`.
  */
-export class Store extends EventEmitter {
+export interface Store extends EventEmitter {
   /** Set by the middleware: fills `req.sessionID`, `req.session` with a fresh session. */
-  generate?: (req: RequestLike) => void;
-
+  generate?: ((req: RequestLike) => void) | undefined;
   /** Destroy `req.sessionID`, then generate a new session on `req`; `callback(error)`. */
-  regenerate(req: RequestLike, callback: (error?: unknown) => void): void {
-    (this as unknown as StoreMethods).destroy(req.sessionID as string, (error) => {
-      this.generate?.(req);
-      callback(error);
-    });
-  }
-
+  regenerate(req: RequestLike, callback: (error?: unknown) => void): void;
   /** Read `sid` as a `Session` (`callback()` when missing). */
-  load(sid: string, callback: (error?: unknown, session?: Session) => void): void {
-    (this as unknown as StoreMethods).get(sid, (error, value) => {
-      if (error) return callback(error);
-      if (!value) return callback();
-      const req: RequestLike = { sessionID: sid, sessionStore: this };
-      callback(undefined, this.createSession(req, value as ConnectSessionObject));
-    });
-  }
-
+  load(sid: string, callback: (error?: unknown, session?: Session) => void): void;
   /** Turn stored data into `req.session` (a `Session` with a `Cookie`), keeping `originalMaxAge`. */
-  createSession(req: RequestLike, data: ConnectSessionObject): Session {
-    return createSession(req, data);
-  }
+  createSession(req: RequestLike, data: ConnectSessionObject): Session;
+}
+
+/** `Store` as a value: `new Store()`, `class X extends Store`, or the pre-class `Store.call(this)`. */
+export interface StoreConstructor {
+  new (): Store;
+  /** The pre-class form: `function MyStore() { Store.call(this) }` with `util.inherits`. */
+  call(self: object): void;
+  readonly prototype: Store;
+}
+
+/**
+ * A plain constructor function, not a `class`: connect stores written before ES classes call
+ * `session.Store.call(this)` (with `util.inherits`), which a class constructor refuses with a
+ * `TypeError`; `class X extends Store` works as well.
+ */
+export const Store = function Store(this: Store) {
+  EventEmitter.call(this);
+} as unknown as StoreConstructor;
+Object.setPrototypeOf(Store, EventEmitter);
+Object.setPrototypeOf(Store.prototype, EventEmitter.prototype);
+
+defineMethod('regenerate', function regenerate(this: Store, req, callback) {
+  (this as unknown as StoreMethods).destroy(req.sessionID as string, (error) => {
+    this.generate?.(req);
+    callback(error);
+  });
+});
+
+defineMethod('load', function load(this: Store, sid, callback) {
+  (this as unknown as StoreMethods).get(sid, (error, value) => {
+    if (error) return callback(error);
+    if (!value) return callback();
+    const req: RequestLike = { sessionID: sid, sessionStore: this };
+    callback(undefined, this.createSession(req, value as ConnectSessionObject));
+  });
+});
+
+defineMethod('createSession', function createSessionMethod(this: Store, req, data) {
+  return createSession(req, data);
+});
+
+function defineMethod<K extends 'regenerate' | 'load' | 'createSession'>(
+  name: K,
+  fn: (this: Store, ...args: Parameters<Store[K]>) => ReturnType<Store[K]>,
+): void {
+  Object.defineProperty(Store.prototype, name, {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: fn,
+  });
 }
 
 /**

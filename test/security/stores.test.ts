@@ -1,7 +1,7 @@
 /**
  * Attack suite — a user's sessions under concurrency, on every store kind (SECURITY.md §7, §19):
  * the per-user limit holds under parallel logins. Real stores (`test/support/backends.ts`; the
- * synchronous ones behind `jitter` so that requests interleave), the real node adapter over HTTP.
+ * synchronous ones behind a jittering `probeStore` so that requests interleave), the real node adapter over HTTP.
  */
 
 import type { Agent, ServerResponse } from 'node:http';
@@ -15,7 +15,8 @@ import {
   type SessionManagerOptions,
   type SessionStore,
 } from '../../src/index.js';
-import { ALL_KINDS, type Backend, jitter, SYNCHRONOUS, tryBackend } from '../support/backends.js';
+import { ALL_KINDS, type Backend, SYNCHRONOUS, tryBackend } from '../support/backends.js';
+import { probeStore } from '../support/probe-store.js';
 import {
   BURST_TIMEOUT,
   cookieOf,
@@ -85,7 +86,7 @@ describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
   const apps: App[] = [];
   /** The store as the apps see it: jittered when synchronous, so requests interleave. */
   const store = (): SessionStore =>
-    SYNCHRONOUS.has(kind) ? jitter(backend!.store) : backend!.store;
+    SYNCHRONOUS.has(kind) ? probeStore(backend!.store, { jitter: 2 }) : backend!.store;
   const open = async (options: Partial<SessionManagerOptions>): Promise<App> => {
     const app = await startApp(store(), options);
     apps.push(app);

@@ -2,6 +2,7 @@
  * `sessionkit` — public core API. Re-exports only.
  */
 
+export type { ClearSiteDataType } from './core/clear-site-data.js';
 export type { DataObject, SessionMeta } from './core/codec.js';
 export {
   type CookieOptions,
@@ -64,6 +65,7 @@ export {
   type SessionScope,
 } from './core/manager.js';
 export type {
+  DestroyOptions,
   Flash,
   LoginOptions,
   RegenerateOptions,

@@ -153,6 +153,7 @@ function applySessionHeaders(res: ServerResponse, out: SessionResponse): void {
     // the handler said; `cacheControl: false` on the manager opts out.
     res.setHeader('cache-control', out.cacheControl);
   }
+  if (out.clearSiteData !== undefined) res.setHeader('clear-site-data', out.clearSiteData);
 }
 
 /**
@@ -342,6 +343,10 @@ function withSessionHeaders(args: unknown[], out: SessionResponse): unknown[] {
   const ccKey = lower.get('cache-control');
   if (ccKey !== undefined && out.cacheControl !== undefined) {
     headers[ccKey] = out.cacheControl;
+  }
+  const csdKey = lower.get('clear-site-data');
+  if (csdKey !== undefined && out.clearSiteData !== undefined) {
+    headers[csdKey] = out.clearSiteData;
   }
   const copy = [...args];
   copy[index] = headers;

@@ -21,13 +21,20 @@ export function appendVary(current: string | undefined, token: string): string {
 
 /**
  * Put a commit's headers on `response`: every `Set-Cookie` appended (never replacing the
- * handler's own), `Cookie` added to `Vary`, `Cache-Control` set. Returns `response` itself when
+ * handler's own), `Cookie` added to `Vary`, `Cache-Control` and `Clear-Site-Data` set. Returns `response` itself when
  * its headers are mutable, else a copy carrying the same status, headers and (unread) body:
  * `Response.redirect()`, `Response.error()` and `fetch()` results have immutable headers, where
  * any write throws a `TypeError` (Fetch standard, "Headers guard").
  */
 export function withSessionHeaders(response: Response, out: SessionResponse): Response {
-  if (out.setCookie.length === 0 && !out.vary && out.cacheControl === undefined) return response;
+  if (
+    out.setCookie.length === 0 &&
+    !out.vary &&
+    out.cacheControl === undefined &&
+    out.clearSiteData === undefined
+  ) {
+    return response;
+  }
   try {
     writeHeaders(response.headers, out);
     return response;
@@ -62,4 +69,5 @@ function writeHeaders(headers: Headers, out: SessionResponse): void {
   // A response that reads or sets a session must never be stored by a shared cache, whatever
   // the handler said; `cacheControl: false` on the manager opts out.
   if (out.cacheControl !== undefined) headers.set('cache-control', out.cacheControl);
+  if (out.clearSiteData !== undefined) headers.set('clear-site-data', out.clearSiteData);
 }

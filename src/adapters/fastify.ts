@@ -143,6 +143,7 @@ function sessionkitPlugin(
           // Responses that read or set a session are never stored by shared caches, whatever
           // the handler said.
           if (out.cacheControl !== undefined) reply.header('cache-control', out.cacheControl);
+          if (out.clearSiteData !== undefined) reply.header('clear-site-data', out.clearSiteData);
           return payload;
         } catch (error) {
           // Into Fastify's error flow: onError hooks, then the app's error handler; this hook
@@ -160,7 +161,13 @@ function sessionkitPlugin(
           ? payload.toString('utf8')
           : undefined;
     const message = (state.failure as { message?: unknown }).message;
-    const leaks = typeof message === 'string' && message !== '' && body?.includes(message) === true;
+    // Fastify's default handler serializes the message as JSON: look for it escaped too (a
+    // message with a quote or a backslash would otherwise go out as is).
+    const leaks =
+      typeof message === 'string' &&
+      message !== '' &&
+      body !== undefined &&
+      (body.includes(message) || body.includes(JSON.stringify(message).slice(1, -1)));
     return genericError(request, reply, state.failure, leaks) ?? payload;
   });
 

@@ -127,6 +127,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
     if (out.vary) ctx.vary('Cookie');
     // Responses that read or set a session are never stored by shared caches.
     if (out.cacheControl !== undefined) ctx.set('Cache-Control', out.cacheControl);
+    if (out.clearSiteData !== undefined) ctx.set('Clear-Site-Data', out.clearSiteData);
   }
   return Object.assign(sessionMiddleware, { get: (ctx: object) => getSession<D, F>(ctx) });
 }

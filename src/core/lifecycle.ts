@@ -37,6 +37,8 @@ export interface SessionResponse {
   vary: boolean;
   /** Value for `Cache-Control`, or `undefined` to leave it alone. */
   cacheControl: string | undefined;
+  /** Value for `Clear-Site-Data` (after `destroy({ clearSiteData })`), or `undefined` for none. */
+  clearSiteData: string | undefined;
 }
 
 /**
@@ -147,7 +149,12 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
   s.clientId = s.id;
   s.cookieDirty = false;
   const touched = s.accessed || setCookie.length > 0;
-  return { setCookie, vary: touched, cacheControl: touched ? ctx.cacheControl : undefined };
+  return {
+    setCookie,
+    vary: touched,
+    cacheControl: touched ? ctx.cacheControl : undefined,
+    clearSiteData: s.clearSiteData,
+  };
 }
 
 /**

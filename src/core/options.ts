@@ -3,6 +3,7 @@
  * validation (eagerly, at construction: a bad option throws `ConfigError` naming it and the fix).
  */
 
+import { type ClearSiteDataType, resolveClearSiteData } from './clear-site-data.js';
 import type { CodecLimits } from './codec.js';
 import { type CookieOptions, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js';
 import {
@@ -170,6 +171,12 @@ export interface SessionManagerOptions {
    * @default 'private, no-store'
    */
   cacheControl?: string | false;
+  /**
+   * What `session.destroy({ clearSiteData: true })` asks the browser to clear, sent as the
+   * `Clear-Site-Data` header of that response (logout everywhere; browsers honour it on HTTPS only).
+   * @default ['cookies', 'storage']
+   */
+  clearSiteData?: readonly ClearSiteDataType[];
   /** Receives lifecycle events. Must not throw (errors are swallowed). */
   onEvent?: (event: SessionEvent) => void;
   /**
@@ -236,6 +243,8 @@ export interface ResolvedOptions {
   grace: number;
   limits: CodecLimits;
   cacheControl: string | undefined;
+  /** `Clear-Site-Data` value of `destroy({ clearSiteData: true })`. */
+  clearSiteData: string;
   onEvent: ((event: SessionEvent) => void) | undefined;
   now: () => number;
   generateId: () => string;
@@ -334,6 +343,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     },
     cacheControl:
       options.cacheControl === false ? undefined : (options.cacheControl ?? 'private, no-store'),
+    clearSiteData: resolveClearSiteData(options.clearSiteData),
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
     generateId: options.generateId ?? generateSessionId,

@@ -7,6 +7,7 @@
  * requests merge instead of overwriting each other.
  */
 
+import { type ClearSiteDataType, destroyHeader } from './clear-site-data.js';
 import {
   type DataObject,
   emptyObject,
@@ -38,6 +39,17 @@ export interface RegenerateOptions {
    * @default true
    */
   keep?: boolean;
+}
+
+/** Options of {@link Session.destroy}. */
+export interface DestroyOptions {
+  /**
+   * Also ask the browser to clear the site's data: the response carries `Clear-Site-Data` with
+   * the manager's `clearSiteData` directives (`true`, by default `"cookies", "storage"`) or the
+   * directives given here. For logout-everywhere flows; sent only if the destroy commits.
+   * @default false
+   */
+  clearSiteData?: boolean | readonly ClearSiteDataType[];
 }
 
 /** Options of {@link Session.login}. */
@@ -98,8 +110,12 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   logout(): void;
   /** Clear everything and issue a new id at commit; the old record is deleted. */
   invalidate(): void;
-  /** Delete the record and expire the cookie. Later writes throw `ERR_SESSION_STATE`. */
-  destroy(): void;
+  /**
+   * Delete the record and expire the cookie. Later writes throw `ERR_SESSION_STATE`. With
+   * `clearSiteData` the response also carries `Clear-Site-Data`; an invalid directive list throws
+   * `ERR_SESSION_STATE` and destroys nothing.
+   */
+  destroy(options?: DestroyOptions): void;
   /** Switch between a "remember me" cookie (`true`) and a browser-session cookie. */
   setPersistent(persistent: boolean): void;
   /**
@@ -275,8 +291,10 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     markAccessed(s);
   }
 
-  destroy(): void {
+  destroy(options: DestroyOptions = {}): void {
     const s = this.#state;
+    const header = destroyHeader(options.clearSiteData, this.#ctx.clearSiteData);
+    if (header !== undefined) s.clearSiteData = header;
     s.destroyed = true;
     s.ops = [];
     markAccessed(s);

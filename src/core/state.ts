@@ -59,6 +59,8 @@ export interface HandlerState {
   observed: Map<string, string> | undefined;
   rotation: 'none' | 'regenerate' | 'invalidate';
   destroyed: boolean;
+  /** `Clear-Site-Data` value asked for by `destroy({ clearSiteData })`, sent if the commit succeeds. */
+  clearSiteData: string | undefined;
   /** Cookie attribute change pending (persistence toggled, or re-signing under a new secret). */
   cookieDirty: boolean;
   /** The session was read or written at all (drives `Vary` / `Cache-Control`). */
@@ -116,6 +118,7 @@ export function createSessionState(
     observed: undefined,
     rotation: 'none',
     destroyed: false,
+    clearSiteData: undefined,
     cookieDirty: false,
     accessed: false,
     onAccess: undefined,

@@ -249,7 +249,12 @@ export async function endSealed(ctx: Context, s: SessionState): Promise<SessionR
   st.lines = undefined;
   s.clientId = s.id;
   const touched = s.accessed || setCookie.length > 0;
-  return { setCookie, vary: touched, cacheControl: touched ? ctx.cacheControl : undefined };
+  return {
+    setCookie,
+    vary: touched,
+    cacheControl: touched ? ctx.cacheControl : undefined,
+    clearSiteData: s.clearSiteData,
+  };
 }
 
 /**

@@ -27,7 +27,7 @@ import {
   type SessionManager,
   type SessionManagerOptions,
 } from '../../src/core/manager.js';
-import type { Session } from '../../src/core/session.js';
+import type { DestroyOptions, Session } from '../../src/core/session.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { type ProbeStore, probeStore } from '../support/probe-store.js';
 
@@ -241,6 +241,8 @@ interface Body {
   key?: string;
   value?: unknown;
   add?: boolean;
+  /** Passed to `destroy()` as is (any JSON, to reach its validation). */
+  clearSiteData?: boolean | string[];
 }
 
 function bodyOf(input: RouteInput): Body {
@@ -287,7 +289,10 @@ function createRoutes(hooks: Hooks): Routes {
       return ok;
     },
     'POST /destroy': async (session, input) => {
-      session.destroy();
+      const { clearSiteData } = bodyOf(input);
+      session.destroy(
+        clearSiteData === undefined ? undefined : ({ clearSiteData } as DestroyOptions),
+      );
       writeValues(session, input); // throws ERR_SESSION_STATE when there are values
       return ok;
     },
@@ -672,6 +677,77 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
         expect(cookies).toHaveLength(1);
         expect(cookies[0]?.attribute('max-age')).toBe('0');
         await expectAnonymous(h, old);
+      });
+
+      it('destroy({ clearSiteData: true }) sends Clear-Site-Data (cookies, storage) with the expired cookie; a plain destroy sends none', async () => {
+        const h = await start();
+        const old = await h.newSession({ a: 1 });
+        const reply = await h.req('POST', '/destroy', {
+          cookie: old,
+          body: { clearSiteData: true },
+        });
+        expect(reply.status).toBe(200);
+        expect(reply.headers.get('clear-site-data')).toBe('"cookies", "storage"');
+        expect(h.cookies(reply)[0]?.attribute('max-age')).toBe('0');
+        await expectAnonymous(h, old);
+        const other = await h.newSession({ b: 1 });
+        for (const body of [undefined, { clearSiteData: false }]) {
+          const plain = await h.req('POST', '/destroy', { cookie: other, body });
+          expect(plain.status).toBe(200);
+          expect(plain.headers.get('clear-site-data')).toBeNull();
+        }
+        // Without a session to destroy the browser is still told to clear (logout everywhere).
+        const anonymous = await h.req('POST', '/destroy', { body: { clearSiteData: ['cache'] } });
+        expect(anonymous.headers.get('clear-site-data')).toBe('"cache"');
+        // Only destroy sends it: other routes never do.
+        const cookie = await h.newSession({ c: 1 });
+        expect((await h.req('GET', '/all', { cookie })).headers.get('clear-site-data')).toBeNull();
+      });
+
+      it('clearSiteData: the manager option and a per-call list choose the directives; an invalid list is a generic 500 and destroys nothing', async () => {
+        const h = await start({ manager: { clearSiteData: ['cookies'] } });
+        const first = await h.newSession({ a: 1 });
+        const configured = await h.req('POST', '/destroy', {
+          cookie: first,
+          body: { clearSiteData: true },
+        });
+        expect(configured.headers.get('clear-site-data')).toBe('"cookies"');
+        const second = await h.newSession({ a: 2 });
+        const chosen = await h.req('POST', '/destroy', {
+          cookie: second,
+          body: { clearSiteData: ['storage', 'executionContexts'] },
+        });
+        expect(chosen.headers.get('clear-site-data')).toBe('"storage", "executionContexts"');
+        const third = await h.newSession({ a: 3 });
+        for (const clearSiteData of [
+          ['everything'],
+          [],
+          ['cookies', 'cookies'],
+          ['*', 'cache'],
+          ['cookies"\r\nX-Evil: 1'],
+        ]) {
+          const refused = await h.req('POST', '/destroy', {
+            cookie: third,
+            body: { clearSiteData },
+          });
+          expect(refused.status, JSON.stringify(clearSiteData)).toBe(500);
+          expect(refused.headers.get('clear-site-data')).toBeNull();
+          expect(refused.setCookies).toEqual([]);
+          expectGeneric(refused, [third.slice(4)]);
+        }
+        expect((await h.req('GET', '/all', { cookie: third })).json).toEqual({ a: 3 });
+      });
+
+      it('a destroy that fails in the store sends no Clear-Site-Data (503) and the session survives', async () => {
+        const h = await start();
+        const cookie = await h.newSession({ a: 1 });
+        h.probe.failing.add('delete');
+        const reply = await h.req('POST', '/destroy', { cookie, body: { clearSiteData: true } });
+        expect(reply.status).toBe(503);
+        expect(reply.headers.get('clear-site-data')).toBeNull();
+        expect(reply.setCookies).toEqual([]);
+        h.probe.failing.delete('delete');
+        expect((await h.req('GET', '/all', { cookie })).json).toEqual({ a: 1 });
       });
 
       it('a write after destroy in the same request is a generic 500', async () => {

@@ -404,6 +404,8 @@ describe('configuration', () => {
     ['cookie name with ;', { cookie: { name: 'a;b', secure: false } }],
     ['idle > absolute', { idleTimeout: 10_000, absoluteTimeout: 5_000 }],
     ['bad concurrency', { concurrency: 'optimistic' }],
+    ['unknown clearSiteData directive', { clearSiteData: ['cookies', 'everything'] }],
+    ['empty clearSiteData', { clearSiteData: [] }],
   ])('refuses %s at construction', (_label, patch) => {
     const create = () => createSessionManager({ store, secrets: [SECRET], ...(patch as object) });
     expect(create).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }));

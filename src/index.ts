@@ -53,6 +53,7 @@ export {
   type ConcurrencyMode,
   createSessionManager,
   type FingerprintOptions,
+  type IpPrefixOptions,
   type LockOptions,
   type ResealOptions,
   type ResealResult,

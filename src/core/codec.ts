@@ -35,6 +35,11 @@ export interface SessionMeta {
   persistent: boolean;
   /** The CSRF synchronizer secret (rotated on regenerate/login); `null` until first needed. */
   csrf: string | null;
+  /**
+   * Keyed hashes of the client's bound values (fingerprint binding), recorded with `ip` and
+   * `userAgent`; opaque. `null` when binding was off.
+   */
+  fingerprint: string | null;
 }
 
 /** A decoded session payload. */
@@ -244,6 +249,7 @@ function isObject(value: unknown): value is DataObject {
 function readMeta(m: DataObject): SessionMeta | undefined {
   const { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent } = m;
   const csrf = m.csrf ?? null;
+  const fingerprint = m.fingerprint ?? null;
   if (
     typeof createdAt !== 'number' ||
     typeof lastSeenAt !== 'number' ||
@@ -252,11 +258,22 @@ function readMeta(m: DataObject): SessionMeta | undefined {
     !(ip === null || typeof ip === 'string') ||
     !(userAgent === null || typeof userAgent === 'string') ||
     typeof persistent !== 'boolean' ||
-    !(csrf === null || typeof csrf === 'string')
+    !(csrf === null || typeof csrf === 'string') ||
+    !(fingerprint === null || typeof fingerprint === 'string')
   ) {
     return undefined;
   }
-  return { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent, csrf };
+  return {
+    createdAt,
+    lastSeenAt,
+    absoluteExpiresAt,
+    userId,
+    ip,
+    userAgent,
+    persistent,
+    csrf,
+    fingerprint,
+  };
 }
 
 /**

@@ -7,7 +7,8 @@
  * lost race). `end` commits, releases the lock and computes the response headers.
  */
 
-import type { SessionMeta, SessionPayload } from './codec.js';
+import { fingerprintMatches } from './client.js';
+import type { SessionPayload } from './codec.js';
 import {
   type Context,
   emit,
@@ -21,7 +22,6 @@ import { serializeCookie } from './cookie.js';
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
-import { timingSafeEqualString } from './keys.js';
 import { acquireLock, releaseLock, serialize } from './locks.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
@@ -232,27 +232,4 @@ function verifyCookie(ctx: Context, s: SessionState): { id: string; stale: boole
   }
   if (sawMalformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed', ip: s.client.ip });
   return null;
-}
-
-/**
- * `true` when the request's client matches what the session recorded (keyed hashes, constant
- * time); always with fingerprinting off. @internal
- */
-export function fingerprintMatches(
-  ctx: Context,
-  meta: SessionMeta,
-  client: SessionState['client'],
-): boolean {
-  const fp = ctx.fingerprint;
-  if (fp === undefined) return true;
-  const same = (recorded: string | null, seen: string | null): boolean =>
-    recorded === null ||
-    timingSafeEqualString(
-      ctx.keys.sign('fingerprint', recorded),
-      ctx.keys.sign('fingerprint', seen ?? ''),
-    );
-  return (
-    (!fp.ip || same(meta.ip, client.ip)) &&
-    (!fp.userAgent || same(meta.userAgent, client.userAgent))
-  );
 }

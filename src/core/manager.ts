@@ -34,6 +34,7 @@ export type { SessionResponse } from './lifecycle.js';
 export type {
   ConcurrencyMode,
   FingerprintOptions,
+  IpPrefixOptions,
   LockOptions,
   SessionEvent,
   SessionManagerOptions,

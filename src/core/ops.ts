@@ -28,7 +28,9 @@ export type SessionOp =
   | { kind: 'flash-restore'; key: string; values: readonly unknown[] }
   | {
       kind: 'meta';
-      patch: Partial<Pick<SessionMeta, 'userId' | 'persistent' | 'ip' | 'userAgent' | 'csrf'>>;
+      patch: Partial<
+        Pick<SessionMeta, 'userId' | 'persistent' | 'ip' | 'userAgent' | 'fingerprint' | 'csrf'>
+      >;
     };
 
 /**

@@ -4,6 +4,7 @@
  */
 
 import { type ClearSiteDataType, resolveClearSiteData } from './clear-site-data.js';
+import type { ResolvedFingerprint } from './client.js';
 import type { CodecLimits } from './codec.js';
 import { type CookieOptions, type ResolvedCookieOptions, resolveCookieOptions } from './cookie.js';
 import {
@@ -20,15 +21,31 @@ import type { SessionStore } from './store.js';
 /** How concurrent requests on one session are reconciled. */
 export type ConcurrencyMode = 'merge' | 'lock' | 'none';
 
+/** Prefix binding of the client address: the network it must stay in (for mobile clients). */
+export interface IpPrefixOptions {
+  /**
+   * Bits of an IPv4 address that must match (1–32).
+   * @default 24
+   */
+  ipv4Prefix?: number;
+  /**
+   * Bits of an IPv6 address that must match (1–128).
+   * @default 64
+   */
+  ipv6Prefix?: number;
+}
+
 /** Options of fingerprint binding. */
 export interface FingerprintOptions {
   /**
-   * Compare the client IP.
+   * Compare the client IP: `true` the whole address, an object its network (prefix binding, e.g.
+   * `{}` for the /24 of IPv4 and the /64 of IPv6). Addresses are normalized first: an
+   * IPv4-mapped IPv6 address is its IPv4 address, IPv6 spellings of one address are equal.
    * @default false
    */
-  ip?: boolean;
+  ip?: boolean | IpPrefixOptions;
   /**
-   * Compare the User-Agent header.
+   * Compare the User-Agent header. A session created without one is bound to its absence.
    * @default true
    */
   userAgent?: boolean;
@@ -121,6 +138,14 @@ export interface SessionManagerOptions {
    * @default { threshold: 20, window: 60_000, capacity: 10_000 }
    */
   bruteForce?: BruteForceOptions | false;
+  /**
+   * What a session records of its client for "your devices" (`listSessions`): `full` keeps the
+   * ip and User-Agent as received; `minimal` keeps only what a devices page shows — the network
+   * of the ip (IPv4 /24, IPv6 /48, as `203.0.113.0/24`) and the browser family
+   * (`'Firefox on Windows'`). Fingerprint binding works either way (it records keyed hashes).
+   * @default 'full'
+   */
+  deviceInfo?: 'full' | 'minimal';
   /**
    * Most live sessions one user may have (needs a store with `listByUser`). When a login would
    * exceed it, `sessionLimit` decides.
@@ -235,8 +260,9 @@ export interface ResolvedOptions {
   lockWait: number;
   storeTimeout: number;
   encrypt: boolean;
-  fingerprint: { ip: boolean; userAgent: boolean; policy: 'flag' | 'destroy' } | undefined;
+  fingerprint: ResolvedFingerprint | undefined;
   bruteForce: Required<BruteForceOptions> | undefined;
+  deviceInfo: 'full' | 'minimal';
   maxSessionsPerUser: number | undefined;
   sessionLimit: 'evict-oldest' | 'reject';
   /** `regenerateGrace`, ms. */
@@ -325,6 +351,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     encrypt: options.encrypt ?? false,
     fingerprint: resolveFingerprint(options.fingerprint),
     bruteForce: resolveBruteForce(options.bruteForce),
+    deviceInfo: resolveDeviceInfo(options.deviceInfo),
     maxSessionsPerUser:
       options.maxSessionsPerUser === undefined
         ? undefined
@@ -378,8 +405,12 @@ function resolveFingerprint(
   if (policy !== 'flag' && policy !== 'destroy') {
     throw new ConfigError('Option `fingerprint.policy` must be "flag" or "destroy".');
   }
-  const resolved = { ip: options.ip ?? false, userAgent: options.userAgent ?? true, policy };
-  if (!resolved.ip && !resolved.userAgent) {
+  const { ip = false, userAgent = true } = options;
+  if (typeof userAgent !== 'boolean') {
+    throw new ConfigError('Option `fingerprint.userAgent` must be a boolean.');
+  }
+  const resolved = { ip: resolveIpBinding(ip), userAgent, policy };
+  if (resolved.ip === undefined && !resolved.userAgent) {
     throw new ConfigError('Option `fingerprint` needs `ip` and/or `userAgent` set to true.');
   }
   return resolved;
@@ -397,6 +428,25 @@ function resolveBruteForce(
     window: integer(options?.window, 60_000, 'bruteForce.window', 1, 7 * 24 * 60 * 60_000),
     capacity: integer(options?.capacity, 10_000, 'bruteForce.capacity', 2, 1_000_000),
   };
+}
+
+function resolveIpBinding(ip: boolean | IpPrefixOptions): ResolvedFingerprint['ip'] {
+  if (ip === false) return undefined;
+  if (ip === true) return { v4: 32, v6: 128 };
+  if (typeof ip !== 'object' || ip === null || Array.isArray(ip)) {
+    throw new ConfigError(
+      'Option `fingerprint.ip` must be a boolean or { ipv4Prefix?, ipv6Prefix? } (prefix binding).',
+    );
+  }
+  return {
+    v4: integer(ip.ipv4Prefix, 24, 'fingerprint.ip.ipv4Prefix', 1, 32),
+    v6: integer(ip.ipv6Prefix, 64, 'fingerprint.ip.ipv6Prefix', 1, 128),
+  };
+}
+
+function resolveDeviceInfo(value: 'full' | 'minimal' | undefined): 'full' | 'minimal' {
+  if (value === undefined || value === 'full' || value === 'minimal') return value ?? 'full';
+  throw new ConfigError('Option `deviceInfo` must be "full" or "minimal".');
 }
 
 function duration(value: number | undefined, fallback: number, name: string, min = 1): number {

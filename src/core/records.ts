@@ -4,6 +4,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { clientMeta } from './client.js';
 import {
   decodePayload,
   decodeRedirect,
@@ -109,8 +110,7 @@ export function freshPayload(ctx: Context, client: SessionState['client']): Sess
       lastSeenAt: t,
       absoluteExpiresAt: t + ctx.absolute,
       userId: null,
-      ip: client.ip,
-      userAgent: client.userAgent,
+      ...clientMeta(ctx, client),
       persistent: ctx.persistent,
       csrf: null,
     },

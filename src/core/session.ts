@@ -8,6 +8,7 @@
  */
 
 import { type ClearSiteDataType, destroyHeader } from './clear-site-data.js';
+import { clientMeta } from './client.js';
 import {
   type DataObject,
   emptyObject,
@@ -268,8 +269,10 @@ export class SessionImpl<D extends object, F extends object> implements Session<
       throw new StateError('login() needs a user id of 1–256 characters without NUL.');
     }
     this.regenerate(options);
-    const { ip, userAgent } = this.#state.client;
-    const patch: Extract<SessionOp, { kind: 'meta' }>['patch'] = { userId, ip, userAgent };
+    const patch: Extract<SessionOp, { kind: 'meta' }>['patch'] = {
+      userId,
+      ...clientMeta(this.#ctx, this.#state.client),
+    };
     if (options.persistent !== undefined) {
       patch.persistent = options.persistent;
       this.#state.cookieDirty = true;

@@ -4,6 +4,7 @@
  * are grouped below by the module that owns them.
  */
 
+import type { ClientInfo } from './client.js';
 import { emptyObject, type SessionPayload } from './codec.js';
 import type { Lease } from './locks.js';
 import type { SessionOp } from './ops.js';
@@ -15,7 +16,7 @@ export interface RequestState {
   /** The session cookie value(s) presented, unverified (verification happens at load). */
   readonly cookieValues: readonly string[];
   /** Client info of the request, recorded on create and login. */
-  readonly client: { readonly ip: string | null; readonly userAgent: string | null };
+  readonly client: ClientInfo;
   /** Concurrency mode of this request, resolved once in `begin`. */
   readonly mode: ConcurrencyMode;
 }
@@ -88,6 +89,7 @@ const UNLOADED: SessionPayload = Object.freeze({
     userAgent: null,
     persistent: false,
     csrf: null,
+    fingerprint: null,
   }),
 });
 

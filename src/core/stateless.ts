@@ -17,12 +17,13 @@ import {
   expiredCookieLines,
   sealedCookieLines,
 } from './chunks.js';
+import { fingerprintMatches } from './client.js';
 import type { SessionPayload } from './codec.js';
 import { type Context, emit, emitGuess, short } from './context.js';
 import type { ResolvedCookieOptions } from './cookie.js';
 import { ConfigError, type KeySize, TooLargeError } from './errors.js';
 import type { KeyRing } from './keys.js';
-import { fingerprintMatches, type SessionResponse } from './lifecycle.js';
+import type { SessionResponse } from './lifecycle.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, keyFor, keyOf } from './records.js';
 import { createSealKeys, type SealKeys, sealSession, unsealSession } from './sealed.js';

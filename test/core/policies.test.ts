@@ -8,7 +8,7 @@ type M = SessionManager<Record<string, unknown>, Record<string, unknown>>;
 /** One request from a given client. */
 async function from<T>(
   m: M,
-  client: { cookie?: string | undefined; ip?: string; userAgent?: string },
+  client: { cookie?: string | undefined; ip?: string; userAgent?: string | undefined },
   fn: (s: ReturnType<M['begin']>['session']) => T | Promise<T>,
 ) {
   const scope = m.begin({ ip: '10.0.0.1', userAgent: 'UA-1', ...client });
@@ -65,6 +65,56 @@ describe('fingerprint binding', () => {
     expect(() => manager({ fingerprint: { ip: false, userAgent: false } })).toThrow(
       expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
     );
+  });
+
+  it('refuses prefix lengths outside 1–32 / 1–128, non-integers and other ip values', () => {
+    const bad: unknown[] = [
+      { ipv4Prefix: 0 },
+      { ipv4Prefix: 33 },
+      { ipv4Prefix: 24.5 },
+      { ipv4Prefix: '24' },
+      { ipv6Prefix: 0 },
+      { ipv6Prefix: 129 },
+      { ipv6Prefix: Number.NaN },
+      'prefix',
+      null,
+      [24, 64],
+    ];
+    for (const ip of bad) {
+      expect(() => manager({ fingerprint: { ip: ip as boolean } }), JSON.stringify(ip)).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+      );
+    }
+    expect(() => manager({ fingerprint: { userAgent: 'yes' as unknown as boolean } })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+    );
+    expect(() => manager({ deviceInfo: 'none' as 'full' })).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+    );
+    for (const ip of [{}, { ipv4Prefix: 1, ipv6Prefix: 128 }, { ipv4Prefix: 32 }]) {
+      expect(() => manager({ fingerprint: { ip } })).not.toThrow();
+    }
+  });
+
+  it('a record without fingerprint hashes is compared through its recorded ip and user agent', async () => {
+    // Written with binding off (as before this release): meta.fingerprint is null.
+    const store = memoryStore();
+    const plain = manager({ store });
+    const withUa = await from(plain, {}, (s) => s.login('alice'));
+    const withoutUa = await from(plain, { userAgent: undefined }, (s) => s.login('bob'));
+    expect((await from(plain, { cookie: withUa.cookie }, (s) => s.meta())).result).toMatchObject({
+      fingerprint: null,
+    });
+    const bound = manager({ store, fingerprint: { ip: {}, policy: 'flag' } });
+    const seen = async (
+      cookie: string | undefined,
+      client: { ip?: string; userAgent?: string | undefined },
+    ) => (await from(bound, { cookie, ...client }, (s) => s.get('x'))).flagged;
+    expect(await seen(withUa.cookie, { ip: '10.0.0.77' })).toBe(false); // same /24, same UA
+    expect(await seen(withUa.cookie, { ip: '10.0.1.1' })).toBe(true);
+    expect(await seen(withUa.cookie, { userAgent: 'UA-2' })).toBe(true);
+    expect(await seen(withoutUa.cookie, { userAgent: undefined })).toBe(false);
+    expect(await seen(withoutUa.cookie, {})).toBe(true); // recorded without a UA: bound to that
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { networkOf, normalizeIp, userAgentFamily } from '../../src/core/client.js';
 import { decodePayload, encodePayload } from '../../src/core/codec.js';
 import { readCookie, resolveCookieOptions, serializeCookie } from '../../src/core/cookie.js';
 import {
@@ -20,6 +21,7 @@ const meta = {
   userAgent: null,
   persistent: false,
   csrf: null,
+  fingerprint: null,
 };
 
 describe('codec', () => {
@@ -155,5 +157,69 @@ describe('keys', () => {
     expect(timingSafeEqualString('abc', 'abc')).toBe(true);
     expect(timingSafeEqualString('abc', 'abd')).toBe(false);
     expect(timingSafeEqualString('abc', 'abcd')).toBe(false);
+  });
+});
+
+describe('client', () => {
+  it('normalizes addresses: IPv4-mapped is IPv4, IPv6 spellings are one, zones and case go', () => {
+    const cases: [string, string | undefined][] = [
+      ['1.2.3.4', '1.2.3.4'],
+      ['::ffff:1.2.3.4', '1.2.3.4'],
+      ['::FFFF:0102:0304', '1.2.3.4'],
+      ['0:0:0:0:0:ffff:1.2.3.4', '1.2.3.4'],
+      ['2001:DB8::1', '2001:db8::1'],
+      ['2001:0db8:0:0::1', '2001:db8::1'],
+      ['2001:db8:0:0:0:0:0:1', '2001:db8::1'],
+      ['fe80::1%eth0', 'fe80::1'],
+      ['::1', '::1'],
+      ['::', '::'],
+      ['1.2.3.04', undefined],
+      ['example.com', undefined],
+      ['', undefined],
+      ['1.2.3.4 ', undefined],
+    ];
+    for (const [input, expected] of cases) expect(normalizeIp(input), input).toBe(expected);
+  });
+
+  it('reduces an address to its network under a prefix', () => {
+    const p = { v4: 24, v6: 64 };
+    expect(networkOf('203.0.113.77', p)).toBe('203.0.113.0/24');
+    expect(networkOf('::ffff:203.0.113.77', p)).toBe('203.0.113.0/24');
+    expect(networkOf('2001:DB8:1:2:3:4:5:6', p)).toBe('2001:db8:1:2::/64');
+    expect(networkOf('10.1.2.3', { v4: 12, v6: 64 })).toBe('10.0.0.0/12');
+    expect(networkOf('10.1.2.3', { v4: 32, v6: 128 })).toBe('10.1.2.3');
+    expect(networkOf('2001:db8::1', { v4: 32, v6: 127 })).toBe('2001:db8::/127');
+    expect(networkOf('10.1.2.3', { v4: 32, v6: 128 }, true)).toBe('10.1.2.3/32');
+    expect(networkOf('not an ip', p)).toBe('not an ip');
+  });
+
+  it('summarizes a User-Agent to browser family and system', () => {
+    const cases: [string, string][] = [
+      [
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
+        'Edge on Windows',
+      ],
+      [
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
+        'Safari on macOS',
+      ],
+      [
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1',
+        'Chrome on iOS',
+      ],
+      [
+        'Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36',
+        'Samsung Internet on Android',
+      ],
+      [
+        'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0',
+        'Firefox on Linux',
+      ],
+      ['curl/8.5.0', 'curl'],
+      ['Googlebot/2.1 (+http://www.google.com/bot.html)', 'Bot'],
+      ['', 'Other'],
+      ['x'.repeat(512), 'Other'],
+    ];
+    for (const [ua, family] of cases) expect(userAgentFamily(ua), ua).toBe(family);
   });
 });

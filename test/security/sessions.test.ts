@@ -4,6 +4,7 @@
  * interleave with a gated slow writer; outages are injected by a store wrapper.
  */
 
+import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createKeyRing, generateSessionId, hashSessionId } from '../../src/core/keys.js';
 import { type Harness, matrix, type Reply, STACK_MARKERS, start } from './targets.js';
@@ -149,6 +150,49 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       ).toBe(true);
     });
 
+    it('fingerprint: a session created without a User-Agent stays bound to its absence', async () => {
+      const h = await start(adapter, storeTarget, {
+        manager: { fingerprint: { userAgent: true, policy: 'destroy' } },
+      });
+      const login = await bare(h.url, 'POST', '/login', undefined, '{"userId":"alice"}');
+      const pair = login.cookie!;
+      expect((await bare(h.url, 'GET', '/whoami', pair)).json).toMatchObject({ userId: 'alice' });
+      // fetch sends `User-Agent: node`: another client than the one without a header.
+      const other = await h.req('GET', '/whoami', { cookie: pair });
+      expect(other.json).toMatchObject({ userId: null });
+      expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
+      expect((await bare(h.url, 'GET', '/whoami', pair)).json).toMatchObject({ userId: null });
+    });
+
+    it('devices: deviceInfo minimal stores only the network and the browser family; binding still holds', async () => {
+      const h = await start(adapter, storeTarget, {
+        manager: {
+          deviceInfo: 'minimal',
+          fingerprint: { ip: true, userAgent: true, policy: 'destroy' },
+        },
+      });
+      const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
+      const headers = { 'user-agent': ua };
+      const login = await h.req('POST', '/login', { json: { userId: 'alice' }, headers });
+      const pair = h.cookies(login)[0]!.pair;
+      const dump = await h.backend.dump();
+      for (const raw of [ua, 'Firefox/128', 'Win64', '127.0.0.1']) expect(dump).not.toContain(raw);
+      const [device] = await h.manager.listSessions('alice');
+      expect(device).toMatchObject({ userAgent: 'Firefox on Windows' });
+      // Adapters that are given no client address (hono, fetch here) record none.
+      expect([null, '127.0.0.0/24']).toContain(device!.ip);
+      // The devices page shows the family; the binding still compares the whole User-Agent.
+      const same = await h.req('GET', '/whoami', { cookie: pair, headers });
+      expect(same.json).toMatchObject({ userId: 'alice', flagged: false });
+      const sibling = ua.replace('128.0', '129.0');
+      const other = await h.req('GET', '/whoami', {
+        cookie: pair,
+        headers: { 'user-agent': sibling },
+      });
+      expect(other.json).toMatchObject({ userId: null });
+      expect(await h.raw.get(h.keyOf(pair))).toBeUndefined();
+    });
+
     it('lock mode: a holder whose lease lapsed cannot write its stale read over the next holder (409, nothing lost)', async () => {
       const h = await start(adapter, storeTarget, {
         manager: { concurrency: 'lock', lock: { ttl: 200, wait: 5_000 } },
@@ -218,5 +262,39 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
         userId: 'alice',
       });
     });
+  });
+}
+
+/** A request through node:http, which sends no header of its own (no User-Agent). */
+function bare(
+  url: string,
+  method: string,
+  path: string,
+  cookie?: string,
+  json?: string,
+): Promise<{ json: unknown; cookie: string | undefined }> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (cookie !== undefined) headers.cookie = cookie;
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}${path}`, { method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        try {
+          resolve({
+            json: JSON.parse(body),
+            cookie: res.headers['set-cookie']?.[0]?.split(';')[0],
+          });
+        } catch (error) {
+          reject(new Error(`${res.statusCode}: ${body}`, { cause: error }));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(json);
   });
 }

@@ -10,6 +10,7 @@
  */
 
 import { isIP } from 'node:net';
+import { networkOf } from './client.js';
 
 /** Options of the brute-force signal (the manager option `bruteForce`). */
 export interface BruteForceOptions {
@@ -93,42 +94,14 @@ export class GuessCounter {
 /** Longest address text kept from an adapter that hands over something other than an IP. */
 const MAX_ADDRESS = 64;
 
+/** Prefix lengths a guess is counted under: a whole IPv4 address, an IPv6 /64. */
+const COUNTED = { v4: 32, v6: 64 } as const;
+
 /**
  * The address a guess is counted under: an IPv4 address as is, an IPv4-mapped IPv6 address as
  * its IPv4 address, any other IPv6 address as its /64 (`2001:db8:1:2::/64`), and anything that
  * is not an IP (an adapter's own label) cut to 64 characters. @internal
  */
 export function clientAddress(ip: string): string {
-  const kind = isIP(ip);
-  if (kind === 4) return ip;
-  if (kind !== 6) return ip.slice(0, MAX_ADDRESS);
-  const words = ipv6Words(ip);
-  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
-    const [high = 0, low = 0] = words.slice(6);
-    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-  }
-  return `${words
-    .slice(0, 4)
-    .map((w) => w.toString(16))
-    .join(':')}::/64`;
-}
-
-/** The eight 16-bit words of an address `isIP` accepted as IPv6 (zone id dropped). */
-function ipv6Words(ip: string): number[] {
-  let text = ip.split('%')[0]!.toLowerCase();
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    // An embedded IPv4 address is the last two words.
-    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number);
-    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', rest] = text.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = rest === undefined || rest === '' ? [] : rest.split(':');
-  const groups =
-    rest === undefined
-      ? left
-      : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-  return groups.map((g) => Number.parseInt(g, 16));
+  return isIP(ip) === 0 ? ip.slice(0, MAX_ADDRESS) : networkOf(ip, COUNTED);
 }

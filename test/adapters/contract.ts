@@ -21,14 +21,14 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ConcurrencyMode,
-  createSessionManager,
-  type SessionManager,
-  type SessionManagerOptions,
+import type {
+  ConcurrencyMode,
+  SessionManager,
+  SessionManagerOptions,
 } from '../../src/core/manager.js';
 import type { DestroyOptions, Session } from '../../src/core/session.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { type ProbeStore, probeStore } from '../support/probe-store.js';
 
 /** What a route sees of the request, whatever the framework. */
@@ -425,10 +425,10 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
       const inner = memoryStore({ sweepInterval: 0 });
       const probed = probeStore(inner);
       let offset = 0;
-      const manager = createSessionManager({
+      const manager = testManager({
         store: probed,
         secrets: randomBytes(32).toString('base64url'),
-        ...(setup.secure === true ? {} : { cookie: { secure: false } }),
+        ...(setup.secure === true ? { cookie: {} } : {}),
         now: () => Date.now() + offset,
         ...setup.manager,
       });
@@ -875,10 +875,9 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
 
       it('an id signed with another secret is rejected even though its record exists', async () => {
         const h = await start();
-        const foreign = createSessionManager({
+        const foreign = testManager({
           store: h.probe,
           secrets: randomBytes(32).toString('base64url'),
-          cookie: { secure: false },
         });
         const scope = foreign.begin({});
         scope.session.set('owner', 'attacker');

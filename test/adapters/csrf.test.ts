@@ -51,7 +51,7 @@ import type { SessionEvent } from '../../src/core/manager.js';
 import type { Session } from '../../src/core/session.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { type TestManager, manager as testManager } from '../core/helpers.js';
+import { type TestManager, testManager } from '../support/manager.js';
 import { serveFetch } from '../support/serve-fetch.js';
 import { type AdapterServer, listen } from './contract.js';
 

@@ -1,16 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import express4 from 'express4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionErrorHandler, sessionMiddleware } from '../../src/adapters/express.js';
-import {
-  createSessionManager,
-  type SessionEvent,
-  type SessionManager,
-} from '../../src/core/manager.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
@@ -81,17 +76,9 @@ for (const [name, factory] of flavours) {
       return server.url;
     }
 
-    function manager(store: SessionStore = memoryStore({ sweepInterval: 0 })): SessionManager {
-      return createSessionManager({
-        store,
-        secrets: randomBytes(32).toString('base64url'),
-        cookie: { secure: false },
-      });
-    }
-
     it('sessionErrorHandler turns a store outage in a handler into a generic 503; other errors pass on', async () => {
       const store = probeStore(memoryStore({ sweepInterval: 0 }));
-      const m = manager(store);
+      const m = testManager({ store });
       const sessions = sessionMiddleware(m);
       const seen: unknown[] = [];
       const url = await start((app) => {
@@ -148,7 +135,7 @@ for (const [name, factory] of flavours) {
       // Writes take 50 ms, so the commit is still running when the error reaches the handlers.
       const slow = probeStore(memoryStore({ sweepInterval: 0 }));
       slow.delays.set('set', 50);
-      const m = manager(slow);
+      const m = testManager({ store: slow });
       const sessions = sessionMiddleware(m);
       const seen: unknown[] = [];
       const url = await start((app) => {
@@ -174,7 +161,7 @@ for (const [name, factory] of flavours) {
     });
 
     it("req.ip under Express's trust proxy is recorded as the session's ip", async () => {
-      const m = manager();
+      const m = testManager();
       const sessions = sessionMiddleware(m);
       const routes = (app: ReturnType<ExpressFactory>): void => {
         app.use(sessions);
@@ -214,14 +201,8 @@ for (const [name, factory] of flavours) {
     });
 
     it("guess events carry the client address as Express's trust proxy resolves it", async () => {
-      const events: SessionEvent[] = [];
-      const m = createSessionManager({
-        store: memoryStore({ sweepInterval: 0 }),
-        secrets: randomBytes(32).toString('base64url'),
-        cookie: { secure: false },
-        onEvent: (event) => events.push(event),
-        bruteForce: { threshold: 3 },
-      });
+      const m = testManager({ bruteForce: { threshold: 3 } });
+      const { events } = m;
       const sessions = sessionMiddleware(m);
       const routes = (app: ReturnType<ExpressFactory>): void => {
         app.use(sessions);

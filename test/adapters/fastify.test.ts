@@ -1,14 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSession, sessionPlugin } from '../../src/adapters/fastify.js';
-import {
-  createSessionManager,
-  type SessionManager,
-  type SessionManagerOptions,
-} from '../../src/core/manager.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
@@ -62,18 +57,6 @@ async function fastifyServer(
 
 describeAdapter({ name: 'Fastify 5', createServer: fastifyServer });
 
-function manager(
-  store: SessionStore,
-  options: Partial<SessionManagerOptions> = {},
-): SessionManager<{ n: number; seen: boolean }> {
-  return createSessionManager<{ n: number; seen: boolean }>({
-    store,
-    secrets: randomBytes(32).toString('base64url'),
-    cookie: { secure: false },
-    ...options,
-  });
-}
-
 describe('Fastify specifics', () => {
   const apps: FastifyInstance[] = [];
   const cleanups: (() => Promise<void>)[] = [];
@@ -88,7 +71,7 @@ describe('Fastify specifics', () => {
   }
 
   it('the plugin is not encapsulated: request.session and the commit reach sibling plugins', async () => {
-    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const m = testManager<{ n: number; seen: boolean }>();
     const app = Fastify();
     await app.register(sessionPlugin, { manager: m });
     // A sibling plugin (its own encapsulated context) uses the decorator and the hooks.
@@ -131,7 +114,7 @@ describe('Fastify specifics', () => {
   });
 
   it('fastify.inject works (light-my-request on this Node)', async () => {
-    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const m = testManager<{ n: number; seen: boolean }>();
     const app = Fastify();
     apps.push(app);
     await app.register(sessionPlugin, { manager: m });
@@ -155,7 +138,7 @@ describe('Fastify specifics', () => {
 
   it('a cookie-carrying request that only takes request.session does no store call', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe);
+    const m = testManager<{ n: number; seen: boolean }>({ store: probe });
     const app = Fastify();
     await app.register(sessionPlugin, { manager: m });
     app.post('/seed', async (request) => {
@@ -177,7 +160,7 @@ describe('Fastify specifics', () => {
 
   it("a session error runs the app's error handler; the default handler's body is generic", async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe);
+    const m = testManager<{ n: number; seen: boolean }>({ store: probe });
     const seen: unknown[] = [];
     const url = await start(
       await (async () => {
@@ -241,7 +224,7 @@ describe('Fastify specifics', () => {
   });
 
   it('a handler error discards the session writes (documented); an explicit commit keeps them', async () => {
-    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const m = testManager<{ n: number; seen: boolean }>();
     const app = Fastify();
     await app.register(sessionPlugin, { manager: m });
     app.post('/seed', async (request) => {
@@ -278,7 +261,11 @@ describe('Fastify specifics', () => {
   it('lock mode never leaks a lock: app errors, hijacked replies and aborted requests release it', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
     // A leaked lock would make the next request wait 200 ms and fail with 503.
-    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200, ttl: 60_000 } });
+    const m = testManager<{ n: number; seen: boolean }>({
+      store: probe,
+      concurrency: 'lock',
+      lock: { wait: 200, ttl: 60_000 },
+    });
     // The aborted request's connection is gone; do not wait for it on close.
     const app = Fastify({ forceCloseConnections: true });
     await app.register(sessionPlugin, { manager: m });

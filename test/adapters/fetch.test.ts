@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -8,14 +7,10 @@ import {
   getSession,
   withSession,
 } from '../../src/adapters/fetch.js';
-import {
-  createSessionManager,
-  type SessionManager,
-  type SessionManagerOptions,
-} from '../../src/core/manager.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionManager } from '../../src/core/manager.js';
 import type { DefaultData, DefaultFlash } from '../../src/core/types.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import { serveFetch } from '../support/serve-fetch.js';
 import {
@@ -61,18 +56,6 @@ describeAdapter({
     serveFetch(withSession(manager, dispatcher(routes), options)),
 });
 
-function manager(
-  store: SessionStore = memoryStore({ sweepInterval: 0 }),
-  extra: Partial<SessionManagerOptions> = {},
-): SessionManager {
-  return createSessionManager({
-    store,
-    secrets: randomBytes(32).toString('base64url'),
-    cookie: { secure: false },
-    ...extra,
-  });
-}
-
 const BASE = 'http://app.test';
 
 /** Create a session holding `values`; returns its `Cookie` header. */
@@ -95,7 +78,7 @@ describe('fetch adapter specifics', () => {
 
   it('a cookie-carrying request that never touches the session makes 0 store calls', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe);
+    const m = testManager({ store: probe });
     const cookie = await seed(m, { a: 1 });
     probe.calls.clear();
     const handler = withSession(m, async () => new Response('ok'));
@@ -107,7 +90,7 @@ describe('fetch adapter specifics', () => {
   });
 
   it('Response.redirect() (immutable headers) still gets the session cookie', async () => {
-    const m = manager();
+    const m = testManager();
     const handler = withSession(m, async (_request, session) => {
       session.login('alice');
       return Response.redirect(`${BASE}/welcome`, 303);
@@ -135,7 +118,7 @@ describe('fetch adapter specifics', () => {
       }),
     );
     servers.push(upstream);
-    const m = manager();
+    const m = testManager();
     const handler = withSession(m, async (_request, session) => {
       session.set('proxied', true);
       return fetch(upstream.url);
@@ -151,7 +134,7 @@ describe('fetch adapter specifics', () => {
   });
 
   it('streaming: commit inside the handler, then stream; the cookie and every chunk arrive', async () => {
-    const m = manager();
+    const m = testManager();
     const order: string[] = [];
     const handler = withSession(m, async (_request, session) => {
       await session.update('visits', (n) => ((n as number | undefined) ?? 0) + 1);
@@ -189,7 +172,7 @@ describe('fetch adapter specifics', () => {
 
   it('streaming: an explicit commit that fails surfaces in the handler as a generic 503', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe);
+    const m = testManager({ store: probe });
     let streamed = false;
     const handler = withSession(m, async (_request, session) => {
       session.set('a', 1);
@@ -208,7 +191,7 @@ describe('fetch adapter specifics', () => {
 
   it('a failing commit discards the handler’s response (body cancelled) for a generic 503', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe);
+    const m = testManager({ store: probe });
     let cancelled = false;
     const handler = withSession(m, async (_request, session) => {
       session.set('a', 1);
@@ -232,7 +215,7 @@ describe('fetch adapter specifics', () => {
 
   it('a handler that throws: nothing is committed, the lock is released, the error is rethrown', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200 } });
+    const m = testManager({ store: probe, concurrency: 'lock', lock: { wait: 200 } });
     const cookie = await seed(m, { a: 1 });
     const boom = new Error('handler bug');
     const failing = withSession(m, async (_request, session) => {
@@ -252,7 +235,7 @@ describe('fetch adapter specifics', () => {
   });
 
   it('createSessionScope: getSession(request) is the same session; apply adds the headers', async () => {
-    const m = manager();
+    const m = testManager();
     const request = new Request(`${BASE}/`, { method: 'POST' });
     const scope = createSessionScope(m, request);
     expect(getSession(request)).toBe(scope.session);
@@ -269,7 +252,7 @@ describe('fetch adapter specifics', () => {
   });
 
   it('getClientIp and the User-Agent header are recorded at login', async () => {
-    const m = manager();
+    const m = testManager();
     const options: FetchSessionOptions = { getClientIp: () => '203.0.113.5' };
     const handler = withSession(
       m,

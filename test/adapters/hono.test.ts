@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -7,13 +6,9 @@ import { HTTPException } from 'hono/http-exception';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSession, type SessionEnv, sessionMiddleware } from '../../src/adapters/hono.js';
 import { StoreError } from '../../src/core/errors.js';
-import {
-  createSessionManager,
-  type SessionManager,
-  type SessionManagerOptions,
-} from '../../src/core/manager.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
@@ -68,18 +63,6 @@ describeAdapter({
   createServer: (manager, routes, options) => serveApp(honoApp(manager, routes, options)),
 });
 
-function manager(
-  store: SessionStore = memoryStore({ sweepInterval: 0 }),
-  extra: Partial<SessionManagerOptions> = {},
-): SessionManager {
-  return createSessionManager({
-    store,
-    secrets: randomBytes(32).toString('base64url'),
-    cookie: { secure: false },
-    ...extra,
-  });
-}
-
 function pairOf(response: Response): string {
   const [line] = response.headers.getSetCookie();
   expect(line).toBeDefined();
@@ -94,7 +77,7 @@ describe('hono adapter specifics', () => {
 
   it('app.request() works without a server: counter round trip through the cookie', async () => {
     const app = new Hono<SessionEnv>();
-    app.use(sessionMiddleware(manager()));
+    app.use(sessionMiddleware(testManager()));
     app.post('/counter', async (c) => {
       const counter = await c.get('session').update('counter', (n) => ((n as number) ?? 0) + 1);
       return c.json({ counter });
@@ -111,7 +94,7 @@ describe('hono adapter specifics', () => {
   it('a cookie-carrying request that never touches the session makes 0 store calls', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
     const app = new Hono<SessionEnv>();
-    app.use(sessionMiddleware(manager(probe)));
+    app.use(sessionMiddleware(testManager({ store: probe })));
     app.post('/set', (c) => {
       c.get('session').set('a', 1);
       return c.text('ok');
@@ -134,7 +117,7 @@ describe('hono adapter specifics', () => {
       }),
     );
     servers.push(upstream);
-    const m = manager();
+    const m = testManager();
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware(m));
     app.post('/login', (c) => {
@@ -159,7 +142,7 @@ describe('hono adapter specifics', () => {
   });
 
   it('streaming: commit inside the handler, then stream; the cookie and every chunk arrive', async () => {
-    const m = manager();
+    const m = testManager();
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware(m));
     app.get('/stream', async (c) => {
@@ -191,7 +174,7 @@ describe('hono adapter specifics', () => {
 
   it('a handler that throws a non-session error: onError answers, nothing committed, lock released', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200 } });
+    const m = testManager({ store: probe, concurrency: 'lock', lock: { wait: 200 } });
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware(m));
     app.post('/seed', (c) => {
@@ -219,7 +202,7 @@ describe('hono adapter specifics', () => {
 
   it('an onError that rethrows still releases the session lock', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe, { concurrency: 'lock', lock: { wait: 200 } });
+    const m = testManager({ store: probe, concurrency: 'lock', lock: { wait: 200 } });
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware(m));
     app.post('/seed', (c) => {
@@ -248,7 +231,7 @@ describe('hono adapter specifics', () => {
   it('a session error thrown by a handler replaces the onError page with a generic 503', async () => {
     const seen: unknown[] = [];
     const app = new Hono<SessionEnv>();
-    app.use(sessionMiddleware(manager()));
+    app.use(sessionMiddleware(testManager()));
     app.get('/outage', (c) => {
       c.header('set-cookie', 'theme=dark');
       throw new StoreError('The redis session store failed during get.');
@@ -267,7 +250,7 @@ describe('hono adapter specifics', () => {
   });
 
   it('getClientIp with @hono/node-server’s getConnInfo records the socket address', async () => {
-    const m = manager();
+    const m = testManager();
     const app = new Hono<SessionEnv>();
     app.use(sessionMiddleware(m, { getClientIp: (c) => getConnInfo(c).remote.address }));
     app.post('/login', async (c) => {
@@ -293,7 +276,7 @@ describe('hono adapter specifics', () => {
         return c.text((error as { code?: string }).code ?? 'none');
       }
     });
-    app.use('/with/*', sessionMiddleware(manager()));
+    app.use('/with/*', sessionMiddleware(testManager()));
     app.get('/with/it', (c) => c.text(String(getSession(c) === c.get('session'))));
     expect(await (await app.request('/bare')).text()).toBe('ERR_SESSION_STATE');
     expect(await (await app.request('/with/it')).text()).toBe('true');

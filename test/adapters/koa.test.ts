@@ -1,15 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSession, type KoaSessionContext, sessionMiddleware } from '../../src/adapters/koa.js';
-import {
-  createSessionManager,
-  type SessionManager,
-  type SessionManagerOptions,
-} from '../../src/core/manager.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
@@ -74,15 +69,6 @@ interface Data {
   note: string;
 }
 
-function manager(store: SessionStore, options: Partial<SessionManagerOptions> = {}) {
-  return createSessionManager<Data>({
-    store,
-    secrets: randomBytes(32).toString('base64url'),
-    cookie: { secure: false },
-    ...options,
-  });
-}
-
 describe('Koa specifics', () => {
   const servers: AdapterServer[] = [];
   afterEach(async () => {
@@ -132,7 +118,7 @@ describe('Koa specifics', () => {
 
   it('ctx.throw inside a handler discards the session writes; Koa answers the error', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe);
+    const m = testManager<Data>({ store: probe });
     const url = await start(m);
     const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
     expect(cookie).toBeDefined();
@@ -150,7 +136,7 @@ describe('Koa specifics', () => {
   });
 
   it('an explicit commit before ctx.throw keeps the writes', async () => {
-    const m = manager(memoryStore({ sweepInterval: 0 }));
+    const m = testManager<Data>();
     const url = await start(m);
     const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
     const thrown = await send(url, 'POST', '/commit-then-throw', { cookie: cookie?.pair });
@@ -163,7 +149,7 @@ describe('Koa specifics', () => {
 
   it('in lock mode ctx.throw releases the lock', async () => {
     // A leaked lock would make the next request wait 200 ms and fail with 503.
-    const m = manager(memoryStore({ sweepInterval: 0 }), {
+    const m = testManager<Data>({
       concurrency: 'lock',
       lock: { wait: 200, ttl: 60_000 },
     });
@@ -178,7 +164,7 @@ describe('Koa specifics', () => {
 
   it('a cookie-carrying request that only takes ctx.session does no store call', async () => {
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(probe);
+    const m = testManager<Data>({ store: probe });
     const url = await start(m);
     const [cookie] = cookiesNamed(await send(url, 'POST', '/seed'), m.cookieName);
     probe.reset();
@@ -191,7 +177,7 @@ describe('Koa specifics', () => {
 
   it('a session error reaches an upstream error middleware with status, expose and headers', async () => {
     const store = probeStore(memoryStore({ sweepInterval: 0 }));
-    const m = manager(store);
+    const m = testManager<Data>({ store });
     const seen: unknown[] = [];
     const app = new Koa<Koa.DefaultState, KoaSessionContext<Data>>();
     app.silent = true;

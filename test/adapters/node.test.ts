@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSession, sessionMiddleware, withSession } from '../../src/adapters/node.js';
-import { createSessionManager, type SessionManager } from '../../src/core/manager.js';
 import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import {
   type AdapterServer,
@@ -117,18 +116,10 @@ describe('node adapter specifics', () => {
     return store;
   }
 
-  function manager(): SessionManager {
-    return createSessionManager({
-      store: slowStore(),
-      secrets: randomBytes(32).toString('base64url'),
-      cookie: { secure: false },
-    });
-  }
-
   // Without the session layer, `res.end()` sends the headers at once, so an error afterwards
   // cannot replace the response. The held response must look the same to error handlers.
   it('withSession: a handler that fails after responding keeps its response', async () => {
-    const m = manager();
+    const m = testManager({ store: slowStore() });
     const errors: unknown[] = [];
     const server = await listen(
       http.createServer(
@@ -155,7 +146,7 @@ describe('node adapter specifics', () => {
   });
 
   it('sessionMiddleware: an error passed on after responding does not replace the response', async () => {
-    const m = manager();
+    const m = testManager({ store: slowStore() });
     const sessions = sessionMiddleware(m);
     const handler: Layer = (req, res, next) => {
       sessions.get(req).set('a', 1);
@@ -179,11 +170,7 @@ describe('node adapter: writeHead forms', () => {
   });
 
   it('writeHead with a flat [name, value, …] list keeps repeated headers next to the session’s', async () => {
-    const m = createSessionManager({
-      store: memoryStore({ sweepInterval: 0 }),
-      secrets: randomBytes(32).toString('base64url'),
-      cookie: { secure: false },
-    });
+    const m = testManager();
     const server = await listen(
       http.createServer(
         withSession(m, async (req, res, session) => {

@@ -1,20 +1,12 @@
 /**
- * Test helpers for the core: a manager over a real memory store, a controllable clock and a
- * tiny "request" runner over the neutral scope API. Counting and faults: `../support/probe-store.ts`.
+ * Test helpers for the core: a controllable clock and a tiny "request" runner over the neutral
+ * scope API, next to the shared manager factory. Counting and faults: `../support/probe-store.ts`.
  */
 
-import type { Session } from '../../src/index.js';
-import {
-  createSessionManager,
-  generateSecret,
-  type SessionEvent,
-  type SessionManager,
-  type SessionManagerOptions,
-  type SessionResponse,
-} from '../../src/index.js';
-import { memoryStore } from '../../src/stores/memory.js';
+import type { Session, SessionManager, SessionResponse } from '../../src/index.js';
 
-export const SECRET: string = generateSecret();
+/** The one test-manager factory, under the name the core tests use (`../support/manager.ts`). */
+export { SECRET, type TestManager, testManager as manager } from '../support/manager.js';
 
 /** A controllable clock. */
 export function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
@@ -25,23 +17,6 @@ export function clock(start = 1_700_000_000_000): { now: () => number; advance(m
       t += ms;
     },
   };
-}
-
-export type TestManager = SessionManager<Record<string, unknown>, Record<string, unknown>> & {
-  events: SessionEvent[];
-};
-
-/** A manager over `store` (default: a fresh memory store) with plain-http cookies. */
-export function manager(options: Partial<SessionManagerOptions> = {}): TestManager {
-  const events: SessionEvent[] = [];
-  const m = createSessionManager({
-    store: memoryStore(),
-    secrets: [SECRET],
-    cookie: { secure: false },
-    onEvent: (e) => events.push(e),
-    ...options,
-  });
-  return Object.assign(m, { events });
 }
 
 /** The `name=value` pair of the first Set-Cookie, or undefined. */

@@ -14,14 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSession } from '../../src/adapters/node.js';
 import { EVENT_CHANNEL, STORE_CHANNEL } from '../../src/core/diagnostics.js';
 import type { Session } from '../../src/core/session.js';
-import {
-  createSessionManager,
-  type SessionManagerOptions,
-  type SessionStore,
-} from '../../src/index.js';
+import type { SessionManagerOptions, SessionStore } from '../../src/index.js';
 import { createSessionMetrics, SESSION_METRICS } from '../../src/otel/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { clock, SECRET } from '../core/helpers.js';
+import { clock } from '../core/helpers.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 
 /** A pull reader: `collect()` hands back what the SDK aggregated so far. */
@@ -39,12 +36,7 @@ async function serve(
   routes: Record<string, Handler>,
   options: Partial<SessionManagerOptions> = {},
 ) {
-  const manager = createSessionManager<Data, Data>({
-    store,
-    secrets: [SECRET],
-    cookie: { secure: false },
-    ...options,
-  });
+  const manager = testManager<Data, Data>({ store, ...options });
   const server = http.createServer(
     withSession(manager, async (req: IncomingMessage, res: ServerResponse, session) => {
       const route = routes[new URL(req.url ?? '/', 'http://x').pathname];

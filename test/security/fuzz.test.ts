@@ -14,9 +14,8 @@ import { decodePayload, sealPayload, unsealPayload } from '../../src/core/codec.
 import { readCookie } from '../../src/core/cookie.js';
 import { isSessionError } from '../../src/core/errors.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
-import { createSessionManager } from '../../src/core/manager.js';
 import { createCsrfProtection } from '../../src/csrf/index.js';
-import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { ADAPTERS, type Harness, STORES, start } from './targets.js';
 
 /** The total this file must generate per run. */
@@ -82,11 +81,7 @@ function cookieHeader(genuine: string): fc.Arbitrary<string> {
 /** A core manager over a memory store, with one genuine session holding data. */
 async function coreTarget() {
   const secret = generateSecret();
-  const manager = createSessionManager({
-    store: memoryStore({ sweepInterval: 0 }),
-    secrets: [secret],
-    cookie: { secure: false, name: NAME },
-  });
+  const manager = testManager({ secrets: [secret], cookie: { secure: false, name: NAME } });
   const scope = manager.begin({});
   scope.session.set('mine', true);
   const out = await scope.end();

@@ -9,8 +9,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
-import { createSessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { testManager } from '../support/manager.js';
 import { BACKEND_FAILURE, probeStore } from '../support/probe-store.js';
 import { matrix, STACK_MARKERS, start } from './targets.js';
 
@@ -104,10 +104,9 @@ describe('leaks: error messages at the core', () => {
   it('no secret, raw id, store key or backend text in the message of any error a request can end with', async () => {
     const secret = generateSecret();
     const probe = probeStore(memoryStore({ sweepInterval: 0 }));
-    const manager = createSessionManager({
+    const manager = testManager({
       store: probe,
       secrets: [secret],
-      cookie: { secure: false },
       maxPayloadBytes: 1024,
       storeTimeout: 100,
     });

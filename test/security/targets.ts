@@ -53,11 +53,10 @@ import {
 import { csrfMiddleware as nodeCsrf, withSession as nodeSession } from '../../src/adapters/node.js';
 import { isSessionError } from '../../src/core/errors.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
-import {
-  createSessionManager,
-  type SessionEvent,
-  type SessionManager,
-  type SessionManagerOptions,
+import type {
+  SessionEvent,
+  SessionManager,
+  SessionManagerOptions,
 } from '../../src/core/manager.js';
 import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
@@ -80,6 +79,7 @@ import {
   type RouteResult,
   type Routes,
 } from '../adapters/contract.js';
+import { testManager } from '../support/manager.js';
 import { type ProbeStore, probeStore } from '../support/probe-store.js';
 import { remoteAddress, serveFetch } from '../support/serve-fetch.js';
 
@@ -932,15 +932,15 @@ export async function start(
   const owned = options.backend === undefined;
   const backend = options.backend ?? (await storeTarget.create(clock.now));
   const probe = probeStore(backend.store);
-  const events: SessionEvent[] = [];
   const secret = generateSecret();
-  const manager = createSessionManager({
+  const manager = testManager({
     store: probe,
     secrets: [secret],
+    cookie: {}, // the library's defaults: Secure, __Host- prefix
     now: clock.now,
-    onEvent: (event) => events.push(event),
     ...options.manager,
   });
+  const { events } = manager;
   const secrets = [secret, ...backend.secrets];
   const configured = options.manager?.secrets;
   if (configured !== undefined) {

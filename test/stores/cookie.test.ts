@@ -5,8 +5,9 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { createSessionManager, generateSecret, isSessionError } from '../../src/index.js';
+import { generateSecret, isSessionError } from '../../src/index.js';
 import { cookieStore } from '../../src/stores/cookie.js';
+import { testManager } from '../support/manager.js';
 
 describe('cookieStore()', () => {
   it('is a store named "cookie" that keeps no records', async () => {
@@ -22,11 +23,7 @@ describe('cookieStore()', () => {
   });
 
   it('a manager over it seals sessions in the cookie (no record anywhere)', async () => {
-    const manager = createSessionManager({
-      store: cookieStore(),
-      secrets: [generateSecret()],
-      cookie: { secure: false },
-    });
+    const manager = testManager({ store: cookieStore(), secrets: [generateSecret()] });
     expect(manager.store.name).toBe('cookie');
     const scope = manager.begin({});
     scope.session.set('a', 1);

@@ -23,13 +23,13 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withSession } from '../../src/adapters/node.js';
-import {
-  createSessionManager,
-  type SessionEvent,
-  type SessionManager,
-  type SessionManagerOptions,
-  type SessionStore,
+import type {
+  SessionEvent,
+  SessionManager,
+  SessionManagerOptions,
+  SessionStore,
 } from '../../src/index.js';
+import { testManager } from './manager.js';
 
 type Data = Record<string, unknown>;
 
@@ -65,17 +65,15 @@ export async function startTortureApp(
   secret: string,
   options: Partial<SessionManagerOptions> = {},
 ): Promise<TortureApp> {
-  const events: SessionEvent[] = [];
   const errors: unknown[] = [];
-  const manager = createSessionManager<Data, Data>({
+  const manager = testManager<Data, Data>({
     store,
     secrets: [secret],
-    cookie: { secure: false },
     lock: { wait: LOCK_WAIT },
     storeTimeout: STORE_TIMEOUT,
-    onEvent: (event) => events.push(event),
     ...options,
   });
+  const { events } = manager;
   const onError = (error: unknown): void => {
     errors.push(error);
   };

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import type { SessionStore } from '../../src/core/store.js';
 import {
-  createSessionManager,
   generateSecret,
   type SessionManager,
   type SessionManagerOptions,
 } from '../../src/index.js';
 import { ALL_KINDS, type Backend, tryBackend } from '../support/backends.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 
 type Data = Record<string, unknown>;
@@ -36,10 +36,9 @@ describe.each(KINDS)('lock mode on %s', (kind) => {
     store: SessionStore = backend!.store,
     options: Partial<SessionManagerOptions> = {},
   ): SessionManager<Data, Data> {
-    return createSessionManager<Data, Data>({
+    return testManager<Data, Data>({
       store,
       secrets: [secret],
-      cookie: { secure: false },
       concurrency: 'lock',
       lock: { wait: 200, ttl: 10_000 },
       ...options,

@@ -38,6 +38,63 @@ export type { CookieData, CookieOptions, Secret } from './_cookie.js';
 export type { ExpressSessionEvent } from './_middleware.js';
 export { Cookie, MemoryStore, Session, Store };
 
+/**
+ * The application's session data, for typing `req.session` in Express handlers. Empty here;
+ * declare your keys by augmenting it, as with express-session:
+ *
+ * ```ts
+ * declare module 'sessionkit/express-session' {
+ *   interface SessionData { userId: string; views: number }
+ * }
+ * ```
+ *
+ * When `@types/express-session` is installed too, its own `Express.Request.session` wins and
+ * its `declare module 'express-session' { interface SessionData … }` keeps typing `req.session`
+ * unchanged (see docs/migrating-from-express-session.md, "Types").
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: an interface, so applications can augment it
+export interface SessionData {}
+
+/** `req.session.cookie` as Express handlers see it (any express-session–shaped cookie). */
+export interface SessionCookieLike {
+  originalMaxAge: number | null;
+  maxAge?: number | null | undefined;
+  expires?: Date | null | undefined;
+  httpOnly?: boolean | undefined;
+  path?: string | undefined;
+  domain?: string | undefined;
+  secure?: boolean | 'auto' | undefined;
+  sameSite?: boolean | string | undefined;
+}
+
+/** `req.session`'s own members as Express handlers see them (data comes from {@link SessionData}). */
+export interface SessionMembers {
+  readonly id: string;
+  cookie: SessionCookieLike;
+  regenerate(callback?: (error: unknown) => void): unknown;
+  destroy(callback?: (error: unknown) => void): unknown;
+  reload(callback?: (error: unknown) => void): unknown;
+  save(callback?: (error?: unknown) => void): unknown;
+  touch(): unknown;
+  resetMaxAge(): unknown;
+}
+
+/** What the facade adds to Express's `Request` (typed only after `session()` ran, as in express-session). */
+export interface SessionRequestFields {
+  /** The session: its members plus the application's {@link SessionData}, every key optional. */
+  session: SessionMembers & Partial<SessionData>;
+  /** The session id. */
+  sessionID: string;
+}
+
+declare global {
+  namespace Express {
+    // A base interface, not own properties: with @types/express-session installed its own
+    // `session`/`sessionID` members override these instead of clashing with them (TS2717).
+    interface Request extends SessionRequestFields {}
+  }
+}
+
 /** Options of {@link session}: express-session 1.19's, plus `strict`, `storeTimeout`, `onEvent`. */
 export interface SessionOptions {
   /** Signs the cookie; an array: the first signs, all verify. Falls back to `req.secret`. */

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSessionManager, generateSecret, type SessionStore } from '../../src/index.js';
+import { generateSecret, type SessionStore } from '../../src/index.js';
 import { fileStore } from '../../src/stores/file.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
+import { testManager } from '../support/manager.js';
 
 const WORKER = join(import.meta.dirname, 'fixtures', 'session-worker.ts');
 const PROCESSES = 3;
@@ -62,7 +63,7 @@ describe.each([
       store = fileStore({ dir: url.slice(5) });
     }
     const secret = generateSecret();
-    const manager = createSessionManager({ store, secrets: [secret], cookie: { secure: false } });
+    const manager = testManager({ store, secrets: [secret] });
     const scope = manager.begin({});
     scope.session.set('counter', 0);
     const cookie = (await scope.end()).setCookie[0]!.split(';')[0]!;

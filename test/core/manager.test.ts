@@ -111,11 +111,7 @@ describe('lifecycle', () => {
 
   it('treats forged, malformed and foreign cookies as anonymous and reports them', async () => {
     const m = manager();
-    const other = createSessionManager({
-      store: m.store,
-      secrets: ['Zb4sT0aQ1wX9eR7yU3iO5pL8kJ2hG6fD'],
-      cookie: { secure: false },
-    });
+    const other = manager({ store: m.store, secrets: ['Zb4sT0aQ1wX9eR7yU3iO5pL8kJ2hG6fD'] });
     const { cookie: foreign } = await request(other, undefined, (s) => s.set('a', 1));
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
     const flipped = `${cookie!.slice(0, -1)}${cookie!.endsWith('A') ? 'B' : 'A'}`;

@@ -15,13 +15,8 @@ import { sessionMiddleware as expressSession } from '../../src/adapters/express.
 import { withSession } from '../../src/adapters/node.js';
 import { generateSecret } from '../../src/core/keys.js';
 import type { Session } from '../../src/core/session.js';
-import {
-  createSessionManager,
-  type SessionEvent,
-  type SessionManager,
-  type SessionManagerOptions,
-} from '../../src/index.js';
-import { memoryStore } from '../../src/stores/memory.js';
+import type { SessionManager, SessionManagerOptions } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -103,15 +98,8 @@ function send(
 }
 
 function setup(options: Partial<SessionManagerOptions>) {
-  const events: SessionEvent[] = [];
-  const manager = createSessionManager({
-    store: memoryStore(),
-    secrets: [generateSecret()],
-    cookie: { secure: false },
-    onEvent: (event) => events.push(event),
-    ...options,
-  });
-  return { manager, events };
+  const manager = testManager({ secrets: [generateSecret()], ...options });
+  return { manager, events: manager.events };
 }
 
 /** Log in from `headers`; then, for each step, whether a request with those headers is still alice. */

@@ -8,7 +8,6 @@ import type { Agent, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSession } from '../../src/adapters/node.js';
 import {
-  createSessionManager,
   generateSecret,
   isSessionError,
   type SessionManager,
@@ -16,6 +15,7 @@ import {
   type SessionStore,
 } from '../../src/index.js';
 import { ALL_KINDS, type Backend, SYNCHRONOUS, tryBackend } from '../support/backends.js';
+import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import {
   BURST_TIMEOUT,
@@ -45,10 +45,9 @@ async function startApp(
   store: SessionStore,
   options: Partial<SessionManagerOptions> = {},
 ): Promise<App> {
-  const manager = createSessionManager({
+  const manager = testManager({
     store,
     secrets: [generateSecret()],
-    cookie: { secure: false },
     lock: { wait: LOCK_WAIT },
     storeTimeout: STORE_TIMEOUT,
     ...options,

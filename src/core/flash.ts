@@ -49,6 +49,7 @@ export function createFlash<F extends object>(
   const nowValues = new Map<string, unknown[]>();
   const consumed = new Map<string, readonly unknown[]>();
   const push = (key: string, value: unknown, replace: boolean): void => {
+    if (s.degraded) throw s.failed; // degraded: every write is the outage again
     if (s.destroyed) throw new StateError('The session was destroyed in this request.');
     s.ops.push({
       kind: 'flash',

@@ -97,11 +97,13 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
 }
 
 /**
- * Persist what the request did: nothing when untouched, a delete after `destroy`/`invalidate`, a
- * touch when only read, else a `write` (queued per session in this process). Rejects with
- * `ConflictError`, `StoreError`, `SessionLimitError` or the load's error. @internal
+ * Persist what the request did: nothing when untouched or degraded, a delete after
+ * `destroy`/`invalidate`, a touch when only read, else a `write` (queued per session in this
+ * process). Rejects with `ConflictError`, `StoreError`, `SessionLimitError` or the load's error.
+ * @internal
  */
 export async function commit(ctx: Context, s: SessionState): Promise<void> {
+  if (s.degraded) return; // the handler answers without its session: nothing to write
   if (ctx.sealed !== undefined) return commitSealed(ctx, s);
   if (s.failed !== undefined) throw s.failed;
   const pending = s.ops.length > 0 || s.rotation !== 'none' || s.destroyed;
@@ -128,10 +130,18 @@ export async function commit(ctx: Context, s: SessionState): Promise<void> {
 
 /**
  * Commit, release the lock, and compute the response: the cookie to set (new id, re-signed,
- * persistence changed) or expire (session gone), `Vary: Cookie` and `Cache-Control` when the
- * session was used. Rejects like {@link commit}; the lock is released either way. @internal
+ * persistence changed) or expire (session gone) — none once degraded — and `Vary: Cookie` and
+ * `Cache-Control` when the session was used. Rejects like {@link commit}; the lock is released
+ * either way. @internal
  */
 export async function end(ctx: Context, s: SessionState): Promise<SessionResponse> {
+  if (s.degraded) {
+    // The handler answers without its session: no write, and the client keeps the cookie (and
+    // the site data) it has, whatever the request got to before failing. The page still
+    // depended on the session.
+    await releaseLock(ctx, s).catch(() => undefined);
+    return { setCookie: [], vary: true, cacheControl: ctx.cacheControl, clearSiteData: undefined };
+  }
   if (ctx.sealed !== undefined) return endSealed(ctx, s);
   try {
     await commit(ctx, s);

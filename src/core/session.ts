@@ -19,7 +19,7 @@ import {
   toSessionValue,
 } from './codec.js';
 import type { Context } from './context.js';
-import { StateError } from './errors.js';
+import { isSessionError, StateError } from './errors.js';
 import { createFlash, type Flash } from './flash.js';
 import { generateCsrfSecret, maskCsrfToken, verifyCsrfToken } from './keys.js';
 import * as lifecycle from './lifecycle.js';
@@ -68,6 +68,20 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
    * the session was created or signed in with. Decide yourself: ask to re-authenticate, log, …
    */
   readonly flagged: boolean;
+  /** `true` once {@link Session.degrade} took an outage: the request goes on without its session. */
+  readonly degraded: boolean;
+  /**
+   * Degraded mode, opt-in per route: answer this request without its session after the store
+   * failed. Pass the error you caught. A store outage (`ERR_SESSION_STORE`) or a lock timeout
+   * (`ERR_SESSION_LOCK_TIMEOUT`) — from a read, `load()` or `commit()` — turns the session off
+   * for the rest of the request: pending writes are dropped, nothing is written, no `Set-Cookie`
+   * is sent (the client keeps the cookie it has: nobody is logged out, in or over), the response
+   * stays `private, no-store`, and every later read, write or commit of the session throws that
+   * error again (a 503 if it escapes). Any other error is rethrown as is, so
+   * `catch (error) { session.degrade(error); … }` lets every other failure through; `undefined`
+   * throws `ERR_SESSION_STATE`.
+   */
+  degrade(error: unknown): void;
   /** Value at a dot path, or `undefined`. Objects returned are frozen. */
   get<P extends SessionPath<D>>(key: P): Promise<SessionPathValue<D, P> | undefined>;
   /** `true` when the path exists (a stored `null` counts as present). */
@@ -156,6 +170,31 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   get flagged(): boolean {
     return this.#state.flagged;
+  }
+
+  get degraded(): boolean {
+    return this.#state.degraded;
+  }
+
+  degrade(error: unknown): void {
+    if (
+      !isSessionError(error, 'ERR_SESSION_STORE') &&
+      !isSessionError(error, 'ERR_SESSION_LOCK_TIMEOUT')
+    ) {
+      if (error === undefined || error === null) {
+        throw new StateError('degrade() takes the store error the request is answering.');
+      }
+      throw error;
+    }
+    const s = this.#state;
+    s.degraded = true;
+    s.failed ??= error;
+    s.ops = [];
+    s.observed = undefined;
+    s.rotation = 'none';
+    s.cookieDirty = false;
+    s.clearSiteData = undefined;
+    markAccessed(s);
   }
 
   get status(): SessionStatus {
@@ -295,6 +334,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   }
 
   destroy(options: DestroyOptions = {}): void {
+    this.#usable();
     const s = this.#state;
     const header = destroyHeader(options.clearSiteData, this.#ctx.clearSiteData);
     if (header !== undefined) s.clearSiteData = header;
@@ -304,6 +344,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   }
 
   setPersistent(persistent: boolean): void {
+    this.#usable();
     this.#state.cookieDirty = true;
     this.#write({ kind: 'meta', patch: { persistent } });
   }
@@ -346,7 +387,13 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     return s.ops.length === 0 ? s.base : applyOps(s.base, s.ops, this.#ctx.limits.maxDepth);
   }
 
+  /** After `degrade()`, every use of the session throws the outage again. */
+  #usable(): void {
+    if (this.#state.degraded) throw this.#state.failed;
+  }
+
   #alive(): void {
+    this.#usable();
     if (this.#state.destroyed) {
       throw new StateError('The session was destroyed in this request; it cannot be written.');
     }

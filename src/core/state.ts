@@ -70,6 +70,8 @@ export interface HandlerState {
   onAccess: (() => void) | undefined;
   /** The client's ip / user agent did not match the session's (fingerprint policy `flag`). */
   flagged: boolean;
+  /** `degrade()` was called after an outage: nothing is read, written or sent from now on. */
+  degraded: boolean;
 }
 
 /** Mutable state of one request's session. @internal */
@@ -125,6 +127,7 @@ export function createSessionState(
     accessed: false,
     onAccess: undefined,
     flagged: false,
+    degraded: false,
   };
 }
 

@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isSessionError } from '../../src/core/errors.js';
 import type {
   ConcurrencyMode,
   SessionManager,
@@ -345,6 +346,47 @@ function createRoutes(hooks: Hooks): Routes {
     'GET /flash-peek': async (session, { query }) => ({
       json: { values: await session.flash.peek(query.key ?? '') },
     }),
+    // Degraded mode: a route that declares the session optional answers without it on an outage.
+    'GET /degraded': async (session) => {
+      try {
+        return { json: { value: (await session.get('a')) ?? null, degraded: session.degraded } };
+      } catch (error) {
+        session.degrade(error); // rethrows anything but an outage
+        return { json: { value: null, degraded: session.degraded } };
+      }
+    },
+    'POST /degraded-login': async (session, input) => {
+      session.login(bodyOf(input).userId ?? 'mallory');
+      try {
+        await session.commit();
+        return { json: { degraded: false } };
+      } catch (error) {
+        session.degrade(error);
+      }
+      // Nothing can be read or written once degraded: each refusal is the outage again.
+      const refused: string[] = [];
+      for (const attempt of [
+        () => session.set('after', true),
+        () => session.logout(),
+        () => session.get('a'),
+      ]) {
+        try {
+          await attempt();
+        } catch (error) {
+          refused.push(isSessionError(error) ? error.code : 'other');
+        }
+      }
+      return { status: 202, json: { degraded: session.degraded, refused } };
+    },
+    'GET /degrade-healthy': async (session) => {
+      await session.get('a');
+      try {
+        session.set('a', (() => 1) as never); // ERR_SESSION_DATA: not an outage
+      } catch (error) {
+        session.degrade(error); // rethrown as is: the adapter's generic 500
+      }
+      return ok;
+    },
     'POST /with-headers': async (session) => {
       session.set('x', 1);
       return {
@@ -1088,6 +1130,65 @@ export function describeAdapter(options: DescribeAdapterOptions): void {
           200,
         );
         expect((await h.req('GET', '/all', { cookie })).json).toEqual({ a: 3 });
+      });
+    });
+
+    describe('degraded mode (opt-in per route)', () => {
+      it('a route that catches a failing read and calls degrade() serves its page: no Set-Cookie, no write, the cookie stays valid', async () => {
+        const h = await start();
+        const cookie = await h.newSession({ a: 1 });
+        h.probe.failing.add('get');
+        h.probe.reset();
+        const reply = await h.req('GET', '/degraded', { cookie });
+        expect(reply.status).toBe(200);
+        expect(reply.json).toEqual({ value: null, degraded: true });
+        expect(reply.setCookies).toEqual([]);
+        // The page depended on the (missing) session: still private, never shared.
+        expect(reply.headers.get('cache-control')).toBe('private, no-store');
+        expect(reply.headers.get('vary') ?? '').toMatch(/(^|,\s*)cookie(\s*,|$)/i);
+        expect([...h.probe.calls.keys()].filter((m) => m !== 'get')).toEqual([]);
+        // A route that does not degrade still fails closed during the same outage.
+        expect((await h.req('GET', '/all', { cookie })).status).toBe(503);
+        h.probe.failing.delete('get');
+        const healthy = await h.req('GET', '/degraded', { cookie });
+        expect(healthy.json).toEqual({ value: 1, degraded: false });
+        expect(healthy.setCookies).toEqual([]);
+      });
+
+      it('a failing commit can be degraded: nothing written, no new cookie, no logout, later use refused', async () => {
+        const h = await start();
+        const cookie = await h.newSession({ a: 1 });
+        h.probe.failing.add('set');
+        const reply = await h.req('POST', '/degraded-login', {
+          cookie,
+          body: { userId: 'mallory' },
+        });
+        expect(reply.status).toBe(202);
+        expect(reply.json).toEqual({
+          degraded: true,
+          refused: ['ERR_SESSION_STORE', 'ERR_SESSION_STORE', 'ERR_SESSION_STORE'],
+        });
+        expect(reply.setCookies).toEqual([]);
+        h.probe.failing.delete('set');
+        // The client's session is untouched: same data, not signed in, cookie still valid.
+        const meta = await h.req('GET', '/meta', { cookie });
+        expect((meta.json as { userId: unknown }).userId).toBeNull();
+        expect((await h.req('GET', '/all', { cookie })).json).toEqual({ a: 1 });
+        // Without a cookie, the degraded login created nothing either.
+        h.probe.failing.add('set');
+        const fresh = await h.req('POST', '/degraded-login', { body: {} });
+        expect(fresh.status).toBe(202);
+        expect(fresh.setCookies).toEqual([]);
+      });
+
+      it('degrade() with anything but an outage rethrows it: a generic 500, the session unharmed', async () => {
+        const h = await start();
+        const cookie = await h.newSession({ a: 1 });
+        const reply = await h.req('GET', '/degrade-healthy', { cookie });
+        expect(reply.status).toBe(500);
+        expect(reply.setCookies).toEqual([]);
+        expectGeneric(reply, [cookie.slice(4), 'DataError', 'JSON']);
+        expect((await h.req('GET', '/all', { cookie })).json).toEqual({ a: 1 });
       });
     });
 

@@ -1,23 +1,23 @@
 /**
  * Degraded mode (issue 11, item 10) at the core: `session.degrade(error)` after an outage lets a
  * request end without its session — no write, no `Set-Cookie`, the lock released — and only for an
- * outage: anything else is rethrown. Over a real memory store with the fault-injecting wrapper;
- * the adapter contract suite covers the same over HTTP on every adapter.
+ * outage: anything else is rethrown. Over a real memory store with the probe store's fault
+ * injection; the adapter contract suite covers the same over HTTP on every adapter.
  */
 
 import { describe, expect, it } from 'vitest';
 import { isSessionError, StoreError } from '../../src/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { countingStore, faultyStore, manager, request } from './helpers.js';
+import { probeStore } from '../support/probe-store.js';
+import { manager, request } from './helpers.js';
 
-/** A manager over a faulty, counting memory store, with one session holding `{ a: 1 }`. */
+/** A manager over a probed memory store, with one session holding `{ a: 1 }`. */
 async function setup(options: Parameters<typeof manager>[0] = {}) {
-  const faulty = faultyStore(memoryStore());
-  const counted = countingStore(faulty);
-  const m = manager({ store: counted, ...options });
+  const store = probeStore(memoryStore());
+  const m = manager({ store, ...options });
   const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
-  counted.calls.clear();
-  return { m, faulty, counted, cookie: cookie! };
+  store.reset();
+  return { m, store, cookie: cookie! };
 }
 
 /** What `fn` throws (synchronously or by rejecting). */
@@ -32,8 +32,8 @@ async function thrown(fn: () => unknown): Promise<unknown> {
 
 describe('session.degrade(error)', () => {
   it('after a failed load: the request ends with no write, no Set-Cookie, private and varying', async () => {
-    const { m, faulty, counted, cookie } = await setup();
-    faulty.fail.add('get');
+    const { m, store, cookie } = await setup();
+    store.failing.add('get');
     const scope = m.begin({ cookie });
     const error = await thrown(() => scope.session.get('a'));
     expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
@@ -62,22 +62,22 @@ describe('session.degrade(error)', () => {
       cacheControl: 'private, no-store',
       clearSiteData: undefined,
     });
-    expect([...counted.calls.keys()]).toEqual(['get']);
-    faulty.fail.delete('get');
+    expect([...store.calls.keys()]).toEqual(['get']);
+    store.failing.delete('get');
     expect((await request(m, cookie, (s) => s.all())).result).toEqual({ a: 1 });
   });
 
   it('after a failed commit: pending writes and the rotation are dropped; the old cookie still works', async () => {
-    const { m, faulty, cookie } = await setup();
+    const { m, store, cookie } = await setup();
     const scope = m.begin({ cookie });
     scope.session.set('a', 2);
     scope.session.login('mallory', { persistent: true });
-    faulty.fail.add('set');
+    store.failing.add('set');
     const error = await thrown(() => scope.session.commit());
     expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
     scope.session.degrade(error);
     expect(scope.session.status).toBe('unmodified');
-    faulty.fail.delete('set'); // even with the store back, a degraded request writes nothing
+    store.failing.delete('set'); // even with the store back, a degraded request writes nothing
     const out = await scope.end();
     expect(out.setCookie).toEqual([]);
     const after = await request(m, cookie, async (s) => ({
@@ -111,9 +111,8 @@ describe('session.degrade(error)', () => {
     const data = await thrown(() => scope.session.set('f', (() => 1) as never));
     expect(isSessionError(data, 'ERR_SESSION_DATA')).toBe(true);
     expect(await thrown(() => scope.session.degrade(data))).toBe(data);
-    expect(
-      isSessionError(await thrown(() => scope.session.degrade(undefined)), 'ERR_SESSION_STATE'),
-    ).toBe(true);
+    const missing = await thrown(() => scope.session.degrade(undefined));
+    expect(isSessionError(missing, 'ERR_SESSION_STATE')).toBe(true);
     expect(scope.session.degraded).toBe(false);
     // The session is unharmed by the refused calls.
     expect(await scope.session.get('a')).toBe(1);
@@ -129,7 +128,7 @@ describe('session.degrade(error)', () => {
   });
 
   it('lock mode: a lock timeout is degradable, and a degraded request releases the lock it took', async () => {
-    const { m, faulty, cookie } = await setup({ concurrency: 'lock', lock: { wait: 0 } });
+    const { m, store, cookie } = await setup({ concurrency: 'lock', lock: { wait: 0 } });
     const holder = m.begin({ cookie });
     expect(await holder.session.get('a')).toBe(1);
     const waiter = m.begin({ cookie });
@@ -141,11 +140,11 @@ describe('session.degrade(error)', () => {
     holder.session.set('a', 2);
     await holder.end();
     // Took the lock, then the read failed: degrading releases it for the next request.
-    faulty.fail.add('get');
+    store.failing.add('get');
     const failed = m.begin({ cookie });
     failed.session.degrade(await thrown(() => failed.session.get('a')));
     await failed.end();
-    faulty.fail.delete('get');
+    store.failing.delete('get');
     expect((await request(m, cookie, (s) => s.get('a'))).result).toBe(2);
   });
 });

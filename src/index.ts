@@ -78,6 +78,7 @@ export {
   assertLockOptions,
   assertStoreKey,
   assertStoreRecord,
+  isSessionStore,
   isStoreKey,
   type SessionStore,
   STORE_KEY_PATTERN,

@@ -22,6 +22,7 @@ import {
   type SessionManagerOptions,
 } from './options.js';
 import { type ResealOptions, type ResealResult, reseal } from './records.js';
+import { listSealed, revokeAllSealed, revokeSealed } from './revocation.js';
 import { type Session, SessionImpl } from './session.js';
 import { createSessionState, type SessionState } from './state.js';
 import { createSealedState } from './stateless.js';
@@ -91,11 +92,20 @@ export interface SessionManager<D extends object = DefaultData, F extends object
   readonly cookieName: string;
   /** Start a request's session. No I/O and no crypto happen until the session is used. */
   begin(request: SessionRequest): SessionScope<D, F>;
-  /** Live sessions of a user (needs a store with `listByUser`), newest activity first. */
+  /**
+   * Live sessions of a user, newest activity first. Needs a store with `listByUser`, or a
+   * `cookieStore({ revocation })`; rejects with `ConfigError` otherwise.
+   */
   listSessions(userId: string, options?: { current?: string | undefined }): Promise<SessionInfo[]>;
-  /** Revoke one of `userId`'s sessions. Resolves `false` when the handle is not theirs or gone. */
+  /**
+   * Revoke one of `userId`'s sessions. Resolves `false` when the handle is not theirs or gone.
+   * Sealed-cookie sessions need `cookieStore({ revocation })` (else `ConfigError`).
+   */
   revokeSession(userId: string, handle: string): Promise<boolean>;
-  /** Revoke all of a user's sessions except the given handles. Resolves how many went. */
+  /**
+   * Revoke all of a user's sessions except the given handles. Resolves how many went.
+   * Sealed-cookie sessions need `cookieStore({ revocation })` (else `ConfigError`).
+   */
   revokeAll(userId: string, options?: { except?: readonly string[] }): Promise<number>;
   /**
    * Hand `event` to the `onEvent` listener (errors it throws are swallowed). For integrations
@@ -138,9 +148,19 @@ export function createSessionManager<
       const values = readCookie(request.cookie, ctx.cookie.name);
       return new Scope<D, F>(ctx, createSessionState(values, clientOf(request), mode));
     },
-    listSessions: (userId, opts = {}) => listSessions(ctx, userId, opts.current),
-    revokeSession: (userId, handle) => revokeSession(ctx, userId, handle),
-    revokeAll: (userId, opts = {}) => revokeAll(ctx, userId, opts.except),
+    // Sealed-cookie sessions keep their users' sessions in the revocation store (revocation.ts).
+    listSessions: (userId, opts = {}) =>
+      ctx.sealed === undefined
+        ? listSessions(ctx, userId, opts.current)
+        : listSealed(ctx, userId, opts.current),
+    revokeSession: (userId, handle) =>
+      ctx.sealed === undefined
+        ? revokeSession(ctx, userId, handle)
+        : revokeSealed(ctx, userId, handle),
+    revokeAll: (userId, opts = {}) =>
+      ctx.sealed === undefined
+        ? revokeAll(ctx, userId, opts.except)
+        : revokeAllSealed(ctx, userId, opts.except),
     reseal: (opts = {}) => reseal(ctx, opts),
     emit: (event) => emit(ctx, event),
   };

@@ -15,7 +15,13 @@ import {
 } from './errors.js';
 import type { BruteForceOptions } from './guesses.js';
 import { createKeyRing, generateSessionId, type KeyRing, type SecretsOption } from './keys.js';
-import { isCookieStore, lockUnavailable, resolveSealed, type SealedConfig } from './stateless.js';
+import {
+  COOKIE_STORE,
+  isCookieStore,
+  lockUnavailable,
+  resolveSealed,
+  type SealedConfig,
+} from './stateless.js';
 import type { SessionStore } from './store.js';
 
 /** How concurrent requests on one session are reconciled. */
@@ -307,7 +313,13 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
   const touchInterval = duration(options.touchInterval, 60_000, 'touchInterval', 0);
   const mode = checkMode(options.concurrency ?? 'merge', store);
   const maxRetries = integer(options.maxRetries, 20, 'maxRetries', 0, 1000);
-  if (options.maxSessionsPerUser !== undefined && typeof store.listByUser !== 'function') {
+  if (options.maxSessionsPerUser !== undefined && isCookieStore(store)) {
+    if (!store[COOKIE_STORE].revocation) {
+      throw new ConfigError(
+        'Option `maxSessionsPerUser` with sealed-cookie sessions needs a revocation store: cookieStore({ revocation: store }).',
+      );
+    }
+  } else if (options.maxSessionsPerUser !== undefined && typeof store.listByUser !== 'function') {
     throw new ConfigError(
       `Option \`maxSessionsPerUser\` needs a store with \`listByUser\`; ${store.name} has none.`,
     );

@@ -18,7 +18,7 @@ import {
   sealedCookieLines,
 } from './chunks.js';
 import { fingerprintMatches } from './client.js';
-import type { SessionPayload } from './codec.js';
+import type { SessionMeta, SessionPayload } from './codec.js';
 import { type Context, emit, emitGuess, short } from './context.js';
 import type { ResolvedCookieOptions } from './cookie.js';
 import { ConfigError, type KeySize, TooLargeError } from './errors.js';
@@ -26,6 +26,14 @@ import type { KeyRing } from './keys.js';
 import type { SessionResponse } from './lifecycle.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, keyFor, keyOf } from './records.js';
+import {
+  checkRevoked,
+  type NewUserSession,
+  noteSeen,
+  registerSession,
+  retire,
+  type UserState,
+} from './revocation.js';
 import { createSealKeys, type SealKeys, sealSession, unsealSession } from './sealed.js';
 import type { SessionState } from './state.js';
 import type { SessionStore } from './store.js';
@@ -42,6 +50,16 @@ export interface CookieStoreOptions {
    */
   leeway?: number;
   /**
+   * A small server-side store (any `SessionStore`: memory, Redis, SQL…) that makes sealed sessions
+   * revocable: a denylist of revoked session ids until their `exp`, and per signed-in user a
+   * revocation generation and the list of live sessions. Signed-in requests read it (two reads,
+   * in parallel); anonymous ones never do. Without it, `revokeSession`, `revokeAll`,
+   * `listSessions` and `maxSessionsPerUser` throw `ConfigError`, and a copy of a logged-out
+   * cookie stays valid until its deadline (docs/stateless.md, "Revocation").
+   * @default undefined (no revocation)
+   */
+  revocation?: SessionStore;
+  /**
    * Most cookies one session may span: `1` keeps it in one cookie (`name`), up to `4` allows
    * `name.0`…`name.3`. A session that does not fit fails its commit with `ERR_SESSION_TOO_LARGE`.
    * Four full cookies make a request header of about 16 KiB: raise the server's header limit
@@ -51,9 +69,20 @@ export interface CookieStoreOptions {
   maxChunks?: number;
 }
 
-/** A sealed-cookie store: a `SessionStore` shape the manager recognises. */
+/** What the manager reads of a `cookieStore()`. */
+export interface CookieStoreSettings {
+  readonly leeway: number;
+  readonly maxChunks: number;
+  /** A revocation store was given (the cookie store's own methods delegate to it). */
+  readonly revocation: boolean;
+}
+
+/**
+ * A sealed-cookie store: a `SessionStore` the manager recognises. Its own methods reach the
+ * revocation store, when there is one; without one they reject with `ConfigError`.
+ */
 export interface CookieStore extends SessionStore {
-  readonly [COOKIE_STORE]: Readonly<Required<CookieStoreOptions>>;
+  readonly [COOKIE_STORE]: CookieStoreSettings;
 }
 
 /** The sealed-cookie settings of a manager, resolved once. @internal */
@@ -62,6 +91,8 @@ export interface SealedConfig {
   readonly leeway: number;
   readonly maxChunks: number;
   readonly names: ChunkCookies;
+  /** Signed-in sessions are checked against the revocation store (`revocation.ts`). */
+  readonly revocation: boolean;
 }
 
 /** What one request of a sealed-cookie session keeps beside the shared state. @internal */
@@ -70,6 +101,16 @@ export interface SealedState {
   readonly presented: number;
   /** `iat` of the token the session was opened from (`0`: none). */
   iat: number;
+  /** The signed-in user of the session as opened or last sealed (`null`: anonymous). */
+  userId: string | null;
+  /** Its absolute deadline (a denylist entry lives until then). */
+  exp: number;
+  /** The user's revocation generation to seal with. */
+  gen: number;
+  /** The user record read at load (signed-in, with a revocation store). */
+  user: UserState | undefined;
+  /** The fingerprint policy `destroy` refused the opened session: denylist it at commit. */
+  refused: boolean;
   /** The payload changed outside the op log (a flash consumed, a CSRF secret created). */
   dirty: boolean;
   /** The cookie lines the last commit produced, not yet on a response. */
@@ -91,8 +132,21 @@ export function resolveSealed(
   cookie: ResolvedCookieOptions,
 ): SealedConfig | undefined {
   if (!isCookieStore(store)) return undefined;
-  const { leeway, maxChunks } = store[COOKIE_STORE];
-  return { keys: createSealKeys(keys), leeway, maxChunks, names: chunkCookies(cookie) };
+  const { leeway, maxChunks, revocation } = store[COOKIE_STORE];
+  if (!revocation) warnUnrevocable();
+  return { keys: createSealKeys(keys), leeway, maxChunks, names: chunkCookies(cookie), revocation };
+}
+
+let warned = false;
+
+/** Say once per process that sealed sessions without a revocation store cannot be revoked. */
+function warnUnrevocable(): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(
+    'sessionkit: sealed-cookie sessions without a revocation store cannot be revoked — a copy of a logged-out cookie stays valid until its idle or absolute deadline. Pass cookieStore({ revocation: store }); see docs/stateless.md.',
+    { code: 'SESSIONKIT_NO_REVOCATION' },
+  );
 }
 
 /** The `ConfigError` for lock mode on sealed cookies. @internal */
@@ -104,74 +158,102 @@ export function lockUnavailable(): ConfigError {
 
 /** The per-request state of a sealed session whose request presented `presented`. @internal */
 export function createSealedState(presented: number): SealedState {
-  return { presented, iat: 0, dirty: false, lines: undefined };
+  return {
+    presented,
+    iat: 0,
+    userId: null,
+    exp: 0,
+    gen: 0,
+    user: undefined,
+    refused: false,
+    dirty: false,
+    lines: undefined,
+  };
 }
 
 /**
  * Open the first presented token that authenticates and whose claims hold, with `leeway`: issued
- * no later than now, before its idle deadline and `exp`. Every other one is reported
- * (`invalid-cookie`, `expire`) and skipped; with none the session starts fresh. Never rejects.
- * @internal
+ * no later than now, before its idle deadline and `exp` — and, for a signed-in session with a
+ * revocation store, neither denylisted nor older than its user's generation. Every other one is
+ * reported (`invalid-cookie`, `expire`) and skipped; with none the session starts fresh. Rejects
+ * only with the revocation store's `StoreError`, after which the session is unusable. @internal
  */
 export async function loadSealed(ctx: Context, s: SessionState): Promise<void> {
+  try {
+    for (const token of s.cookieValues) {
+      if (await open(ctx, s, token)) break;
+    }
+    if (s.id === null && s.rotation !== 'invalidate') s.base = freshPayload(ctx, s.client);
+    s.loaded = true;
+  } catch (error) {
+    s.failed = error;
+    throw error;
+  }
+}
+
+/** Try one presented token; `true` when the search is over (opened, or refused by fingerprint). */
+async function open(ctx: Context, s: SessionState, token: string): Promise<boolean> {
   const sealed = ctx.sealed!;
   const st = s.sealed!;
   const t = ctx.now();
-  let malformed = false;
-  for (const token of s.cookieValues) {
-    const opened = unsealSession(sealed.keys, token, ctx.limits);
-    if (opened === 'malformed') {
-      malformed = true;
-      continue;
-    }
-    if (opened === 'signature') {
-      // A forged or foreign token: a failed guess, counted per client address.
-      emitGuess(ctx, { type: 'invalid-cookie', reason: opened, ip: s.client.ip });
-      continue;
-    }
-    if (opened === 'claims') {
-      emit(ctx, { type: 'invalid-cookie', reason: opened, ip: s.client.ip });
-      continue;
-    }
-    const { claims, payload } = opened;
-    if (claims.iat > t + sealed.leeway) {
-      emit(ctx, { type: 'invalid-cookie', reason: 'claims', ip: s.client.ip });
-      continue;
-    }
-    if (claims.exp + sealed.leeway <= t || claims.idle + sealed.leeway <= t) {
-      const reason = claims.exp + sealed.leeway <= t ? 'absolute' : 'idle';
-      emit(ctx, { type: 'expire', handle: short(keyFor(s, claims.sid)), reason });
-      continue;
-    }
-    s.clientId = claims.sid;
-    if (!fingerprintMatches(ctx, payload.meta, s.client)) {
-      const policy = ctx.fingerprint!.policy;
-      const handle = short(keyFor(s, claims.sid));
-      emit(ctx, { type: 'fingerprint-mismatch', handle, policy });
-      if (policy === 'destroy') {
-        emit(ctx, { type: 'destroy', handle });
-        break; // anonymous; the cookie is expired at the end of the request
-      }
-      s.flagged = true;
-    }
-    s.id = claims.sid;
-    s.expiresAt = claims.idle;
-    st.iat = claims.iat;
-    if (s.rotation !== 'invalidate') s.base = payload;
-    break;
+  const opened = unsealSession(sealed.keys, token, ctx.limits);
+  if (typeof opened === 'string') {
+    const event = { type: 'invalid-cookie', reason: opened, ip: s.client.ip } as const;
+    // A forged or foreign token is a failed guess, counted per client address.
+    if (opened === 'signature') emitGuess(ctx, event);
+    else emit(ctx, event);
+    return false;
   }
-  if (malformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed', ip: s.client.ip });
-  if (s.id === null && s.rotation !== 'invalidate') s.base = freshPayload(ctx, s.client);
-  s.loaded = true;
+  const { claims, payload } = opened;
+  if (claims.iat > t + sealed.leeway) {
+    emit(ctx, { type: 'invalid-cookie', reason: 'claims', ip: s.client.ip });
+    return false;
+  }
+  if (claims.exp + sealed.leeway <= t || claims.idle + sealed.leeway <= t) {
+    const reason = claims.exp + sealed.leeway <= t ? 'absolute' : 'idle';
+    emit(ctx, { type: 'expire', handle: short(keyFor(s, claims.sid)), reason });
+    return false;
+  }
+  const { userId } = payload.meta;
+  if (userId !== null && sealed.revocation) {
+    const check = await checkRevoked(ctx, keyFor(s, claims.sid), userId, claims.gen);
+    if (check.revoked) {
+      emit(ctx, { type: 'invalid-cookie', reason: 'revoked', ip: s.client.ip });
+      return false;
+    }
+    st.user = check.user;
+    st.gen = check.user.record.g;
+  }
+  s.clientId = claims.sid;
+  st.userId = userId;
+  st.exp = claims.exp;
+  if (!fingerprintMatches(ctx, payload.meta, s.client)) {
+    const policy = ctx.fingerprint!.policy;
+    const handle = short(keyFor(s, claims.sid));
+    emit(ctx, { type: 'fingerprint-mismatch', handle, policy });
+    if (policy === 'destroy') {
+      emit(ctx, { type: 'destroy', handle });
+      st.refused = true; // anonymous; denylisted and the cookie expired at commit
+      return true;
+    }
+    s.flagged = true;
+  }
+  s.id = claims.sid;
+  s.expiresAt = claims.idle;
+  st.iat = claims.iat;
+  if (s.rotation !== 'invalidate') s.base = payload;
+  return true;
 }
 
 /**
  * Apply what the request did to the sealed session and seal the result: nothing when untouched
  * or only read (unless `touchInterval` has passed since the token was sealed — a touch), no
  * cookie after `destroy`/`invalidate`, else a new token (a new session id on create and
- * rotation). Throws `TooLargeError` (`ERR_SESSION_TOO_LARGE`, naming the largest top-level keys)
- * when the session does not fit in `maxChunks` cookies, and `DataError` from `update` functions.
- * @internal
+ * rotation). With a revocation store, a signed-in session that ends or rotates is denylisted and
+ * a login is registered with its user (`maxSessionsPerUser`). Throws `TooLargeError`
+ * (`ERR_SESSION_TOO_LARGE`, naming the largest top-level keys) when the session does not fit in
+ * `maxChunks` cookies, `SessionLimitError`, `StoreError`, and `DataError` from `update`
+ * functions. @internal
  */
 export async function commitSealed(ctx: Context, s: SessionState): Promise<void> {
   if (s.failed !== undefined) throw s.failed;
@@ -179,9 +261,16 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
   const changed = s.ops.length > 0 || s.rotation !== 'none' || st.dirty || s.cookieDirty;
   if (!changed && !s.destroyed && !s.loaded) return; // untouched: no crypto at all
   if (!s.loaded) await loadSealed(ctx, s);
+  if (st.refused) {
+    st.refused = false;
+    await retireOpened(ctx, s, s.clientId!);
+  }
   const t = ctx.now();
   if (s.destroyed || (s.rotation === 'invalidate' && s.ops.length === 0)) {
-    if (s.id !== null) emit(ctx, { type: 'destroy', handle: short(keyOf(s)) });
+    if (s.id !== null) {
+      await retireOpened(ctx, s, s.id);
+      emit(ctx, { type: 'destroy', handle: short(keyOf(s)) });
+    }
     s.id = null;
     s.rotation = 'none';
     st.lines = undefined;
@@ -189,49 +278,96 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
   }
   if (!changed && (s.id === null || t - st.iat < ctx.touchInterval)) return;
   const payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
+  const { userId } = payload.meta;
+  const meta = { ...payload.meta, lastSeenAt: t };
   let id = s.id;
+  let gen = userId === null ? 0 : st.gen;
   if (id === null || s.rotation !== 'none') {
     const previous = id;
     id = ctx.generateId();
-    const handle = short(keyFor(s, id));
-    if (previous === null) emit(ctx, { type: 'create', handle, userId: payload.meta.userId });
-    else emit(ctx, { type: 'regenerate', handle, previous: short(keyFor(s, previous)) });
-  } else if (!changed) {
-    emit(ctx, { type: 'touch', handle: short(keyOf(s)) });
+    const handle = keyFor(s, id);
+    if (userId !== null && ctx.sealed!.revocation) {
+      const replaces = previous !== null && st.userId === userId ? keyFor(s, previous) : null;
+      gen = await registerSession(ctx, userId, newUserSession(handle, meta), replaces);
+    }
+    if (previous === null) emit(ctx, { type: 'create', handle: short(handle), userId });
+    else {
+      await retireOpened(ctx, s, previous);
+      emit(ctx, {
+        type: 'regenerate',
+        handle: short(handle),
+        previous: short(keyFor(s, previous)),
+      });
+    }
+  } else {
+    if (!changed) emit(ctx, { type: 'touch', handle: short(keyOf(s)) });
+    if (userId !== null && st.user !== undefined) await noteSeen(ctx, userId, keyOf(s), st.user);
   }
-  const meta = { ...payload.meta, lastSeenAt: t };
-  const next: SessionPayload = { ...payload, meta };
+  seal(ctx, s, id, { ...payload, meta }, gen);
+}
+
+/** Seal `payload` under session `id` into the cookie lines; the request now works on it. */
+function seal(
+  ctx: Context,
+  s: SessionState,
+  id: string,
+  payload: SessionPayload,
+  gen: number,
+): void {
+  const sealed = ctx.sealed!;
+  const st = s.sealed!;
+  const { meta } = payload;
+  const t = meta.lastSeenAt;
   const idle = Math.min(t + ctx.idle, meta.absoluteExpiresAt);
-  const claims = { sid: id, iat: t, idle, exp: meta.absoluteExpiresAt, gen: 0 };
-  const token = sealSession(ctx.sealed!.keys, claims, next, ctx.limits);
+  const claims = { sid: id, iat: t, idle, exp: meta.absoluteExpiresAt, gen };
+  const token = sealSession(sealed.keys, claims, payload, ctx.limits);
   const maxAge = meta.persistent ? meta.absoluteExpiresAt - t : undefined;
-  const lines = sealedCookieLines(
-    ctx.sealed!.names,
-    token,
-    maxAge,
-    t,
-    ctx.sealed!.maxChunks,
-    st.presented,
-  );
+  const lines = sealedCookieLines(sealed.names, token, maxAge, t, sealed.maxChunks, st.presented);
   if (!Array.isArray(lines)) {
     throw new TooLargeError(
       'The sealed session cookie',
       lines.size,
       lines.limit,
-      largestKeys(next),
+      largestKeys(payload),
     );
   }
   keyFor(s, id);
   s.id = id;
   s.expiresAt = idle;
-  s.base = next;
+  s.base = payload;
   s.ops = [];
   s.observed = undefined;
   s.rotation = 'none';
   s.cookieDirty = false;
   st.iat = t;
+  st.userId = meta.userId;
+  st.exp = meta.absoluteExpiresAt;
+  st.gen = gen;
+  st.user = undefined;
   st.dirty = false;
   st.lines = lines;
+}
+
+/**
+ * The session opened from the request's token, `id`, ends (destroy, logout, rotation, refused by
+ * fingerprint): with a revocation store and a signed-in user, denylist it so a copy of the token
+ * is refused too.
+ */
+async function retireOpened(ctx: Context, s: SessionState, id: string): Promise<void> {
+  const st = s.sealed!;
+  if (id !== s.clientId || st.userId === null || !ctx.sealed!.revocation) return;
+  await retire(ctx, keyFor(s, id), st.userId, st.exp);
+}
+
+function newUserSession(handle: string, meta: SessionMeta): NewUserSession {
+  return {
+    handle,
+    createdAt: meta.createdAt,
+    exp: meta.absoluteExpiresAt,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    persistent: meta.persistent,
+  };
 }
 
 /**

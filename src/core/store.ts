@@ -179,6 +179,22 @@ export function assertStoreKey(key: unknown): asserts key is string {
 }
 
 /**
+ * `true` when `value` has the required methods of a {@link SessionStore} (`get`, `set`, `touch`,
+ * `delete`), for stores that take another store as an option. Never throws.
+ */
+export function isSessionStore(value: unknown): value is SessionStore {
+  const s = value as Partial<SessionStore> | null | undefined;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.get === 'function' &&
+    typeof s.set === 'function' &&
+    typeof s.touch === 'function' &&
+    typeof s.delete === 'function'
+  );
+}
+
+/**
  * Reject with the signal's reason when it is already aborted. For store authors whose client
  * cannot take a signal: call it before starting backend work.
  */

@@ -15,7 +15,7 @@
 import { MAX_CHUNKS } from '../core/chunks.js';
 import { ConfigError } from '../core/errors.js';
 import { COOKIE_STORE, type CookieStore, type CookieStoreOptions } from '../core/stateless.js';
-import type { SessionStore } from '../core/store.js';
+import { isSessionStore, type SessionStore } from '../core/store.js';
 
 export type { CookieStore, CookieStoreOptions } from '../core/stateless.js';
 
@@ -30,8 +30,10 @@ const MAX_LEEWAY = 300_000;
 
 /**
  * Create a sealed-cookie store, to pass as the manager's `store`. Throws `ConfigError`
- * (`ERR_SESSION_CONFIG`) at once for a `leeway` outside 0–300 000 ms or a `maxChunks` outside 1–4.
- * The manager refuses `concurrency: 'lock'` and `encrypt` with it.
+ * (`ERR_SESSION_CONFIG`) at once for a `leeway` outside 0–300 000 ms, a `maxChunks` outside 1–4
+ * or a `revocation` that is not a `SessionStore`. The manager refuses `concurrency: 'lock'` and
+ * `encrypt` with it, and `maxSessionsPerUser` without `revocation`. Never closes the revocation
+ * store (whoever created it closes it).
  */
 export function cookieStore(options: CookieStoreOptions = {}): CookieStore {
   const { leeway = 5_000, maxChunks = DEFAULT_CHUNKS } = options;
@@ -45,19 +47,39 @@ export function cookieStore(options: CookieStoreOptions = {}): CookieStore {
       `cookieStore: \`maxChunks\` must be an integer from 1 to ${MAX_CHUNKS} (default ${DEFAULT_CHUNKS}).`,
     );
   }
-  const store: SessionStore = {
-    name: 'cookie',
-    get: unavailable,
-    set: unavailable,
-    touch: unavailable,
-    delete: unavailable,
-  };
-  return Object.assign(store, { [COOKIE_STORE]: Object.freeze({ leeway, maxChunks }) });
+  const { revocation } = options;
+  if (revocation !== undefined && !isSessionStore(revocation)) {
+    throw new ConfigError(
+      'cookieStore: `revocation` must be a SessionStore (get, set, touch and delete), e.g. redisStore({ client }).',
+    );
+  }
+  // The manager reaches the revocation store through this store's own methods, so its store
+  // gateway (deadline, StoreError, events, tracing) covers revocation I/O too.
+  const store: SessionStore =
+    revocation === undefined
+      ? {
+          name: 'cookie',
+          get: unavailable,
+          set: unavailable,
+          touch: unavailable,
+          delete: unavailable,
+        }
+      : {
+          name: 'cookie',
+          get: (key, o) => revocation.get(key, o),
+          set: (key, record, o) => revocation.set(key, record, o),
+          touch: (key, expiresAt, o) => revocation.touch(key, expiresAt, o),
+          delete: (key, o) => revocation.delete(key, o),
+        };
+  const settings = { leeway, maxChunks, revocation: revocation !== undefined };
+  return Object.assign(store, { [COOKIE_STORE]: Object.freeze(settings) });
 }
 
-/** A sealed-cookie store holds no records: the manager never calls these. */
+/** Without a revocation store the cookie store holds no records: the manager never calls these. */
 function unavailable(): Promise<never> {
   return Promise.reject(
-    new ConfigError('The cookie store keeps no records on the server; see docs/stateless.md.'),
+    new ConfigError(
+      'This cookie store has no revocation store, so it keeps no records on the server; see docs/stateless.md.',
+    ),
   );
 }

@@ -24,6 +24,7 @@ import {
   assertExpiresAt,
   assertStoreKey,
   assertStoreRecord,
+  isSessionStore,
   isStoreKey,
   type SessionStore,
   type StoreCallOptions,
@@ -68,7 +69,7 @@ export function tieredStore(options: TieredStoreOptions): SessionStore {
     ['cache', cache],
     ['persistent', persistent],
   ] as const) {
-    if (!isStore(tier)) {
+    if (!isSessionStore(tier)) {
       throw new ConfigError(
         `tieredStore: \`${name}\` must be a session store (get/set/touch/delete).`,
       );
@@ -253,16 +254,4 @@ export function tieredStore(options: TieredStoreOptions): SessionStore {
     store.ids = (o) => persistent.ids!(o);
   }
   return store;
-}
-
-function isStore(value: unknown): value is SessionStore {
-  const s = value as SessionStore | null | undefined;
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.get === 'function' &&
-    typeof s.set === 'function' &&
-    typeof s.touch === 'function' &&
-    typeof s.delete === 'function'
-  );
 }

@@ -8,8 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { isSessionError, type Session, type SessionEvent } from '../../src/index.js';
 import { cookieStore } from '../../src/stores/cookie.js';
+import { memoryStore } from '../../src/stores/memory.js';
 import { Jar } from '../support/cookie-jar.js';
-import { clock, manager, SECRET, type TestManager } from './helpers.js';
+import { clock, countingStore, faultyStore, manager, SECRET, type TestManager } from './helpers.js';
 
 const MINUTE = 60_000;
 type S = Session<Record<string, unknown>, Record<string, unknown>>;
@@ -429,5 +430,177 @@ describe('sealed-cookie sessions: concurrency is honest', () => {
     await run(m, jar, (s) => s.login('alice'));
     const text = JSON.stringify(m.events satisfies SessionEvent[]);
     expect(text).not.toContain(token(jar).slice(0, 40));
+  });
+});
+
+describe('sealed-cookie sessions: revocation through a revocation store', () => {
+  /** A sealed manager whose revocation store counts calls and can fail. */
+  function revocable(options: Parameters<typeof manager>[0] = {}) {
+    const c = clock();
+    // The revocation store judges expiry by the same clock as the manager.
+    const counted = countingStore(memoryStore({ now: c.now }));
+    const revocation = faultyStore(counted);
+    const m = manager({ store: cookieStore({ revocation }), now: c.now, ...options });
+    return { m, clock: c, revocation, calls: () => counted.total() };
+  }
+
+  it('without one, the revoke APIs and the per-user limit throw a ConfigError saying so', async () => {
+    const { m } = sealed();
+    for (const call of [
+      () => m.revokeSession('alice', 'x'.repeat(43)),
+      () => m.revokeAll('alice'),
+      () => m.listSessions('alice'),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(isSessionError(error, 'ERR_SESSION_CONFIG')).toBe(true);
+      expect((error as Error).message).toMatch(
+        /unavailable: sealed-cookie sessions can only be revoked through a revocation store/,
+      );
+    }
+    expect(() => manager({ store: cookieStore(), maxSessionsPerUser: 2 })).toThrowError(
+      /needs a revocation store/,
+    );
+  });
+
+  it('anonymous sessions do no revocation I/O; signed-in reads check it', async () => {
+    const { m, calls } = revocable();
+    const jar = new Jar();
+    await run(m, jar, (s) => s.set('a', 1));
+    await run(m, jar, (s) => s.all());
+    await run(m, jar, (s) => s.set('b', 2));
+    expect(calls()).toBe(0);
+    await run(m, jar, (s) => s.login('alice'));
+    const before = calls();
+    expect(before).toBeGreaterThan(0);
+    await run(m, jar, (s) => s.all());
+    expect(calls() - before).toBe(2); // the denylist and the user record, in parallel
+  });
+
+  it('logout, destroy and regenerate are final: a copy of the old cookie is refused', async () => {
+    const { m } = revocable();
+    for (const end of [(s: S) => s.logout(), (s: S) => s.destroy(), (s: S) => s.regenerate()]) {
+      const jar = new Jar();
+      await run(m, jar, (s) => {
+        s.login('alice');
+        s.set('secret', 'mine');
+      });
+      const copy = jar.clone();
+      await run(m, jar, end);
+      const replay = await run(m, copy, async (s) => ({
+        all: await s.all(),
+        meta: await s.meta(),
+      }));
+      expect(replay.result.all).toEqual({});
+      expect(replay.result.meta.userId).toBeNull();
+      expect(replay.out.setCookie).toEqual([]);
+    }
+    expect(m.events).toContainEqual(
+      expect.objectContaining({ type: 'invalid-cookie', reason: 'revoked' }),
+    );
+  });
+
+  it('revokeSession ends one device and checks ownership', async () => {
+    const { m } = revocable();
+    const phone = new Jar();
+    const laptop = new Jar();
+    await run(m, phone, (s) => s.login('alice'));
+    await run(m, laptop, (s) => s.login('alice'));
+    const handle = (await run(m, phone, (s) => s.handle())).result!;
+    expect(await m.revokeSession('bob', handle)).toBe(false);
+    expect(await m.revokeSession('alice', 'A'.repeat(43))).toBe(false);
+    expect(await m.revokeSession('alice', handle)).toBe(true);
+    expect((await run(m, phone, (s) => s.meta())).result.userId).toBeNull();
+    expect((await run(m, laptop, (s) => s.meta())).result.userId).toBe('alice');
+    expect(await m.revokeSession('alice', handle)).toBe(false);
+  });
+
+  it('revokeAll ends every other session of the user (generation), keeps except, spares other users', async () => {
+    const { m } = revocable();
+    const devices = [new Jar(), new Jar(), new Jar()];
+    for (const jar of devices) await run(m, jar, (s) => s.login('alice'));
+    const bob = new Jar();
+    await run(m, bob, (s) => s.login('bob'));
+    const current = (await run(m, devices[0]!, (s) => s.handle())).result!;
+    expect(await m.revokeAll('alice', { except: [current] })).toBe(2);
+    expect((await run(m, devices[0]!, (s) => s.meta())).result.userId).toBe('alice');
+    for (const jar of devices.slice(1))
+      expect((await run(m, jar, (s) => s.meta())).result.userId).toBeNull();
+    expect((await run(m, bob, (s) => s.meta())).result.userId).toBe('bob');
+    // The kept session re-seals with the new generation and survives; a later revokeAll ends it.
+    await run(m, devices[0]!, (s) => s.set('after', true));
+    expect((await run(m, devices[0]!, (s) => s.get('after'))).result).toBe(true);
+    expect(await m.revokeAll('alice')).toBe(1);
+    expect((await run(m, devices[0]!, (s) => s.meta())).result.userId).toBeNull();
+    // A login after revokeAll is sealed with the current generation.
+    const fresh = new Jar();
+    await run(m, fresh, (s) => s.login('alice'));
+    expect((await run(m, fresh, (s) => s.meta())).result.userId).toBe('alice');
+  });
+
+  it('listSessions shows the devices of a user, current marked, last seen updated after touchInterval', async () => {
+    const { m, clock: c } = revocable({ touchInterval: MINUTE });
+    const phone = new Jar();
+    await run(m, phone, (s) => s.login('alice'), { ip: '10.0.0.7', userAgent: 'Phone' });
+    c.advance(1000);
+    const laptop = new Jar();
+    await run(m, laptop, (s) => s.login('alice'), { ip: '10.0.0.8', userAgent: 'Laptop' });
+    const current = (await run(m, laptop, (s) => s.handle())).result!;
+    const list = await m.listSessions('alice', { current });
+    expect(list.map((d) => [d.userAgent, d.ip, d.current])).toEqual([
+      ['Laptop', '10.0.0.8', true],
+      ['Phone', '10.0.0.7', false],
+    ]);
+    const phoneSeen = list[1]!.lastSeenAt;
+    c.advance(2 * MINUTE);
+    await run(m, phone, (s) => s.all());
+    const after = await m.listSessions('alice');
+    expect(after[0]!.userAgent).toBe('Phone');
+    expect(after[0]!.lastSeenAt).toBe(phoneSeen + 2 * MINUTE + 1000);
+    expect(await m.listSessions('nobody')).toEqual([]);
+  });
+
+  it('maxSessionsPerUser: evict-oldest refuses the least recently seen; reject fails the login with 403', async () => {
+    const evict = revocable({ maxSessionsPerUser: 2 });
+    const jars = [new Jar(), new Jar(), new Jar()];
+    for (const jar of jars) {
+      await run(evict.m, jar, (s) => s.login('alice'));
+      evict.clock.advance(1000);
+    }
+    const users = [];
+    for (const jar of jars) users.push((await run(evict.m, jar, (s) => s.meta())).result.userId);
+    expect(users).toEqual([null, 'alice', 'alice']);
+    expect(evict.m.events).toContainEqual(
+      expect.objectContaining({ type: 'evict', userId: 'alice' }),
+    );
+
+    const reject = revocable({ maxSessionsPerUser: 1, sessionLimit: 'reject' });
+    await run(reject.m, new Jar(), (s) => s.login('alice'));
+    const scope = reject.m.begin({});
+    scope.session.login('alice');
+    const error = await scope.end().catch((e: unknown) => e);
+    expect(isSessionError(error, 'ERR_SESSION_LIMIT')).toBe(true);
+    expect((error as { status: number }).status).toBe(403);
+  });
+
+  it('a revocation store outage fails signed-in requests closed (503); anonymous ones never notice', async () => {
+    const { m, revocation } = revocable();
+    const signedIn = new Jar();
+    await run(m, signedIn, (s) => s.login('alice'));
+    const anonymous = new Jar();
+    await run(m, anonymous, (s) => s.set('a', 1));
+    revocation.fail.add('get');
+    const error = await run(m, signedIn, (s) => s.all()).catch((e: unknown) => e);
+    expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+    expect((error as { status: number }).status).toBe(503);
+    expect((await run(m, anonymous, (s) => s.all())).result).toEqual({ a: 1 });
+  });
+
+  it('a session refused by the fingerprint policy destroy is denylisted', async () => {
+    const { m } = revocable({ fingerprint: { userAgent: true, policy: 'destroy' } });
+    const jar = new Jar();
+    await run(m, jar, (s) => s.login('alice'), { userAgent: 'A' });
+    const copy = jar.clone();
+    await run(m, jar, (s) => s.all(), { userAgent: 'B' });
+    expect((await run(m, copy, (s) => s.meta(), { userAgent: 'A' })).result.userId).toBeNull();
   });
 });

@@ -11,31 +11,16 @@ const stores = readdirSync(SRC)
   .map((file) => file.slice(0, -'.ts'.length))
   .sort();
 
-// Stores that keep no records, and why the record suite does not apply; each still has a test file.
-const RECORDLESS: Record<string, string> = {
-  cookie:
-    'the session travels sealed in the cookie (test/core/stateless.test.ts, the adapter contract, test/security/stateless.test.ts)',
-};
-
 describe('every store runs the conformance suite', () => {
   it('finds the stores (the list is not vacuously empty)', () => {
     expect(stores).toContain('memory');
   });
 
-  for (const name of stores.filter((store) => !(store in RECORDLESS))) {
+  for (const name of stores) {
     it(`test/stores/${name}.test.ts exists and calls describeStore(`, () => {
       const file = `${TESTS}${name}.test.ts`;
       expect(existsSync(file), `missing test/stores/${name}.test.ts`).toBe(true);
       expect(readFileSync(file, 'utf8')).toContain('describeStore(');
-    });
-  }
-
-  for (const [name, why] of Object.entries(RECORDLESS)) {
-    it(`test/stores/${name}.test.ts exists; ${name} keeps no records: ${why}`, () => {
-      expect(stores).toContain(name);
-      expect(existsSync(`${TESTS}${name}.test.ts`), `missing test/stores/${name}.test.ts`).toBe(
-        true,
-      );
     });
   }
 });

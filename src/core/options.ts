@@ -333,9 +333,11 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
   if (
     options.maxSessionsPerUser !== undefined &&
     options.sessionLimit === 'reject' &&
+    !isCookieStore(store) &&
     (typeof store.lock !== 'function' || typeof store.unlock !== 'function')
   ) {
     // Without a user lock, parallel logins would all count the same sessions and all get in.
+    // (Sealed-cookie sessions count in one user record changed by compare-and-set: no lock.)
     throw new ConfigError(
       `Option \`sessionLimit: 'reject'\` needs a store with \`lock\` and \`unlock\`; ${store.name} lacks them.`,
     );

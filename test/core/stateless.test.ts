@@ -10,7 +10,8 @@ import { isSessionError, type Session, type SessionEvent } from '../../src/index
 import { cookieStore } from '../../src/stores/cookie.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { Jar } from '../support/cookie-jar.js';
-import { clock, countingStore, faultyStore, manager, SECRET, type TestManager } from './helpers.js';
+import { probeStore } from '../support/probe-store.js';
+import { clock, manager, SECRET, type TestManager } from './helpers.js';
 
 const MINUTE = 60_000;
 type S = Session<Record<string, unknown>, Record<string, unknown>>;
@@ -435,13 +436,12 @@ describe('sealed-cookie sessions: concurrency is honest', () => {
 
 describe('sealed-cookie sessions: revocation through a revocation store', () => {
   /** A sealed manager whose revocation store counts calls and can fail. */
-  function revocable(options: Parameters<typeof manager>[0] = {}) {
+  function revocable(options: Parameters<typeof manager>[0] = {}, jitter = 0) {
     const c = clock();
     // The revocation store judges expiry by the same clock as the manager.
-    const counted = countingStore(memoryStore({ now: c.now }));
-    const revocation = faultyStore(counted);
+    const revocation = probeStore(memoryStore({ now: c.now }), { jitter });
     const m = manager({ store: cookieStore({ revocation }), now: c.now, ...options });
-    return { m, clock: c, revocation, calls: () => counted.total() };
+    return { m, clock: c, revocation, calls: () => revocation.total() };
   }
 
   it('without one, the revoke APIs and the per-user limit throw a ConfigError saying so', async () => {
@@ -582,13 +582,29 @@ describe('sealed-cookie sessions: revocation through a revocation store', () => 
     expect((error as { status: number }).status).toBe(403);
   });
 
+  it('maxSessionsPerUser reject holds under 20 parallel logins: exactly the limit gets in', async () => {
+    // Jitter interleaves the logins' reads and compare-and-sets on the user record.
+    const { m } = revocable({ maxSessionsPerUser: 3, sessionLimit: 'reject' }, 5);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        run(m, new Jar(), (s) => s.login('alice')).then(
+          () => 'in',
+          (e: unknown) => (isSessionError(e, 'ERR_SESSION_LIMIT') ? 'limited' : e),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r === 'in')).toHaveLength(3);
+    expect(results.filter((r) => r === 'limited')).toHaveLength(17);
+    expect(await m.listSessions('alice')).toHaveLength(3);
+  });
+
   it('a revocation store outage fails signed-in requests closed (503); anonymous ones never notice', async () => {
     const { m, revocation } = revocable();
     const signedIn = new Jar();
     await run(m, signedIn, (s) => s.login('alice'));
     const anonymous = new Jar();
     await run(m, anonymous, (s) => s.set('a', 1));
-    revocation.fail.add('get');
+    revocation.failing.add('get');
     const error = await run(m, signedIn, (s) => s.all()).catch((e: unknown) => e);
     expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
     expect((error as { status: number }).status).toBe(503);

@@ -80,6 +80,26 @@ export interface StoreDeleteByUserOptions extends StoreCallOptions {
   except?: readonly string[] | undefined;
 }
 
+/** How far a {@link SessionStore.prune} has got, for progress displays. */
+export interface PruneProgress {
+  /** Expired records removed so far. */
+  removed: number;
+  /** Expired records found when the prune started, when the store can count them up front. */
+  total?: number | undefined;
+}
+
+/** Options of {@link SessionStore.prune}. */
+export interface StorePruneOptions extends StoreCallOptions {
+  /**
+   * Most records one statement deletes, for stores that prune in batches (the SQL stores), so
+   * that no statement holds its locks for long while the application keeps serving.
+   * @default 1000
+   */
+  batchSize?: number | undefined;
+  /** Called after each batch (stores that prune in one step: not at all). Must not throw. */
+  onProgress?: ((progress: PruneProgress) => void) | undefined;
+}
+
 /** One entry of {@link SessionStore.listByUser}. */
 export interface StoreEntry {
   /** The store key (an opaque handle, safe to show to the owner). */
@@ -148,8 +168,11 @@ export interface SessionStore {
   /** Delete every record of one user except `except`. Resolves how many live records were deleted. */
   deleteByUser?(userId: string, options?: StoreDeleteByUserOptions): Promise<number>;
 
-  /** Delete expired records (and dangling index entries). Resolves how many records went. */
-  prune?(options?: StoreCallOptions): Promise<number>;
+  /**
+   * Delete expired records (and dangling index entries, expired lock rows). Resolves how many
+   * records went. Safe while the application serves: SQL stores delete in batches.
+   */
+  prune?(options?: StorePruneOptions): Promise<number>;
 
   /** Every live key, streamed. */
   ids?(options?: StoreCallOptions): AsyncIterable<string>;

@@ -22,6 +22,8 @@ const COLUMN_NAMES = ['key', 'data', 'version', 'expiresAt', 'userId'] as const;
 const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Keys fetched per query while streaming `ids()`. */
 export const IDS_PAGE = 500;
+/** Rows one prune statement deletes unless the caller says otherwise. */
+export const PRUNE_BATCH = 1_000;
 
 /** A value bound to a statement parameter (`readonly string[]` only where the dialect asks for it). */
 export type SqlParam = string | number | null | Uint8Array | readonly string[];
@@ -52,6 +54,8 @@ export interface SqlSchemaOptions {
 
 /** Validated, quoted names handed to a dialect's DDL builder. */
 export interface SqlNames {
+  /** The sessions and locks tables, unquoted (as the catalog lists them). */
+  tableNames: readonly [string, string];
   /** Quoted sessions table. */
   table: string;
   /** Quoted locks table. */
@@ -107,6 +111,16 @@ export interface SqlDialect {
    * caches prepared statements returns the same text for any number of values.
    */
   notIn(column: string, values: readonly string[]): { sql: string; params: SqlParam[] };
+  /**
+   * A `SELECT` of column `name` listing which of two tables (`?`, `?`) exist in the current
+   * schema / database, for `migrate()`'s report.
+   */
+  tablesQuery: string;
+  /**
+   * A `DELETE` of at most `limit` rows of `table` matching `where` (`?` placeholders), each one
+   * statement holding its locks only for its own rows. @default a `key IN (SELECT … LIMIT n)`
+   */
+  batchDelete?(table: string, key: string, where: string, limit: number): string;
   /** The parameter written to the data column. @default the string itself */
   encodeData?(data: string): SqlParam;
   /** The expression that reads the data column back (text or bytes). @default the column */
@@ -114,7 +128,7 @@ export interface SqlDialect {
 }
 
 /** Every statement of a store, with the dialect's placeholders (see {@link sqlStatements}). */
-export type SqlStatements = Readonly<Record<StatementName, string>> & {
+export type SqlStatements = Readonly<Record<StatementName | 'prune' | 'pruneLocks', string>> & {
   /** `deleteByUser`'s statement with `?` placeholders, before a `NOT IN` is appended. */
   readonly byUserDelete: string;
 };
@@ -135,8 +149,9 @@ type StatementName =
   | 'unlock'
   | 'byUser'
   | 'byUserDeleteAll'
-  | 'prune'
-  | 'pruneLocks'
+  | 'counts'
+  | 'countExpired'
+  | 'page'
   | 'ids';
 
 /**
@@ -173,6 +188,7 @@ export function sqlNames(dialect: SqlDialect, options: SqlSchemaOptions, who: st
   }
   const q = (id: string) => dialect.quote(id);
   return {
+    tableNames: [table, locks],
     table: q(table),
     locks: q(locks),
     key: q(columns.key),
@@ -224,15 +240,42 @@ export function sqlStatements(dialect: SqlDialect, n: SqlNames): SqlStatements {
     unlock: `DELETE FROM ${l} WHERE ${q('key')} = ? AND ${q('owner')} = ? AND ${q('expires_at')} > ?`,
     byUser: `${select} WHERE ${u} = ? AND ${e} > ?`,
     byUserDeleteAll: byUserDelete,
-    prune: `DELETE FROM ${t} WHERE ${e} <= ?`,
-    pruneLocks: `DELETE FROM ${l} WHERE ${q('expires_at')} <= ?`,
+    counts: `SELECT (SELECT COUNT(*) FROM ${t} WHERE ${e} > ?) AS ${q('live')}, (SELECT COUNT(*) FROM ${t} WHERE ${e} <= ?) AS ${q('expired')}, (SELECT COUNT(*) FROM ${l} WHERE ${q('expires_at')} > ?) AS ${q('locks')}, (SELECT COUNT(*) FROM ${l} WHERE ${q('expires_at')} <= ?) AS ${q('expired_locks')}`,
+    countExpired: `SELECT COUNT(*) AS ${q('n')} FROM ${t} WHERE ${e} <= ?`,
+    page: `${select} WHERE ${e} > ? AND ${k} > ? ORDER BY ${k} LIMIT ${IDS_PAGE}`,
     ids: `SELECT ${k} AS ${q('key')} FROM ${t} WHERE ${e} > ? AND ${k} > ? ORDER BY ${k} LIMIT ${IDS_PAGE}`,
   };
   const built = Object.fromEntries(
     Object.entries(raw).map(([name, sql]) => [name, dialect.placeholders(sql)]),
   ) as Record<StatementName, string>;
+  const batches = pruneStatements(dialect, n, PRUNE_BATCH);
   // deleteByUser appends a NOT IN over a variable number of keys, then rewrites placeholders.
-  return { ...built, byUserDelete };
+  return { ...built, prune: batches.sessions, pruneLocks: batches.locks, byUserDelete };
+}
+
+/**
+ * The batched prune statements for `limit` rows per statement: expired sessions, then expired
+ * lock rows, each `DELETE` with one `?` (the clock), in the dialect's placeholders.
+ */
+export function pruneStatements(
+  dialect: SqlDialect,
+  n: SqlNames,
+  limit: number,
+): { sessions: string; locks: string } {
+  const q = (id: string) => dialect.quote(id);
+  const batch =
+    dialect.batchDelete ??
+    ((table: string, key: string, where: string, max: number) =>
+      `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ${max})`);
+  return {
+    sessions: dialect.placeholders(batch(n.table, n.key, `${n.expiresAt} <= ?`, limit)),
+    locks: dialect.placeholders(batch(n.locks, q('key'), `${q('expires_at')} <= ?`, limit)),
+  };
+}
+
+/** A `COUNT(*)` as a number, whether the driver returns number, string (pg) or bigint. */
+export function countOf(value: unknown): number {
+  return integer(value) ?? 0;
 }
 
 function identifier(

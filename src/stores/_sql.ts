@@ -21,6 +21,7 @@ import {
   type StoreDeleteByUserOptions,
   type StoreEntry,
   type StoreLockOptions,
+  type StorePruneOptions,
   type StoreUnlockOptions,
   throwIfAborted,
   toStoreError,
@@ -30,13 +31,23 @@ import {
   type SqlDialect,
   type SqlParam,
   type SqlSchemaOptions,
-  type SqlStatements,
   sqlNames,
   sqlSchemaText,
   sqlStatements,
   toEntries,
   toRecord,
 } from './_sql-dialect.js';
+import {
+  migrateReport,
+  pagedEntries,
+  pruneInBatches,
+  run,
+  type SqlContext,
+  type SqlCounts,
+  type SqlMigration,
+  tableCounts,
+  tablesToCreate,
+} from './_sql-run.js';
 
 export type {
   SqlColumns,
@@ -46,9 +57,7 @@ export type {
   SqlSchemaOptions,
 } from './_sql-dialect.js';
 export { sqlSchema } from './_sql-dialect.js';
-
-/** Extra runs of a statement the database rolled back as a deadlock victim. */
-const TRANSIENT_RETRIES = 5;
+export type { SqlCounts, SqlMigration } from './_sql-run.js';
 
 /** What one statement produced. */
 export interface SqlResult {
@@ -99,16 +108,22 @@ export interface SqlSessionStore extends SessionStore {
   readonly schema: string;
   /**
    * Apply {@link schema}, statement by statement. Idempotent (`IF NOT EXISTS`), so safe at every
-   * start. Rejects with `StoreError` (`ERR_SESSION_STORE`) when the database refuses or is
-   * unreachable.
+   * start; resolves which tables it created (for a SQLite store with `createTable`, the ones its
+   * construction created). Rejects with `StoreError` (`ERR_SESSION_STORE`) when the database
+   * refuses or is unreachable.
    */
-  migrate(options?: StoreCallOptions): Promise<void>;
+  migrate(options?: StoreCallOptions): Promise<SqlMigration>;
   lock(key: string, options: StoreLockOptions): Promise<boolean>;
   unlock(key: string, options: StoreUnlockOptions): Promise<boolean>;
   listByUser(userId: string, options?: StoreCallOptions): Promise<StoreEntry[]>;
   deleteByUser(userId: string, options?: StoreDeleteByUserOptions): Promise<number>;
-  prune(options?: StoreCallOptions): Promise<number>;
+  /** Expired sessions, then expired lock rows, in batches of `batchSize` rows per statement. */
+  prune(options?: StorePruneOptions): Promise<number>;
   ids(options?: StoreCallOptions): AsyncIterable<string>;
+  /** Every live record with its key, streamed a page at a time (for statistics). */
+  entries(options?: StoreCallOptions): AsyncIterable<StoreEntry>;
+  /** Live and expired rows of the sessions and the locks table. */
+  counts(options?: StoreCallOptions): Promise<SqlCounts>;
   close(): Promise<void>;
 }
 
@@ -138,9 +153,21 @@ export function createSqlStore(
   const ddl = dialect.schema(names);
   const schema = sqlSchemaText(dialect, ddl);
   const s = sqlStatements(dialect, names);
-  const ctx: SqlContext = { dialect, query, ddl, s, migrating: undefined, lazyDdl: false };
+  const ctx: SqlContext = {
+    dialect,
+    query,
+    names,
+    ddl,
+    s,
+    now,
+    migrating: undefined,
+    lazyDdl: false,
+    createdAtSetup: [],
+  };
   if (setup) {
     try {
+      // Remember what the construction's DDL creates, for the next migrate() report.
+      if (createTable) ctx.createdAtSetup = tablesToCreate(ctx);
       setup(createTable ? schema : undefined, [...new Set(Object.values(s))]);
     } catch (error) {
       throw toStoreError(dialect.name, 'init', error);
@@ -153,9 +180,7 @@ export function createSqlStore(
   return {
     name: dialect.name,
     schema,
-    async migrate(o) {
-      await migrate(ctx, o?.signal);
-    },
+    migrate: (o) => migrateReport(ctx, o?.signal),
     async get(key, o) {
       throwIfAborted(o?.signal);
       if (!isStoreKey(key)) return undefined;
@@ -231,11 +256,7 @@ export function createSqlStore(
       const params = [userId, now(), ...(keep?.params ?? [])];
       return (await run(ctx, 'deleteByUser', sql, params, o?.signal)).affected;
     },
-    async prune(o) {
-      const at = now();
-      await run(ctx, 'prune', s.pruneLocks, [at], o?.signal);
-      return (await run(ctx, 'prune', s.prune, [at], o?.signal)).affected;
-    },
+    prune: (o) => pruneInBatches(ctx, o),
     async *ids(o) {
       let after = '';
       for (;;) {
@@ -249,67 +270,10 @@ export function createSqlStore(
         if (rows.length < IDS_PAGE) return;
       }
     },
+    entries: (o) => pagedEntries(ctx, o?.signal),
+    counts: (o) => tableCounts(ctx, o?.signal),
     async close() {},
   };
-}
-
-/** What a store's statements share: made once per store by {@link createSqlStore}. */
-interface SqlContext {
-  readonly dialect: SqlDialect;
-  readonly query: SqlQuery;
-  /** The DDL statements, for `migrate()`. */
-  readonly ddl: readonly string[];
-  readonly s: SqlStatements;
-  /** `createTable` on an asynchronous binding: the first statement waits for the DDL. */
-  lazyDdl: boolean;
-  /** The DDL run in flight (or done) for {@link lazyDdl}; cleared when it fails, to retry. */
-  migrating: Promise<void> | undefined;
-}
-
-/** Run one statement; the single place where driver errors become `StoreError`s. */
-async function run(
-  ctx: SqlContext,
-  operation: string,
-  sql: string,
-  params: readonly SqlParam[],
-  signal: AbortSignal | undefined,
-): Promise<SqlResult> {
-  throwIfAborted(signal);
-  try {
-    if (ctx.lazyDdl) await migrateOnce(ctx);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await ctx.query(sql, params);
-      } catch (error) {
-        // A deadlock victim was rolled back whole: run it again rather than fail a request.
-        if (attempt > TRANSIENT_RETRIES || !ctx.dialect.isTransient?.(error)) throw error;
-        throwIfAborted(signal);
-      }
-    }
-  } catch (error) {
-    throw toStoreError(ctx.dialect.name, operation, error, signal);
-  }
-}
-
-/** Apply the DDL, statement by statement (each `IF NOT EXISTS`). */
-async function migrate(ctx: SqlContext, signal?: AbortSignal): Promise<void> {
-  for (const sql of ctx.ddl) {
-    throwIfAborted(signal);
-    try {
-      await ctx.query(sql, []);
-    } catch (error) {
-      throw toStoreError(ctx.dialect.name, 'migrate', error, signal);
-    }
-  }
-}
-
-/** The DDL once per store, shared by concurrent first statements; a failed run is retried. */
-function migrateOnce(ctx: SqlContext): Promise<void> {
-  ctx.migrating ??= migrate(ctx).catch((error: unknown) => {
-    ctx.migrating = undefined;
-    throw error;
-  });
-  return ctx.migrating;
 }
 
 /** Insert, or on a duplicate key try the guarded takeover (`'insert-then-update'`). */

@@ -20,7 +20,14 @@ import {
   sqlSchema,
 } from './_sql.js';
 
-export type { SqlColumns, SqlSchemaOptions, SqlSessionStore, SqlStoreOptions } from './_sql.js';
+export type {
+  SqlColumns,
+  SqlCounts,
+  SqlMigration,
+  SqlSchemaOptions,
+  SqlSessionStore,
+  SqlStoreOptions,
+} from './_sql.js';
 
 /** MySQL's duplicate-key error number (`ER_DUP_ENTRY`). */
 const ER_DUP_ENTRY = 1062;
@@ -78,6 +85,10 @@ const DIALECT: SqlDialect = {
   isDuplicateKey: (error) => (error as { errno?: unknown } | null)?.errno === ER_DUP_ENTRY,
   // Contended INSERT/UPDATE/DELETE on one lock row can deadlock; each is one autocommit statement.
   isTransient: (error) => (error as { errno?: unknown } | null)?.errno === ER_LOCK_DEADLOCK,
+  tablesQuery:
+    'SELECT table_name AS `name` FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN (?, ?)',
+  // MySQL's single-table DELETE takes a LIMIT (and cannot name its own table in a subquery).
+  batchDelete: (table, _key, where, limit) => `DELETE FROM ${table} WHERE ${where} LIMIT ${limit}`,
   notIn: (column, values) => ({
     sql: `${column} NOT IN (${values.map(() => '?').join(', ')})`,
     params: [...values],

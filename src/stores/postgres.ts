@@ -20,7 +20,14 @@ import {
   sqlSchema,
 } from './_sql.js';
 
-export type { SqlColumns, SqlSchemaOptions, SqlSessionStore, SqlStoreOptions } from './_sql.js';
+export type {
+  SqlColumns,
+  SqlCounts,
+  SqlMigration,
+  SqlSchemaOptions,
+  SqlSessionStore,
+  SqlStoreOptions,
+} from './_sql.js';
 
 /** The `pg` subset sessionkit uses: `Pool#query` / `Client#query` with text and values. */
 export interface PgPoolLike {
@@ -63,6 +70,11 @@ const DIALECT: SqlDialect = {
   upsert: (key, columns) =>
     `ON CONFLICT (${key}) DO UPDATE SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
   conditionalInsert: 'upsert-where',
+  tablesQuery:
+    'SELECT tablename AS "name" FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename IN (?, ?)',
+  // SKIP LOCKED: rows a request is writing right now are left for the next run, never waited on.
+  batchDelete: (table, key, where, limit) =>
+    `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`,
   notIn: (column, values) => ({ sql: `NOT (${column} = ANY(?))`, params: [values] }),
   encodeData: (data) => Buffer.from(data, 'utf8'),
 };

@@ -17,6 +17,8 @@ import {
 } from './_sql.js';
 import { type SyncSqlClient, type SyncSqlStatement, syncSqlBinding } from './_sql-sync.js';
 
+export type { SqlCounts, SqlMigration, SqlSessionStore } from './_sql.js';
+
 /** A value bound to a statement parameter. */
 export type SqliteParam = string | number | null;
 
@@ -76,6 +78,7 @@ const DIALECT: SqlDialect = {
   upsert: (key, columns) =>
     `ON CONFLICT(${key}) DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
   conditionalInsert: 'upsert-where',
+  tablesQuery: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
   // As bytes: node:sqlite on Node 22 cuts a TEXT value at its first U+0000 when reading it.
   readData: (column) => `CAST(${column} AS BLOB)`,
   // One JSON array parameter expanded by json_each: one statement text (prepared once) for any count.

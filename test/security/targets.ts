@@ -464,7 +464,7 @@ function sqlTarget(
     table: string,
     now: () => number,
   ) => Promise<{
-    store: SessionStore & { migrate(): Promise<void> };
+    store: SessionStore & { migrate(): Promise<unknown> };
     rows(table: string): Promise<unknown[]>;
     drop(table: string): Promise<void>;
     end(): Promise<void>;

@@ -253,6 +253,56 @@ export function describeSqlExtras(target: SqlTarget, { track }: StoreSuiteContex
       await expect(store.lock(old, { owner: 'b', ttl: 10 })).resolves.toBe(true);
     });
 
+    it('prunes in batches of batchSize, reporting progress against a counted total', async () => {
+      const clock = Date.now();
+      const table = target.table();
+      const statements: string[] = [];
+      const store = await migrated(
+        { table, now: () => clock },
+        { onSql: (sql) => statements.push(sql) },
+      );
+      const expired = Array.from({ length: 25 }, storeKey);
+      const rows = (keys: string[], expires: number) =>
+        keys.map(() => `(?, 'x', 1, ${expires}, NULL)`).join(', ');
+      await target.sql(`INSERT INTO ${table} VALUES ${rows(expired, clock - 1)}`, expired);
+      const live = Array.from({ length: 3 }, storeKey);
+      await target.sql(`INSERT INTO ${table} VALUES ${rows(live, clock + HOUR)}`, live);
+      await store.lock(live[0]!, { owner: 'a', ttl: HOUR });
+      await target.sql(`INSERT INTO ${table}_locks VALUES (?, 'o', ${clock - 1})`, [expired[0]]);
+      await expect(store.counts()).resolves.toEqual({
+        live: 3,
+        expired: 25,
+        locks: 1,
+        expiredLocks: 1,
+      });
+      const progress: unknown[] = [];
+      statements.length = 0;
+      await expect(
+        store.prune({ batchSize: 10, onProgress: (p) => progress.push(p) }),
+      ).resolves.toBe(25);
+      expect(progress).toEqual([
+        { removed: 0, total: 25 },
+        { removed: 10, total: 25 },
+        { removed: 20, total: 25 },
+        { removed: 25, total: 25 },
+      ]);
+      // One count, three session batches (10, 10, 5), one lock batch; each DELETE is limited.
+      const deletes = statements.filter((sql) => sql.startsWith('DELETE'));
+      expect(deletes).toHaveLength(4);
+      for (const sql of deletes) expect(sql).toMatch(/LIMIT 10\b/);
+      await expect(store.counts()).resolves.toEqual({
+        live: 3,
+        expired: 0,
+        locks: 1,
+        expiredLocks: 0,
+      });
+      const entries = await collect(store.entries());
+      expect(entries.map((e) => e.key).sort()).toEqual([...live].sort());
+      await expect(store.prune({ batchSize: 0 })).rejects.toMatchObject({
+        code: 'ERR_SESSION_CONFIG',
+      });
+    });
+
     it('pages ids() through more keys than one page', async () => {
       const table = target.table();
       const store = await migrated({ table });

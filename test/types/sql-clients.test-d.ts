@@ -6,7 +6,7 @@
 import type { Connection, Pool as MysqlPool, PoolConnection } from 'mysql2/promise';
 import type { Client, Pool, PoolClient } from 'pg';
 import { expectTypeOf } from 'vitest';
-import { type MysqlPoolLike, mysqlStore } from '../../src/stores/mysql.js';
+import { type MysqlPoolLike, mysqlStore, type SqlMigration } from '../../src/stores/mysql.js';
 import { type PgPoolLike, postgresStore } from '../../src/stores/postgres.js';
 
 declare const pgPool: Pool;
@@ -27,7 +27,7 @@ export const pgStore: ReturnType<typeof postgresStore> = postgresStore({ pool: p
 export const myStore: ReturnType<typeof mysqlStore> = mysqlStore({ pool: mysqlPool });
 // The SQL stores type their optional abilities as present.
 expectTypeOf(pgStore.lock).toBeFunction();
-expectTypeOf(myStore.migrate).returns.toEqualTypeOf<Promise<void>>();
+expectTypeOf(myStore.migrate).returns.toEqualTypeOf<Promise<SqlMigration>>();
 
 // @ts-expect-error -- a mysql2 pool is not a pg pool (no rows/rowCount result)
 postgresStore({ pool: mysqlPool });

@@ -1,9 +1,10 @@
 /**
  * Entry point of the demo (`npm start`). Environment:
  *
- * - `SESSION_STORE`: `sqlite:./data/sessions.db` (default), `file:./var/sessions`, `memory:`,
- *   `redis://127.0.0.1:6379`, `postgres://user@host/db`, `mysql://user@host/db`, or
- *   `tiered:redis://…+postgres://…` (SQL stores run `migrate()` at start)
+ * - `SESSION_STORE`: a store URL for `sessionkit/config` — `sqlite:./data/sessions.db` (default),
+ *   `file:./var/sessions`, `memory:`, `redis://127.0.0.1:6379`, `postgres://user@host/db`,
+ *   `mysql://user@host/db`, `tiered:redis://…+postgres://…` (SQL stores run `migrate()` at
+ *   start); the syntax is in `docs/operations.md`
  * - `SESSION_SECRET`: cookie-signing secret (32+ random bytes); when unset, one is generated
  *   once and kept in `./data/.session-secret` (mode 0600) so restarts keep sessions
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1)
@@ -13,18 +14,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { type ConfiguredStore, STORE_URL_SYNTAX, storeFromUrl } from '../../src/config/index.js';
 import { isSessionError } from '../../src/core/errors.js';
 import { generateSecret } from '../../src/index.js';
 import { createDemoApp, listen } from './app.js';
 import { DEMO_PASSWORD, DEMO_USERS } from './pages.js';
-import {
-  connectStore,
-  type OpenedStore,
-  parseStoreUrl,
-  StoreConnectError,
-  StoreUrlError,
-  SUPPORTED,
-} from './store-from-url.js';
+
+/** The store URL used when `SESSION_STORE` is unset or empty. */
+const DEFAULT_STORE_URL = 'sqlite:./data/sessions.db';
 
 const DATA_DIR = resolve('data');
 const SECRET_FILE = resolve(DATA_DIR, '.session-secret');
@@ -37,28 +34,29 @@ async function main(): Promise<void> {
   const host = process.env.HOST ?? '127.0.0.1';
   const production = process.env.NODE_ENV === 'production';
 
-  let opened: OpenedStore;
+  let store: ConfiguredStore;
   try {
-    opened = await connectStore(parseStoreUrl(process.env.SESSION_STORE));
+    const url = process.env.SESSION_STORE?.trim() || DEFAULT_STORE_URL;
+    store = await storeFromUrl(url, { migrate: true });
   } catch (error) {
-    if (error instanceof StoreUrlError) fail(error.message);
-    if (error instanceof StoreConnectError) fail(error.message);
+    // A bad URL, a missing client package, an unreachable server: one line, never a password.
+    if (isSessionError(error)) fail(`SESSION_STORE: ${error.message}`);
     throw error;
   }
 
   const secret = await loadSecret();
   let demo: ReturnType<typeof createDemoApp>;
   try {
-    demo = createDemoApp({ store: opened.store, secrets: secret, secureCookies: production });
+    demo = createDemoApp({ store, secrets: secret, secureCookies: production });
   } catch (error) {
     if (isSessionError(error, 'ERR_SESSION_CONFIG')) fail(error.message);
     throw error;
   }
   const running = await listen(demo.app, port, host);
 
-  console.log(`sessionkit demo on ${running.url}  (store: ${opened.description})`);
+  console.log(`sessionkit demo on ${running.url}  (store: ${store.description})`);
   console.log(`  demo accounts: ${DEMO_USERS.join(', ')} — password "${DEMO_PASSWORD}"`);
-  console.log(`  SESSION_STORE switches the store: ${SUPPORTED}`);
+  console.log(`  SESSION_STORE switches the store: ${STORE_URL_SYNTAX}`);
   if (production) {
     console.log('  NODE_ENV=production: secure cookies, so serve it over HTTPS (behind a proxy).');
   }
@@ -70,7 +68,7 @@ async function main(): Promise<void> {
     console.log(`${signal}: shutting down`);
     running
       .close()
-      .then(() => opened.close())
+      .then(() => store.close())
       .then(
         () => process.exit(0),
         (error: unknown) => {

@@ -1,10 +1,5 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as connectTcp, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +10,13 @@ import {
   type RedisClientLike,
   redisStore,
 } from '../../src/stores/redis.js';
-import { cli, freePort, HAS_REDIS_SERVER, isFree, until } from '../support/redis-servers.js';
+import {
+  cli,
+  HAS_REDIS_SERVER,
+  type RedisCluster,
+  startRedisCluster,
+  until,
+} from '../support/redis-servers.js';
 import {
   collect,
   describeStore,
@@ -183,56 +184,14 @@ const FLAVOURS: Flavour[] = [
   },
 ];
 
-/**
- * A real three-master Redis Cluster on 127.0.0.1, started once for this file from the local
- * `redis-server` binary (data in a temp dir, nothing persisted) and stopped after all tests.
- * Resolves the node ports.
- */
-let clusterStart: Promise<number[]> | undefined;
-const clusterProcesses: ChildProcess[] = [];
-let clusterDir: string | undefined;
-function redisCluster(): Promise<number[]> {
-  clusterStart ??= (async () => {
-    clusterDir = await mkdtemp(join(tmpdir(), 'sessionkit-redis-cluster-'));
-    const ports: number[] = [];
-    while (ports.length < 3) {
-      const port = await freePort();
-      // The cluster bus listens on port + 10000.
-      if (port < 55_000 && (await isFree(port + 10_000)) && !ports.includes(port)) ports.push(port);
-    }
-    for (const port of ports) {
-      const args = ['--port', port, '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
-      args.push('--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no');
-      const child = spawn('redis-server', [...args.map(String), '--dir', clusterDir], {
-        stdio: 'ignore',
-      });
-      clusterProcesses.push(child);
-    }
-    const nodes = ports.map((port) => `127.0.0.1:${port}`);
-    await until(async () => {
-      for (const port of ports) await cli(port, 'PING');
-    });
-    await promisify(execFile)('redis-cli', [
-      '--cluster',
-      'create',
-      ...nodes,
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ]);
-    await until(async () => {
-      for (const port of ports) {
-        if (!(await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'))
-          throw new Error('not ok yet');
-      }
-    });
-    return ports;
-  })();
-  return clusterStart;
+/** A real three-master Redis Cluster, started once for this file and stopped after it. */
+let cluster: Promise<RedisCluster> | undefined;
+function redisCluster(): Promise<readonly number[]> {
+  cluster ??= startRedisCluster();
+  return cluster.then((c) => c.ports);
 }
 afterAll(async () => {
-  for (const child of clusterProcesses) child.kill();
-  if (clusterDir !== undefined) await rm(clusterDir, { recursive: true, force: true });
+  if (cluster !== undefined) await (await cluster).stop();
 });
 
 /** A TCP proxy to Redis that a test can cut (every connection dropped, port closed) and resume. */

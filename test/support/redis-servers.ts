@@ -1,8 +1,9 @@
 /**
  * Private Redis servers for the Redis store tests, started from the local `redis-server` binary
  * on free 127.0.0.1 ports with nothing persisted (`--save '' --appendonly no`, temp dirs): the
- * port and wait helpers the Cluster test uses, and {@link startSentinelGroup} — a primary, a
- * replica and three Sentinels — with a deterministic forced failover. Every process is killed by
+ * port and wait helpers, {@link startRedisCluster} — three masters — and
+ * {@link startSentinelGroup} — a primary, a replica and three Sentinels — with a deterministic
+ * forced failover. Every process is killed by
  * the `stop()` the caller runs in `afterAll`.
  */
 
@@ -83,6 +84,62 @@ export async function killAll(children: readonly ChildProcess[]): Promise<void> 
       await exited;
     }),
   );
+}
+
+/** A three-master Redis Cluster on 127.0.0.1. */
+export interface RedisCluster {
+  /** The masters' ports. */
+  readonly ports: readonly number[];
+  /** Kill every node and remove the temp dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a {@link RedisCluster} from the local `redis-server` binary (data in a temp dir, nothing
+ * persisted); resolves once every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'sessionkit-redis-cluster-'));
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    await killAll(children);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const ports: number[] = [];
+    while (ports.length < 3) {
+      const port = await freePort();
+      // The cluster bus listens on port + 10000.
+      if (port < 55_000 && (await isFree(port + 10_000)) && !ports.includes(port)) ports.push(port);
+    }
+    for (const port of ports) {
+      const args = ['--port', port, '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
+      args.push('--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no');
+      children.push(spawnRedis([...args, '--dir', dir]));
+    }
+    await until(async () => {
+      for (const port of ports) await cli(port, 'PING');
+    });
+    const nodes = ports.map((port) => `127.0.0.1:${port}`);
+    await promisify(execFile)('redis-cli', [
+      '--cluster',
+      'create',
+      ...nodes,
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    await until(async () => {
+      for (const port of ports) {
+        if (!(await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'))
+          throw new Error('not ok yet');
+      }
+    });
+    return { ports, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** A primary, a replica and three Sentinels watching them, on 127.0.0.1. */

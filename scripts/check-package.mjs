@@ -1,12 +1,14 @@
 // Package check: the exports map and the source files agree in both directions, every exported
-// subpath imports from dist/ with a value export, the bin is built, and the packed tarball passes
-// publint (strict) and are-the-types-wrong (ESM-only profile). Both tools run offline on the
-// local tarball. Run after `npm run build` (as `npm run test:package` does).
+// subpath imports from dist/ with a value export, the web adapters' built files never reach a
+// node:http-family module through their static imports, the bin is built, and the packed tarball
+// passes publint (strict) and are-the-types-wrong (ESM-only profile). Both tools run offline on
+// the local tarball. Run after `npm run build` (as `npm run test:package` does).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -62,6 +64,38 @@ for (const [subpath, entry] of Object.entries(pkg.exports)) {
   }
 }
 
+// `sessionkit/adapters/hono` and `sessionkit/adapters/fetch` promise web-standard APIs only: the
+// built files reachable from them through static `import`/`export … from` (dynamic `import()` is
+// not followed) must not name an HTTP or socket module, which edge runtimes lack.
+const WEB_ENTRIES = ['dist/adapters/hono.js', 'dist/adapters/fetch.js'];
+const NODE_HTTP = new Set(
+  ['http', 'https', 'http2', 'net'].flatMap((name) => [name, `node:${name}`]),
+);
+
+/** The specifiers of `file`'s static imports and re-exports. */
+function staticImports(file) {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022);
+  return source.statements
+    .filter((s) => ts.isImportDeclaration(s) || (ts.isExportDeclaration(s) && s.moduleSpecifier))
+    .map((s) => s.moduleSpecifier.text);
+}
+
+for (const entry of WEB_ENTRIES) {
+  const start = join(root, entry);
+  if (!existsSync(start)) continue; // reported above as not built
+  const via = new Map([[start, [entry]]]); // file → the import chain that reached it
+  for (const [file, chain] of via) {
+    for (const specifier of staticImports(file)) {
+      if (NODE_HTTP.has(specifier)) {
+        problems.push(`${entry} reaches ${specifier}: ${[...chain, specifier].join(' → ')}`);
+      } else if (specifier.startsWith('.')) {
+        const next = resolve(dirname(file), specifier);
+        if (!via.has(next)) via.set(next, [...chain, relative(root, next)]);
+      }
+    }
+  }
+}
+
 // The CLI ships as the package bin, built and runnable.
 for (const [name, target] of Object.entries(pkg.bin ?? {})) {
   if (!existsSync(join(root, target))) problems.push(`bin ${name}: ${target} was not built`);
@@ -99,5 +133,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `package check: ${Object.keys(pkg.exports).length - 1} subpaths exported, built and importable; publint and attw (esm-only) pass`,
+  `package check: ${Object.keys(pkg.exports).length - 1} subpaths exported, built and importable; ${WEB_ENTRIES.join(' and ')} reach no node:http/https/http2/net; publint and attw (esm-only) pass`,
 );

@@ -6,6 +6,8 @@
  * the option and the fix, and never contain secrets, raw session ids or connection strings.
  */
 
+import { redactError } from './redact.js';
+
 /** Every error code sessionkit uses. */
 export type SessionErrorCode =
   | 'ERR_SESSION_CONFIG'
@@ -62,12 +64,17 @@ export class ConfigError extends SessionError<'ERR_SESSION_CONFIG'> {
 
 /**
  * The storage backend failed (network, disk, SQL error, timeout). `cause` holds the original
- * error. Adapters answer 503 with `Cache-Control: no-store` and leave the client cookie alone.
+ * error, scrubbed in place of secrets (URL passwords, `password=` values, Redis command
+ * arguments such as AUTH passwords and session records; see `redact.ts`), since frameworks log
+ * causes whole. Adapters answer 503 with `Cache-Control: no-store` and leave the client cookie
+ * alone.
  */
 export class StoreError extends SessionError<'ERR_SESSION_STORE'> {
   override name = 'StoreError';
   constructor(message: string, options?: SessionErrorOptions) {
     super('ERR_SESSION_STORE', message, 503, options);
+    // Every StoreError is made here, so no backend secret reaches a log through a cause.
+    redactError(options?.cause);
   }
 }
 

@@ -183,6 +183,36 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
       }
     });
 
+    it('several session cookies: the first one whose signature verifies wins; a verified but dead first one makes the request anonymous', async () => {
+      const h = await boot();
+      const alice = await h.login('alice');
+      const bob = await h.login('bob');
+      const name = h.manager.cookieName;
+      const who = async (cookie: string): Promise<unknown> => {
+        const reply = await h.req('GET', '/whoami', { cookie });
+        expect(reply.status).toBe(200);
+        return (reply.json as { userId: unknown }).userId;
+      };
+      // Order decides, not recency or privilege.
+      expect(await who(`${alice}; ${bob}`)).toBe('alice');
+      expect(await who(`${bob}; ${alice}`)).toBe('bob');
+      // Forged (bad signature) and malformed values before a genuine one are skipped.
+      const forged = `${name}=${h.idOf(alice)}.${'A'.repeat(43)}`;
+      expect(await who(`${forged}; ${name}=garbage; ${bob}; ${alice}`)).toBe('bob');
+      expect(h.events).toContainEqual(
+        expect.objectContaining({ type: 'invalid-cookie', reason: 'signature' }),
+      );
+      // The first verified cookie decides even when its session is gone: the later one is not
+      // tried (one store read per request, no fallback to another session).
+      await h.req('POST', '/logout', { cookie: alice });
+      h.probe.reset();
+      const reply = await h.req('GET', '/whoami', { cookie: `${alice}; ${bob}` });
+      expect(reply.json).toEqual({ data: {}, userId: null, flagged: false });
+      expect(reply.setCookies).toEqual([]);
+      expect(h.probe.calls.get('get')).toBe(1);
+      expect(await who(`${bob}; ${alice}`)).toBe('bob');
+    });
+
     it('transport: the id is ignored in the query, the body, Authorization and custom headers', async () => {
       const h = await boot();
       const pair = await h.newSession({ secret: 'mine' });

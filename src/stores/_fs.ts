@@ -21,7 +21,7 @@ export const SUBDIRS = ['data', 'users', 'locks', 'mutex'] as const;
 /** Flags of every read by name: a final symbolic link fails with ELOOP instead of being followed. */
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** Flags of an index marker's creation: never through a final symbolic link. */
-export const MARKER_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW;
+export const MARKER_FLAGS: number = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /**
  * Create `dir` and its subdirectories with mode 0700 (chmod explicitly: the umask may interfere).

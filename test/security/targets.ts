@@ -79,6 +79,7 @@ import {
   type RouteResult,
   type Routes,
 } from '../adapters/contract.js';
+import { MYSQL_URL, POSTGRES_URL, REDIS_URL } from '../support/backends.js';
 import { testManager } from '../support/manager.js';
 import { type ProbeStore, probeStore } from '../support/probe-store.js';
 import { remoteAddress, serveFetch } from '../support/serve-fetch.js';
@@ -445,10 +446,6 @@ async function walk(dir: string): Promise<string[]> {
   }
   return out;
 }
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** A per-test name usable as a Redis prefix part and an SQL table. */
 function uniqueName(): string {

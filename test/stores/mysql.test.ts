@@ -2,15 +2,15 @@ import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { type MysqlPoolLike, mysqlSchema, mysqlStore } from '../../src/stores/mysql.js';
+import { MYSQL_URL } from '../support/backends.js';
 import { describeStore, record, storeKey } from './conformance.js';
 import { closedPort, describeSqlExtras, type SqlTarget, tableNames } from './sql-extras.js';
 
-const URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 /** Fail fast (and visibly) when the server is down, instead of hanging the suite. */
 const CONNECT_TIMEOUT = 2000;
 
 const pools: mysql.Pool[] = [];
-function newPool(options: mysql.PoolOptions = { uri: URL }): mysql.Pool {
+function newPool(options: mysql.PoolOptions = { uri: MYSQL_URL }): mysql.Pool {
   const pool = mysql.createPool({ connectTimeout: CONNECT_TIMEOUT, ...options });
   pools.push(pool);
   return pool;
@@ -172,7 +172,7 @@ describeStore({
       });
 
       it('counts matched rows whatever the FOUND_ROWS flag: touching to the same expiry is true', async () => {
-        const flagless = newPool({ uri: URL, flags: ['-FOUND_ROWS'] });
+        const flagless = newPool({ uri: MYSQL_URL, flags: ['-FOUND_ROWS'] });
         const name = table();
         const store = ctx.track(mysqlStore({ pool: flagless, table: name }));
         await store.migrate();

@@ -2,17 +2,17 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { type PgPoolLike, postgresSchema, postgresStore } from '../../src/stores/postgres.js';
+import { POSTGRES_URL } from '../support/backends.js';
 import { describeStore, record, storeKey } from './conformance.js';
 import { closedPort, describeSqlExtras, type SqlTarget, tableNames } from './sql-extras.js';
 
-const URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Fail fast (and visibly) when the server is down, instead of hanging the suite. */
 const CONNECT_TIMEOUT = 2000;
 
 const pools: pg.Pool[] = [];
 function newPool(options: pg.PoolConfig = {}): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: URL,
+    connectionString: POSTGRES_URL,
     connectionTimeoutMillis: CONNECT_TIMEOUT,
     ...options,
   });
@@ -95,7 +95,7 @@ describeStore({
       });
 
       it('works on a single pg Client too', async () => {
-        const client = new pg.Client({ connectionString: URL });
+        const client = new pg.Client({ connectionString: POSTGRES_URL });
         await client.connect();
         try {
           const store = ctx.track(postgresStore({ pool: client, table: table() }));

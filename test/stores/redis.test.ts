@@ -10,6 +10,7 @@ import {
   type RedisClientLike,
   redisStore,
 } from '../../src/stores/redis.js';
+import { REDIS_URL } from '../support/backends.js';
 import {
   cli,
   HAS_REDIS_SERVER,
@@ -25,8 +26,6 @@ import {
   type StoreSuiteContext,
   storeKey,
 } from './conformance.js';
-
-const URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A raw command on either client flavour. */
 type Raw = (...args: (string | number)[]) => Promise<unknown>;
@@ -47,7 +46,7 @@ const FLAVOURS: Flavour[] = [
   {
     name: 'ioredis',
     async connect() {
-      const client = new Redis(URL, {
+      const client = new Redis(REDIS_URL, {
         lazyConnect: true,
         connectTimeout: 1000,
         enableOfflineQueue: false,
@@ -91,7 +90,7 @@ const FLAVOURS: Flavour[] = [
     name: 'node-redis',
     async connect() {
       const client = createClient({
-        url: URL,
+        url: REDIS_URL,
         disableOfflineQueue: true,
         socket: { connectTimeout: 1000, reconnectStrategy: false },
       });
@@ -303,7 +302,7 @@ async function monitored(
   prefix: string,
   fn: () => Promise<unknown>,
 ): Promise<string[][]> {
-  const { hostname, port } = new globalThis.URL(URL);
+  const { hostname, port } = new URL(REDIS_URL);
   const socket = connectTcp(Number(port || 6379), hostname);
   const marker = `sessionkit-marker-${randomBytes(8).toString('hex')}`;
   const seen: string[][] = [];
@@ -630,7 +629,7 @@ function specifics(
     });
 
     it('fails fast with StoreError while Redis is unreachable and recovers when it is back', async () => {
-      const proxy = await tcpProxy(Number(new globalThis.URL(URL).port || 6379));
+      const proxy = await tcpProxy(Number(new URL(REDIS_URL).port || 6379));
       const { client, quit } = await recommended(`redis://127.0.0.1:${proxy.port}`);
       try {
         const { store } = await make(client);

@@ -1,7 +1,8 @@
 /**
  * Real stores for the torture, outage and lock-mode tests: every store on its real backend
  * (temp dirs, random Redis prefixes, per-run SQL tables), each with its cleanup. Server URLs come
- * from `TEST_REDIS_URL`, `TEST_POSTGRES_URL`, `TEST_MYSQL_URL` (127.0.0.1 defaults). Opening a
+ * from `TEST_REDIS_URL`, `TEST_POSTGRES_URL`, `TEST_MYSQL_URL` (127.0.0.1 defaults), read here
+ * and nowhere else in test/ and examples/: import {@link REDIS_URL} and its siblings. Opening a
  * server store rejects quickly when its server is unreachable; {@link serverGate} turns that into
  * a visible skip, or a failure under `CI=true`.
  */

@@ -25,6 +25,8 @@ export interface LoadState {
   version?: number | undefined;
   /** The data as loaded or last written, as JSON (native only). */
   snapshot?: JsonObject | undefined;
+  /** Loaded from elsewhere (a store being migrated from): write it even when unmodified. */
+  pending?: boolean | undefined;
 }
 
 /** Storage operations of the facade. Every method rejects with `StoreError` on a failing store. */

@@ -21,7 +21,8 @@ export type ExpressSessionEvent =
   | { type: 'weak-secret' }
   | { type: 'store-error'; operation: string; error: unknown }
   | { type: 'store-unavailable' }
-  | { type: 'write-dropped' };
+  | { type: 'write-dropped' }
+  | { type: 'migrated' };
 
 /** Everything the handler needs, resolved once from the options. */
 export interface FacadeConfig {
@@ -126,6 +127,7 @@ export function handle(
     originalHash = hash(req.session as Session);
     state.version = undefined;
     state.snapshot = undefined;
+    state.pending = undefined;
   };
   const inflate = (data: Record<string, unknown>): void => {
     // A record without a cookie (written by something else) gets the configured one; express-
@@ -136,7 +138,8 @@ export function handle(
     createSession(req, data);
     originalId = req.sessionID;
     originalHash = hash(data);
-    if (!config.resave) savedHash = originalHash;
+    // A session read from the store being migrated from is written to the new one regardless.
+    if (!config.resave && !state.pending) savedHash = originalHash;
   };
   const isModified = (s: Session): boolean => originalId !== s.id || originalHash !== hash(s);
   const isSaved = (s: Session): boolean => originalId === s.id && savedHash === hash(s);

@@ -31,6 +31,7 @@ import {
   handle,
   type Next,
 } from './_middleware.js';
+import { migratingBackend } from './_migrate.js';
 import { Session } from './_session.js';
 import { MemoryStore, Store } from './_store.js';
 
@@ -128,6 +129,13 @@ export interface SessionOptions {
   strict?: boolean | undefined;
   /** Milliseconds a store call may take before it fails with `StoreError`. @default 10_000 */
   storeTimeout?: number | undefined;
+  /**
+   * The connect store you are moving away from, while `store` is a sessionkit store ("read old,
+   * write new"): a session `store` does not have is read from here, written to `store` by the
+   * same request and then deleted here; logout deletes in both. Remove the option once the old
+   * store is empty or its sessions have expired. @default undefined (no migration)
+   */
+  migrateFrom?: ConnectStoreLike | undefined;
   /** Called for every {@link ExpressSessionEvent}; must not throw. */
   onEvent?: ((event: ExpressSessionEvent) => void) | undefined;
 }
@@ -201,7 +209,16 @@ function createSession(options: SessionOptions = {}): SessionMiddleware {
     throw new ConfigError('Option `storeTimeout` must be a positive number of milliseconds.');
   }
   const store = options.store ?? new MemoryStore();
-  const backend = backendOf(store, storeTimeout);
+  let backend = backendOf(store, storeTimeout);
+  if (options.migrateFrom !== undefined) {
+    const previous = backendOf(options.migrateFrom, storeTimeout);
+    if (!backend.native || previous.native) {
+      throw new ConfigError(
+        'Option `migrateFrom` takes the old express-session store, and `store` must then be a sessionkit store.',
+      );
+    }
+    backend = migratingBackend(backend, previous, emit);
+  }
   let ready = true;
   const config: FacadeConfig = {
     name: options.name || options.key || 'connect.sid',

@@ -183,3 +183,11 @@ export async function facadeServer(
 export async function closeServers(): Promise<void> {
   for (const s of open.splice(0)) await s.close();
 }
+
+/** Options of the migration tests: a strong secret, no resave/saveUninitialized, a one-hour cookie. */
+export const HOUR_SESSION = {
+  secret: SECRET,
+  resave: false,
+  saveUninitialized: false,
+  cookie: { maxAge: 3_600_000 },
+} as const;

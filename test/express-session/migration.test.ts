@@ -16,7 +16,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import session from '../../src/express-session/index.js';
 import { postgresPool, uniqueName } from '../support/backends.js';
 import { type NodeRedisClient, nodeRedis } from '../support/connect-stores.js';
-import { Browser, SECRET, type Served, serve } from './helpers.js';
+import { Browser, HOUR_SESSION, type Served, serve } from './helpers.js';
 
 const servers: Served[] = [];
 afterEach(async () => {
@@ -100,12 +100,7 @@ async function app(middleware: Middleware): Promise<string> {
   return served.url;
 }
 
-const options = {
-  secret: SECRET,
-  resave: false,
-  saveUninitialized: false,
-  cookie: { maxAge: 3_600_000 },
-};
+const options = HOUR_SESSION;
 
 for (const backend of backends) {
   describe(`migration on ${backend.name}`, () => {

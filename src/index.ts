@@ -53,6 +53,7 @@ export {
   type ConcurrencyMode,
   createSessionManager,
   type FingerprintOptions,
+  type HeaderTransportOptions,
   type IpPrefixOptions,
   type LockOptions,
   type ResealOptions,
@@ -64,6 +65,8 @@ export {
   type SessionRequest,
   type SessionResponse,
   type SessionScope,
+  type TokenHeader,
+  type TransportOption,
 } from './core/manager.js';
 export type {
   DestroyOptions,

@@ -44,6 +44,7 @@ export function attach<D extends object, F extends object>(
 ): Session<D, F> {
   const scope = manager.begin({
     cookie: req.headers.cookie,
+    header: (name) => req.headersDistinct[name],
     ip,
     userAgent: header(req, 'user-agent'),
     concurrency,
@@ -146,8 +147,9 @@ function applySessionHeaders(res: ServerResponse, out: SessionResponse): void {
   }
   if (out.vary) {
     const vary = res.getHeader('vary');
-    res.setHeader('vary', appendVary(vary === undefined ? undefined : String(vary), 'Cookie'));
+    res.setHeader('vary', appendVary(vary === undefined ? undefined : String(vary), out.varyOn));
   }
+  if (out.token !== undefined) res.setHeader(out.token[0], out.token[1]);
   if (out.cacheControl !== undefined) {
     // A response that reads or sets a session must never be stored by a shared cache, whatever
     // the handler said; `cacheControl: false` on the manager opts out.
@@ -339,7 +341,7 @@ function withSessionHeaders(args: unknown[], out: SessionResponse): unknown[] {
   }
   const varyKey = lower.get('vary');
   if (varyKey !== undefined && out.vary)
-    headers[varyKey] = appendVary(String(headers[varyKey]), 'Cookie');
+    headers[varyKey] = appendVary(String(headers[varyKey]), out.varyOn);
   const ccKey = lower.get('cache-control');
   if (ccKey !== undefined && out.cacheControl !== undefined) {
     headers[ccKey] = out.cacheControl;

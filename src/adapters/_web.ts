@@ -31,7 +31,8 @@ export function withSessionHeaders(response: Response, out: SessionResponse): Re
     out.setCookie.length === 0 &&
     !out.vary &&
     out.cacheControl === undefined &&
-    out.clearSiteData === undefined
+    out.clearSiteData === undefined &&
+    out.token === undefined
   ) {
     return response;
   }
@@ -65,7 +66,8 @@ export async function discard(response: Response): Promise<void> {
 
 function writeHeaders(headers: Headers, out: SessionResponse): void {
   for (const line of out.setCookie) headers.append('set-cookie', line);
-  if (out.vary) headers.set('vary', appendVary(headers.get('vary') ?? undefined, 'Cookie'));
+  if (out.vary) headers.set('vary', appendVary(headers.get('vary') ?? undefined, out.varyOn));
+  if (out.token !== undefined) headers.set(out.token[0], out.token[1]);
   // A response that reads or sets a session must never be stored by a shared cache, whatever
   // the handler said; `cacheControl: false` on the manager opts out.
   if (out.cacheControl !== undefined) headers.set('cache-control', out.cacheControl);

@@ -98,6 +98,7 @@ function sessionkitPlugin(
       // No I/O and no crypto here: the session is loaded on first use.
       const scope = manager.begin({
         cookie: request.headers.cookie,
+        header: (name) => request.raw.headersDistinct[name],
         ip: () => request.ip,
         userAgent: request.headers['user-agent'],
         concurrency,
@@ -137,13 +138,14 @@ function sessionkitPlugin(
             const vary = reply.getHeader('vary');
             reply.header(
               'vary',
-              appendVary(vary === undefined ? undefined : String(vary), 'Cookie'),
+              appendVary(vary === undefined ? undefined : String(vary), out.varyOn),
             );
           }
           // Responses that read or set a session are never stored by shared caches, whatever
           // the handler said.
           if (out.cacheControl !== undefined) reply.header('cache-control', out.cacheControl);
           if (out.clearSiteData !== undefined) reply.header('clear-site-data', out.clearSiteData);
+          if (out.token !== undefined) reply.header(out.token[0], out.token[1]);
           return payload;
         } catch (error) {
           // Into Fastify's error flow: onError hooks, then the app's error handler; this hook

@@ -131,6 +131,7 @@ export function createSessionScope<D extends object = DefaultData, F extends obj
 ): FetchSessionScope<D, F> {
   const scope = manager.begin({
     cookie: request.headers.get('cookie') ?? undefined,
+    header: (name) => request.headers.get(name) ?? undefined,
     ip: options.getClientIp === undefined ? undefined : () => options.getClientIp?.(request),
     userAgent: request.headers.get('user-agent') ?? undefined,
     concurrency: options.concurrency,

@@ -74,6 +74,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   return async function sessionMiddleware(c, next) {
     const scope = manager.begin({
       cookie: c.req.header('cookie'),
+      header: (name) => c.req.header(name),
       ip: options.getClientIp === undefined ? undefined : () => options.getClientIp?.(c),
       userAgent: c.req.header('user-agent'),
       concurrency: options.concurrency,

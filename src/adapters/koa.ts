@@ -101,6 +101,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
   ): Promise<void> {
     const scope = manager.begin({
       cookie: ctx.req.headers.cookie,
+      header: (name) => ctx.req.headersDistinct[name],
       ip: () => ctx.ip,
       userAgent: ctx.req.headers['user-agent'],
       concurrency: options.concurrency,
@@ -124,7 +125,8 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
     // `ctx.respond = false` or raw writes to `ctx.res`: the data is saved, the headers are gone.
     if (ctx.headerSent) return;
     if (out.setCookie.length > 0) ctx.append('Set-Cookie', out.setCookie);
-    if (out.vary) ctx.vary('Cookie');
+    if (out.vary) ctx.vary(out.varyOn);
+    if (out.token !== undefined) ctx.set(out.token[0], out.token[1]);
     // Responses that read or set a session are never stored by shared caches.
     if (out.cacheControl !== undefined) ctx.set('Cache-Control', out.cacheControl);
     if (out.clearSiteData !== undefined) ctx.set('Clear-Site-Data', out.clearSiteData);

@@ -18,7 +18,6 @@ import {
   storeSet,
   storeTouch,
 } from './context.js';
-import { serializeCookie } from './cookie.js';
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
@@ -27,14 +26,25 @@ import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
 import type { SessionState } from './state.js';
 import { commitEarlySealed, commitSealed, endSealed, loadSealed } from './stateless.js';
+import { issueToken, type TokenHeader } from './transport.js';
 import { conditionOf, reload, write } from './writes.js';
 
 /** What an adapter puts on the response after `SessionScope.end`. */
 export interface SessionResponse {
   /** `Set-Cookie` values to append. */
   setCookie: string[];
-  /** Add `Cookie` to `Vary`. */
+  /** Add {@link SessionResponse.varyOn} to `Vary`. */
   vary: boolean;
+  /**
+   * The request header responses depend on: `Cookie`, or with a header transport `Authorization`
+   * or the token header.
+   */
+  varyOn: string;
+  /**
+   * With a header transport: the response header carrying the new or rotated token, or `''`
+   * when the session ended (`[lower-case name, value]`); `undefined` when there is none.
+   */
+  token: TokenHeader | undefined;
   /** Value for `Cache-Control`, or `undefined` to leave it alone. */
   cacheControl: string | undefined;
   /** Value for `Clear-Site-Data` (after `destroy({ clearSiteData })`), or `undefined` for none. */
@@ -140,7 +150,14 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
     // the site data) it has, whatever the request got to before failing. The page still
     // depended on the session.
     await releaseLock(ctx, s).catch(() => undefined);
-    return { setCookie: [], vary: true, cacheControl: ctx.cacheControl, clearSiteData: undefined };
+    return {
+      setCookie: [],
+      vary: true,
+      varyOn: ctx.transport.varyOn,
+      token: undefined,
+      cacheControl: ctx.cacheControl,
+      clearSiteData: undefined,
+    };
   }
   if (ctx.sealed !== undefined) return endSealed(ctx, s);
   try {
@@ -150,18 +167,35 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
   }
   const setCookie: string[] = [];
   const t = ctx.now();
+  let token: TokenHeader | undefined;
   if (s.id !== null && (s.id !== s.clientId || s.cookieDirty)) {
     const maxAge = s.base.meta.persistent ? s.base.meta.absoluteExpiresAt - t : undefined;
-    setCookie.push(serializeCookie(ctx.cookie, signCookieValue(ctx.keys, s.id), maxAge, t));
+    const value = signCookieValue(ctx.keys, s.id);
+    token = issueToken(ctx.transport, ctx.cookie, setCookie, value, maxAge, t);
   } else if (s.id === null && s.clientId !== null) {
-    setCookie.push(serializeCookie(ctx.cookie, '', 0, t));
+    token = issueToken(ctx.transport, ctx.cookie, setCookie, '', 0, t);
   }
   s.clientId = s.id;
   s.cookieDirty = false;
-  const touched = s.accessed || setCookie.length > 0;
+  return respond(ctx, s, setCookie, token);
+}
+
+/**
+ * The response of a request that committed: a response that used the session or carries a token
+ * varies on the transport's header and gets `cacheControl` (docs/security.md §21). @internal
+ */
+export function respond(
+  ctx: Context,
+  s: SessionState,
+  setCookie: string[],
+  token: TokenHeader | undefined,
+): SessionResponse {
+  const touched = s.accessed || setCookie.length > 0 || token !== undefined;
   return {
     setCookie,
     vary: touched,
+    varyOn: ctx.transport.varyOn,
+    token,
     cacheControl: touched ? ctx.cacheControl : undefined,
     clearSiteData: s.clearSiteData,
   };

@@ -27,6 +27,7 @@ import { type Session, SessionImpl } from './session.js';
 import { createSessionState, type SessionState } from './state.js';
 import { createSealedState } from './stateless.js';
 import type { SessionStore } from './store.js';
+import { headerToken } from './transport.js';
 import type { DefaultData, DefaultFlash } from './types.js';
 import { listSessions, revokeAll, revokeSession, type SessionInfo } from './users.js';
 
@@ -41,6 +42,7 @@ export type {
   SessionManagerOptions,
 } from './options.js';
 export type { ResealOptions, ResealResult } from './records.js';
+export type { HeaderTransportOptions, TokenHeader, TransportOption } from './transport.js';
 export type { SessionInfo } from './users.js';
 
 /** What an adapter knows about the request. */
@@ -57,6 +59,12 @@ export interface SessionRequest {
   userAgent?: string | undefined;
   /** Concurrency mode for this request (per-route override). */
   concurrency?: ConcurrencyMode | undefined;
+  /**
+   * A request header by lower-case name, as received: one string, or one entry per header line
+   * where the framework keeps them apart (node's `headersDistinct`). Read only with a header
+   * transport, for its one header (`authorization` or the named one).
+   */
+  header?: ((name: string) => string | readonly string[] | undefined) | undefined;
 }
 
 /** One request's session plus its end-of-request hook, for adapters. */
@@ -90,6 +98,11 @@ export interface SessionManager<D extends object = DefaultData, F extends object
   readonly store: SessionStore;
   /** Resolved cookie name. */
   readonly cookieName: string;
+  /**
+   * Where the session token travels (the `transport` option): `'cookie'`, `'bearer'` or
+   * `'header'`. The CSRF check applies to the cookie transport only.
+   */
+  readonly transport: 'cookie' | 'bearer' | 'header';
   /** Start a request's session. No I/O and no crypto happen until the session is used. */
   begin(request: SessionRequest): SessionScope<D, F>;
   /**
@@ -135,9 +148,18 @@ export function createSessionManager<
   return {
     store,
     cookieName: ctx.cookie.name,
+    transport: ctx.transport.kind,
     begin(request) {
       const requested = request.concurrency;
       const mode = requested === undefined ? ctx.mode : checkMode(requested, store);
+      const { transport } = ctx;
+      if (transport.kind !== 'cookie') {
+        // A header transport reads its one header, strictly; the cookie is never looked at.
+        const values = headerToken(transport, request.header?.(transport.requestHeader));
+        const state = createSessionState(values, clientOf(request), mode);
+        if (ctx.sealed !== undefined) state.sealed = createSealedState(0);
+        return new Scope<D, F>(ctx, state);
+      }
       if (ctx.sealed !== undefined) {
         // Sealed cookie: collect both shapes now (parsing only); nothing is opened until read.
         const presented = readSealedCookie(request.cookie, ctx.cookie.name);

@@ -21,8 +21,9 @@ import {
   lockUnavailable,
   resolveSealed,
   type SealedConfig,
-} from './stateless.js';
+} from './sealed-config.js';
 import type { SessionStore } from './store.js';
+import { type ResolvedTransport, resolveTransport, type TransportOption } from './transport.js';
 
 /** How concurrent requests on one session are reconciled. */
 export type ConcurrencyMode = 'merge' | 'lock' | 'none';
@@ -203,6 +204,15 @@ export interface SessionManagerOptions {
    */
   cacheControl?: string | false;
   /**
+   * Where the session token travels: the session cookie, `'bearer'` (`Authorization: Bearer
+   * <token>`), or `{ type: 'header', header }` for a named request header. With a header
+   * transport the new or rotated token is returned in the `responseHeader` (default
+   * `Session-Token`; empty when the session ended), the CSRF check does not apply (no ambient
+   * credential), and responses vary on that request header. See docs/stateless.md, "Transports".
+   * @default 'cookie'
+   */
+  transport?: TransportOption;
+  /**
    * What `session.destroy({ clearSiteData: true })` asks the browser to clear, sent as the
    * `Clear-Site-Data` header of that response (logout everywhere; browsers honour it on HTTPS only).
    * @default ['cookies', 'storage']
@@ -275,6 +285,8 @@ export interface ResolvedOptions {
   grace: number;
   limits: CodecLimits;
   cacheControl: string | undefined;
+  /** Where the token travels. */
+  transport: ResolvedTransport;
   /** `Clear-Site-Data` value of `destroy({ clearSiteData: true })`. */
   clearSiteData: string;
   onEvent: ((event: SessionEvent) => void) | undefined;
@@ -382,6 +394,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
       ),
       maxDepth: integer(options.maxDepth, 32, 'maxDepth', 1, 1000),
     },
+    transport: resolveTransport(options.transport),
     cacheControl:
       options.cacheControl === false ? undefined : (options.cacheControl ?? 'private, no-store'),
     clearSiteData: resolveClearSiteData(options.clearSiteData),

@@ -11,19 +11,12 @@
  * the token was sealed (which also moves a token sealed under an older key to the primary).
  */
 
-import {
-  type ChunkCookies,
-  chunkCookies,
-  expiredCookieLines,
-  sealedCookieLines,
-} from './chunks.js';
+import { expiredCookieLines, sealedCookieLines } from './chunks.js';
 import { fingerprintMatches } from './client.js';
 import type { SessionMeta, SessionPayload } from './codec.js';
 import { type Context, emit, emitGuess, short } from './context.js';
-import type { ResolvedCookieOptions } from './cookie.js';
-import { ConfigError, type KeySize, TooLargeError } from './errors.js';
-import type { KeyRing } from './keys.js';
-import type { SessionResponse } from './lifecycle.js';
+import { type KeySize, TooLargeError } from './errors.js';
+import { respond, type SessionResponse } from './lifecycle.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, keyFor, keyOf } from './records.js';
 import {
@@ -34,66 +27,9 @@ import {
   retire,
   type UserState,
 } from './revocation.js';
-import { createSealKeys, type SealKeys, sealSession, unsealSession } from './sealed.js';
+import { sealSession, unsealSession } from './sealed.js';
 import type { SessionState } from './state.js';
-import type { SessionStore } from './store.js';
-
-/** Marks a store made by `cookieStore()`; its value is the store's options. */
-export const COOKIE_STORE: unique symbol = Symbol.for('sessionkit.cookieStore') as never;
-
-/** Options of `cookieStore()` (`sessionkit/stores/cookie`). */
-export interface CookieStoreOptions {
-  /**
-   * Clock leeway, in ms, when checking a sealed session's `iat`, idle deadline and `exp`: servers'
-   * clocks drift. At most 300 000 (5 minutes).
-   * @default 5_000
-   */
-  leeway?: number;
-  /**
-   * A small server-side store (any `SessionStore`: memory, Redis, SQL…) that makes sealed sessions
-   * revocable: a denylist of revoked session ids until their `exp`, and per signed-in user a
-   * revocation generation and the list of live sessions. Signed-in requests read it (two reads,
-   * in parallel); anonymous ones never do. Without it, `revokeSession`, `revokeAll`,
-   * `listSessions` and `maxSessionsPerUser` throw `ConfigError`, and a copy of a logged-out
-   * cookie stays valid until its deadline (docs/stateless.md, "Revocation").
-   * @default undefined (no revocation)
-   */
-  revocation?: SessionStore;
-  /**
-   * Most cookies one session may span: `1` keeps it in one cookie (`name`), up to `4` allows
-   * `name.0`…`name.3`. A session that does not fit fails its commit with `ERR_SESSION_TOO_LARGE`.
-   * Four full cookies make a request header of about 16 KiB: raise the server's header limit
-   * (Node: `maxHeaderSize`, default 16 KiB for all headers) before allowing them.
-   * @default 3
-   */
-  maxChunks?: number;
-}
-
-/** What the manager reads of a `cookieStore()`. */
-export interface CookieStoreSettings {
-  readonly leeway: number;
-  readonly maxChunks: number;
-  /** A revocation store was given (the cookie store's own methods delegate to it). */
-  readonly revocation: boolean;
-}
-
-/**
- * A sealed-cookie store: a `SessionStore` the manager recognises. Its own methods reach the
- * revocation store, when there is one; without one they reject with `ConfigError`.
- */
-export interface CookieStore extends SessionStore {
-  readonly [COOKIE_STORE]: CookieStoreSettings;
-}
-
-/** The sealed-cookie settings of a manager, resolved once. @internal */
-export interface SealedConfig {
-  readonly keys: SealKeys;
-  readonly leeway: number;
-  readonly maxChunks: number;
-  readonly names: ChunkCookies;
-  /** Signed-in sessions are checked against the revocation store (`revocation.ts`). */
-  readonly revocation: boolean;
-}
+import { MAX_TOKEN_LENGTH, type TokenHeader } from './transport.js';
 
 /** What one request of a sealed-cookie session keeps beside the shared state. @internal */
 export interface SealedState {
@@ -113,47 +49,11 @@ export interface SealedState {
   refused: boolean;
   /** The payload changed outside the op log (a flash consumed, a CSRF secret created). */
   dirty: boolean;
-  /** The cookie lines the last commit produced, not yet on a response. */
+  /**
+   * What the last commit produced, not yet on a response: the cookie lines, or with a header
+   * transport the token alone (one element).
+   */
   lines: string[] | undefined;
-}
-
-/** `true` when `store` was made by `cookieStore()`. */
-export function isCookieStore(store: SessionStore): store is CookieStore {
-  return typeof (store as Partial<CookieStore>)[COOKIE_STORE] === 'object';
-}
-
-/**
- * The sealed-cookie settings for `store`, or `undefined` for a server-side store. Derives the
- * `cookie-seal` keys now, once. @internal
- */
-export function resolveSealed(
-  store: SessionStore,
-  keys: KeyRing,
-  cookie: ResolvedCookieOptions,
-): SealedConfig | undefined {
-  if (!isCookieStore(store)) return undefined;
-  const { leeway, maxChunks, revocation } = store[COOKIE_STORE];
-  if (!revocation) warnUnrevocable();
-  return { keys: createSealKeys(keys), leeway, maxChunks, names: chunkCookies(cookie), revocation };
-}
-
-let warned = false;
-
-/** Say once per process that sealed sessions without a revocation store cannot be revoked. */
-function warnUnrevocable(): void {
-  if (warned) return;
-  warned = true;
-  process.emitWarning(
-    'sessionkit: sealed-cookie sessions without a revocation store cannot be revoked — a copy of a logged-out cookie stays valid until its idle or absolute deadline. Pass cookieStore({ revocation: store }); see docs/stateless.md.',
-    { code: 'SESSIONKIT_NO_REVOCATION' },
-  );
-}
-
-/** The `ConfigError` for lock mode on sealed cookies. @internal */
-export function lockUnavailable(): ConfigError {
-  return new ConfigError(
-    'Concurrency mode "lock" is not available with sealed-cookie sessions (cookieStore): the session travels in the cookie, so there is nothing to lock — parallel responses each carry a cookie and the last one wins. Use "merge" (the default) or "none"; see docs/stateless.md.',
-  );
 }
 
 /** The per-request state of a sealed session whose request presented `presented`. @internal */
@@ -322,10 +222,16 @@ function seal(
   const claims = { sid: id, iat: t, idle, exp: meta.absoluteExpiresAt, gen };
   const token = sealSession(sealed.keys, claims, payload, ctx.limits);
   const maxAge = meta.persistent ? meta.absoluteExpiresAt - t : undefined;
-  const lines = sealedCookieLines(sealed.names, token, maxAge, t, sealed.maxChunks, st.presented);
+  const lines =
+    ctx.transport.responseHeader === undefined
+      ? sealedCookieLines(sealed.names, token, maxAge, t, sealed.maxChunks, st.presented)
+      : token.length <= MAX_TOKEN_LENGTH
+        ? [token]
+        : { size: token.length, limit: MAX_TOKEN_LENGTH };
   if (!Array.isArray(lines)) {
+    const what = ctx.transport.responseHeader === undefined ? 'cookie' : 'token';
     throw new TooLargeError(
-      'The sealed session cookie',
+      `The sealed session ${what}`,
       lines.size,
       lines.limit,
       largestKeys(payload),
@@ -378,20 +284,20 @@ function newUserSession(handle: string, meta: SessionMeta): NewUserSession {
 export async function endSealed(ctx: Context, s: SessionState): Promise<SessionResponse> {
   await commitSealed(ctx, s);
   const st = s.sealed!;
+  const { responseHeader } = ctx.transport;
   let setCookie: string[] = [];
-  if (st.lines !== undefined) setCookie = st.lines;
-  else if (s.id === null && s.clientId !== null) {
-    setCookie = expiredCookieLines(ctx.sealed!.names, st.presented, ctx.now());
+  let token: TokenHeader | undefined;
+  if (st.lines !== undefined) {
+    if (responseHeader === undefined) setCookie = st.lines;
+    else token = [responseHeader, st.lines[0]!];
+  } else if (s.id === null && s.clientId !== null) {
+    if (responseHeader === undefined) {
+      setCookie = expiredCookieLines(ctx.sealed!.names, st.presented, ctx.now());
+    } else token = [responseHeader, ''];
   }
   st.lines = undefined;
   s.clientId = s.id;
-  const touched = s.accessed || setCookie.length > 0;
-  return {
-    setCookie,
-    vary: touched,
-    cacheControl: touched ? ctx.cacheControl : undefined,
-    clearSiteData: s.clearSiteData,
-  };
+  return respond(ctx, s, setCookie, token);
 }
 
 /**

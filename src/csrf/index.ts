@@ -90,12 +90,14 @@ export interface CsrfProtection {
 
 /**
  * Create the CSRF check. `manager` receives the `csrf-failure` events (`reason` and `method`;
- * never a token). Throws `ConfigError` (`ERR_SESSION_CONFIG`) for an origin that is not exactly
+ * never a token). For a manager whose `transport` is a header (`'bearer'`, `'header'`) every
+ * request passes: no ambient credential, nothing to forge (docs/stateless.md, "Transports"). Throws `ConfigError` (`ERR_SESSION_CONFIG`) for an origin that is not exactly
  * `scheme://host[:port]` over http(s), or an `except` entry that is not a path string or a
  * RegExp without `g`/`y`.
  */
 export function createCsrfProtection(
-  manager: Pick<SessionManager<object, object>, 'emit'>,
+  manager: Pick<SessionManager<object, object>, 'emit'> &
+    Partial<Pick<SessionManager<object, object>, 'transport'>>,
   options: CsrfOptions = {},
 ): CsrfProtection {
   if (typeof manager?.emit !== 'function') {
@@ -106,6 +108,7 @@ export function createCsrfProtection(
   }
   const origins = options.origins === undefined ? undefined : resolveOrigins(options.origins);
   const except = resolveExcept(options.except ?? []);
+  const headerTransport = manager.transport !== undefined && manager.transport !== 'cookie';
   const isExcepted = (path: string): boolean =>
     except.some((rule) => (typeof rule === 'string' ? rule === path : rule.test(path)));
 
@@ -117,6 +120,10 @@ export function createCsrfProtection(
   return {
     isExcepted,
     async verify(request, session) {
+      // With a header transport the browser attaches no credential on its own: a cross-site
+      // page cannot make it send `Authorization` or a custom header without a CORS preflight,
+      // and cannot read the token. So there is no ambient credential to forge requests with.
+      if (headerTransport) return;
       const { method } = request;
       // TRACE is "safe" in RFC 9110 but browsers cannot send it (a forbidden method in Fetch), so
       // requiring a token costs nothing and covers apps that route it to something that writes.

@@ -14,10 +14,10 @@
 
 import { MAX_CHUNKS } from '../core/chunks.js';
 import { ConfigError } from '../core/errors.js';
-import { COOKIE_STORE, type CookieStore, type CookieStoreOptions } from '../core/stateless.js';
+import { COOKIE_STORE, type CookieStore, type CookieStoreOptions } from '../core/sealed-config.js';
 import { isSessionStore, type SessionStore } from '../core/store.js';
 
-export type { CookieStore, CookieStoreOptions } from '../core/stateless.js';
+export type { CookieStore, CookieStoreOptions } from '../core/sealed-config.js';
 
 /**
  * Three chunks by default: four full ones make a `Cookie` request header of about 16 KiB, which

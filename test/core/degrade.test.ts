@@ -59,6 +59,7 @@ describe('session.degrade(error)', () => {
     expect(out).toEqual({
       setCookie: [],
       vary: true,
+      varyOn: 'Cookie',
       cacheControl: 'private, no-store',
       clearSiteData: undefined,
     });

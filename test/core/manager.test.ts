@@ -12,7 +12,7 @@ describe('lifecycle', () => {
     store.calls.clear();
     const { out } = await request(m, cookie, () => undefined);
     expect(store.total()).toBe(0);
-    expect(out).toEqual({ setCookie: [], vary: false, cacheControl: undefined });
+    expect(out).toEqual({ setCookie: [], vary: false, varyOn: 'Cookie', cacheControl: undefined });
   });
 
   it('creates a session on first write with a signed 87-character cookie', async () => {

@@ -70,7 +70,7 @@ describe('sealed-cookie sessions: round trip and cost', () => {
     const forged = new Jar(`${jar.header}; sid.0=AAAA`);
     const scope = m.begin({ cookie: forged.header });
     const out = await scope.end();
-    expect(out).toEqual({ setCookie: [], vary: false, cacheControl: undefined });
+    expect(out).toEqual({ setCookie: [], vary: false, varyOn: 'Cookie', cacheControl: undefined });
     expect(m.events).toEqual([]);
   });
 

@@ -1,24 +1,30 @@
 /**
  * Targets of the attack suite: every adapter × every store, each reachable over real HTTP on
  * 127.0.0.1:0. A new adapter is one entry in {@link ADAPTERS} (map the neutral route table onto
- * the framework, and its `csrfMiddleware` when it has one); the stores are the store registry's
- * (`../support/backends.ts`: a factory per kind plus what to inspect — the SQL text it ran, the
- * paths it touched, the keys it used). The attack files only speak HTTP to a {@link Harness} and
- * inspect the store.
+ * the framework, and its `csrfMiddleware` when it has one); a new store is one entry in
+ * {@link STORES} (a factory plus what to inspect: the SQL text it ran, the paths it touched, the
+ * keys it used). The attack files only speak HTTP to a {@link Harness} and inspect the store.
  *
  * The only stand-in is the probe store (`../support/probe-store.ts`): a store wrapper that records
- * every call and injects faults (throw, hang) on demand — SECURITY.md §20 cannot be tested
- * against a healthy backend.
+ * every call and injects faults (throw, hang) on demand — SECURITY.md §20 cannot be tested against a healthy backend.
  */
 
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import Database from 'better-sqlite3';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { Redis } from 'ioredis';
 import Koa from 'koa';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { onTestFinished } from 'vitest';
 import {
   csrfMiddleware as expressCsrf,
@@ -56,6 +62,13 @@ import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import type { DefaultData, DefaultFlash } from '../../src/core/types.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
+import type { SqlParam } from '../../src/stores/_sql.js';
+import { fileStore } from '../../src/stores/file.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { type MysqlParam, mysqlStore } from '../../src/stores/mysql.js';
+import { postgresStore } from '../../src/stores/postgres.js';
+import { redisStore } from '../../src/stores/redis.js';
+import { type SqliteClientLike, sqliteStore } from '../../src/stores/sqlite.js';
 import {
   type AdapterServer,
   cookiesNamed,
@@ -66,7 +79,7 @@ import {
   type RouteResult,
   type Routes,
 } from '../adapters/contract.js';
-import { type Backend, type BackendKind, openBackend } from '../support/backends.js';
+import { MYSQL_URL, POSTGRES_URL, REDIS_URL } from '../support/backends.js';
 import { testManager } from '../support/manager.js';
 import { type ProbeStore, probeStore } from '../support/probe-store.js';
 import { remoteAddress, serveFetch } from '../support/serve-fetch.js';
@@ -378,10 +391,22 @@ export const CSRF_ADAPTERS: readonly AdapterTarget[] = ADAPTERS.filter((a) => a.
 // ---------------------------------------------------------------------------------------------
 // Stores
 
-/** A store under attack plus what can be inspected of its backend (see {@link Backend}). */
-export type StoreHandle = Pick<Backend, 'store' | 'addresses' | 'escaped' | 'dump' | 'secrets'> & {
+/** A store under attack plus what can be inspected of its backend. */
+export interface StoreHandle {
+  store: SessionStore;
+  /**
+   * Every piece of text the backend received as *code or address*: SQL statement texts, file
+   * paths relative to the store directory, backend keys. Hostile input must never appear here.
+   */
+  addresses(): Promise<string[]>;
+  /** Paths created outside the store's own directory (file store), else `[]`. */
+  escaped(): Promise<string[]>;
+  /** Everything the backend holds, as text (rows, files, values): what a dump would leak. */
+  dump(): Promise<string>;
+  /** Strings that must never reach a client (connection strings, directories). */
+  secrets: string[];
   close(): Promise<void>;
-};
+}
 
 /** One store kind under attack. */
 export interface StoreTarget {
@@ -390,20 +415,263 @@ export interface StoreTarget {
   create(now: () => number): Promise<StoreHandle>;
 }
 
-/** The kinds the suite attacks, in {@link matrix} order (tiered is two of them composed). */
-const ATTACKED: readonly BackendKind[] = ['memory', 'file', 'sqlite', 'redis', 'postgres', 'mysql'];
+/** better-sqlite3 wrapped so every SQL text it compiles or runs is recorded. */
+function recordingSqlite(db: Database.Database, sql: string[]): SqliteClientLike {
+  return {
+    exec(text) {
+      sql.push(text);
+      return db.exec(text);
+    },
+    prepare(text) {
+      sql.push(text);
+      return db.prepare(text) as unknown as ReturnType<SqliteClientLike['prepare']>;
+    },
+  };
+}
 
-/**
- * Every store the suite attacks: the store registry's (`../support/backends.ts`), with clients
- * that record every SQL text and Redis key the store sends. Add later stores there.
- */
-export const STORES: readonly StoreTarget[] = ATTACKED.map((name) => ({
-  name,
-  async create(now) {
-    const { cleanup, ...backend } = await openBackend(name, { now, record: true });
-    return { ...backend, close: cleanup };
+/** A dump through the store's own `ids`/`get` (for backends without another view). */
+async function dumpThrough(store: SessionStore): Promise<string> {
+  const parts: string[] = [];
+  for await (const key of store.ids?.() ?? [])
+    parts.push(key, JSON.stringify(await store.get(key)));
+  return parts.join('\n');
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const full = join(dir, entry.name);
+    out.push(full);
+    if (entry.isDirectory()) out.push(...(await walk(full)));
+  }
+  return out;
+}
+
+/** A per-test name usable as a Redis prefix part and an SQL table. */
+function uniqueName(): string {
+  return `sk_attack_${randomBytes(5).toString('hex')}`;
+}
+
+/** A SQL store target: a fresh table pair per test, every statement text recorded. */
+function sqlTarget(
+  name: string,
+  url: string,
+  open: (
+    sql: string[],
+    table: string,
+    now: () => number,
+  ) => Promise<{
+    store: SessionStore & { migrate(): Promise<unknown> };
+    rows(table: string): Promise<unknown[]>;
+    drop(table: string): Promise<void>;
+    end(): Promise<void>;
+  }>,
+): StoreTarget {
+  return {
+    name,
+    async create(now) {
+      const sql: string[] = [];
+      const table = uniqueName();
+      const db = await open(sql, table, now);
+      try {
+        await db.store.migrate();
+      } catch (error) {
+        await db.end();
+        throw error;
+      }
+      return {
+        store: db.store,
+        addresses: async () => [...sql],
+        escaped: async () => [],
+        dump: async () =>
+          JSON.stringify([await db.rows(table), await db.rows(`${table}_locks`)], (_k, v) =>
+            typeof v === 'bigint' ? String(v) : v,
+          ),
+        secrets: [url],
+        async close() {
+          await db.drop(table);
+          await db.end();
+        },
+      };
+    },
+  };
+}
+
+/** Every store the suite attacks. Add later stores here. */
+export const STORES: readonly StoreTarget[] = [
+  {
+    name: 'memory',
+    async create(now) {
+      const store = memoryStore({ sweepInterval: 0, now });
+      return {
+        store,
+        addresses: async () => [],
+        escaped: async () => [],
+        dump: () => dumpThrough(store),
+        secrets: [],
+        close: async () => store.close?.(),
+      };
+    },
   },
-}));
+  {
+    name: 'file',
+    async create(now) {
+      // The store lives in root/store; anything else appearing under root escaped it.
+      const root = await mkdtemp(join(tmpdir(), 'sessionkit-attack-'));
+      const dir = join(root, 'store');
+      const store = fileStore({ dir, now, fsync: false });
+      return {
+        store,
+        addresses: async () => (await walk(dir)).map((p) => relative(dir, p)),
+        escaped: async () =>
+          (await walk(root)).filter((p) => p !== dir && !p.startsWith(`${dir}/`)),
+        async dump() {
+          const parts: string[] = [];
+          for (const p of await walk(dir)) {
+            parts.push(p, await readFile(p, 'utf8').catch(() => ''));
+          }
+          return parts.join('\n');
+        },
+        secrets: [root],
+        async close() {
+          await store.close?.();
+          await rm(root, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'sqlite',
+    async create(now) {
+      const db = new Database(':memory:');
+      const sql: string[] = [];
+      const store = sqliteStore({ client: recordingSqlite(db, sql), now });
+      return {
+        store,
+        addresses: async () => [...sql],
+        escaped: async () => [],
+        dump: async () =>
+          JSON.stringify(
+            (
+              db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+                name: string;
+              }[]
+            ).map(({ name }) => db.prepare(`SELECT * FROM "${name}"`).all()),
+          ),
+        secrets: [],
+        async close() {
+          await store.close?.();
+          db.close();
+        },
+      };
+    },
+  },
+  {
+    name: 'redis',
+    async create() {
+      const client = new Redis(REDIS_URL, {
+        lazyConnect: true,
+        connectTimeout: 1000,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+      } catch (error) {
+        client.disconnect();
+        throw error;
+      }
+      const prefix = `${uniqueName()}:`;
+      const keys: string[] = [];
+      // Record every key a command addresses: EVALSHA's KEYS, every argument of other commands.
+      const recorded = {
+        call(command: string, ...args: (string | number)[]) {
+          if (/^eval/i.test(command)) keys.push(...args.slice(2, 2 + Number(args[1])).map(String));
+          else keys.push(...args.map(String));
+          return client.call(command, ...args);
+        },
+      };
+      const store = redisStore({ client: recorded, prefix });
+      const all = async (): Promise<string[]> => {
+        const out: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+          cursor = next;
+          out.push(...batch);
+        } while (cursor !== '0');
+        return out;
+      };
+      return {
+        store,
+        addresses: async () => [...keys, ...(await all())],
+        escaped: async () => [],
+        async dump() {
+          const parts: string[] = [];
+          for (const key of await all()) {
+            const type = await client.type(key);
+            const value =
+              type === 'hash'
+                ? await client.hgetall(key)
+                : type === 'zset'
+                  ? await client.call('ZRANGE', key, '0', '-1', 'WITHSCORES')
+                  : type === 'string'
+                    ? await client.get(key)
+                    : type;
+            parts.push(key, JSON.stringify(value));
+          }
+          return parts.join('\n');
+        },
+        secrets: [REDIS_URL],
+        async close() {
+          const keys = await all().catch(() => []);
+          if (keys.length > 0) await client.del(...keys).catch(() => undefined);
+          client.disconnect();
+        },
+      };
+    },
+  },
+  sqlTarget('postgres', POSTGRES_URL, async (sql, table, now) => {
+    const pool = new pg.Pool({
+      connectionString: POSTGRES_URL,
+      connectionTimeoutMillis: 1000,
+      max: 4,
+    });
+    pool.on('error', () => {});
+    const recorded = {
+      query: (text: string, values: SqlParam[]) => {
+        sql.push(text);
+        return pool.query(text, values) as Promise<{ rows: unknown[]; rowCount: number | null }>;
+      },
+    };
+    return {
+      store: postgresStore({ pool: recorded, table, now }),
+      rows: async (t) => (await pool.query(`SELECT * FROM "${t}"`)).rows,
+      drop: async (t) => void (await pool.query(`DROP TABLE IF EXISTS "${t}", "${t}_locks"`)),
+      end: () => pool.end(),
+    };
+  }),
+  sqlTarget('mysql', MYSQL_URL, async (sql, table, now) => {
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectTimeout: 1000, connectionLimit: 4 });
+    const recorded = {
+      execute: (text: string, values: MysqlParam[]) => {
+        sql.push(text);
+        return pool.execute(text, values) as Promise<[unknown, unknown]>;
+      },
+      query: (text: string) => {
+        sql.push(text);
+        return pool.query(text) as Promise<[unknown, unknown]>;
+      },
+    };
+    return {
+      store: mysqlStore({ pool: recorded, table, now }),
+      rows: async (t) => (await pool.query(`SELECT * FROM \`${t}\``))[0] as unknown[],
+      drop: async (t) => void (await pool.query(`DROP TABLE IF EXISTS \`${t}\`, \`${t}_locks\``)),
+      end: () => pool.end(),
+    };
+  }),
+];
 
 /**
  * Why each store cannot run here (server unreachable), checked once. Under `CI=true` nothing is

@@ -1,0 +1,109 @@
+/**
+ * `sessionkit` — what makes a store a sealed-cookie store: the `cookieStore()` brand and options
+ * (`sessionkit/stores/cookie` makes them), and the settings a manager resolves from it once —
+ * the `cookie-seal` keys, the chunk cookies, whether revocation is available. The lifecycle
+ * itself is in `stateless.ts`.
+ */
+
+import { type ChunkCookies, chunkCookies } from './chunks.js';
+import type { ResolvedCookieOptions } from './cookie.js';
+import { ConfigError } from './errors.js';
+import type { KeyRing } from './keys.js';
+import { createSealKeys, type SealKeys } from './sealed.js';
+import type { SessionStore } from './store.js';
+
+/** Marks a store made by `cookieStore()`; its value is the store's options. */
+export const COOKIE_STORE: unique symbol = Symbol.for('sessionkit.cookieStore') as never;
+
+/** Options of `cookieStore()` (`sessionkit/stores/cookie`). */
+export interface CookieStoreOptions {
+  /**
+   * Clock leeway, in ms, when checking a sealed session's `iat`, idle deadline and `exp`: servers'
+   * clocks drift. At most 300 000 (5 minutes).
+   * @default 5_000
+   */
+  leeway?: number;
+  /**
+   * A small server-side store (any `SessionStore`: memory, Redis, SQL…) that makes sealed sessions
+   * revocable: a denylist of revoked session ids until their `exp`, and per signed-in user a
+   * revocation generation and the list of live sessions. Signed-in requests read it (two reads,
+   * in parallel); anonymous ones never do. Without it, `revokeSession`, `revokeAll`,
+   * `listSessions` and `maxSessionsPerUser` throw `ConfigError`, and a copy of a logged-out
+   * cookie stays valid until its deadline (docs/stateless.md, "Revocation").
+   * @default undefined (no revocation)
+   */
+  revocation?: SessionStore;
+  /**
+   * Most cookies one session may span: `1` keeps it in one cookie (`name`), up to `4` allows
+   * `name.0`…`name.3`. A session that does not fit fails its commit with `ERR_SESSION_TOO_LARGE`.
+   * Four full cookies make a request header of about 16 KiB: raise the server's header limit
+   * (Node: `maxHeaderSize`, default 16 KiB for all headers) before allowing them.
+   * @default 3
+   */
+  maxChunks?: number;
+}
+
+/** What the manager reads of a `cookieStore()`. */
+export interface CookieStoreSettings {
+  readonly leeway: number;
+  readonly maxChunks: number;
+  /** A revocation store was given (the cookie store's own methods delegate to it). */
+  readonly revocation: boolean;
+}
+
+/**
+ * A sealed-cookie store: a `SessionStore` the manager recognises. Its own methods reach the
+ * revocation store, when there is one; without one they reject with `ConfigError`.
+ */
+export interface CookieStore extends SessionStore {
+  readonly [COOKIE_STORE]: CookieStoreSettings;
+}
+
+/** The sealed-cookie settings of a manager, resolved once. @internal */
+export interface SealedConfig {
+  readonly keys: SealKeys;
+  readonly leeway: number;
+  readonly maxChunks: number;
+  readonly names: ChunkCookies;
+  /** Signed-in sessions are checked against the revocation store (`revocation.ts`). */
+  readonly revocation: boolean;
+}
+
+/** `true` when `store` was made by `cookieStore()`. */
+export function isCookieStore(store: SessionStore): store is CookieStore {
+  return typeof (store as Partial<CookieStore>)[COOKIE_STORE] === 'object';
+}
+
+/**
+ * The sealed-cookie settings for `store`, or `undefined` for a server-side store. Derives the
+ * `cookie-seal` keys now, once. @internal
+ */
+export function resolveSealed(
+  store: SessionStore,
+  keys: KeyRing,
+  cookie: ResolvedCookieOptions,
+): SealedConfig | undefined {
+  if (!isCookieStore(store)) return undefined;
+  const { leeway, maxChunks, revocation } = store[COOKIE_STORE];
+  if (!revocation) warnUnrevocable();
+  return { keys: createSealKeys(keys), leeway, maxChunks, names: chunkCookies(cookie), revocation };
+}
+
+let warned = false;
+
+/** Say once per process that sealed sessions without a revocation store cannot be revoked. */
+function warnUnrevocable(): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(
+    'sessionkit: sealed-cookie sessions without a revocation store cannot be revoked — a copy of a logged-out cookie stays valid until its idle or absolute deadline. Pass cookieStore({ revocation: store }); see docs/stateless.md.',
+    { code: 'SESSIONKIT_NO_REVOCATION' },
+  );
+}
+
+/** The `ConfigError` for lock mode on sealed cookies. @internal */
+export function lockUnavailable(): ConfigError {
+  return new ConfigError(
+    'Concurrency mode "lock" is not available with sealed-cookie sessions (cookieStore): the session travels in the cookie, so there is nothing to lock — parallel responses each carry a cookie and the last one wins. Use "merge" (the default) or "none"; see docs/stateless.md.',
+  );
+}

@@ -92,7 +92,11 @@ export class Cookie {
     if (ms && typeof ms !== 'number' && !(ms instanceof Date)) {
       throw new TypeError('maxAge must be a number or Date');
     }
-    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms ?? null);
+    const now = Date.now();
+    this.expires = typeof ms === 'number' ? new Date(now + ms) : (ms ?? null);
+    // Exactly the milliseconds given: express-session re-reads the clock here and records
+    // 1999 for a 2000 ms cookie when a millisecond ticks in between.
+    if (typeof ms === 'number') this.originalMaxAge = ms;
   }
 
   /** The stored and serialized attributes. */

@@ -5,7 +5,7 @@
  * `originalMaxAge`, `maxAge`/`expires` and `partitioned`, and the `Cookie` class itself.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import session from '../../src/express-session/index.js';
 import {
   type Answer,
@@ -334,6 +334,19 @@ describe('express-session parity: req.session.cookie', () => {
 });
 
 describe('express-session parity: the Cookie class', () => {
+  it('better than express-session: originalMaxAge is the maxAge given even when the clock ticks meanwhile', () => {
+    let clock = 1_000_000;
+    const now = vi.spyOn(Date, 'now').mockImplementation(() => clock++);
+    try {
+      const cookie = new session.Cookie({ maxAge: 2000 });
+      expect(cookie.originalMaxAge).toBe(2000);
+      cookie.maxAge = 5000;
+      expect(cookie.originalMaxAge).toBe(5000);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('defaults: path "/", httpOnly, no expiry, maxAge null', () => {
     const cookie = new session.Cookie();
     expect([cookie.path, cookie.httpOnly, cookie.expires ?? null, cookie.maxAge]).toEqual([

@@ -127,6 +127,18 @@ export function toSessionValue(value: unknown, maxDepth: number, depth = 0): unk
   return Object.freeze(out);
 }
 
+/**
+ * Copy `value` for storage at `path` of the session data (or, for a flash value, in the list at
+ * `[key]`): {@link toSessionValue} with the path's own levels counted, so nothing is accepted
+ * that the stored record could not decode. Throws `DataError` past `maxDepth` levels in all.
+ */
+export function toValueAt(path: readonly string[], value: unknown, maxDepth: number): unknown {
+  if (path.length > maxDepth) {
+    throw new DataError(`Session data is nested deeper than ${maxDepth}.`);
+  }
+  return toSessionValue(value, maxDepth, path.length);
+}
+
 /** Read the value at `segments` (undefined when any step is missing or not an object/array). */
 export function getAt(root: DataObject, segments: readonly string[]): unknown {
   let node: unknown = root;
@@ -136,30 +148,6 @@ export function getAt(root: DataObject, segments: readonly string[]): unknown {
     node = (node as DataObject)[segment];
   }
   return node;
-}
-
-/**
- * A copy of `root` with `value` at `segments` (or the key removed when `value` is `undefined`).
- * Intermediate non-objects are replaced by objects. Unchanged branches are shared.
- */
-export function setAt(root: DataObject, segments: readonly string[], value: unknown): DataObject {
-  const [head, ...rest] = segments;
-  if (head === undefined) return root;
-  const out = Object.create(null) as DataObject;
-  for (const key of Object.keys(root)) out[key] = root[key];
-  if (rest.length === 0) {
-    if (value === undefined) delete out[head];
-    else out[head] = value;
-  } else {
-    const child = Object.hasOwn(root, head) ? root[head] : undefined;
-    const base =
-      typeof child === 'object' && child !== null && !Array.isArray(child)
-        ? (child as DataObject)
-        : (Object.create(null) as DataObject);
-    if (value === undefined && base !== child) return Object.freeze(out);
-    out[head] = setAt(base, rest, value);
-  }
-  return Object.freeze(out);
 }
 
 /**

@@ -5,18 +5,22 @@
  * exactly one receives a value. `flash.now` values are request-local and never stored.
  */
 
-import { parsePath, toSessionValue } from './codec.js';
+import { parsePath, toValueAt } from './codec.js';
 import type { Context } from './context.js';
 import { StateError } from './errors.js';
 import { commitEarly } from './lifecycle.js';
 import { markAccessed, type SessionState } from './state.js';
 import type { DefaultFlash } from './types.js';
+import { record } from './view.js';
 
 /** The flash API of a session, typed by the manager's `FlashData`. */
 export interface Flash<F extends object = DefaultFlash> {
   /** Set a one-hop value: readable (once) by a later request. Replaces earlier values of `key`. */
   set<K extends keyof F & string>(key: K, value: F[K]): void;
-  /** Append a message to the list under `key` (e.g. `add('success', 'Saved')`). */
+  /**
+   * Append a message to the list under `key` (e.g. `add('success', 'Saved')`). Throws
+   * `ERR_SESSION_TOO_LARGE` at the message that would take the session past `maxPayloadBytes`.
+   */
   add<K extends keyof F & string>(key: K, value: F[K]): void;
   /** Set a value visible to this request only (never stored). */
   now<K extends keyof F & string>(key: K, value: F[K]): void;
@@ -51,10 +55,10 @@ export function createFlash<F extends object>(
   const push = (key: string, value: unknown, replace: boolean): void => {
     if (s.degraded) throw s.failed; // degraded: every write is the outage again
     if (s.destroyed) throw new StateError('The session was destroyed in this request.');
-    s.ops.push({
+    record(ctx, s, {
       kind: 'flash',
       key: parseFlashKey(key),
-      value: toSessionValue(value, ctx.limits.maxDepth),
+      value: toValueAt([key], value, ctx.limits.maxDepth),
       replace,
     });
     markAccessed(s);
@@ -71,7 +75,7 @@ export function createFlash<F extends object>(
     for (const key of keys) {
       const values = consumed.get(key);
       if (values !== undefined && values.length > 0) {
-        s.ops.push({ kind: 'flash-restore', key, values });
+        record(ctx, s, { kind: 'flash-restore', key, values });
         consumed.delete(key);
       }
     }
@@ -81,7 +85,7 @@ export function createFlash<F extends object>(
     add: (key, value) => push(key, value, false),
     now(key, value) {
       const list = nowValues.get(parseFlashKey(key)) ?? [];
-      list.push(toSessionValue(value, ctx.limits.maxDepth));
+      list.push(toValueAt([key], value, ctx.limits.maxDepth));
       nowValues.set(key, list);
     },
     async get(key) {

@@ -7,22 +7,23 @@
  * from stale data would lose the other request's write.
  */
 
-import {
-  type DataObject,
-  emptyObject,
-  getAt,
-  type SessionMeta,
-  type SessionPayload,
-  setAt,
-  toSessionValue,
-} from './codec.js';
+import { type DataObject, getAt, type SessionMeta, type SessionPayload } from './codec.js';
+import { Draft } from './draft.js';
 
 /** One recorded write. Applied in order on the loaded record, and re-applied on a fresher one. */
 export type SessionOp =
   | { kind: 'set'; path: readonly string[]; value: unknown }
   | { kind: 'clear' }
   | { kind: 'merge'; patch: DataObject }
-  | { kind: 'update'; path: readonly string[]; fn: (current: unknown) => unknown; result?: unknown }
+  | {
+      kind: 'update';
+      path: readonly string[];
+      fn: (current: unknown) => unknown;
+      /** What `fn` returned when last applied. */
+      result?: unknown;
+      /** Set when `fn` threw on the loaded data and the op left the log. */
+      error?: unknown;
+    }
   | { kind: 'flash'; key: string; value: unknown; replace: boolean }
   | { kind: 'flash-take'; key: string; taken?: readonly unknown[] }
   | { kind: 'flash-restore'; key: string; values: readonly unknown[] }
@@ -34,69 +35,64 @@ export type SessionOp =
     };
 
 /**
- * Apply `ops` to `payload`, returning the new payload (inputs are not mutated). Runs `update`
- * functions and records their results on the ops; throws `ERR_SESSION_DATA` when one returns
- * non-JSON data.
+ * Apply `ops` to `payload`, returning the new payload (inputs are not mutated), in time linear
+ * in the work done (see `draft.ts`). Runs `update` functions and records their results on the
+ * ops; throws `ERR_SESSION_DATA` when one returns non-JSON data.
  */
 export function applyOps(
   payload: SessionPayload,
   ops: readonly SessionOp[],
   maxDepth: number,
 ): SessionPayload {
-  let { data, flash, meta } = payload;
-  for (const op of ops) {
-    switch (op.kind) {
-      case 'set':
-        data = setAt(data, op.path, op.value);
-        break;
-      case 'clear':
-        data = emptyObject();
-        break;
-      case 'merge':
-        for (const key of Object.keys(op.patch)) data = setAt(data, [key], op.patch[key]);
-        break;
-      case 'update': {
-        const next = toSessionValue(op.fn(getAt(data, op.path)), maxDepth);
-        op.result = next;
-        data = setAt(data, op.path, next);
-        break;
-      }
-      case 'flash': {
-        const list = op.replace ? [] : ((flash[op.key] as unknown[] | undefined) ?? []);
-        flash = setAt(flash, [op.key], Object.freeze([...list, op.value]));
-        break;
-      }
-      case 'flash-take':
-        op.taken = (flash[op.key] as unknown[] | undefined) ?? [];
-        flash = setAt(flash, [op.key], undefined);
-        break;
-      case 'flash-restore': {
-        const list = (flash[op.key] as unknown[] | undefined) ?? [];
-        flash = setAt(flash, [op.key], Object.freeze([...op.values, ...list]));
-        break;
-      }
-      case 'meta':
-        meta = { ...meta, ...op.patch };
-        break;
+  const draft = new Draft(payload, maxDepth);
+  for (const op of ops) draft.apply(op);
+  return draft.result();
+}
+
+/**
+ * The dot paths an op log writes blindly (updates re-apply functionally, so they don't count),
+ * indexed so that an overlap check costs O(path length) however long the log is.
+ */
+export class WrittenPaths {
+  readonly #paths = new Set<string>();
+  /** Every proper dot-prefix of a written path. */
+  readonly #prefixes = new Set<string>();
+  #root = false;
+
+  /** Index the ops of a log (e.g. a whole one, when checking it at commit). */
+  static of(ops: readonly SessionOp[]): WrittenPaths {
+    const index = new WrittenPaths();
+    for (const op of ops) index.add(op);
+    return index;
+  }
+
+  /** Index what `op` writes blindly. */
+  add(op: SessionOp): void {
+    if (op.kind === 'set') this.#add(op.path.join('.'));
+    else if (op.kind === 'clear') this.#root = true;
+    else if (op.kind === 'merge') for (const key of Object.keys(op.patch)) this.#add(key);
+  }
+
+  /**
+   * `true` when a written path overlaps dot path `path`: equal, one containing the other, or
+   * either is the root (`''`).
+   */
+  overlaps(path: string): boolean {
+    if (this.#root) return true;
+    if (path === '') return this.#paths.size > 0;
+    if (this.#paths.has(path) || this.#prefixes.has(path)) return true;
+    for (let at = path.indexOf('.'); at !== -1; at = path.indexOf('.', at + 1)) {
+      if (this.#paths.has(path.slice(0, at))) return true;
+    }
+    return false;
+  }
+
+  #add(path: string): void {
+    this.#paths.add(path);
+    for (let at = path.indexOf('.'); at !== -1; at = path.indexOf('.', at + 1)) {
+      this.#prefixes.add(path.slice(0, at));
     }
   }
-  return { data, flash, meta };
-}
-
-/** Dot paths an op log writes blindly (updates re-apply functionally, so they don't count). */
-export function writtenPaths(ops: readonly SessionOp[]): string[] {
-  const out: string[] = [];
-  for (const op of ops) {
-    if (op.kind === 'set') out.push(op.path.join('.'));
-    else if (op.kind === 'clear') out.push('');
-    else if (op.kind === 'merge') out.push(...Object.keys(op.patch));
-  }
-  return out;
-}
-
-/** `true` when two dot paths overlap (equal, or one contains the other; `''` is the root). */
-export function pathsOverlap(a: string, b: string): boolean {
-  return a === '' || b === '' || a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
 }
 
 /** JSON text used to compare observed values (`undefined` gets its own marker). */
@@ -111,12 +107,12 @@ function fingerprint(value: unknown): string {
  */
 export function observe(
   observed: Map<string, string> | undefined,
-  ops: readonly SessionOp[],
+  written: WrittenPaths,
   base: SessionPayload,
   path: readonly string[],
 ): Map<string, string> | undefined {
   const key = path.join('.');
-  if (observed?.has(key) || writtenPaths(ops).some((w) => pathsOverlap(w, key))) return observed;
+  if (observed?.has(key) || written.overlaps(key)) return observed;
   const map = observed ?? new Map<string, string>();
   map.set(key, fingerprint(getAt(base.data, path)));
   return map;
@@ -132,10 +128,10 @@ export function staleReads(
   base: SessionPayload,
 ): string[] {
   if (observed === undefined || observed.size === 0) return [];
-  const written = writtenPaths(ops);
+  const written = WrittenPaths.of(ops);
   const stale: string[] = [];
   for (const [path, seen] of observed) {
-    if (!written.some((w) => pathsOverlap(w, path))) continue;
+    if (!written.overlaps(path)) continue;
     const current = path === '' ? base.data : getAt(base.data, path.split('.'));
     if (fingerprint(current) !== seen) stale.push(path);
   }

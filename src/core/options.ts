@@ -189,7 +189,8 @@ export interface SessionManagerOptions {
    */
   storeTimeout?: number;
   /**
-   * Largest encoded session, in bytes.
+   * Largest encoded session, in bytes. Enforced as data grows: the write that would cross it
+   * throws `TooLargeError` (see docs/security.md); the commit checks it again.
    * @default 131_072
    */
   maxPayloadBytes?: number;

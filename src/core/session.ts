@@ -17,16 +17,18 @@ import {
   type SessionMeta,
   type SessionPayload,
   toSessionValue,
+  toValueAt,
 } from './codec.js';
 import type { Context } from './context.js';
 import { isSessionError, StateError } from './errors.js';
 import { createFlash, type Flash } from './flash.js';
 import { generateCsrfSecret, maskCsrfToken, verifyCsrfToken } from './keys.js';
 import * as lifecycle from './lifecycle.js';
-import { applyOps, csrfPending, observe, type SessionOp } from './ops.js';
+import { csrfPending, observe, type SessionOp } from './ops.js';
 import { freshPayload, handleOf } from './records.js';
 import { markAccessed, type SessionState } from './state.js';
 import type { DefaultData, DefaultFlash, SessionPath, SessionPathValue } from './types.js';
+import { NOTHING_WRITTEN, record, viewOf } from './view.js';
 
 export type { Flash } from './flash.js';
 
@@ -90,11 +92,15 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   all(): Promise<Readonly<Partial<D>>>;
   /** Read and delete. */
   pull<P extends SessionPath<D>>(key: P): Promise<SessionPathValue<D, P> | undefined>;
-  /** Write a value (JSON data only; throws `ERR_SESSION_DATA` otherwise). */
+  /**
+   * Write a value (JSON data only; throws `ERR_SESSION_DATA` otherwise, and for nesting past
+   * `maxDepth` counting the path's own levels). Throws `ERR_SESSION_TOO_LARGE` — recording
+   * nothing — when it would take the session past `maxPayloadBytes`.
+   */
   set<P extends SessionPath<D>>(key: P, value: SessionPathValue<D, P>): void;
   /** Remove a value. */
   delete(key: SessionPath<D>): void;
-  /** Write several top-level keys at once without touching the others. */
+  /** Write several top-level keys at once without touching the others (all or none: see `set`). */
   merge(patch: Partial<D>): void;
   /** Remove all data (metadata and flash stay). */
   clear(): void;
@@ -237,7 +243,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   set<P extends SessionPath<D>>(key: P, value: SessionPathValue<D, P>): void {
     const path = parsePath(key);
-    this.#write({ kind: 'set', path, value: toSessionValue(value, this.#ctx.limits.maxDepth) });
+    this.#write({ kind: 'set', path, value: toValueAt(path, value, this.#ctx.limits.maxDepth) });
   }
 
   delete(key: SessionPath<D>): void {
@@ -265,24 +271,19 @@ export class SessionImpl<D extends object, F extends object> implements Session<
       path: parsePath(key),
       fn: fn as (current: unknown) => unknown,
     };
+    // Once loaded, the function runs as the op is recorded (a throw records nothing); before,
+    // it runs when the view is brought up to date on the loaded data, and a throwing update
+    // leaves the log with its error.
     this.#write(op);
     await this.load();
-    // Run it now against this request's view, so the caller gets a value and bad data throws
-    // here — and a throwing update leaves nothing behind in the log.
-    const ops = this.#state.ops;
-    const depth = this.#ctx.limits.maxDepth;
-    try {
-      applyOps(applyOps(this.#state.base, ops.slice(0, ops.indexOf(op)), depth), [op], depth);
-    } catch (error) {
-      ops.splice(ops.indexOf(op), 1);
-      throw error;
-    }
+    viewOf(this.#ctx, this.#state);
+    if (op.error !== undefined) throw op.error;
     return op.result as SessionPathValue<D, P>;
   }
 
   async meta(): Promise<Readonly<SessionMeta>> {
     await this.load();
-    return applyOps(this.#state.base, this.#state.ops, this.#ctx.limits.maxDepth).meta;
+    return this.#meta();
   }
 
   regenerate(options: RegenerateOptions = {}): void {
@@ -353,7 +354,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     await this.load();
     const s = this.#state;
     if (s.destroyed) throw new StateError('The session was destroyed in this request.');
-    let secret = this.#view().meta.csrf;
+    let secret = this.#meta().csrf;
     if (secret === null && s.id !== null && s.rotation === 'none' && !csrfPending(s.ops)) {
       // A stored session: create the secret with its own CAS so parallel first requests agree.
       secret = await initCsrf(this.#ctx, s);
@@ -367,7 +368,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   async verifyCsrfToken(token: unknown): Promise<boolean> {
     await this.load();
-    const secret = this.#state.destroyed ? null : this.#view().meta.csrf;
+    const secret = this.#state.destroyed ? null : this.#meta().csrf;
     return secret !== null && verifyCsrfToken(secret, token);
   }
 
@@ -382,9 +383,10 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     await lifecycle.commit(this.#ctx, s);
   }
 
-  #view(): SessionPayload {
+  /** The metadata as this request's writes left it. */
+  #meta(): SessionMeta {
     const s = this.#state;
-    return s.ops.length === 0 ? s.base : applyOps(s.base, s.ops, this.#ctx.limits.maxDepth);
+    return s.ops.length === 0 ? s.base.meta : viewOf(this.#ctx, s).draft.meta;
   }
 
   /** After `degrade()`, every use of the session throws the outage again. */
@@ -401,7 +403,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
   #write(op: SessionOp): void {
     this.#alive();
-    this.#state.ops.push(op);
+    record(this.#ctx, this.#state, op);
     markAccessed(this.#state);
   }
 
@@ -410,9 +412,13 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   #read(path: readonly string[]): unknown {
     const s = this.#state;
     if (s.destroyed) return path.length === 0 ? emptyObject() : undefined;
-    s.observed = observe(s.observed, s.ops, s.base, path);
-    if (s.ops.length === 0) return getAt(s.base.data, path);
-    return getAt(applyOps(s.base, s.ops, this.#ctx.limits.maxDepth).data, path);
+    if (s.ops.length === 0) {
+      s.observed = observe(s.observed, NOTHING_WRITTEN, s.base, path);
+      return getAt(s.base.data, path);
+    }
+    const view = viewOf(this.#ctx, s);
+    s.observed = observe(s.observed, view.written, s.base, path);
+    return view.draft.read(path);
   }
 }
 

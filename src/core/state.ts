@@ -10,6 +10,7 @@ import type { Lease } from './locks.js';
 import type { SessionOp } from './ops.js';
 import type { ConcurrencyMode } from './options.js';
 import type { SealedState } from './stateless.js';
+import type { RequestView } from './view.js';
 
 /** What the request brought: written once by `begin`, read by everyone. */
 export interface RequestState {
@@ -72,6 +73,8 @@ export interface HandlerState {
   flagged: boolean;
   /** `degrade()` was called after an outage: nothing is read, written or sent from now on. */
   degraded: boolean;
+  /** `base` with `ops` applied, kept up to date as ops are recorded (`view.ts`); made on first use. */
+  view: RequestView | undefined;
 }
 
 /** Mutable state of one request's session. @internal */
@@ -128,6 +131,7 @@ export function createSessionState(
     onAccess: undefined,
     flagged: false,
     degraded: false,
+    view: undefined,
   };
 }
 

@@ -58,14 +58,24 @@ describe('session data', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('bounds depth at write and size at commit', async () => {
+  it('bounds depth and size at write; growth too small to measure there fails at commit', async () => {
     const m = manager({ maxDepth: 4, maxPayloadBytes: 1024 });
     const scope = m.begin({});
     expect(() => scope.session.set('x', { a: { b: { c: { d: { e: 1 } } } } })).toThrow(
       expect.objectContaining({ code: 'ERR_SESSION_DATA' }),
     );
-    scope.session.set('big', 'x'.repeat(2000));
-    await expect(scope.end()).rejects.toMatchObject({
+    expect(() => scope.session.set('big', 'x'.repeat(2000))).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_TOO_LARGE', limit: 1024 }),
+    );
+    expect(scope.session.status).toBe('unmodified'); // the refused write is not recorded
+    expect((await scope.end()).setCookie).toEqual([]);
+    // Near the bound, a write that grows the session by less than an eighth of it is not
+    // measured at the write: the encode at commit refuses it.
+    const { cookie } = await request(m, undefined, (s) => s.set('fill', 'x'.repeat(700)));
+    const next = m.begin({ cookie });
+    await next.session.get('fill');
+    next.session.set('more', 'y'.repeat(100));
+    await expect(next.end()).rejects.toMatchObject({
       code: 'ERR_SESSION_TOO_LARGE',
       size: expect.any(Number),
     });

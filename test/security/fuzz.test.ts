@@ -1,6 +1,7 @@
 /**
- * Fuzzing (fast-check) — the Cookie header, the Authorization header, the CSRF inputs and the
- * payload decoders (SECURITY.md §2, §10, §11, §15, §16, §17, §22, "Anonymous"). Most cases run
+ * Fuzzing (fast-check) — the Cookie header, the Authorization header, the CSRF inputs, the
+ * payload decoders, and the sealed-cookie parsers (sealed token, chunked cookie, strict Bearer
+ * parsing) (SECURITY.md §2, §10, §11, §13, §15, §16, §17, §22, "Anonymous"). Most cases run
  * against the neutral core (`manager.begin({ cookie })` + `end()`, `readCookie`,
  * `decodePayload`, `unsealPayload`, the CSRF check) and a few thousand over real HTTP against
  * one keep-alive server per adapter. Every generated case is counted; the last test asserts the
@@ -10,16 +11,20 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSealedCookie } from '../../src/core/chunks.js';
 import { decodePayload, sealPayload, unsealPayload } from '../../src/core/codec.js';
 import { readCookie } from '../../src/core/cookie.js';
 import { isSessionError } from '../../src/core/errors.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
+import { createSealKeys, sealSession, unsealSession } from '../../src/core/sealed.js';
+import { headerToken, resolveTransport } from '../../src/core/transport.js';
 import { createCsrfProtection } from '../../src/csrf/index.js';
+import { cookieStore } from '../../src/stores/cookie.js';
 import { testManager } from '../support/manager.js';
 import { ADAPTERS, type Harness, STORES, start } from './targets.js';
 
 /** The total this file must generate per run. */
-const MINIMUM_CASES = 10_000;
+const MINIMUM_CASES = 15_000;
 let cases = 0;
 
 const escaped = { rejections: 0, exceptions: 0 };
@@ -338,6 +343,135 @@ describe('fuzz: the neutral core', () => {
         await scope.abort();
         expect(result).toBe('refused');
       }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+describe('fuzz: sealed cookies and header transports', () => {
+  /** A sealed-cookie manager with one genuine session, its token (one cookie) and its chunks. */
+  async function sealedTarget() {
+    const manager = testManager({ store: cookieStore(), cookie: { secure: false, name: NAME } });
+    const scope = manager.begin({});
+    scope.session.set('mine', true);
+    const single = (await scope.end()).setCookie[0]!.split(';')[0]!.slice(NAME.length + 1);
+    const big = manager.begin({});
+    big.session.set('mine', 'x'.repeat(5000));
+    const chunks = (await big.end()).setCookie.map((line) => line.split(';')[0]!);
+    return { manager, single, chunks };
+  }
+
+  it('unsealSession never throws; every mutation of a genuine sealed token fails closed', () => {
+    const keys = createSealKeys(createKeyRing([{ id: 'k1', secret: generateSecret() }]));
+    const payload = decodePayload(
+      '{"v":1,"d":{"a":1},"f":{},"m":{"createdAt":1,"lastSeenAt":1,"absoluteExpiresAt":9,"userId":null,"ip":null,"userAgent":null,"persistent":false,"csrf":null}}',
+      LIMITS,
+    )!;
+    const claims = { sid: 'A'.repeat(43), iat: 1, idle: 5, exp: 9, gen: 0 };
+    const genuine = sealSession(keys, claims, payload, LIMITS);
+    expect(unsealSession(keys, genuine, LIMITS)).toMatchObject({ claims, keyIndex: 0 });
+    const mutation = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc
+        .tuple(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...B64URL, '.', '=', '+'))
+        .filter(([i, c]) => genuine[i] !== c)
+        .map(([i, c]) => `${genuine.slice(0, i)}${c}${genuine.slice(i + 1)}`),
+      fc.nat({ max: genuine.length - 1 }).map((n) => genuine.slice(0, n)),
+      fc.tuple(fc.string({ maxLength: 12 }), delimiters).map(([x, d]) => `${genuine}${d}${x}`),
+      fc.tuple(b64(2), b64(16), b64(60)).map(([k, iv, body]) => `${k}.${iv}.${body}`),
+    );
+    fc.assert(
+      fc.property(mutation, (token) => {
+        cases += 1;
+        const opened = unsealSession(keys, token, LIMITS);
+        if (token !== genuine) expect(['malformed', 'signature', 'claims']).toContain(opened);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('readSealedCookie never throws: at most one joined candidate, every candidate bounded', () => {
+    const chunkPair = fc
+      .tuple(fc.constantFrom('.0', '.1', '.2', '.3', '.4', '.00', '.-1', '', 'x'), headerText(60))
+      .map(([suffix, value]) => `${NAME}${suffix}=${value}`);
+    const header = fc
+      .array(fc.oneof(chunkPair, headerText(40)), { maxLength: 12 })
+      .map((pairs) => pairs.join('; '));
+    fc.assert(
+      fc.property(fc.oneof(header, fc.array(header, { maxLength: 3 })), (h) => {
+        cases += 1;
+        const { tokens, presented } = readSealedCookie(h, NAME);
+        const singles = readCookie(h, NAME).filter((v) => v.length <= 4096);
+        expect(tokens.length === singles.length || tokens.length === singles.length + 1).toBe(true);
+        expect(tokens.slice(0, singles.length)).toEqual(singles);
+        for (const token of tokens) expect(token.length).toBeLessThanOrEqual(4 * 4096);
+        expect(presented).toBeGreaterThanOrEqual(0);
+        expect(presented).toBeLessThan(32);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('any sealed Cookie header without the genuine token or chunks is anonymous', async () => {
+    const { manager, single, chunks } = await sealedTarget();
+    const chunkValues = chunks.map((c) => c.slice(c.indexOf('=') + 1));
+    const pair = fc.oneof(
+      cookieValue(single).map((v) => `${NAME}=${v}`),
+      fc
+        .tuple(fc.nat({ max: 3 }), fc.constantFrom(...chunkValues), fc.nat({ max: 40 }))
+        .map(([i, v, cut]) => `${NAME}.${i}=${v.slice(cut)}`),
+      fc.tuple(headerText(12), headerText(40)).map(([n, v]) => `${n}=${v}`),
+    );
+    const header = fc.array(pair, { minLength: 1, maxLength: 6 }).map((pairs) => pairs.join('; '));
+    await fc.assert(
+      fc.asyncProperty(header, async (h) => {
+        cases += 1;
+        const { tokens } = readSealedCookie(h, NAME);
+        fc.pre(!tokens.includes(single) && !tokens.includes(chunkValues.join('')));
+        const scope = manager.begin({ cookie: h });
+        expect(Object.keys(await scope.session.all())).toEqual([]);
+        expect((await scope.end()).setCookie).toEqual([]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('Authorization: only one line "Bearer <token68>" yields a token; everything else is anonymous', async () => {
+    const manager = testManager({ transport: 'bearer' });
+    const created = manager.begin({});
+    created.session.set('mine', true);
+    const token = (await created.end()).token![1];
+    const transport = resolveTransport('bearer');
+    const line = fc.oneof(
+      headerText(120),
+      cookieValue(token).map((v) => `Bearer ${v}`),
+      fc
+        .tuple(
+          fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Bearer\t', ''),
+          fc.constantFrom(' ', '  ', '\t', ''),
+        )
+        .map(([scheme, space]) => `${scheme}${space}${token}`),
+      fc
+        .tuple(fc.constantFrom(' ', ', ', ',', ' Bearer '), fc.string({ maxLength: 20 }))
+        .map(([sep, x]) => `Bearer ${token}${sep}${x}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(line, fc.array(line, { minLength: 2, maxLength: 3 })),
+        async (value) => {
+          cases += 1;
+          const parsed = headerToken(transport, value);
+          const exact = typeof value === 'string' && /^Bearer [A-Za-z0-9\-._~+/]+=*$/.test(value);
+          if (exact && value.length <= 8192 + 7) expect(parsed).toEqual([value.slice(7)]);
+          else if (value.length === 0 && Array.isArray(value)) expect(parsed).toEqual([]);
+          else expect(parsed).toEqual(['']);
+          fc.pre(!(typeof value === 'string' && value === `Bearer ${token}`));
+          const scope = manager.begin({ header: () => value });
+          expect(Object.keys(await scope.session.all())).toEqual([]);
+          const out = await scope.end();
+          expect(out.token).toBeUndefined();
+        },
+      ),
       { numRuns: 1500 },
     );
   });

@@ -1,0 +1,42 @@
+/**
+ * Mutation testing (StrykerJS 9.6, the last line that runs on Node 20): `npm run test:mutation`.
+ * Mutates the security-critical core and CSRF, runs the unit suites of vitest.mutation.config.ts
+ * against each mutant (only the tests that cover it), and drops mutants that do not type-check.
+ * One file: `npm run test:mutation -- --mutate src/core/cookie.ts`. Reports go to reports/mutation/,
+ * the sandbox to .stryker-tmp/ (both ignored). See docs/testing.md.
+ */
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.mutation.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: [
+    'src/core/cookie.ts',
+    'src/core/codec.ts',
+    'src/core/keys.ts',
+    'src/csrf/index.ts',
+    'src/core/lifecycle.ts',
+    'src/core/records.ts',
+    'src/core/ops.ts',
+    'src/core/locks.ts',
+    'src/core/users.ts',
+  ],
+  coverageAnalysis: 'perTest',
+  // The machine is shared: two workers at most (the npm script also runs Stryker under nice).
+  concurrency: 2,
+  timeoutMS: 20_000,
+  timeoutFactor: 3,
+  ignorePatterns: ['bench', 'examples', 'docs', 'dist', 'data', 'var', 'coverage', 'reports'],
+  // Reuse the results of the last run for mutants whose code and covering tests did not change.
+  incremental: true,
+  incrementalFile: 'reports/mutation/incremental.json',
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  thresholds: { high: 90, low: 80, break: null },
+};

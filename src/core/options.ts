@@ -195,7 +195,9 @@ export interface SessionManagerOptions {
    */
   maxPayloadBytes?: number;
   /**
-   * Deepest nesting of session data.
+   * Deepest nesting of session data, in levels: the data object is level 1 and each key one level
+   * more (`set('a.b', {})` reaches level 3); a flash list is level 1. A write past it throws
+   * `DataError`; a stored record past it is refused as corrupt.
    * @default 32
    */
   maxDepth?: number;

@@ -233,7 +233,8 @@ function checkedBytes(secret: string | Uint8Array, at: string): Buffer {
   }
   const text = bytes.toString('latin1').toLowerCase();
   const distinct = new Set(bytes).size;
-  const weak = KNOWN_WEAK.some((w) => text.replaceAll(w, '').length === 0 || text.startsWith(w));
+  // A secret made only of repeats of a demo value starts with it too: one test covers both.
+  const weak = KNOWN_WEAK.some((w) => text.startsWith(w));
   if (distinct < 8 || weak) {
     throw new ConfigError(`${at} looks like a weak or demo secret and is refused. ${SECRET_FIX}`);
   }

@@ -66,34 +66,35 @@ describe('codec', () => {
 });
 
 describe('cookie', () => {
-  const secure = resolveCookieOptions();
-  const dev = resolveCookieOptions({ secure: false });
+  // Resolved inside each test, never at import (see cookie.test.ts).
+  const secure = () => resolveCookieOptions();
+  const dev = () => resolveCookieOptions({ secure: false });
 
   it('has secure defaults', () => {
-    expect(secure).toMatchObject({
+    expect(secure()).toMatchObject({
       name: '__Host-sid',
       secure: true,
       httpOnly: true,
       sameSite: 'lax',
       path: '/',
     });
-    expect(serializeCookie(secure, 'abc', undefined, 0)).toBe(
+    expect(serializeCookie(secure(), 'abc', undefined, 0)).toBe(
       '__Host-sid=abc; Path=/; HttpOnly; Secure; SameSite=Lax',
     );
   });
 
   it('caps Max-Age at 400 days and expires with Max-Age=0', () => {
-    expect(serializeCookie(dev, 'v', 10 ** 12, 0)).toContain('Max-Age=34560000');
-    expect(serializeCookie(dev, '', 0, 0)).toBe(
+    expect(serializeCookie(dev(), 'v', 10 ** 12, 0)).toContain('Max-Age=34560000');
+    expect(serializeCookie(dev(), '', 0, 0)).toBe(
       'sid=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax',
     );
   });
 
   it('refuses values that could inject headers and cookies above 4096 bytes', () => {
     for (const bad of ['a;b', 'a\r\nSet-Cookie: x=1', 'a b', 'a,b', 'é']) {
-      expect(() => serializeCookie(dev, bad, undefined, 0)).toThrow(TypeError);
+      expect(() => serializeCookie(dev(), bad, undefined, 0)).toThrow(TypeError);
     }
-    expect(() => serializeCookie(dev, 'a'.repeat(4100), undefined, 0)).toThrow(
+    expect(() => serializeCookie(dev(), 'a'.repeat(4100), undefined, 0)).toThrow(
       expect.objectContaining({ code: 'ERR_SESSION_TOO_LARGE', size: 4104 }),
     );
   });

@@ -11,6 +11,7 @@ import {
   type CsrfOptions,
   type CsrfRequest,
   createCsrfProtection,
+  SAFE_METHODS,
 } from '../../src/csrf/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { manager, request, type TestManager } from '../core/helpers.js';
@@ -219,6 +220,9 @@ describe('createCsrfProtection: where the request comes from', () => {
       'origin-mismatch',
     ],
     ['an unparseable Referer', { referer: 'not a url' }, 'origin-mismatch'],
+    ['an Origin with credentials', { origin: `https://user:pw@${HOST}` }, 'origin-mismatch'],
+    ['an Origin with a user name', { origin: `https://user@${HOST}` }, 'origin-mismatch'],
+    ['an Origin with a trailing slash', { origin: `${OWN}/` }, 'origin-mismatch'],
     ['a javascript: Referer', { referer: 'javascript:alert(1)' }, 'origin-mismatch'],
   ])('%s → %s, even with a valid token', async (_name, headers, reason) => {
     const m = manager();
@@ -265,6 +269,23 @@ describe('createCsrfProtection: where the request comes from', () => {
     expect(await ok('http://shop.example.com')).toBe('origin-mismatch');
     const referer = { referer: 'https://shop.example.com/cart', [CSRF_HEADER]: token };
     expect(await check(m, cookie, { headers: referer }, options)).toBe('ok');
+  });
+});
+
+describe('createCsrfProtection: the wire names', () => {
+  it('reads the token from the `x-csrf-token` header and the `_csrf` field, nowhere else', async () => {
+    // Literals on purpose: clients hard-code these names, so the constants must not drift.
+    expect(CSRF_HEADER).toBe('x-csrf-token');
+    expect(CSRF_FIELD).toBe('_csrf');
+    expect([...SAFE_METHODS]).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    const m = manager();
+    const { cookie, token } = await withToken(m);
+    expect(await check(m, cookie, { headers: { 'x-csrf-token': token } })).toBe('ok');
+    expect(await check(m, cookie, { body: { _csrf: token } })).toBe('ok');
+    const elsewhere = { 'csrf-token': token, 'x-xsrf-token': token, 'x-csrftoken': token };
+    expect(await check(m, cookie, { headers: elsewhere, body: { csrf: token } })).toBe(
+      'missing-token',
+    );
   });
 });
 
@@ -331,6 +352,8 @@ describe('createCsrfProtection: events and errors', () => {
 
   it.each<[string, CsrfOptions]>([
     ['a wildcard origin', { origins: ['*'] }],
+    ['an origin with a user name only', { origins: ['https://user@example.com'] }],
+    ['an origin with a password only', { origins: ['https://:pw@example.com'] }],
     ['a wildcard subdomain', { origins: ['https://*.example.com'] }],
     ['an origin with a path', { origins: ['https://example.com/app'] }],
     ['an origin with a query', { origins: ['https://example.com?x'] }],

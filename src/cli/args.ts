@@ -22,12 +22,35 @@ export interface CommandOption {
   help: string;
 }
 
+/** A progress display: a bar on a terminal's stderr. */
+export interface Progress {
+  /** `done` of `total` (unknown: a counter without a bar). */
+  update(done: number, total: number | undefined): void;
+  /** Clear the display (before the command's result is printed). */
+  end(): void;
+}
+
+/** Where a command runs: its environment, working directory and progress display. */
+export interface CommandContext {
+  /** Environment variables (`SESSION_STORE`, `SESSION_SECRETS`). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Directory relative store paths resolve against. */
+  cwd: string;
+  /** A progress display labelled `label`; `undefined` when stderr is not a terminal. */
+  progress(label: string): Progress | undefined;
+}
+
 /** What a command's `run` receives: the option values (strings or `true`) and positionals. */
 export interface CommandInput {
   /** Values of the options that were given; absent options are missing. */
   values: Readonly<Record<string, string | boolean | undefined>>;
   /** Positional arguments (empty unless the command declares `positionals`). */
   positionals: readonly string[];
+  /**
+   * The environment, working directory and progress display.
+   * @default process.env, process.cwd() and no progress display
+   */
+  context?: CommandContext | undefined;
 }
 
 /** Lines a command prints on stdout, in order. */

@@ -4,20 +4,26 @@
  * This module has no side effects: the executable is `bin.ts`, which always calls {@link main}.
  * (An entry check such as `import.meta.url === argv[1]` fails through npm's bin symlink.)
  *
- * A command is a pure function in `commands/*.ts` plus one entry in {@link COMMANDS}; this file
- * parses arguments, dispatches and prints. Exit codes: 0 success, 1 the command failed, 2 usage.
+ * A command is a pure function in `commands/*.ts` plus one entry in {@link COMMANDS}
+ * (`commands/index.ts`); this file parses arguments, dispatches and prints. Exit codes: 0
+ * success, 1 the command failed, 2 usage or configuration error (a bad store URL, a client
+ * package that is not installed).
  */
 
 import { readFileSync } from 'node:fs';
 import {
   type Command,
+  type CommandContext,
   type CommandOption,
   HELP_OPTION,
-  integerOption,
   parseCommandArgs,
   UsageError,
 } from './args.js';
-import { keygen } from './commands/keygen.js';
+import { COMMANDS } from './commands/index.js';
+import { type ProgressStream, terminalProgress } from './progress.js';
+import { describeFailure } from './store.js';
+
+export { COMMANDS };
 
 /** Where the CLI writes; each call is one chunk of text without its final newline. */
 export interface CliIo {
@@ -34,21 +40,22 @@ export interface MainOptions extends Partial<CliIo> {
    * @default COMMANDS
    */
   commands?: Readonly<Record<string, Command>>;
+  /**
+   * Environment variables (`SESSION_STORE`, `SESSION_SECRETS`).
+   * @default process.env
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Directory relative store paths resolve against.
+   * @default process.cwd()
+   */
+  cwd?: string;
+  /**
+   * Where progress bars are drawn, when it is a terminal.
+   * @default process.stderr
+   */
+  progressStream?: ProgressStream;
 }
-
-/** Every command, by name. Add a command here and its pure function under `commands/`. */
-export const COMMANDS: Readonly<Record<string, Command>> = {
-  keygen: {
-    synopsis: '[--count N]',
-    summary: 'print fresh secrets for the `secrets` option',
-    description:
-      'Print N fresh secrets, one per line: 32 random bytes from the CSPRNG, base64url\n' +
-      '(43 characters). Put one in SESSION_SECRET; list older ones after it to rotate.',
-    options: { count: { type: 'string', value: 'N', help: 'how many, 1 to 100 (default 1)' } },
-    run: ({ values }) =>
-      keygen({ count: integerOption(values.count, '--count', { min: 1, max: 100, fallback: 1 }) }),
-  },
-};
 
 const GLOBAL_OPTIONS: Readonly<Record<string, CommandOption>> = {
   help: { type: 'boolean', short: 'h', help: 'show help (after a command: its help)' },
@@ -70,6 +77,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     err: options.err ?? ((text) => process.stderr.write(`${text}\n`)),
   };
   const commands = options.commands ?? COMMANDS;
+  const stream = options.progressStream ?? process.stderr;
+  const context: CommandContext = {
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? process.cwd(),
+    progress: (label) => terminalProgress(stream, label),
+  };
   // Global options come before the command name; everything after it belongs to the command.
   const at = argv.findIndex((arg) => !arg.startsWith('-'));
   const globalArgs = at === -1 ? argv : argv.slice(0, at);
@@ -102,7 +115,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     return EXIT_USAGE;
   }
   if (global.values.help === true) return help(io, commands, name);
-  return runCommand(io, name, command, argv.slice(at + 1));
+  return runCommand(io, name, command, argv.slice(at + 1), context);
 }
 
 async function runCommand(
@@ -110,6 +123,7 @@ async function runCommand(
   name: string,
   command: Command,
   args: readonly string[],
+  context: CommandContext,
 ): Promise<number> {
   try {
     const input = parseCommandArgs(
@@ -121,14 +135,16 @@ async function runCommand(
       io.out(commandUsage(name, command));
       return EXIT_OK;
     }
-    for await (const line of await command.run(input)) io.out(line);
+    for await (const line of await command.run({ ...input, context })) io.out(line);
     return EXIT_OK;
   } catch (error) {
     if (error instanceof UsageError) {
       return usageError(io, `sessionkit ${name}`, error, commandUsage(name, command));
     }
-    io.err(`sessionkit ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT_FAILURE;
+    // One line, never a stack trace: a configuration error is 2, anything else 1.
+    const { code, line } = describeFailure(error);
+    io.err(`sessionkit ${name}: ${line}`);
+    return code === 2 ? EXIT_USAGE : EXIT_FAILURE;
   }
 }
 
@@ -170,7 +186,7 @@ export function globalUsage(commands: Readonly<Record<string, Command>> = COMMAN
     ...optionLines(GLOBAL_OPTIONS),
     '',
     "Run 'sessionkit <command> --help' for a command's options.",
-    'Exit codes: 0 success, 1 failure, 2 usage error.',
+    'Exit codes: 0 success, 1 failure, 2 usage or configuration error.',
   ].join('\n');
 }
 

@@ -86,8 +86,10 @@ describe('sessionkit bin, installed and run through its symlink', () => {
     const { code, stdout, stderr } = await spawnBin(['--help']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(/^Usage: sessionkit <command> \[options\]\n/);
-    expect(stdout).toContain('\n  keygen  print fresh secrets for the `secrets` option\n');
-    expect(stdout.endsWith('Exit codes: 0 success, 1 failure, 2 usage error.\n')).toBe(true);
+    expect(stdout).toContain('\n  keygen   print fresh secrets for the `secrets` option\n');
+    expect(
+      stdout.endsWith('Exit codes: 0 success, 1 failure, 2 usage or configuration error.\n'),
+    ).toBe(true);
   });
 
   it('--version prints the version of the installed package.json', async () => {

@@ -7,24 +7,32 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/cli/args.js';
 import { COMMANDS, commandUsage, globalUsage, main } from '../../src/cli/main.js';
+import { renderProgress, terminalProgress } from '../../src/cli/progress.js';
 import { createKeyRing } from '../../src/index.js';
 
 const GLOBAL_HELP = `Usage: sessionkit <command> [options]
 
 Commands:
-  keygen  print fresh secrets for the \`secrets\` option
+  keygen   print fresh secrets for the \`secrets\` option
+  migrate  create the SQL tables of the store, or print their DDL
+  prune    delete expired sessions, index entries and lock rows
+  list     list a user's sessions
+  show     show one session by its handle
+  revoke   revoke one or all of a user's sessions
+  stats    count sessions: users, sizes, ages, idle times, lock rows
+  reseal   re-encrypt every session under the primary secret
 
 Options:
   -h, --help     show help (after a command: its help)
       --version  print the version
 
 Run 'sessionkit <command> --help' for a command's options.
-Exit codes: 0 success, 1 failure, 2 usage error.`;
+Exit codes: 0 success, 1 failure, 2 usage or configuration error.`;
 
 const KEYGEN_HELP = `Usage: sessionkit keygen [--count N]
 
 Print N fresh secrets, one per line: 32 random bytes from the CSPRNG, base64url
-(43 characters). Put one in SESSION_SECRET; list older ones after it to rotate.
+(43 characters). Put one first in SESSION_SECRETS; keep older ones after it to rotate.
 
 Options:
       --count N  how many, 1 to 100 (default 1)
@@ -178,8 +186,85 @@ describe('sessionkit CLI', () => {
       stdout: 'A\nB\n',
       stderr: '',
     });
-    expect(globalUsage(commands)).toContain('  echo    print the words\n');
+    expect(globalUsage(commands)).toContain('  echo     print the words\n');
     expect(commandUsage('echo', echo)).toContain('      --upper  in upper case\n');
     expect((await run(['keygen', '--upper'], commands)).code).toBe(2);
+  });
+});
+
+describe('store commands: usage', () => {
+  const store = ['--store', 'memory:'];
+  it.each([
+    [['list', ...store], 'list', '--user is required'],
+    [['revoke', '--user', 'u', ...store], 'revoke', 'give either --handle H or --all'],
+    [
+      ['revoke', '--user', 'u', '--all', '--handle', 'h', ...store],
+      'revoke',
+      'give either --handle H or --all',
+    ],
+    [
+      ['revoke', '--user', 'u', '--handle', 'h', '--except', 'x', ...store],
+      'revoke',
+      '--except goes with --all',
+    ],
+    [['show', ...store], 'show', 'give exactly one session handle'],
+    [['prune', '--batch', '0', ...store], 'prune', '--batch must be an integer from 1 to 100000'],
+    [['stats'], 'stats', 'give the store with --store URL or SESSION_STORE ('],
+  ])('%j is a usage error (exit 2) with the command usage', async (argv, name, line) => {
+    const { code, stdout, stderr } = await run(argv);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr.startsWith(`sessionkit ${name}: ${line}`)).toBe(true);
+    expect(stderr).toContain(`\n\nUsage: sessionkit ${name} `);
+  });
+
+  it('a bad store URL is one line and exit 2, never echoing the password', async () => {
+    const { code, stdout, stderr } = await run([
+      'stats',
+      '--store',
+      'postgres://u:hunter2@h/db?pool=1',
+    ]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toBe(
+      'sessionkit stats: Unknown parameter `pool` in the postgres store URL; it accepts `table`, `poolSize`, `connectTimeout`, `ssl`.\n',
+    );
+  });
+
+  it('reads SESSION_STORE when --store is not given', async () => {
+    let stdout = '';
+    const code = await main(['prune'], {
+      env: { SESSION_STORE: 'memory:' },
+      out: (text) => {
+        stdout += `${text}\n`;
+      },
+    });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Removed 0 expired sessions from memory in [0-9.]+ s\.\n$/);
+  });
+});
+
+describe('progress display', () => {
+  it('draws a bar on a terminal, always the last update, and erases it at the end', () => {
+    const writes: string[] = [];
+    const bar = terminalProgress(
+      { isTTY: true, columns: 80, write: (t) => writes.push(t) },
+      'pruning',
+    );
+    for (let done = 0; done <= 1000; done += 10) bar!.update(done, 1000);
+    bar!.end();
+    expect(writes[0]).toBe(`\r${renderProgress('pruning', 0, 1000, 80)}\x1b[K`);
+    expect(writes.at(-2)).toBe(`\r${renderProgress('pruning', 1000, 1000, 80)}\x1b[K`);
+    expect(writes.at(-1)).toBe('\r\x1b[K');
+    expect(writes.length).toBeLessThan(50); // redrawn at most every 100 ms, not per update
+  });
+
+  it('renders a bar with the percentage and counts, or a counter without a total', () => {
+    expect(renderProgress('pruning', 250, 1000, 60)).toBe(
+      `pruning [${'#'.repeat(8)}${'-'.repeat(25)}]   25%  250/1000`,
+    );
+    expect(renderProgress('pruning', 7, undefined)).toBe('pruning  7');
+  });
+
+  it('draws nothing when stderr is not a terminal', () => {
+    expect(terminalProgress({ isTTY: false, write: () => true }, 'x')).toBeUndefined();
   });
 });

@@ -29,13 +29,21 @@ const CLEAN_ENV = Object.fromEntries(
   Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')),
 );
 
-/** Run `command` in `cwd`; resolves with the exit code and output (a spawn failure rejects). */
-export function run(command: string, args: readonly string[], cwd: string): Promise<RunResult> {
+/**
+ * Run `command` in `cwd`, with `env` added to a plain environment; resolves with the exit code
+ * and output (a spawn failure rejects).
+ */
+export function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
-      { cwd, env: CLEAN_ENV, maxBuffer: 16 << 20 },
+      { cwd, env: { ...CLEAN_ENV, ...env }, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== 'number') reject(error);
         else resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });

@@ -32,7 +32,9 @@ export function terminalProgress(stream: ProgressStream, label: string): Progres
       if (now - drawnAt < REDRAW_MS && (total === undefined || done < total)) return;
       drawnAt = now;
       drawn = true;
-      stream.write(`\r${renderProgress(label, done, total, stream.columns)}\x1b[K`);
+      // A pty without a size (script(1), CI) reports 0 columns: draw for 80.
+      const columns = stream.columns !== undefined && stream.columns > 0 ? stream.columns : 80;
+      stream.write(`\r${renderProgress(label, done, total, columns)}\x1b[K`);
     },
     end() {
       if (drawn) stream.write('\r\x1b[K');

@@ -111,6 +111,25 @@ describe('npx sessionkit with the clients installed', () => {
     expect(unknown.stderr.split('\n')[0]).toBe("sessionkit: unknown command 'frobnicate'");
   }, 120_000);
 
+  it('prune draws a progress bar on a terminal (a pty from script(1)) and prints the count', async () => {
+    const url = `sqlite:${join(tmp, 'tty.db')}`;
+    const store = await storeFromUrl(url);
+    for (let i = 0; i < 300; i++)
+      await store.set(storeKey(), record({ expiresAt: Date.now() - 1000 }));
+    await store.close();
+    const command = `npx --offline sessionkit prune --batch 50 --store ${url}`;
+    const result = await run('script', ['-qec', command, '/dev/null'], app);
+    expect(result.code).toBe(0);
+    // The bar is redrawn in place (CR … erase to end of line, shown here as <CR> and <EL>) and
+    // erased before the result.
+    const screen = result.stdout.replaceAll('\r', '<CR>').replaceAll('\x1b[K', '<EL>');
+    expect(screen).toMatch(/<CR>pruning \[-{10,}\] {4}0% {2}0\/300<EL>/);
+    expect(screen).toMatch(/<CR>pruning \[#{10,}\] {2}100% {2}300\/300<EL>/);
+    expect(screen).toMatch(
+      /<CR><EL>Removed 300 expired sessions from sqlite \S+ in [0-9.]+ s\.(<CR>)?\n$/,
+    );
+  }, 120_000);
+
   describe.each([
     ['sqlite', () => `sqlite:${join(tmp, 'sessions.db')}`],
     ['redis', () => `${REDIS_URL}?prefix=${name}:`],

@@ -10,6 +10,7 @@ import { type ConfiguredStore, storeFromUrl } from '../../src/config/index.js';
 import { generateSecret } from '../../src/index.js';
 import {
   deletePrefix,
+  dropMysqlTables,
   dropTables,
   MYSQL_URL,
   POSTGRES_URL,
@@ -98,11 +99,6 @@ describe('the demo server', () => {
       await deletePrefix(`${name}t:`);
       await dropTables(`${name}t`);
     }
-    if (kind === 'mysql') {
-      const { default: driver } = await import('mysql2/promise');
-      const conn = await driver.createConnection({ uri: MYSQL_URL });
-      await conn.query(`DROP TABLE IF EXISTS ${name}, ${name}_locks`);
-      await conn.end();
-    }
+    if (kind === 'mysql') await dropMysqlTables(name);
   }
 });

@@ -19,6 +19,8 @@ import { isSessionError } from '../../src/core/errors.js';
 import { record, storeKey } from '../stores/conformance.js';
 import {
   deletePrefix,
+  dropMysqlTables,
+  dropTables,
   MYSQL_URL,
   POSTGRES_URL,
   REDIS_URL,
@@ -177,7 +179,7 @@ describe('storeFromUrl: servers', () => {
           expiredLocks: 0,
         });
       } finally {
-        await dropTable(kind, table);
+        await (kind === 'postgres' ? dropTables(table) : dropMysqlTables(table));
         await store.close();
       }
       expect(isSessionError(await rejection(store.get(storeKey())), 'ERR_SESSION_STORE')).toBe(
@@ -195,7 +197,7 @@ describe('storeFromUrl: servers', () => {
     } finally {
       await store.close();
       await deletePrefix(`${name}t:`);
-      await dropTable('postgres', `${name}_t`);
+      await dropTables(`${name}_t`);
     }
   });
 });
@@ -343,22 +345,6 @@ describe.skipIf(!HAS_REDIS_SERVER && !CI)('storeFromUrl: Redis Sentinel and Clus
 /** The port of a server URL. */
 function port(url: string): string {
   return new URL(url).port;
-}
-
-async function dropTable(kind: string, table: string): Promise<void> {
-  const url = kind === 'postgres' ? POSTGRES_URL : MYSQL_URL;
-  if (kind === 'postgres') {
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_locks`);
-    await client.end();
-  } else {
-    const { default: mysql } = await import('mysql2/promise');
-    const conn = await mysql.createConnection({ uri: url });
-    await conn.query(`DROP TABLE IF EXISTS ${table}, ${table}_locks`);
-    await conn.end();
-  }
 }
 
 /** Collect what is written to stdout, stderr and the console until `restore()`. */

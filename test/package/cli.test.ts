@@ -16,6 +16,8 @@ import { createSessionManager, generateSecret, type SessionManager } from '../..
 import { record, storeKey } from '../stores/conformance.js';
 import {
   deletePrefix,
+  dropMysqlTables,
+  dropTables,
   MYSQL_URL,
   POSTGRES_URL,
   REDIS_URL,
@@ -177,7 +179,8 @@ describe('npx sessionkit with the clients installed', () => {
     afterAll(async () => {
       await store?.close();
       if (kind === 'redis') await deletePrefix(`${name}:`);
-      if (kind === 'postgres' || kind === 'mysql') await drop(kind, table(kind));
+      if (kind === 'postgres') await dropTables(table(kind));
+      if (kind === 'mysql') await dropMysqlTables(table(kind));
     });
 
     it('migrate is idempotent; --print shows the DDL without connecting', async () => {
@@ -310,19 +313,4 @@ function quoted(kind: string, t: string): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-async function drop(kind: string, t: string): Promise<void> {
-  if (kind === 'postgres') {
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    await client.query(`DROP TABLE IF EXISTS ${t}, ${t}_locks`);
-    await client.end();
-  } else {
-    const { default: mysql } = await import('mysql2/promise');
-    const conn = await mysql.createConnection({ uri: MYSQL_URL });
-    await conn.query(`DROP TABLE IF EXISTS ${t}, ${t}_locks`);
-    await conn.end();
-  }
 }

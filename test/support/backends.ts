@@ -238,6 +238,16 @@ export async function dropTables(name: string): Promise<void> {
   }
 }
 
+/** Drop a MySQL/MariaDB store's tables (on a direct connection). */
+export async function dropMysqlTables(name: string): Promise<void> {
+  const pool = mysqlPool(MYSQL_URL, 1);
+  try {
+    await pool.query(`DROP TABLE IF EXISTS ${name}, ${name}_locks`);
+  } finally {
+    await pool.end();
+  }
+}
+
 /**
  * Open a backend, or explain why not: resolves `{ backend }` or `{ reason }`. Under `CI=true` an
  * unreachable server rejects instead (a failure, never a silent pass).

@@ -196,9 +196,7 @@ async function measure(
 ): Promise<Round> {
   // The child counts its own round trips when it uses ioredis or pg; connect-redis's node-redis
   // client is not counted in the child, but it sends no scripts, so Redis's count is its trips.
-  const counted =
-    contender.store === 'postgres' ||
-    (contender.store === 'redis' && contender.library === 'sessionkit');
+  const counted = contender.store === 'postgres' || contender.ioredis;
   const redisBefore = await b.redisCommands();
   const callsBefore = counted ? (await child.stats()).storeCalls : 0;
   const cpuBefore = cpuMicros(child.pid);
@@ -257,7 +255,7 @@ function env(contender: Contender): Record<string, string> {
     BENCH_STORE: contender.store === 'none' ? 'memory' : contender.store,
     BENCH_SECRET: randomBytes(32).toString('hex'),
     BENCH_PREFIX: prefix,
-    BENCH_TABLE: contender.library === 'sessionkit' ? tables.sessionkit : tables.connectPg,
+    BENCH_TABLE: contender.connect ? tables.connectPg : tables.sessionkit,
     BENCH_REDIS_URL: REDIS_URL,
     BENCH_PG_URL: PG_URL,
     BENCH_SESSIONKIT_DIR: pathToFileURL(skDir).href,

@@ -5,13 +5,11 @@
  * `NODE_ENV=production`, where sessionkit refuses a non-Secure cookie otherwise), and the store named by `BENCH_STORE` — memory, Redis through ioredis, or
  * PostgreSQL through a `pg` pool (the table is created with `migrate()`).
  *
- * sessionkit is loaded from the JavaScript `tsc` emits (what users run), which the harness builds
- * into `BENCH_SESSIONKIT_DIR` (`.bench-out/dist`), not from `src/` through tsx: tsx's transform
- * wraps every closure in a `__name()` call, a per-request cost the published build does not
- * have. The types still come from `src/`. Without `BENCH_SESSIONKIT_DIR` it falls back to `src/`.
+ * sessionkit is loaded from the harness's build (see `_build.ts`).
  */
 
 import type { SessionManager, SessionStore } from '../../src/index.js';
+import { sessionkit } from './_build.js';
 import {
   type BenchData,
   countedPool,
@@ -22,12 +20,7 @@ import {
   STORE,
 } from './_env.js';
 
-const BASE = process.env.BENCH_SESSIONKIT_DIR ?? new URL('../../src', import.meta.url).href;
-
-/** Import a sessionkit module (`'adapters/express.js'`) from the build the harness chose. */
-export function sessionkit<T>(path: string): Promise<T> {
-  return import(`${BASE}/${path}`) as Promise<T>;
-}
+export { sessionkit };
 
 const { createSessionManager } = await sessionkit<typeof import('../../src/index.js')>('index.js');
 

@@ -7,25 +7,9 @@
 
 import connectPgSimple from 'connect-pg-simple';
 import { RedisStore } from 'connect-redis';
-import express from 'express';
 import session from 'express-session';
-import {
-  countedPool,
-  nodeRedisClient,
-  PG_TABLE,
-  portOf,
-  REDIS_PREFIX,
-  SECRET,
-  STORE,
-  serve,
-} from './_env.js';
-
-declare module 'express-session' {
-  interface SessionData {
-    name: string;
-    counter: number;
-  }
-}
+import { countedPool, nodeRedisClient, PG_TABLE, REDIS_PREFIX, STORE } from './_env.js';
+import { SESSION_OPTIONS, serveExpressSessionApp } from './_express-session-app.js';
 
 async function createStore(): Promise<session.Store | undefined> {
   if (STORE === 'redis')
@@ -38,32 +22,4 @@ async function createStore(): Promise<session.Store | undefined> {
 }
 
 const store = await createStore();
-const app = express();
-app.use(
-  session({
-    secret: SECRET,
-    resave: false,
-    saveUninitialized: false,
-    cookie: { secure: false, httpOnly: true, sameSite: 'lax' },
-    ...(store === undefined ? {} : { store }),
-  }),
-);
-app.get('/a', (_req, res) => {
-  res.send('ok');
-});
-app.get('/b', (req, res) => {
-  res.json({ name: req.session.name });
-});
-app.post('/c', (req, res) => {
-  req.session.counter = (req.session.counter ?? 0) + 1;
-  res.json({ counter: req.session.counter });
-});
-app.post('/init', (req, res) => {
-  req.session.name = 'bench';
-  req.session.counter = 0;
-  res.send('ok');
-});
-app.get('/counter', (req, res) => {
-  res.json({ counter: req.session.counter });
-});
-const server = app.listen(0, '127.0.0.1', () => serve(server, portOf(server)));
+serveExpressSessionApp(session({ ...SESSION_OPTIONS, ...(store === undefined ? {} : { store }) }));

@@ -4,8 +4,13 @@ import type { BurstTrial, Scenario } from './load.js';
 
 /** Framework a contender runs on. */
 export type Framework = 'node' | 'express' | 'fastify';
-/** Session library (or none). */
-export type Library = 'bare' | 'express-session' | '@fastify/session' | 'sessionkit';
+/** Session library (or none); `sessionkit/express-session` is sessionkit's drop-in facade. */
+export type Library =
+  | 'bare'
+  | 'express-session'
+  | '@fastify/session'
+  | 'sessionkit'
+  | 'sessionkit/express-session';
 /** Backend of the session store. */
 export type StoreName = 'none' | 'memory' | 'redis' | 'postgres';
 
@@ -16,11 +21,22 @@ export interface Contender {
   framework: Framework;
   library: Library;
   store: StoreName;
+  /** The store runs through a connect store (connect-redis, connect-pg-simple), not sessionkit's. */
+  connect: boolean;
+  /** The child counts its own Redis round trips (it talks to Redis through ioredis). */
+  ioredis: boolean;
 }
 
-function contender(file: string, framework: Framework, library: Library, store: StoreName) {
+function contender(
+  file: string,
+  framework: Framework,
+  library: Library,
+  store: StoreName,
+  connect = library === 'express-session' || library === '@fastify/session',
+): Contender {
   const id = store === 'none' ? file : `${file}-${store}`;
-  return { id, file: `${file}.ts`, framework, library, store };
+  const ioredis = store === 'redis' && !connect;
+  return { id, file: `${file}.ts`, framework, library, store, connect, ioredis };
 }
 
 /** Every contender, in report order: per framework, bare first, then peers, then sessionkit. */
@@ -36,6 +52,8 @@ export const CONTENDERS: readonly Contender[] = [
   contender('sessionkit-express', 'express', 'sessionkit', 'memory'),
   contender('sessionkit-express', 'express', 'sessionkit', 'redis'),
   contender('sessionkit-express', 'express', 'sessionkit', 'postgres'),
+  contender('sessionkit-facade-connect', 'express', 'sessionkit/express-session', 'redis', true),
+  contender('sessionkit-facade', 'express', 'sessionkit/express-session', 'redis'),
   contender('bare-fastify', 'fastify', 'bare', 'none'),
   contender('fastify-session', 'fastify', '@fastify/session', 'memory'),
   contender('fastify-session', 'fastify', '@fastify/session', 'redis'),

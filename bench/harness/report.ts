@@ -53,6 +53,7 @@ const COLORS: Record<Library, string> = {
   'express-session': '#d97706',
   '@fastify/session': '#7c3aed',
   sessionkit: '#2563eb',
+  'sessionkit/express-session': '#0891b2',
 };
 const PEER: Partial<Record<Framework, Library>> = {
   express: 'express-session',
@@ -79,6 +80,10 @@ export function renderMarkdown(run: RunResult, chart: string): string {
     '## Targets (issue #6)',
     '',
     ...targets(run),
+    '',
+    '## Targets of the express-session facade (issue #14)',
+    '',
+    ...facadeTargets(run),
     '',
     ...WHERE_THE_TIME_GOES,
     '',
@@ -160,6 +165,27 @@ function targets(run: RunResult): string[] {
   return rows;
 }
 
+function facadeTargets(run: RunResult): string[] {
+  const rows: string[] = ['| target | measured | met |', '|---|---|---|'];
+  const facade = run.results.find((r) => r.contender.id === 'sessionkit-facade-redis');
+  const peer = find(run, 'express', 'express-session', 'redis');
+  for (const scenario of ['B', 'C'] as const) {
+    const ratio = facade === undefined ? undefined : ratioTo(run, facade, scenario, 'peer');
+    rows.push(
+      `| ${scenario === 'B' ? 'Read' : 'Write'} (${scenario}), Express 5: facade on sessionkit's Redis store ≥ 1.25× express-session + connect-redis` +
+        ` | ${ratio === undefined ? '—' : `${x(ratio)} (${rps(facade, scenario)} vs ${rps(peer, scenario)} req/s)`}` +
+        ` | ${ratio === undefined ? 'n/a' : ratio >= 1.25 ? 'yes' : '**no**'} |`,
+    );
+  }
+  const trials = facade?.burst ?? [];
+  const lost = trials.reduce((sum, t) => sum + t.lost, 0);
+  rows.push(
+    `| 0 lost updates for the facade on sessionkit's Redis store in every burst | ${lost} lost in ${trials.length} trials` +
+      ` | ${trials.length === 0 ? 'n/a' : lost === 0 ? 'yes' : '**no**'} |`,
+  );
+  return rows;
+}
+
 function scenarioTable(run: RunResult, scenario: Scenario): string[] {
   const rows = [
     '| framework | library | store | req/s | ×bare | p50 ms | ×bare | p99 ms | ×bare | CPU µs/req | ×bare | store round trips/req | Redis cmds/req | req/s ×peer | failed |',
@@ -174,8 +200,9 @@ function scenarioTable(run: RunResult, scenario: Scenario): string[] {
     const bare = bareOf(run, r.contender.framework)?.scenarios[scenario]?.median;
     const rel = (pick: (x: Round) => number): string =>
       bare === undefined || pick(bare) === 0 ? '—' : x(pick(s) / pick(bare));
-    const peer =
-      r.contender.library === 'sessionkit' ? ratioTo(run, r, scenario, 'peer') : undefined;
+    const peer = r.contender.library.startsWith('sessionkit')
+      ? ratioTo(run, r, scenario, 'peer')
+      : undefined;
     rows.push(
       `| ${label(r.contender).join(' | ')} | ${num(s.rps)} | ${rel((v) => v.rps)} | ${ms(s.p50)} | ${rel((v) => v.p50)}` +
         ` | ${ms(s.p99)} | ${rel((v) => v.p99)} | ${num(s.cpuUs)} | ${rel((v) => v.cpuUs)}` +
@@ -217,7 +244,7 @@ function method(run: RunResult): string[] {
     `  during rounds without Redis the harness saw ${run.redisNoisePerSecond.toFixed(1)} commands/s from other clients.`,
     '- ×bare: the figure divided by the bare framework’s figure for the same scenario in the same',
     '  run (the bare servers answer the same routes with constants and an in-process counter).',
-    '  ×peer: sessionkit’s req/s divided by the peer on the same framework and store',
+    '  ×peer: sessionkit’s (or its facade’s) req/s divided by the peer on the same framework and store',
     '  (express-session on Express, @fastify/session on Fastify; node:http has no peer).',
     '- Configuration (`bench/contenders/*.ts`): express-session and @fastify/session as their READMEs',
     '  recommend (`resave: false`, `saveUninitialized: false`, a 64-hex-char secret, non-Secure cookie',
@@ -227,6 +254,11 @@ function method(run: RunResult): string[] {
     '  absolute timeouts, touchInterval 60 s) and `cookie: { secure: false }`, its Redis store on',
     '  ioredis, its PostgreSQL store on a `pg` pool of 10. Same Redis (a per-run key prefix) and',
     '  same PostgreSQL (per-run tables), both deleted at the end of the run.',
+    '- The express-session facade (`sessionkit/express-session`) runs the very same Express',
+    '  handlers and options as the express-session contender (`_express-session-app.ts`), once over',
+    '  connect-redis (the one-import switch: whole-record writes, so it may lose updates like',
+    '  express-session) and once over sessionkit’s Redis store on ioredis (diff-and-merge with',
+    '  compare-and-set: it must lose none). Its ×peer is against express-session + connect-redis.',
     '- Not included: iron-session (its v9 needs Node 22, and sessionkit’s stateless cookie store',
     '  does not exist yet, so there is nothing of ours to compare it with).',
   ];
@@ -385,16 +417,20 @@ function rps(r: ContenderResult | undefined, scenario: Scenario): string {
 
 function label(c: Contender): [string, string, string] {
   const library = c.library === 'bare' ? 'bare' : c.library;
+  const connectName = {
+    memory: 'MemoryStore',
+    redis: 'connect-redis',
+    postgres: 'connect-pg-simple',
+  };
   const store =
     c.store === 'none'
       ? '—'
-      : c.library === 'sessionkit'
-        ? c.store
-        : c.store === 'memory'
-          ? 'MemoryStore'
-          : c.store === 'redis'
-            ? 'connect-redis'
-            : 'connect-pg-simple';
+      : // Results of runs before the facade joined have no `connect`: only sessionkit was native.
+        (c.connect ?? c.library !== 'sessionkit')
+        ? connectName[c.store]
+        : c.library === 'sessionkit'
+          ? c.store
+          : `sessionkit ${c.store}`;
   return [FRAMEWORK_NAMES[c.framework], library, store];
 }
 

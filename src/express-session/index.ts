@@ -36,6 +36,7 @@ import { Session } from './_session.js';
 import { MemoryStore, Store } from './_store.js';
 
 export type { CookieData, CookieOptions, Secret } from './_cookie.js';
+export { type Flash, type FlashOptions, flash } from './_flash.js';
 export type { ExpressSessionEvent } from './_middleware.js';
 export { Cookie, MemoryStore, Session, Store };
 

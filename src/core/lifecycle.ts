@@ -21,7 +21,7 @@ import {
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
-import { acquireLock, releaseLock, serialize } from './locks.js';
+import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
 import type { SessionState } from './state.js';
@@ -222,6 +222,7 @@ export async function commitEarly<T extends SessionOp>(
       const op = makeOp();
       const payload = applyOps(s.base, [op], ctx.limits.maxDepth);
       const record = recordOf(ctx, key, payload, s.version + 1);
+      await fenceWrite(ctx, s);
       if (await storeSet(ctx, key, record, conditionOf(s))) {
         s.version = record.version;
         s.expiresAt = record.expiresAt;
@@ -242,6 +243,7 @@ export async function commitEarly<T extends SessionOp>(
 async function deleteCurrent(ctx: Context, s: SessionState): Promise<void> {
   if (s.id === null) return;
   const key = keyOf(s);
+  await fenceWrite(ctx, s);
   await storeDelete(ctx, key);
   emit(ctx, { type: 'destroy', handle: short(key) });
   s.id = null;

@@ -124,6 +124,15 @@ export async function confirmLease(ctx: Context, lease: Lease): Promise<void> {
 }
 
 /**
+ * Before a write of the request's session in lock mode: {@link confirmLease} on its session lock
+ * (throws `ConflictError` `lock-lost` when it lapsed). Without a lock held, does nothing.
+ * @internal
+ */
+export async function fenceWrite(ctx: Context, s: SessionState): Promise<void> {
+  if (s.lease !== undefined) await confirmLease(ctx, s.lease);
+}
+
+/**
  * Take the session lock on `key` for this request (lock mode). Rejects like {@link takeLease},
  * after which the request holds nothing. @internal
  */

@@ -66,7 +66,9 @@ export interface FingerprintOptions {
 /** Options of the lock mode. */
 export interface LockOptions {
   /**
-   * Lease length of a session lock, in ms; a crashed holder's lock frees itself after this.
+   * Lease length of a session lock, in ms; a crashed holder's lock frees itself after this. A
+   * holder whose lease lapsed cannot write: its commit fails with a `lock-lost` conflict (409).
+   * Keep it well above `storeTimeout`.
    * @default 30_000
    */
   ttl?: number;

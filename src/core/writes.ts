@@ -8,6 +8,7 @@
 import type { SessionPayload } from './codec.js';
 import { type Context, emit, short, storeDelete, storeSet } from './context.js';
 import { ConflictError } from './errors.js';
+import { fenceWrite } from './locks.js';
 import { applyOps, staleReads } from './ops.js';
 import {
   adoptKey,
@@ -23,9 +24,10 @@ import type { StoreRecord } from './store.js';
 import { type Admission, admit, endAdmission, evictOverLimit } from './users.js';
 
 /**
- * Write the ops (and the pending rotation) onto the freshest record, retrying lost CAS. Rejects
- * with `ConflictError`, `SessionLimitError`, `LockTimeoutError` (the `reject` limit's user lock)
- * or `StoreError`. @internal
+ * Write the ops (and the pending rotation) onto the freshest record, retrying lost CAS; in lock
+ * mode each attempt is fenced first (`fenceWrite`). Rejects with `ConflictError` (also
+ * `lock-lost`), `SessionLimitError`, `LockTimeoutError` (the `reject` limit's user lock) or
+ * `StoreError`. @internal
  */
 export async function write(ctx: Context, s: SessionState): Promise<void> {
   const admission: Admission = { lease: undefined };
@@ -39,6 +41,7 @@ export async function write(ctx: Context, s: SessionState): Promise<void> {
         userId !== null &&
         (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
       if (joinsUser) await admit(ctx, admission, userId, oldKey);
+      await fenceWrite(ctx, s);
       if (s.rotation !== 'none' || oldKey === null) {
         const newKey = await writeRotated(ctx, s, payload, oldKey);
         if (newKey === undefined) continue;

@@ -1,7 +1,8 @@
 /**
  * Attack suite — a user's sessions under concurrency, on every store kind (SECURITY.md §7, §19):
- * the per-user limit holds under parallel logins. Real stores (`test/support/backends.ts`; the
- * synchronous ones behind a jittering `probeStore` so that requests interleave), the real node adapter over HTTP.
+ * the per-user limit holds under parallel logins, and a lock holder whose lease lapsed cannot
+ * write. Real stores (`test/support/backends.ts`; the synchronous ones behind a jittering
+ * `probeStore` so that requests interleave), the real node adapter over HTTP.
  */
 
 import type { Agent, ServerResponse } from 'node:http';
@@ -10,10 +11,12 @@ import { withSession } from '../../src/adapters/node.js';
 import {
   generateSecret,
   isSessionError,
+  type Session,
   type SessionManager,
   type SessionManagerOptions,
   type SessionStore,
 } from '../../src/index.js';
+import { sleep } from '../stores/conformance.js';
 import { ALL_KINDS, type Backend, SYNCHRONOUS, tryBackend } from '../support/backends.js';
 import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
@@ -32,14 +35,21 @@ import {
 interface App {
   url: string;
   manager: SessionManager;
-  /** Session errors the handlers saw (the adapter then answers with the error's status). */
+  /** Session errors the handlers' commits met (the adapter then answers with their status). */
   errors: unknown[];
+  /** Resolved once `POST /slow-set` has loaded its session (and, in lock mode, holds the lock). */
+  loaded: Promise<void>;
+  /** Let `POST /slow-set` write. */
+  release(): void;
   close(): Promise<void>;
 }
 
 /**
- * Routes: `POST /login?user=U` (login, committed in the handler so that the route sees the typed
- * error, recorded in `errors`), `GET /whoami` → `{ userId, data }`.
+ * Routes (writes are committed in the handler, so that it sees the typed error and records it in
+ * `errors`): `POST /login?user=U`; `POST /set?k=K&v=V` (a blind write: `k` is never read);
+ * `POST /slow-set?k=K&v=V` (loads, waits for `release()`, then writes blindly); `POST /read-set
+ * ?k=K&v=V&r=R` (reads `r`, waits for `release()`, then writes `k`); `GET /whoami` →
+ * `{ userId, data }`.
  */
 async function startApp(
   store: SessionStore,
@@ -53,6 +63,21 @@ async function startApp(
     ...options,
   });
   const errors: unknown[] = [];
+  let loaded!: () => void;
+  let release!: () => void;
+  const gates = {
+    loaded: new Promise<void>((resolve) => {
+      loaded = resolve;
+    }),
+    released: new Promise<void>((resolve) => {
+      release = resolve;
+    }),
+  };
+  const commit = (session: Session): Promise<void> =>
+    session.commit().catch((error: unknown) => {
+      errors.push(error);
+      throw error;
+    });
   const json = (res: ServerResponse, body: unknown, status = 200): void => {
     res.statusCode = status;
     res.setHeader('content-type', 'application/json');
@@ -64,18 +89,45 @@ async function startApp(
     switch (`${req.method} ${url.pathname}`) {
       case 'POST /login':
         session.login(q('user'));
-        await session.commit().catch((error: unknown) => {
-          errors.push(error);
-          throw error;
-        });
+        await commit(session);
         return json(res, { ok: true });
+      case 'POST /set':
+        session.set(q('k'), q('v'));
+        await commit(session);
+        return json(res, { ok: true });
+      case 'POST /slow-set':
+        await session.load();
+        loaded();
+        await gates.released;
+        session.set(q('k'), q('v'));
+        await commit(session);
+        return json(res, { ok: true });
+      case 'POST /read-set': {
+        const seen = await session.get(q('r'));
+        loaded();
+        await gates.released;
+        session.set(q('k'), `${q('v')} saw ${String(seen)}`);
+        await commit(session);
+        return json(res, { ok: true });
+      }
       case 'GET /whoami':
         return json(res, { userId: (await session.meta()).userId, data: await session.all() });
       default:
         return json(res, { error: 'not found' }, 404);
     }
   });
-  return { ...(await listenLocal(handler)), manager, errors };
+  const served = await listenLocal(handler);
+  return {
+    ...served,
+    manager,
+    errors,
+    loaded: gates.loaded,
+    release,
+    async close() {
+      release();
+      await served.close();
+    },
+  };
 }
 
 describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
@@ -86,8 +138,10 @@ describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
   /** The store as the apps see it: jittered when synchronous, so requests interleave. */
   const store = (): SessionStore =>
     SYNCHRONOUS.has(kind) ? probeStore(backend!.store, { jitter: 2 }) : backend!.store;
+  // One secret for every app of a kind: apps over one store are one application's processes.
+  const secret = generateSecret();
   const open = async (options: Partial<SessionManagerOptions>): Promise<App> => {
-    const app = await startApp(store(), options);
+    const app = await startApp(store(), { secrets: [secret], ...options });
     apps.push(app);
     return app;
   };
@@ -154,6 +208,54 @@ describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
       expect(live).toBeGreaterThanOrEqual(1);
       expect(live).toBeLessThanOrEqual(3);
       expect((await app.manager.listSessions('limit-e')).length).toBe(live);
+    },
+    BURST_TIMEOUT,
+  );
+
+  it(
+    'lock fencing: a holder whose lease lapsed cannot write a key it never read over the next holder (409 lock-lost)',
+    async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const stale = await open({ concurrency: 'lock', lock: { ttl: 300, wait: LOCK_WAIT } });
+      const next = await open({ concurrency: 'lock' });
+      const cookie = cookieOf(await post(next, '/set?k=seed&v=1'));
+      const late = post(stale, '/slow-set?k=x&v=stale', cookie);
+      await stale.loaded;
+      await sleep(900); // the stale holder's 300 ms lease lapses in the store
+      expect((await post(next, '/set?k=x&v=next', cookie)).status).toBe(200);
+      stale.release();
+      const reply = await late;
+      expect(reply.status).toBe(409);
+      expect(reply.setCookie).toEqual([]);
+      expect(stale.errors).toEqual([expect.objectContaining({ reason: 'lock-lost' })]);
+      expect((await get(next, '/whoami', cookie)).body).toMatchObject({
+        data: { seed: '1', x: 'next' },
+      });
+    },
+    BURST_TIMEOUT,
+  );
+
+  it(
+    'lock fencing: a holder whose lease lapsed cannot write while the next holder holds the lock',
+    async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const stale = await open({ concurrency: 'lock', lock: { ttl: 300, wait: LOCK_WAIT } });
+      const next = await open({ concurrency: 'lock' });
+      const cookie = cookieOf(await post(next, '/set?k=seed&v=1'));
+      const late = post(stale, '/slow-set?k=x&v=stale', cookie);
+      await stale.loaded;
+      await sleep(900);
+      // The next holder takes the lapsed lock and reads `x`; meanwhile the stale one writes it.
+      const holder = post(next, '/read-set?k=y&v=next&r=x', cookie);
+      await next.loaded;
+      stale.release();
+      const reply = await late;
+      expect(reply.status).toBe(409);
+      expect(stale.errors).toEqual([expect.objectContaining({ reason: 'lock-lost' })]);
+      next.release();
+      expect((await holder).status).toBe(200);
+      const { data } = (await get(next, '/whoami', cookie)).body as { data: object };
+      expect(data).toEqual({ seed: '1', y: 'next saw undefined' });
     },
     BURST_TIMEOUT,
   );

@@ -40,6 +40,13 @@ export interface SessionMeta {
    * `userAgent`; opaque. `null` when binding was off.
    */
   fingerprint: string | null;
+  /**
+   * The user's revocation generation this session was signed in under (server-side stores): a
+   * `revokeAll` of the user bumps it, and every session stamped older is revoked at once. `0`
+   * for anonymous sessions, for sessions signed in before any `revokeAll`, and in records written
+   * before this field existed.
+   */
+  generation: number;
 }
 
 /** A decoded session payload. */
@@ -238,6 +245,7 @@ function readMeta(m: DataObject): SessionMeta | undefined {
   const { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent } = m;
   const csrf = m.csrf ?? null;
   const fingerprint = m.fingerprint ?? null;
+  const generation = m.generation ?? 0;
   if (
     typeof createdAt !== 'number' ||
     typeof lastSeenAt !== 'number' ||
@@ -247,7 +255,8 @@ function readMeta(m: DataObject): SessionMeta | undefined {
     !(userAgent === null || typeof userAgent === 'string') ||
     typeof persistent !== 'boolean' ||
     !(csrf === null || typeof csrf === 'string') ||
-    !(fingerprint === null || typeof fingerprint === 'string')
+    !(fingerprint === null || typeof fingerprint === 'string') ||
+    !Number.isSafeInteger(generation)
   ) {
     return undefined;
   }
@@ -261,6 +270,7 @@ function readMeta(m: DataObject): SessionMeta | undefined {
     persistent,
     csrf,
     fingerprint,
+    generation: generation as number,
   };
 }
 

@@ -21,6 +21,7 @@ import {
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
+import { checkGeneration } from './generation.js';
 import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
@@ -52,8 +53,9 @@ export interface SessionResponse {
 }
 
 /**
- * Load the session: verify the cookie, lock (lock mode), read the record, check the fingerprint.
- * A session with no valid cookie or no live record starts fresh. Rejects with `StoreError` or
+ * Load the session: verify the cookie, lock (lock mode), read the record, check that a signed-in
+ * session was not revoked (`checkGeneration`) and the fingerprint. A session with no valid
+ * cookie or no live record starts fresh. Rejects with `StoreError` or
  * `LockTimeoutError`, after which the session is unusable (`s.failed`). @internal
  */
 export async function load(ctx: Context, s: SessionState): Promise<void> {
@@ -65,6 +67,11 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
       const key = keyFor(s, id);
       if (s.mode === 'lock') await acquireLock(ctx, s, key);
       let found = await readRecord(ctx, key, s.client, true);
+      if (found !== undefined && found.payload.meta.userId !== null) {
+        // Signed in: one more small read, the user's revocation generation (anonymous: none).
+        const payload = await checkGeneration(ctx, key, found.payload, s.client.ip);
+        found = payload === undefined ? undefined : { ...found, payload };
+      }
       if (found !== undefined && !fingerprintMatches(ctx, found.payload.meta, s.client)) {
         const policy = ctx.fingerprint!.policy;
         emit(ctx, { type: 'fingerprint-mismatch', handle: short(key), policy });

@@ -21,6 +21,7 @@ import { ConfigError } from './errors.js';
 import { hashSessionId } from './keys.js';
 import type { SessionState } from './state.js';
 import type { StoreRecord } from './store.js';
+import { isUserRecord } from './user-record.js';
 
 /** Options of `SessionManager.reseal`. */
 export interface ResealOptions {
@@ -40,7 +41,7 @@ export interface ResealResult {
   scanned: number;
   /** Rewritten under the primary key. */
   resealed: number;
-  /** Already under the primary key, gone, or rewritten concurrently. */
+  /** Already under the primary key, gone, rewritten concurrently, or not a session (a user record). */
   skipped: number;
   /** Neither decryptable with any key in the ring nor accepted plaintext: left untouched. */
   unreadable: number;
@@ -113,6 +114,7 @@ export function freshPayload(ctx: Context, client: SessionState['client']): Sess
       ...clientMeta(ctx, client),
       persistent: ctx.persistent,
       csrf: null,
+      generation: 0,
     },
   };
 }
@@ -220,8 +222,10 @@ export async function reseal(ctx: Context, options: ResealOptions): Promise<Rese
     const record = await storeGet(ctx, key);
     const opened = record && unsealPayload(record.data, keys, key);
     let text: string | undefined;
-    if (record === undefined || opened?.keyId === primary) result.skipped++;
-    else if (opened !== undefined) text = opened.text;
+    // A user record (a revocation generation and hashed handles, nothing secret) is not a session.
+    if (record === undefined || opened?.keyId === primary || isUserRecord(record.data)) {
+      result.skipped++;
+    } else if (opened !== undefined) text = opened.text;
     else if (options.plaintext && decodePayload(record.data, ctx.limits)) text = record.data;
     else result.unreadable++;
     if (record !== undefined && text !== undefined) {

@@ -2,7 +2,8 @@
  * `sessionkit` — revocation for sealed-cookie sessions, through the small server-side store given
  * as `cookieStore({ revocation })` (docs/security.md §6, docs/stateless.md "Revocation").
  *
- * Two kinds of record, both under hashed keys (never a session id or a user id in clear):
+ * Two kinds of record, both under hashed keys (never a session id or a user id in clear) — the
+ * user record's format and its compare-and-set live in `user-record.ts`:
  * - a **denylist** entry per revoked session handle, kept until the session's `exp` (plus the
  *   leeway): logout, `destroy()`, rotation away from a signed-in session, `revokeSession`, an
  *   eviction by `maxSessionsPerUser`;
@@ -15,41 +16,19 @@
  */
 
 import { type Context, emit, short, storeGet, storeSet } from './context.js';
-import { ConfigError, ConflictError, SessionLimitError } from './errors.js';
+import { ConfigError, SessionLimitError } from './errors.js';
 import { hashSessionId } from './keys.js';
+import {
+  changeUser,
+  isRevokedBy,
+  readUser,
+  type UserSession,
+  type UserState,
+  writeUser,
+} from './user-record.js';
 import type { SessionInfo } from './users.js';
 
-/** One live session in a user record. Times in ms. */
-interface UserSession {
-  /** Handle (SHA-256 of the session id). */
-  h: string;
-  /** Created at. */
-  c: number;
-  /** Last seen (login, rotation, or a re-seal at most once per `touchInterval`). */
-  l: number;
-  /** Absolute deadline. */
-  e: number;
-  ip: string | null;
-  ua: string | null;
-  /** Persistent cookie. */
-  p: boolean;
-}
-
-/** What the store holds for a user. */
-interface UserRecord {
-  /** Revocation generation: tokens sealed with an older one are refused (unless in `k`). */
-  g: number;
-  /** Handles kept by the last `revokeAll` (`except`): allowed with the previous generation. */
-  k: string[];
-  /** Live sessions. */
-  s: UserSession[];
-}
-
-/** A user record as read: its content and the version to compare-and-set against (`0`: none). */
-export interface UserState {
-  record: UserRecord;
-  version: number;
-}
+export type { UserState } from './user-record.js';
 
 /** A session about to belong to a user, for {@link registerSession}. */
 export interface NewUserSession {
@@ -61,7 +40,6 @@ export interface NewUserSession {
   persistent: boolean;
 }
 
-const EMPTY: UserRecord = Object.freeze({ g: 0, k: [], s: [] }) as UserRecord;
 /** Most live sessions a user record lists; older ones drop off (and are denylisted). */
 const MAX_LISTED = 1000;
 const DENIED = '{"v":1,"revoked":true}';
@@ -96,8 +74,7 @@ export async function checkRevoked(
   gen: number,
 ): Promise<{ revoked: boolean; user: UserState }> {
   const [denied, user] = await Promise.all([storeGet(ctx, denyKey(handle)), readUser(ctx, userId)]);
-  const { g, k } = user.record;
-  const revoked = denied !== undefined || (gen < g && !k.includes(handle));
+  const revoked = denied !== undefined || isRevokedBy(user.record, handle, gen);
   return { revoked, user };
 }
 
@@ -249,90 +226,8 @@ function denyKey(handle: string): string {
   return hashSessionId(`sessionkit/revoked\0${handle}`);
 }
 
-/** The store key of a user's record: the user id never reaches the store in clear. */
-function userKey(userId: string): string {
-  return hashSessionId(`sessionkit/user\0${userId}`);
-}
-
 async function deny(ctx: Context, handle: string, exp: number): Promise<void> {
   const expiresAt = exp + ctx.sealed!.leeway;
   if (expiresAt <= ctx.now()) return; // the token is refused as expired anyway
   await storeSet(ctx, denyKey(handle), { data: DENIED, version: 1, expiresAt, userId: null });
-}
-
-async function readUser(ctx: Context, userId: string): Promise<UserState> {
-  const stored = await storeGet(ctx, userKey(userId));
-  const record = stored === undefined ? undefined : parseUser(stored.data);
-  // An unreadable record is a fresh one: the next write replaces it (its version is kept).
-  return { record: record ?? EMPTY, version: stored?.version ?? 0 };
-}
-
-/**
- * Apply `change` to `userId`'s record with a compare-and-set, reloading after a lost race.
- * `change` returning `undefined` writes nothing. Resolves the record as it now is.
- */
-async function changeUser(
-  ctx: Context,
-  userId: string,
-  change: (record: UserRecord) => UserRecord | undefined,
-): Promise<UserRecord> {
-  for (let attempt = 0; attempt <= ctx.maxRetries; attempt++) {
-    const { record, version } = await readUser(ctx, userId);
-    const next = change(record);
-    if (next === undefined) return record;
-    if (await writeUser(ctx, userId, next, version)) return next;
-  }
-  throw new ConflictError('retries-exhausted');
-}
-
-/**
- * Write a user record at `version + 1` (create-only when `version` is 0). It lives as long as the
- * longest token sealed before this write can: `absoluteTimeout` plus the leeway from now.
- */
-function writeUser(
-  ctx: Context,
-  userId: string,
-  record: UserRecord,
-  version: number,
-): Promise<boolean> {
-  const expiresAt = ctx.now() + ctx.absolute + ctx.sealed!.leeway;
-  const data = JSON.stringify({ v: 1, ...record });
-  return storeSet(
-    ctx,
-    userKey(userId),
-    { data, version: version + 1, expiresAt, userId: null },
-    version,
-  );
-}
-
-function parseUser(text: string): UserRecord | undefined {
-  try {
-    const raw = JSON.parse(text) as Partial<UserRecord> & { v?: unknown };
-    if (
-      raw.v !== 1 ||
-      !Number.isSafeInteger(raw.g) ||
-      !Array.isArray(raw.k) ||
-      !Array.isArray(raw.s)
-    ) {
-      return undefined;
-    }
-    const s = raw.s
-      .filter(isEntry)
-      .map((e) => ({ ...e, ip: e.ip ?? null, ua: e.ua ?? null, p: e.p === true }));
-    return { g: raw.g!, k: raw.k.filter((h) => typeof h === 'string'), s };
-  } catch {
-    return undefined;
-  }
-}
-
-function isEntry(value: unknown): value is UserSession {
-  const e = value as Partial<UserSession> | null;
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    typeof e.h === 'string' &&
-    typeof e.c === 'number' &&
-    typeof e.l === 'number' &&
-    typeof e.e === 'number'
-  );
 }

@@ -95,6 +95,7 @@ const UNLOADED: SessionPayload = Object.freeze({
     persistent: false,
     csrf: null,
     fingerprint: null,
+    generation: 0,
   }),
 });
 

@@ -14,6 +14,7 @@ import {
   storeListByUser,
 } from './context.js';
 import { ConfigError, SessionLimitError } from './errors.js';
+import { bumpGeneration, revokedFilter, type UserSessionEntry } from './generation.js';
 import { confirmLease, dropLease, type Lease, takeLease } from './locks.js';
 import { openRecord, userStoreKey } from './records.js';
 import type { StoreRecord } from './store.js';
@@ -44,13 +45,11 @@ export async function listSessions(
   current: string | undefined,
 ): Promise<SessionInfo[]> {
   requireAbility(ctx, 'listByUser');
-  const now = ctx.now();
-  const entries = await storeListByUser(ctx, userId);
-  const out: SessionInfo[] = [];
-  for (const { key, record } of entries) {
-    const info = infoOf(ctx, key, record, userId, now);
-    if (info !== undefined) out.push({ ...info, current: key === current });
-  }
+  const t = ctx.now();
+  const out = (await liveSessions(ctx, userId)).map((entry) => ({
+    ...infoOf(ctx, entry, t),
+    current: entry.key === current,
+  }));
   return out.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
 }
 
@@ -72,8 +71,13 @@ export async function revokeSession(
 }
 
 /**
- * Revoke every session of `userId` except the `except` handles; resolves how many went. Throws
- * `ConfigError` without a store `deleteByUser`. @internal
+ * Revoke every session of `userId` except the `except` handles; resolves how many went. The
+ * revocation is one step — the bump of the user's generation (`generation.ts`): from then on every
+ * other session of the user is anonymous, logins in flight included. Deleting their records comes
+ * after, as cleanup: should it fail, the revocation stands (the leftovers are dead, and expire),
+ * the failure is reported as a `store-error` event and `revokeAll` still resolves. Throws
+ * `ConfigError` without a store `deleteByUser`; rejects with `StoreError` when the bump fails
+ * (nothing revoked). @internal
  */
 export async function revokeAll(
   ctx: Context,
@@ -81,8 +85,9 @@ export async function revokeAll(
   except: readonly string[] | undefined,
 ): Promise<number> {
   requireAbility(ctx, 'deleteByUser');
-  const count = await storeDeleteByUser(ctx, userId, except);
-  if (count > 0) ctx.onEvent?.({ type: 'revoke', handle: '*', userId });
+  const live = await openedSessions(ctx, userId, ctx.now());
+  const count = await bumpGeneration(ctx, userId, live, except ?? []);
+  await storeDeleteByUser(ctx, userId, except).catch(() => undefined); // reported by the gateway
   return count;
 }
 
@@ -152,26 +157,40 @@ async function othersOf(
   current: string | null,
 ): Promise<Omit<SessionInfo, 'current'>[]> {
   const t = ctx.now();
-  const entries = await storeListByUser(ctx, userId);
-  return entries
+  return (await liveSessions(ctx, userId))
     .filter(({ key }) => key !== current)
-    .map(({ key, record }) => infoOf(ctx, key, record, userId, t))
-    .filter((info) => info !== undefined)
+    .map((entry) => infoOf(ctx, entry, t))
     .sort((a, b) => a.lastSeenAt - b.lastSeenAt);
 }
 
-/** The "your devices" view of a live record of `userId`, or `undefined`. */
-function infoOf(
-  ctx: Context,
-  key: string,
-  record: StoreRecord,
-  userId: string,
-  t: number,
-): Omit<SessionInfo, 'current'> | undefined {
-  const payload = openRecord(ctx, key, record);
-  if (payload === undefined || payload.meta.userId !== userId) return undefined;
-  const m = payload.meta;
-  if (record.expiresAt <= t || m.absoluteExpiresAt <= t) return undefined;
+/** A listed session of a user, opened. */
+interface OpenedSession extends UserSessionEntry {
+  record: StoreRecord;
+}
+
+/** The sessions of `userId` the store lists, opened, not expired at `t` (revoked ones included). */
+async function openedSessions(ctx: Context, userId: string, t: number): Promise<OpenedSession[]> {
+  const out: OpenedSession[] = [];
+  for (const { key, record } of await storeListByUser(ctx, userId)) {
+    const payload = openRecord(ctx, key, record);
+    if (payload === undefined || payload.meta.userId !== userId) continue;
+    if (record.expiresAt <= t || payload.meta.absoluteExpiresAt <= t) continue;
+    out.push({ key, record, payload });
+  }
+  return out;
+}
+
+/** The live sessions of `userId`: listed, opened, neither expired nor revoked by a `revokeAll`. */
+async function liveSessions(ctx: Context, userId: string): Promise<OpenedSession[]> {
+  const opened = await openedSessions(ctx, userId, ctx.now());
+  if (opened.length === 0) return opened; // nothing to check: no read of the user record
+  return opened.filter(await revokedFilter(ctx, userId));
+}
+
+/** The "your devices" view of a live session. */
+function infoOf(ctx: Context, entry: OpenedSession, t: number): Omit<SessionInfo, 'current'> {
+  const { key, record } = entry;
+  const m = entry.payload.meta;
   return {
     handle: key,
     createdAt: m.createdAt,

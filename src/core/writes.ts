@@ -8,6 +8,7 @@
 import type { SessionPayload } from './codec.js';
 import { type Context, emit, short, storeDelete, storeSet } from './context.js';
 import { ConflictError } from './errors.js';
+import { checkGeneration, currentGeneration } from './generation.js';
 import { fenceWrite } from './locks.js';
 import { applyOps, staleReads } from './ops.js';
 import {
@@ -31,16 +32,20 @@ import { type Admission, admit, endAdmission, evictOverLimit } from './users.js'
  */
 export async function write(ctx: Context, s: SessionState): Promise<void> {
   const admission: Admission = { lease: undefined };
+  const generations = new Map<string, number>();
   try {
     for (let attempt = 1; attempt <= ctx.maxRetries + 1; attempt++) {
       if (s.rotation !== 'invalidate') checkReadWrite(ctx, s);
-      const payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
+      let payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
       const oldKey = s.id === null ? null : keyOf(s);
       const userId = payload.meta.userId;
       const joinsUser =
         userId !== null &&
         (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
-      if (joinsUser) await admit(ctx, admission, userId, oldKey);
+      if (joinsUser) {
+        payload = await stamp(ctx, s, payload, userId, oldKey, generations);
+        await admit(ctx, admission, userId, oldKey);
+      }
       await fenceWrite(ctx, s);
       if (s.rotation !== 'none' || oldKey === null) {
         const newKey = await writeRotated(ctx, s, payload, oldKey);
@@ -62,6 +67,33 @@ export async function write(ctx: Context, s: SessionState): Promise<void> {
   }
   emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'retries-exhausted' });
   throw new ConflictError('retries-exhausted');
+}
+
+/**
+ * Stamp a session joining `userId` with the user's revocation generation (`generation.ts`).
+ * Signing in (another user before): the generation as read now, before the write — a `revokeAll`
+ * that bumps it meanwhile revokes this session too. Rotating a signed-in session of the same
+ * user: its own standing, checked again — a session kept by a `revokeAll` passes the generation
+ * on to its new id; one revoked since it was loaded fails with a `destroyed` conflict rather than
+ * live on under a new id. One read of the user record.
+ */
+async function stamp(
+  ctx: Context,
+  s: SessionState,
+  payload: SessionPayload,
+  userId: string,
+  oldKey: string | null,
+  generations: Map<string, number>,
+): Promise<SessionPayload> {
+  if (oldKey !== null && userId === s.base.meta.userId) {
+    const checked = await checkGeneration(ctx, oldKey, payload, s.client.ip);
+    if (checked !== undefined) return checked;
+    emit(ctx, { type: 'conflict', handle: short(oldKey), reason: 'destroyed' });
+    throw new ConflictError('destroyed');
+  }
+  const generation = generations.get(userId) ?? (await currentGeneration(ctx, userId));
+  generations.set(userId, generation);
+  return { ...payload, meta: { ...payload.meta, generation } };
 }
 
 /**

@@ -30,6 +30,7 @@ const META = {
   persistent: false,
   csrf: null,
   fingerprint: null,
+  generation: 0,
 };
 
 function payload(data: DataObject = emptyObject(), flash: DataObject = emptyObject()) {

@@ -22,6 +22,7 @@ const meta = {
   persistent: false,
   csrf: null,
   fingerprint: null,
+  generation: 0,
 };
 
 describe('codec', () => {

@@ -88,4 +88,12 @@ describe('reseal() and the store gateway', () => {
     expect(error).toBe(reason);
     expect(m.events.filter((e) => e.type === 'store-error')).toEqual([]);
   });
+
+  it('skips the user records revokeAll leaves in the store (not sessions, never unreadable)', async () => {
+    const m = manager({ encrypt: true });
+    const { cookie } = await request(m, undefined, (s) => s.login('alice'));
+    await request(m, undefined, (s) => s.login('alice'));
+    await m.revokeAll('alice', { except: [(await request(m, cookie, (s) => s.handle())).result!] });
+    expect(await m.reseal()).toEqual({ scanned: 2, resealed: 0, skipped: 2, unreadable: 0 });
+  });
 });

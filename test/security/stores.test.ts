@@ -8,6 +8,7 @@
 import type { Agent, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSession } from '../../src/adapters/node.js';
+import { hashSessionId } from '../../src/core/keys.js';
 import {
   generateSecret,
   isSessionError,
@@ -35,6 +36,8 @@ import {
 interface App {
   url: string;
   manager: SessionManager;
+  /** The store key (handle) of a `name=value` cookie pair. */
+  keyOf(cookie: string): string;
   /** Session errors the handlers' commits met (the adapter then answers with their status). */
   errors: unknown[];
   /** Resolved once `POST /slow-set` has loaded its session (and, in lock mode, holds the lock). */
@@ -48,8 +51,10 @@ interface App {
  * Routes (writes are committed in the handler, so that it sees the typed error and records it in
  * `errors`): `POST /login?user=U`; `POST /set?k=K&v=V` (a blind write: `k` is never read);
  * `POST /slow-set?k=K&v=V` (loads, waits for `release()`, then writes blindly); `POST /read-set
- * ?k=K&v=V&r=R` (reads `r`, waits for `release()`, then writes `k`); `GET /whoami` →
- * `{ userId, data }`.
+ * ?k=K&v=V&r=R` (reads `r`, waits for `release()`, then writes `k`); `POST /logout-everywhere
+ * [?keep=1[&rotate=1]]` (`revokeAll` of the signed-in user, except this session with `keep`, which
+ * `rotate` then regenerates) → `{ count }`;
+ * `GET /whoami` → `{ userId, data }`.
  */
 async function startApp(
   store: SessionStore,
@@ -110,6 +115,15 @@ async function startApp(
         await commit(session);
         return json(res, { ok: true });
       }
+      case 'POST /logout-everywhere': {
+        const { userId } = await session.meta();
+        if (userId === null) return json(res, { error: 'anonymous' }, 401);
+        const handle = await session.handle();
+        const except = q('keep') === '1' && handle !== undefined ? [handle] : [];
+        const count = await manager.revokeAll(userId, { except });
+        if (q('rotate') === '1') session.regenerate(); // and a new id for this device
+        return json(res, { count });
+      }
       case 'GET /whoami':
         return json(res, { userId: (await session.meta()).userId, data: await session.all() });
       default:
@@ -120,6 +134,7 @@ async function startApp(
   return {
     ...served,
     manager,
+    keyOf: (cookie) => hashSessionId(cookie.slice(cookie.indexOf('=') + 1).split('.')[0]!),
     errors,
     loaded: gates.loaded,
     release,
@@ -140,8 +155,11 @@ describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
     SYNCHRONOUS.has(kind) ? probeStore(backend!.store, { jitter: 2 }) : backend!.store;
   // One secret for every app of a kind: apps over one store are one application's processes.
   const secret = generateSecret();
-  const open = async (options: Partial<SessionManagerOptions>): Promise<App> => {
-    const app = await startApp(store(), { secrets: [secret], ...options });
+  const open = async (
+    options: Partial<SessionManagerOptions>,
+    over: SessionStore = store(),
+  ): Promise<App> => {
+    const app = await startApp(over, { secrets: [secret], ...options });
     apps.push(app);
     return app;
   };
@@ -259,4 +277,110 @@ describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
     },
     BURST_TIMEOUT,
   );
+
+  /** Sign `userId` in `n` times (one device each); resolves the cookies. */
+  const devices = async (app: App, userId: string, n: number): Promise<string[]> => {
+    const cookies: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const reply = await post(app, `/login?user=${userId}`);
+      expect(reply.status).toBe(200);
+      cookies.push(cookieOf(reply)!);
+    }
+    return cookies;
+  };
+  const whoami = async (app: App, cookie: string): Promise<unknown> =>
+    ((await get(app, '/whoami', cookie)).body as { userId: unknown }).userId;
+
+  it(
+    'revokeAll is final when the store fails after deleting 2 of 5 sessions: all 5 are anonymous at once',
+    async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const probe = probeStore(backend!.store);
+      const app = await open({}, probe);
+      const five = await devices(app, 'rev-partial', 5);
+      const [bystander] = await devices(app, 'rev-bystander', 1);
+      // The cleanup gets through 2 of the 5 records, then the store fails.
+      for (const cookie of five.slice(0, 2)) await backend!.store.delete(app.keyOf(cookie));
+      probe.failing.add('deleteByUser');
+      const revoked = await post(app, '/logout-everywhere', five[4]);
+      probe.failing.clear();
+      expect(revoked.status).toBe(200); // the revocation itself took effect
+      for (const cookie of five) expect(await whoami(app, cookie)).toBeNull();
+      expect(await whoami(app, bystander!)).toBe('rev-bystander');
+      expect(await app.manager.listSessions('rev-partial')).toEqual([]);
+      // A later sign-in is not affected.
+      const [again] = await devices(app, 'rev-partial', 1);
+      expect(await whoami(app, again!)).toBe('rev-partial');
+    },
+    BURST_TIMEOUT,
+  );
+
+  it(
+    'revokeAll except the current device: with a failing cleanup the others are anonymous, the current one stays signed in',
+    async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const probe = probeStore(backend!.store);
+      const app = await open({}, probe);
+      const four = await devices(app, 'rev-keep', 4);
+      probe.failing.add('deleteByUser');
+      // The current device is kept, and the same request then gives it a new id.
+      const reply = await post(app, '/logout-everywhere?keep=1&rotate=1', four[3]);
+      probe.failing.clear();
+      expect(reply.status).toBe(200);
+      const current = cookieOf(reply)!;
+      expect(current).not.toBe(four[3]);
+      for (const cookie of four) expect(await whoami(app, cookie)).toBeNull();
+      expect(await whoami(app, current)).toBe('rev-keep');
+      // The kept session keeps working, writes and a new id (re-authentication) included, and
+      // the next revokeAll that does not keep it revokes it.
+      expect((await post(app, '/set?k=after&v=1', current)).status).toBe(200);
+      const rotated = await post(app, '/login?user=rev-keep', current);
+      const kept = cookieOf(rotated)!;
+      expect(kept).not.toBe(current);
+      expect(await whoami(app, kept)).toBe('rev-keep');
+      expect((await app.manager.listSessions('rev-keep')).map((i) => i.handle)).toEqual([
+        app.keyOf(kept),
+      ]);
+      const [other] = await devices(app, 'rev-keep', 1);
+      expect((await post(app, '/logout-everywhere', other)).status).toBe(200);
+      expect(await whoami(app, kept)).toBeNull();
+    },
+    BURST_TIMEOUT,
+  );
+
+  it(
+    'revokeAll is final against a login whose write lands after its deletes',
+    async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const slow = probeStore(backend!.store);
+      const loginApp = await open({}, slow);
+      const app = await open({});
+      const [current] = await devices(app, 'rev-race', 1);
+      // The login has started writing (after anything it read) when revokeAll runs; its write
+      // lands after revokeAll listed and deleted the user's sessions.
+      slow.delays.set('set', 4000);
+      const racing = post(loginApp, '/login?user=rev-race');
+      while ((slow.calls.get('set') ?? 0) === 0) await sleep(10);
+      expect((await post(app, '/logout-everywhere', current)).status).toBe(200);
+      const login = await racing;
+      slow.delays.clear();
+      expect(login.status).toBe(200);
+      expect(await whoami(app, cookieOf(login)!)).toBeNull();
+      expect(await whoami(app, current!)).toBeNull();
+    },
+    BURST_TIMEOUT,
+  );
+
+  it('the revocation check costs signed-in loads one small read and anonymous requests none', async (ctx) => {
+    if (skip) return ctx.skip(skip);
+    const probe = probeStore(backend!.store);
+    const app = await open({}, probe);
+    const [cookie] = await devices(app, 'rev-cost', 1);
+    probe.reset();
+    expect(await whoami(app, cookie!)).toBe('rev-cost');
+    expect(probe.log.map(([method]) => method)).toEqual(['get', 'get']);
+    probe.reset();
+    expect(await whoami(app, '')).toBeNull();
+    expect(probe.log).toEqual([]);
+  });
 });

@@ -240,7 +240,7 @@ export async function dropTables(name: string): Promise<void> {
 
 /** Drop a MySQL/MariaDB store's tables (on a direct connection). */
 export async function dropMysqlTables(name: string): Promise<void> {
-  const pool = mysqlPool(MYSQL_URL, 1);
+  const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1 });
   try {
     await pool.query(`DROP TABLE IF EXISTS ${name}, ${name}_locks`);
   } finally {

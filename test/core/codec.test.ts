@@ -32,6 +32,7 @@ const meta: SessionMeta = {
   persistent: false,
   csrf: null,
   fingerprint: null,
+  generation: 0,
 };
 const limits = { maxBytes: 4096, maxDepth: 4 };
 
@@ -135,7 +136,7 @@ describe('decodePayload: flash entries', () => {
 });
 
 describe('decodePayload: the envelope and meta', () => {
-  it('returns every meta field as written, with csrf and fingerprint defaulting to null', () => {
+  it('returns every meta field as written, with csrf and fingerprint defaulting to null (generation to 0)', () => {
     const full: SessionMeta = {
       createdAt: 10,
       lastSeenAt: 20,
@@ -146,13 +147,15 @@ describe('decodePayload: the envelope and meta', () => {
       persistent: true,
       csrf: 'c',
       fingerprint: 'f',
+      generation: 1_700_000_000_000,
     };
     expect(decodePayload(envelope({}, {}, full), limits)?.meta).toEqual(full);
-    const { csrf: _c, fingerprint: _f, ...older } = full;
+    const { csrf: _c, fingerprint: _f, generation: _g, ...older } = full;
     expect(decodePayload(envelope({}, {}, older), limits)?.meta).toEqual({
       ...full,
       csrf: null,
       fingerprint: null,
+      generation: 0,
     });
   });
 
@@ -168,6 +171,8 @@ describe('decodePayload: the envelope and meta', () => {
     ['persistent as null', { persistent: null }],
     ['csrf', { csrf: 1 }],
     ['fingerprint', { fingerprint: {} }],
+    ['generation', { generation: '1' }],
+    ['generation as a fraction', { generation: 1.5 }],
   ])('refuses a payload whose meta %s has the wrong type', (_name, change) => {
     expect(decodePayload(envelope({}, {}, { ...meta, ...change }), limits)).toBeUndefined();
   });

@@ -9,6 +9,7 @@
  * (`diagnostics.ts`). Nothing else in the core calls a store method.
  */
 
+import { DeadlineWheel } from './deadlines.js';
 import {
   hasStoreSubscribers,
   publishSessionEvent,
@@ -39,13 +40,16 @@ export interface Context extends ResolvedOptions {
   readonly lockTurns: Map<string, Promise<void>>;
   /** Failed guesses per client address (`bruteForce`; `undefined` when off). */
   readonly guesses: GuessCounter | undefined;
+  /** Store-call deadlines shared by the manager's calls (`undefined` when `storeTimeout` is 0). */
+  readonly deadlines: DeadlineWheel | undefined;
 }
 
 /** Make a manager's context from its resolved options. @internal */
 export function createContext(options: ResolvedOptions): Context {
-  const { bruteForce } = options;
+  const { bruteForce, storeTimeout, store } = options;
   const guesses = bruteForce === undefined ? undefined : new GuessCounter(bruteForce);
-  return { ...options, queues: new Map(), lockTurns: new Map(), guesses };
+  const deadlines = storeTimeout > 0 ? new DeadlineWheel(storeTimeout, store.name) : undefined;
+  return { ...options, queues: new Map(), lockTurns: new Map(), guesses, deadlines };
 }
 
 /**
@@ -222,7 +226,8 @@ function call<A, B, O extends object, T>(
 }
 
 // Every store call runs under a deadline: a backend that hangs (an offline queue, a dead TCP
-// peer) becomes a StoreError — a 503 — instead of a request that never ends.
+// peer) becomes a StoreError — a 503 — instead of a request that never ends. The deadline is the
+// manager's shared wheel (deadlines.ts): no timer or AbortController of its own per call.
 async function run<A, B, O extends object, T>(
   ctx: Context,
   operation: StoreOperation,
@@ -231,22 +236,12 @@ async function run<A, B, O extends object, T>(
   b: B,
   extra: O,
 ): Promise<T> {
-  const { store, storeTimeout } = ctx;
-  const controller = storeTimeout > 0 ? new AbortController() : undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const { store, deadlines } = ctx;
   try {
-    if (controller === undefined) return await invoke(store, a, b, extra);
-    const work = invoke(store, a, b, { ...extra, signal: controller.signal });
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new StoreError(
-          `The ${store.name} session store did not answer ${operation} within ${storeTimeout} ms.`,
-        );
-        controller.abort(error);
-        reject(error);
-      }, storeTimeout);
-    });
-    return await Promise.race([work, deadline]);
+    if (deadlines === undefined) return await invoke(store, a, b, extra);
+    const tick = deadlines.enter();
+    const options = extra === NONE ? tick.options : { ...extra, signal: tick.options.signal };
+    return await deadlines.guard(tick, operation, invoke(store, a, b, options as O));
   } catch (error) {
     const wrapped = isSessionError(error)
       ? error
@@ -257,8 +252,6 @@ async function run<A, B, O extends object, T>(
       emit(ctx, { type: 'store-error', operation, code: wrapped.code });
     }
     throw wrapped;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }
 
@@ -311,15 +304,19 @@ async function invokeIdsNext(
   _: undefined,
   o: StoreCallOptions,
 ): Promise<IteratorResult<string> | typeof ABORTED> {
-  // This step's deadline aborts the whole scan: the store saw one signal, the scan's.
+  // This step's deadline aborts the whole scan: the store saw one signal, the scan's. The
+  // deadline's signal is shared with other calls and outlives the step: stop listening after it.
   const deadline = o.signal;
-  deadline?.addEventListener('abort', () => scan.controller.abort(deadline.reason), { once: true });
+  const forward = (): void => scan.controller.abort(deadline?.reason);
+  deadline?.addEventListener('abort', forward, { once: true });
   try {
     scan.iterator ??= store.ids!({ signal: scan.controller.signal })[Symbol.asyncIterator]();
     return await scan.iterator.next();
   } catch (error) {
     if (scan.signal?.aborted) return ABORTED;
     throw error;
+  } finally {
+    deadline?.removeEventListener('abort', forward);
   }
 }
 

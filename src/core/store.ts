@@ -20,7 +20,10 @@
  * - **Optional abilities** (`lock`, `prune`, `ids`, `listByUser`, `deleteByUser`, `close`) are
  *   detected with `typeof store.x === 'function'`.
  * - Every method takes an options bag with an optional `signal`; a store passes it to its client
- *   where the client supports cancellation, and otherwise checks it before starting.
+ *   where the client supports cancellation, and otherwise checks it before starting. The
+ *   manager's deadline signal is shared by the calls that started in the same short window and
+ *   is aborted only once their deadline passed: a store that listens for `abort` removes its
+ *   listener when its call settles.
  */
 
 import { InvalidKeyError, SessionError, StoreError } from './errors.js';

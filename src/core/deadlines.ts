@@ -1,0 +1,146 @@
+/**
+ * `sessionkit` — store-call deadlines without a timer or an `AbortController` per call.
+ *
+ * `storeTimeout` bounds every store call. Giving each call its own `AbortController`, timer and
+ * `Promise.race` costs three long-lived objects per call: they outlive the young generation (the
+ * timer holds them for `storeTimeout`) and turn into full collections under load. Instead, calls
+ * are grouped into **ticks**: a tick opens with the first call after the previous one closed and
+ * admits calls for `storeTimeout / 8` ms; it owns one `AbortController` (the `signal` every store
+ * call of the tick receives) and one timer that fires `storeTimeout` ms after the tick opened.
+ * When it fires, every call of the tick that is still pending is rejected with a `StoreError`
+ * naming its operation, then the shared signal is aborted with a `StoreError` as its reason.
+ *
+ * So a hung call fails after between 7/8 and 8/8 of `storeTimeout` — never later than
+ * `storeTimeout` — and a call costs one entry in its tick's pending set, removed when it settles,
+ * so a fast call leaves nothing behind for the collector to promote. The timer keeps the process
+ * alive only while its tick has pending calls, and is cleared once the tick is closed and empty.
+ */
+
+import { StoreError } from './errors.js';
+
+/** How many ticks one `storeTimeout` spans: a call gets at least 7/8 of its deadline. */
+const TICKS_PER_TIMEOUT = 8;
+
+/** The options bag every store call of a tick receives when it has nothing else to pass. */
+interface SignalOnly {
+  readonly signal: AbortSignal;
+}
+
+type Reject = (error: unknown) => void;
+
+/** Calls admitted during one window, sharing one signal and one timer. */
+class Tick {
+  /** Aborted when the tick expires. */
+  readonly controller: AbortController = new AbortController();
+  /** `{ signal }`: shared by every call without other options. */
+  readonly options: SignalOnly = { signal: this.controller.signal };
+  /** Still-running calls of this tick and the operation each one runs. */
+  readonly pending: Map<Reject, string> = new Map();
+  /** No call joins this tick at or after this time (ms since the epoch). */
+  readonly closesAt: number;
+  /** Fires `storeTimeout` after the tick opened; `undefined` once cleared or fired. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly wheel: DeadlineWheel,
+    now: number,
+  ) {
+    this.closesAt = now + wheel.width;
+    this.timer = setTimeout(expire, wheel.timeout, this);
+    unref(this.timer);
+  }
+
+  /** Forget a call that settled; clear the timer once the tick can take no more calls. */
+  settle(reject: Reject): void {
+    const { pending } = this;
+    pending.delete(reject);
+    if (pending.size > 0) return;
+    // Still admitting calls: keep the timer for them, without holding the process open.
+    if (this.wheel.current === this && Date.now() < this.closesAt) unref(this.timer);
+    else this.clear();
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.wheel.current === this) this.wheel.current = undefined;
+  }
+}
+
+/** The tick's timer fired: fail what is still pending, then abort the shared signal. */
+function expire(tick: Tick): void {
+  tick.timer = undefined;
+  if (tick.wheel.current === tick) tick.wheel.current = undefined;
+  const { name, timeout } = tick.wheel;
+  for (const [reject, operation] of tick.pending) {
+    reject(
+      new StoreError(`The ${name} session store did not answer ${operation} within ${timeout} ms.`),
+    );
+  }
+  tick.pending.clear();
+  tick.controller.abort(
+    new StoreError(`The ${name} session store did not answer within ${timeout} ms.`),
+  );
+}
+
+function unref(timer: ReturnType<typeof setTimeout> | undefined): void {
+  (timer as { unref?: () => unknown } | undefined)?.unref?.();
+}
+
+function ref(timer: ReturnType<typeof setTimeout> | undefined): void {
+  (timer as { ref?: () => unknown } | undefined)?.ref?.();
+}
+
+/**
+ * One manager's store deadlines (`storeTimeout` > 0): see the module header. Made once per
+ * manager by `createContext`. @internal
+ */
+export class DeadlineWheel {
+  /** The tick admitting calls now, if any. */
+  current: Tick | undefined = undefined;
+  /** How long a tick admits calls, in ms. */
+  readonly width: number;
+
+  /**
+   * @param timeout `storeTimeout`, in ms (> 0).
+   * @param name The store's name, for the error message.
+   */
+  constructor(
+    readonly timeout: number,
+    readonly name: string,
+  ) {
+    this.width = Math.max(1, Math.floor(timeout / TICKS_PER_TIMEOUT));
+  }
+
+  /** The tick a call starting now joins (a new one when the current one closed). */
+  enter(): Tick {
+    const now = Date.now();
+    const tick = this.current;
+    if (tick !== undefined && now < tick.closesAt) return tick;
+    if (tick !== undefined && tick.pending.size === 0) tick.clear();
+    const next = new Tick(this, now);
+    this.current = next;
+    return next;
+  }
+
+  /**
+   * Settle like `work`, or reject with a `StoreError` naming `operation` when `tick` expires
+   * first (work started in `tick`, with its signal).
+   */
+  guard<T>(tick: Tick, operation: string, work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (tick.pending.size === 0) ref(tick.timer);
+      tick.pending.set(reject, operation);
+      work.then(
+        (value) => {
+          tick.settle(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          tick.settle(reject);
+          reject(error);
+        },
+      );
+    });
+  }
+}

@@ -247,7 +247,7 @@ describe('storeFromUrl: failures are one line, never a password', () => {
       ['redis (ioredis)', () => `redis://:hunter2@127.0.0.1:${redisPort}?client=ioredis`],
       ['redis (node-redis)', () => `redis://:hunter2@127.0.0.1:${redisPort}?client=redis`],
     ])(
-      '%s: "authentication failed", and the password is in no error, event or log line',
+      '%s: authentication failed, and the password is in no error, event or log line',
       async ([kind, url], ctx) => {
         if (kind.startsWith('redis') && !HAS_REDIS_SERVER)
           return ctx.skip('no redis-server binary');

@@ -1,58 +1,21 @@
 /**
- * Helpers for the demo's tests: stores in temp dirs, a started demo on port 0, and a tiny HTTP
- * client with a one-cookie jar. Counting and jitter: the probe store of `test/support`.
+ * Helpers for the demo's tests: stores from the store registry (`test/support/backends.ts`), a
+ * started demo on port 0, and a tiny HTTP client with a one-cookie jar. Counting and jitter: the
+ * probe store of `test/support`.
  */
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import type { SessionStore } from '../../src/core/store.js';
-import { fileStore } from '../../src/stores/file.js';
-import { memoryStore } from '../../src/stores/memory.js';
-import { sqliteStore } from '../../src/stores/sqlite.js';
+import { type Backend, type BackendKind, openBackend } from '../../test/support/backends.js';
 import { createDemoApp, type DemoApp, type DemoAppOptions, listen } from './app.js';
 
 /** The stores the demo runs on. */
-export type StoreKind = 'memory' | 'file' | 'sqlite';
+export type StoreKind = Extract<BackendKind, 'memory' | 'file' | 'sqlite'>;
 
 /** A fresh, isolated store and its cleanup. */
-export interface TestStore {
-  store: SessionStore;
-  cleanup(): Promise<void>;
-}
+export type TestStore = Pick<Backend, 'store' | 'cleanup'>;
 
-/** Create a fresh store of `kind` (file and sqlite in a new temp directory). */
-export async function createTestStore(kind: StoreKind, now?: () => number): Promise<TestStore> {
-  const clock = now === undefined ? {} : { now };
-  if (kind === 'memory') {
-    const store = memoryStore(clock);
-    return { store, cleanup: async () => store.close?.() };
-  }
-  const dir = await mkdtemp(join(tmpdir(), `sessionkit-demo-${kind}-`));
-  const removeDir = () => rm(dir, { recursive: true, force: true });
-  if (kind === 'file') {
-    // fsync off: durability across power loss is not what these tests are about.
-    const store = fileStore({ dir, fsync: false, ...clock });
-    return {
-      store,
-      async cleanup() {
-        await store.close?.();
-        await removeDir();
-      },
-    };
-  }
-  const client = new Database(join(dir, 'sessions.db'));
-  client.pragma('journal_mode = WAL');
-  const store = sqliteStore({ client, ...clock });
-  return {
-    store,
-    async cleanup() {
-      await store.close?.();
-      client.close();
-      await removeDir();
-    },
-  };
+/** A fresh store of `kind` from the store registry (file and sqlite in a new temp directory). */
+export function createTestStore(kind: StoreKind, now?: () => number): Promise<TestStore> {
+  return openBackend(kind, now === undefined ? {} : { now });
 }
 
 /** A demo app listening on a free port. */

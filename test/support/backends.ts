@@ -10,10 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
+import mysql, { type Pool as MysqlPool } from 'mysql2/promise';
 import pg from 'pg';
 import type { SessionStore } from '../../src/core/store.js';
 import { fileStore } from '../../src/stores/file.js';
@@ -23,6 +23,19 @@ import { postgresStore } from '../../src/stores/postgres.js';
 import { redisStore } from '../../src/stores/redis.js';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 import { tieredStore } from '../../src/stores/tiered.js';
+import {
+  dumpFiles,
+  dumpRedis,
+  dumpRows,
+  dumpSqlite,
+  dumpThrough,
+  recordingMysql,
+  recordingPg,
+  recordingRedis,
+  recordingSqlite,
+  redisKeys,
+  walk,
+} from './backend-views.js';
 
 export const REDIS_URL: string = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const POSTGRES_URL: string =
@@ -45,22 +58,41 @@ export const ALL_KINDS: readonly BackendKind[] = [
 /** Kinds whose calls answer without I/O waits (probe them with `jitter`, see `probe-store.ts`). */
 export const SYNCHRONOUS: ReadonlySet<BackendKind> = new Set(['memory', 'sqlite']);
 
-/** An open store and how to remove everything it created. */
+/** An open store, what a test can inspect of its backend, and how to remove all it created. */
 export interface Backend {
   kind: BackendKind;
   store: SessionStore;
   /** Raw access for assertions (Redis client / pg pool), when the kind has one. */
   redis?: Redis;
   pg?: pg.Pool;
+  /**
+   * Every text the backend was addressed with as code or an address: SQL statement texts and
+   * Redis keys (recorded only when opened with `record`), paths under the file store's directory.
+   */
+  addresses(): Promise<string[]>;
+  /** Paths created outside the store's own directory (file store), else `[]`. */
+  escaped(): Promise<string[]>;
+  /** Everything the backend holds, as text (rows, files, values): what a dump would leak. */
+  dump(): Promise<string>;
+  /** Strings that must never reach a client: the server's URL, the store's directory. */
+  secrets: string[];
   cleanup(): Promise<void>;
 }
 
-/** Overrides for where a server store connects (e.g. through a test TCP proxy). */
+/** Overrides for where a server store connects (e.g. through a test TCP proxy), and how. */
 export interface BackendOptions {
   redisUrl?: string;
   postgresUrl?: string;
   /** Redis prefix / SQL table to reuse (cross-process tests share one). */
   name?: string;
+  /** The store's clock in ms (memory, file, SQLite, PostgreSQL, MySQL). */
+  now?: () => number;
+  /**
+   * Hand the store a client that records every SQL text or Redis key it sends, for
+   * {@link Backend.addresses} (the attack suite). Off: the store gets the real client.
+   * @default false
+   */
+  record?: boolean;
 }
 
 /** An ioredis client with the fail-fast settings `docs/stores/redis.md` recommends. */
@@ -103,23 +135,50 @@ export function uniqueName(): string {
   return `sk_${randomBytes(6).toString('hex')}`;
 }
 
+/** A mysql2 pool with fail-fast connects. */
+export function mysqlPool(url: string = MYSQL_URL, max = 10): MysqlPool {
+  return mysql.createPool({ uri: url, connectTimeout: 1000, connectionLimit: max });
+}
+
+/** What every kind without a server view answers. */
+const NOTHING_TO_INSPECT = {
+  addresses: async (): Promise<string[]> => [],
+  escaped: async (): Promise<string[]> => [],
+  secrets: [] as string[],
+};
+
 /** Open a fresh, isolated store of `kind`. Rejects when a server is unreachable. */
 export async function openBackend(kind: BackendKind, opts: BackendOptions = {}): Promise<Backend> {
   const name = opts.name ?? uniqueName();
+  const clock = opts.now === undefined ? {} : { now: opts.now };
+  const sql: string[] = [];
   switch (kind) {
     case 'memory': {
-      const store = memoryStore();
-      return { kind, store, cleanup: async () => store.close?.() };
-    }
-    case 'file': {
-      const dir = await mkdtemp(join(tmpdir(), 'sessionkit-e2e-'));
-      const store = fileStore({ dir, fsync: false });
+      const store = memoryStore({ sweepInterval: 0, ...clock });
       return {
         kind,
         store,
+        ...NOTHING_TO_INSPECT,
+        dump: () => dumpThrough(store),
+        cleanup: async () => store.close?.(),
+      };
+    }
+    case 'file': {
+      // The store lives in root/store; anything else appearing under root escaped it.
+      const root = await mkdtemp(join(tmpdir(), 'sessionkit-e2e-'));
+      const dir = join(root, 'store');
+      const store = fileStore({ dir, fsync: false, ...clock });
+      return {
+        kind,
+        store,
+        addresses: async () => (await walk(dir)).map((path) => relative(dir, path)),
+        escaped: async () =>
+          (await walk(root)).filter((path) => path !== dir && !path.startsWith(`${dir}/`)),
+        dump: () => dumpFiles(dir),
+        secrets: [root],
         async cleanup() {
           await store.close?.();
-          await rm(dir, { recursive: true, force: true });
+          await rm(root, { recursive: true, force: true });
         },
       };
     }
@@ -128,10 +187,14 @@ export async function openBackend(kind: BackendKind, opts: BackendOptions = {}):
       const db = new Database(join(dir, 'sessions.db'));
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');
-      const store = sqliteStore({ client: db });
+      const client = opts.record === true ? recordingSqlite(db, sql) : db;
+      const store = sqliteStore({ client, ...clock });
       return {
         kind,
         store,
+        ...NOTHING_TO_INSPECT,
+        addresses: async () => [...sql],
+        dump: async () => dumpSqlite(db),
         async cleanup() {
           await store.close?.();
           db.close();
@@ -140,13 +203,22 @@ export async function openBackend(kind: BackendKind, opts: BackendOptions = {}):
       };
     }
     case 'redis': {
-      const client = await connectRedis(opts.redisUrl);
+      const url = opts.redisUrl ?? REDIS_URL;
+      const client = await connectRedis(url);
       const prefix = `sktest:${name}:`;
-      const store = redisStore({ client, prefix });
+      const keys: string[] = [];
+      const store = redisStore({
+        client: opts.record === true ? recordingRedis(client, keys) : client,
+        prefix,
+      });
       return {
         kind,
         store,
         redis: client,
+        addresses: async () => [...keys, ...(await redisKeys(client, prefix))],
+        escaped: async () => [],
+        dump: () => dumpRedis(client, prefix),
+        secrets: [url],
         async cleanup() {
           await deletePrefix(prefix).catch(() => undefined);
           client.disconnect();
@@ -154,18 +226,20 @@ export async function openBackend(kind: BackendKind, opts: BackendOptions = {}):
       };
     }
     case 'postgres': {
-      const pool = postgresPool(opts.postgresUrl);
-      const store = postgresStore({ pool, table: name });
-      try {
-        await store.migrate();
-      } catch (error) {
-        await pool.end();
-        throw error;
-      }
+      const url = opts.postgresUrl ?? POSTGRES_URL;
+      const pool = postgresPool(url);
+      const client = opts.record === true ? recordingPg(pool, sql) : pool;
+      const store = postgresStore({ pool: client, table: name, ...clock });
+      await migrateOr(store, () => pool.end());
+      const rows = async (table: string) => (await pool.query(`SELECT * FROM "${table}"`)).rows;
       return {
         kind,
         store,
         pg: pool,
+        ...NOTHING_TO_INSPECT,
+        addresses: async () => [...sql],
+        dump: async () => dumpRows([await rows(name), await rows(`${name}_locks`)]),
+        secrets: [url],
         async cleanup() {
           await dropTables(name).catch(() => undefined);
           await pool.end();
@@ -173,17 +247,19 @@ export async function openBackend(kind: BackendKind, opts: BackendOptions = {}):
       };
     }
     case 'mysql': {
-      const pool = mysql.createPool({ uri: MYSQL_URL, connectTimeout: 1000, connectionLimit: 10 });
-      const store = mysqlStore({ pool, table: name });
-      try {
-        await store.migrate();
-      } catch (error) {
-        await pool.end();
-        throw error;
-      }
+      const pool = mysqlPool();
+      const client = opts.record === true ? recordingMysql(pool, sql) : pool;
+      const store = mysqlStore({ pool: client, table: name, ...clock });
+      await migrateOr(store, () => pool.end());
+      const rows = async (table: string) =>
+        (await pool.query(`SELECT * FROM \`${table}\``))[0] as unknown[];
       return {
         kind,
         store,
+        ...NOTHING_TO_INSPECT,
+        addresses: async () => [...sql],
+        dump: async () => dumpRows([await rows(name), await rows(`${name}_locks`)]),
+        secrets: [MYSQL_URL],
         async cleanup() {
           await pool.query(`DROP TABLE IF EXISTS ${name}, ${name}_locks`).catch(() => undefined);
           await pool.end();
@@ -199,17 +275,32 @@ export async function openBackend(kind: BackendKind, opts: BackendOptions = {}):
         await cache.cleanup();
         throw error;
       }
+      const both = [cache, persistent];
       return {
         kind,
         store: tieredStore({ cache: cache.store, persistent: persistent.store }),
         redis: cache.redis!,
         pg: persistent.pg!,
+        addresses: async () => (await Promise.all(both.map((b) => b.addresses()))).flat(),
+        escaped: async () => [],
+        dump: async () => (await Promise.all(both.map((b) => b.dump()))).join('\n'),
+        secrets: both.flatMap((b) => b.secrets),
         async cleanup() {
           await cache.cleanup();
           await persistent.cleanup();
         },
       };
     }
+  }
+}
+
+/** Create a SQL store's tables, or end its pool and rethrow (an unreachable server). */
+async function migrateOr(store: { migrate(): Promise<unknown> }, end: () => Promise<void>) {
+  try {
+    await store.migrate();
+  } catch (error) {
+    await end();
+    throw error;
   }
 }
 

@@ -3,64 +3,21 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import express4 from 'express4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionErrorHandler, sessionMiddleware } from '../../src/adapters/express.js';
-import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { type AdapterTarget, EXPRESS, EXPRESS_4 } from '../support/adapters.js';
 import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
-import {
-  type AdapterServer,
-  type AdapterServerOptions,
-  cookiesNamed,
-  describeAdapter,
-  listen,
-  type RouteResult,
-  type Routes,
-  send,
-} from './contract.js';
+import { type AdapterServer, cookiesNamed, describeAdapter, listen, send } from './contract.js';
 
 type ExpressFactory = typeof express;
 
-function write(res: Response, result: RouteResult): void {
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.append(name, value);
-  if (result.redirect !== undefined) res.redirect(result.status ?? 302, result.redirect);
-  else if (result.json !== undefined) res.status(result.status ?? 200).json(result.json);
-  else res.status(result.status ?? 200).send(result.text ?? '');
-}
-
-/** Map the neutral table onto `app.get/post`, with `express.json()` and the session error handler. */
-function expressServer(factory: ExpressFactory) {
-  return (
-    manager: SessionManager,
-    routes: Routes,
-    options?: AdapterServerOptions,
-  ): Promise<AdapterServer> => {
-    const app = factory();
-    const sessions = sessionMiddleware(manager, options);
-    app.use(factory.json());
-    app.use(sessions);
-    for (const [key, route] of Object.entries(routes)) {
-      const [method = '', path = ''] = key.split(' ');
-      const verb = method.toLowerCase() as 'get' | 'post';
-      // Express 4 does not catch rejected handlers: forward them explicitly on both.
-      app[verb](path, (req: Request, res: Response, next: NextFunction) => {
-        const query = req.query as Record<string, string>;
-        route(sessions.get(req), { query, body: req.body, headers: req.headers })
-          .then((result) => write(res, result))
-          .catch(next);
-      });
-    }
-    app.use(sessionErrorHandler());
-    return listen(http.createServer(app));
-  };
-}
-
-const flavours: [string, ExpressFactory][] = [
-  ['Express 5', express],
-  ['Express 4', express4],
+const flavours: [string, ExpressFactory, AdapterTarget][] = [
+  ['Express 5', express, EXPRESS],
+  ['Express 4', express4 as ExpressFactory, EXPRESS_4],
 ];
 
-for (const [name, factory] of flavours) {
-  describeAdapter({ name, createServer: expressServer(factory) });
+for (const [name, factory, target] of flavours) {
+  describeAdapter({ name, createServer: target.serve });
 
   describe(`${name} specifics`, () => {
     const servers: AdapterServer[] = [];

@@ -1,61 +1,18 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSession, sessionPlugin } from '../../src/adapters/fastify.js';
-import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { FASTIFY } from '../support/adapters.js';
 import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
-import {
-  type AdapterServer,
-  type AdapterServerOptions,
-  cookiesNamed,
-  describeAdapter,
-  type RouteResult,
-  type Routes,
-  send,
-} from './contract.js';
+import { type AdapterServer, cookiesNamed, describeAdapter, send } from './contract.js';
 
 async function listen(app: FastifyInstance): Promise<AdapterServer> {
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };
 }
 
-function write(reply: FastifyReply, result: RouteResult): FastifyReply {
-  for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
-  if (result.redirect !== undefined) return reply.redirect(result.redirect, result.status ?? 302);
-  reply.code(result.status ?? 200);
-  return result.json !== undefined ? reply.send(result.json) : reply.send(result.text ?? '');
-}
-
-/** Map the neutral table onto Fastify routes; errors go through Fastify's default handler. */
-async function fastifyServer(
-  manager: SessionManager,
-  routes: Routes,
-  options?: AdapterServerOptions,
-): Promise<AdapterServer> {
-  const app = Fastify();
-  await app.register(sessionPlugin, { manager, ...options });
-  for (const [key, route] of Object.entries(routes)) {
-    const [method = '', url = ''] = key.split(' ');
-    app.route({
-      method: method as 'GET' | 'POST',
-      url,
-      handler: async (request, reply) => {
-        const session = getSession(request, manager);
-        const query = request.query as Record<string, string>;
-        const result = await route(session, {
-          query,
-          body: request.body,
-          headers: request.headers,
-        });
-        return write(reply, result);
-      },
-    });
-  }
-  return listen(app);
-}
-
-describeAdapter({ name: 'Fastify 5', createServer: fastifyServer });
+describeAdapter({ name: 'Fastify 5', createServer: FASTIFY.serve });
 
 describe('Fastify specifics', () => {
   const apps: FastifyInstance[] = [];

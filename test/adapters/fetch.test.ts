@@ -2,59 +2,19 @@ import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSessionScope,
-  type FetchSessionHandler,
   type FetchSessionOptions,
   getSession,
   withSession,
 } from '../../src/adapters/fetch.js';
 import type { SessionManager } from '../../src/core/manager.js';
-import type { DefaultData, DefaultFlash } from '../../src/core/types.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { FETCH } from '../support/adapters.js';
 import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
 import { serveFetch } from '../support/serve-fetch.js';
-import {
-  type AdapterServer,
-  cookiesNamed,
-  describeAdapter,
-  listen,
-  type RouteResult,
-  type Routes,
-  send,
-} from './contract.js';
+import { type AdapterServer, cookiesNamed, describeAdapter, listen, send } from './contract.js';
 
-function toResponse(result: RouteResult): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(result.headers ?? {})) headers.append(name, value);
-  if (result.redirect !== undefined) {
-    headers.set('location', result.redirect);
-    return new Response(null, { status: result.status ?? 302, headers });
-  }
-  if (result.json !== undefined) {
-    return Response.json(result.json, { status: result.status ?? 200, headers });
-  }
-  return new Response(result.text ?? '', { status: result.status ?? 200, headers });
-}
-
-/** Map the neutral table onto one fetch handler. */
-function dispatcher(routes: Routes): FetchSessionHandler<DefaultData, DefaultFlash> {
-  return async (request, session) => {
-    const url = new URL(request.url);
-    const route = routes[`${request.method} ${url.pathname}`];
-    if (route === undefined) return new Response('Not Found', { status: 404 });
-    const raw = await request.text();
-    const body: unknown = raw === '' ? undefined : JSON.parse(raw);
-    const query = Object.fromEntries(url.searchParams);
-    const headers = Object.fromEntries(request.headers);
-    return toResponse(await route(session, { query, body, headers }));
-  };
-}
-
-describeAdapter({
-  name: 'fetch withSession',
-  createServer: (manager, routes, options) =>
-    serveFetch(withSession(manager, dispatcher(routes), options)),
-});
+describeAdapter({ name: 'fetch withSession', createServer: FETCH.serve });
 
 const BASE = 'http://app.test';
 

@@ -1,66 +1,25 @@
 import http from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSession, type SessionEnv, sessionMiddleware } from '../../src/adapters/hono.js';
 import { StoreError } from '../../src/core/errors.js';
-import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { HONO } from '../support/adapters.js';
 import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
-import {
-  type AdapterServer,
-  cookiesNamed,
-  describeAdapter,
-  listen,
-  type RouteResult,
-  type Routes,
-  send,
-} from './contract.js';
+import { type AdapterServer, cookiesNamed, describeAdapter, listen, send } from './contract.js';
 
 /** Serve a Hono app over real HTTP through @hono/node-server. */
 function serveApp(app: Hono<SessionEnv>): Promise<AdapterServer> {
   return listen(createAdaptorServer({ fetch: app.fetch }) as http.Server);
 }
 
-function write(c: Context, result: RouteResult): Response {
-  for (const [name, value] of Object.entries(result.headers ?? {})) {
-    c.header(name, value, { append: true });
-  }
-  if (result.redirect !== undefined) {
-    return c.redirect(result.redirect, (result.status ?? 302) as 302);
-  }
-  c.status((result.status ?? 200) as 200);
-  return result.json !== undefined ? c.json(result.json as object) : c.text(result.text ?? '');
-}
-
-/** Map the neutral table onto `app.on(method, path)`, with the session middleware in front. */
-function honoApp(
-  manager: SessionManager,
-  routes: Routes,
-  options: Parameters<typeof sessionMiddleware>[1] = {},
-): Hono<SessionEnv> {
-  const app = new Hono<SessionEnv>();
-  app.use(sessionMiddleware(manager, options));
-  for (const [key, route] of Object.entries(routes)) {
-    const [method = '', path = ''] = key.split(' ');
-    app.on(method, path, async (c) => {
-      const raw = await c.req.text();
-      const body: unknown = raw === '' ? undefined : JSON.parse(raw);
-      const headers = Object.fromEntries(c.req.raw.headers);
-      return write(c, await route(c.get('session'), { query: c.req.query(), body, headers }));
-    });
-  }
-  // An app's own error page: session errors must still come out as the generic 409/503/500.
-  app.onError((_error, c) => c.text('app error page', 500));
-  return app;
-}
-
 describeAdapter({
   name: 'hono sessionMiddleware (@hono/node-server)',
-  createServer: (manager, routes, options) => serveApp(honoApp(manager, routes, options)),
+  createServer: HONO.serve,
 });
 
 function pairOf(response: Response): string {

@@ -1,68 +1,15 @@
 import http from 'node:http';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getSession, type KoaSessionContext, sessionMiddleware } from '../../src/adapters/koa.js';
+import { type KoaSessionContext, sessionMiddleware } from '../../src/adapters/koa.js';
 import type { SessionManager } from '../../src/core/manager.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { KOA } from '../support/adapters.js';
 import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
-import {
-  type AdapterServer,
-  type AdapterServerOptions,
-  cookiesNamed,
-  describeAdapter,
-  listen,
-  type Routes,
-  send,
-} from './contract.js';
+import { type AdapterServer, cookiesNamed, describeAdapter, listen, send } from './contract.js';
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? {} : JSON.parse(text);
-}
-
-function koaApp(): Koa {
-  const app = new Koa();
-  app.silent = true; // session errors are expected here; Koa would log each one
-  return app;
-}
-
-/** Map the neutral table onto a tiny router middleware; errors go through Koa's own responder. */
-async function koaServer(
-  manager: SessionManager,
-  routes: Routes,
-  options?: AdapterServerOptions,
-): Promise<AdapterServer> {
-  const app = koaApp();
-  const sessions = sessionMiddleware(manager, options);
-  app.use(sessions);
-  app.use(async (ctx) => {
-    const route = routes[`${ctx.method} ${ctx.path}`];
-    if (route === undefined) return; // Koa's 404
-    const query = Object.fromEntries(
-      Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]),
-    );
-    const body = ctx.is('application/json') ? await readJson(ctx.req) : undefined;
-    const session = sessions.get(ctx);
-    if (getSession(ctx) !== session || ctx.session !== session || ctx.state.session !== session) {
-      throw new Error('session accessors disagree');
-    }
-    const result = await route(session, { query, body, headers: ctx.headers });
-    for (const [name, value] of Object.entries(result.headers ?? {})) ctx.append(name, value);
-    if (result.redirect !== undefined) {
-      ctx.redirect(result.redirect);
-      ctx.status = result.status ?? 302;
-      return;
-    }
-    ctx.status = result.status ?? 200;
-    ctx.body = result.json !== undefined ? result.json : (result.text ?? '');
-  });
-  return listen(http.createServer(app.callback()));
-}
-
-describeAdapter({ name: 'Koa 3', createServer: koaServer });
+describeAdapter({ name: 'Koa 3', createServer: KOA.serve });
 
 interface Data {
   n: number;

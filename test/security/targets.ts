@@ -1,56 +1,18 @@
 /**
  * Targets of the attack suite: every adapter × every store, each reachable over real HTTP on
- * 127.0.0.1:0. A new adapter is one entry in {@link ADAPTERS} (map the neutral route table onto
- * the framework, and its `csrfMiddleware` when it has one); a new store is one entry in
- * {@link STORES} (a factory plus what to inspect: the SQL text it ran, the paths it touched, the
- * keys it used). The attack files only speak HTTP to a {@link Harness} and inspect the store.
+ * 127.0.0.1:0. The adapters are the adapter registry's (`../support/adapters.ts`: the neutral
+ * route table mapped onto each framework, with its `csrfMiddleware` and the app's own generic
+ * error page); the stores are the store registry's (`../support/backends.ts`: a factory per kind
+ * plus what to inspect — the SQL text it ran, the paths it touched, the keys it used). The attack
+ * files only speak HTTP to a {@link Harness} and inspect the store.
  *
  * The only stand-in is the probe store (`../support/probe-store.ts`): a store wrapper that records
- * every call and injects faults (throw, hang) on demand — SECURITY.md §20 cannot be tested against a healthy backend.
+ * every call and injects faults (throw, hang) on demand — SECURITY.md §20 cannot be tested
+ * against a healthy backend.
  */
 
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import Database from 'better-sqlite3';
-import express from 'express';
-import Fastify from 'fastify';
-import { Hono } from 'hono';
-import { Redis } from 'ioredis';
-import Koa from 'koa';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { onTestFinished } from 'vitest';
-import {
-  csrfMiddleware as expressCsrf,
-  sessionMiddleware as expressSession,
-  sessionErrorHandler,
-} from '../../src/adapters/express.js';
-import {
-  csrfMiddleware as fastifyCsrf,
-  getSession as getFastifySession,
-  sessionPlugin,
-} from '../../src/adapters/fastify.js';
-import {
-  type FetchSessionHandler,
-  csrfMiddleware as fetchCsrf,
-  withSession as fetchSession,
-} from '../../src/adapters/fetch.js';
-import {
-  csrfMiddleware as honoCsrf,
-  sessionMiddleware as honoSession,
-  type SessionEnv,
-} from '../../src/adapters/hono.js';
-import {
-  csrfMiddleware as koaCsrf,
-  sessionMiddleware as koaSession,
-} from '../../src/adapters/koa.js';
-import { csrfMiddleware as nodeCsrf, withSession as nodeSession } from '../../src/adapters/node.js';
 import { isSessionError } from '../../src/core/errors.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
 import type {
@@ -60,330 +22,27 @@ import type {
 } from '../../src/core/manager.js';
 import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
-import type { DefaultData, DefaultFlash } from '../../src/core/types.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
-import type { SqlParam } from '../../src/stores/_sql.js';
-import { fileStore } from '../../src/stores/file.js';
-import { memoryStore } from '../../src/stores/memory.js';
-import { type MysqlParam, mysqlStore } from '../../src/stores/mysql.js';
-import { postgresStore } from '../../src/stores/postgres.js';
-import { redisStore } from '../../src/stores/redis.js';
-import { type SqliteClientLike, sqliteStore } from '../../src/stores/sqlite.js';
 import {
-  type AdapterServer,
   cookiesNamed,
-  listen,
   type ParsedCookie,
   type Reply,
   type RouteInput,
   type RouteResult,
   type Routes,
 } from '../adapters/contract.js';
-import { MYSQL_URL, POSTGRES_URL, REDIS_URL } from '../support/backends.js';
+import { ADAPTERS, type AdapterTarget } from '../support/adapters.js';
+import { type Backend, type BackendKind, openBackend } from '../support/backends.js';
 import { testManager } from '../support/manager.js';
 import { type ProbeStore, probeStore } from '../support/probe-store.js';
-import { remoteAddress, serveFetch } from '../support/serve-fetch.js';
 
 export type { ParsedCookie, Reply };
 
 // ---------------------------------------------------------------------------------------------
 // Adapters
 
-/** Per-server options of an adapter target. */
-export interface ServeOptions {
-  /** Install the adapter's CSRF middleware (before every route) with these options. */
-  csrf?: CsrfOptions | undefined;
-}
-
-/** One adapter under attack. */
-export interface AdapterTarget {
-  name: string;
-  /** `true` when the adapter has a `csrfMiddleware` the suite can install. */
-  csrf: boolean;
-  /**
-   * Serve `routes` on 127.0.0.1:0 with the adapter installed for `manager`. Bodies are parsed by
-   * content type (JSON, urlencoded with repeated fields as arrays, text/plain as a string;
-   * multipart is left unparsed); a body that does not parse is a 400; an unknown route a 404;
-   * an error a route throws ends through the adapter's own error path.
-   */
-  serve(manager: SessionManager, routes: Routes, options?: ServeOptions): Promise<AdapterServer>;
-}
-
-/** Parse a request body the way common body parsers do. Throws `SyntaxError` for bad JSON. */
-function parseBody(contentType: string | undefined | null, raw: string): unknown {
-  if (raw === '') return undefined;
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/json') return JSON.parse(raw);
-  if (type === 'application/x-www-form-urlencoded') {
-    const out = Object.create(null) as Record<string, string | string[]>;
-    for (const [key, value] of new URLSearchParams(raw)) {
-      const previous = out[key];
-      out[key] =
-        previous === undefined
-          ? value
-          : [...(Array.isArray(previous) ? previous : [previous]), value];
-    }
-    return out;
-  }
-  if (type === 'text/plain') return raw;
-  return undefined;
-}
-
-function writeNode(res: ServerResponse, result: RouteResult): void {
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-  res.statusCode = result.status ?? 200;
-  if (result.json !== undefined) {
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.end(JSON.stringify(result.json));
-  } else res.end(result.text ?? '');
-}
-
-function toResponse(result: RouteResult): Response {
-  const headers = new Headers(result.headers);
-  if (result.json !== undefined) {
-    headers.set('content-type', 'application/json; charset=utf-8');
-    return new Response(JSON.stringify(result.json), { status: result.status ?? 200, headers });
-  }
-  return new Response(result.text ?? '', { status: result.status ?? 200, headers });
-}
-
-const BAD_REQUEST: RouteResult = { status: 400, text: 'Bad Request' };
-
-/** node:http `withSession`, the body parsed into `req.body`, then the node `csrfMiddleware`. */
-const nodeTarget: AdapterTarget = {
-  name: 'node',
-  csrf: true,
-  serve(manager, routes, options = {}) {
-    const csrf = options.csrf === undefined ? undefined : nodeCsrf(manager, options.csrf);
-    const handler = nodeSession(manager, async (req, res, session) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const route = routes[`${req.method} ${url.pathname}`];
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      if (route === undefined) return writeNode(res, { status: 404, text: 'Not Found' });
-      let body: unknown;
-      try {
-        body = parseBody(req.headers['content-type'], Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return writeNode(res, BAD_REQUEST);
-      }
-      (req as IncomingMessage & { body?: unknown }).body = body;
-      if (csrf !== undefined && !(await passes(csrf, req, res))) return;
-      const query = Object.fromEntries(url.searchParams);
-      writeNode(res, await route(session, { query, body, headers: req.headers }));
-    });
-    return listen(http.createServer(handler));
-  },
-};
-
-/** Run a connect-style middleware; `false` when it answered the request itself. */
-function passes(
-  middleware: (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => void,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    res.once('finish', () => resolve(false));
-    res.once('close', () => resolve(false));
-    middleware(req, res, (error) => (error === undefined ? resolve(true) : reject(error)));
-  });
-}
-
-/** Express 5 with its json/urlencoded/text parsers, the session middleware and error handler. */
-const expressTarget: AdapterTarget = {
-  name: 'express',
-  csrf: true,
-  serve(manager, routes, options = {}) {
-    const app = express();
-    app.use(express.json(), express.urlencoded({ extended: false }), express.text());
-    const sessions = expressSession(manager);
-    app.use(sessions);
-    if (options.csrf !== undefined) app.use(expressCsrf(manager, options.csrf));
-    for (const [key, route] of Object.entries(routes)) {
-      const [method = '', path = ''] = key.split(' ');
-      app[method.toLowerCase() as 'get' | 'post'](path, (req, res, next) => {
-        const query = req.query as Record<string, string>;
-        route(sessions.get(req), { query, body: req.body, headers: req.headers })
-          .then((result) => {
-            for (const [n, v] of Object.entries(result.headers ?? {})) res.append(n, v);
-            if (result.json !== undefined) res.status(result.status ?? 200).json(result.json);
-            else res.status(result.status ?? 200).send(result.text ?? '');
-          })
-          .catch(next);
-      });
-    }
-    app.use(sessionErrorHandler());
-    // The app's own last error handler (Express's default one prints stacks outside production).
-    app.use(
-      (error: { status?: unknown }, _req: unknown, res: ServerResponse, _next: unknown): void => {
-        const status = typeof error.status === 'number' && error.status < 500 ? error.status : 500;
-        res.statusCode = status;
-        res.end(status === 500 ? 'Internal Server Error' : 'Bad Request');
-      },
-    );
-    return listen(http.createServer(app));
-  },
-};
-
-/** Hono through @hono/node-server. */
-const honoTarget: AdapterTarget = {
-  name: 'hono',
-  csrf: true,
-  serve(manager, routes, options = {}) {
-    const app = new Hono<SessionEnv>();
-    // The socket address, as the other adapters see it (Hono leaves it to the runtime).
-    app.use(honoSession(manager, { getClientIp: (c) => getConnInfo(c).remote.address }));
-    if (options.csrf !== undefined) app.use(honoCsrf(manager, options.csrf));
-    for (const [key, route] of Object.entries(routes)) {
-      const [method = '', path = ''] = key.split(' ');
-      app.on(method, path, async (c) => {
-        let body: unknown;
-        try {
-          body = parseBody(c.req.header('content-type'), await c.req.text());
-        } catch {
-          return toResponse(BAD_REQUEST);
-        }
-        const headers = Object.fromEntries(c.req.raw.headers);
-        return toResponse(await route(c.get('session'), { query: c.req.query(), body, headers }));
-      });
-    }
-    app.onError(() => toResponse({ status: 500, text: 'Internal Server Error' }));
-    return listen(createAdaptorServer({ fetch: app.fetch }) as http.Server);
-  },
-};
-
-/** The fetch adapter behind a minimal node:http ↔ fetch bridge (as Bun.serve / Deno.serve). */
-const fetchTarget: AdapterTarget = {
-  name: 'fetch',
-  csrf: true,
-  serve(manager, routes, options = {}) {
-    const inner: FetchSessionHandler<DefaultData, DefaultFlash> = async (request, session) => {
-      const url = new URL(request.url);
-      const route = routes[`${request.method} ${url.pathname}`];
-      if (route === undefined) return toResponse({ status: 404, text: 'Not Found' });
-      let body: unknown;
-      try {
-        body = parseBody(request.headers.get('content-type'), await request.text());
-      } catch {
-        return toResponse(BAD_REQUEST);
-      }
-      const input: RouteInput = {
-        query: Object.fromEntries(url.searchParams),
-        body,
-        headers: Object.fromEntries(request.headers),
-      };
-      return toResponse(await route(session, input));
-    };
-    const csrf = options.csrf === undefined ? undefined : fetchCsrf(manager, options.csrf);
-    const handler = fetchSession(manager, csrf === undefined ? inner : csrf(inner), {
-      getClientIp: remoteAddress,
-    });
-    return serveFetch(handler);
-  },
-};
-
-/** Fastify 5 with the session plugin; urlencoded and text bodies parsed like the others. */
-const fastifyTarget: AdapterTarget = {
-  name: 'fastify',
-  csrf: true,
-  async serve(manager, routes, options = {}) {
-    const app = Fastify();
-    await app.register(sessionPlugin, { manager });
-    if (options.csrf !== undefined) app.addHook('preHandler', fastifyCsrf(manager, options.csrf));
-    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
-      app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
-        done(null, parseBody(type, String(body)));
-      });
-    }
-    for (const [key, route] of Object.entries(routes)) {
-      const [method = '', path = ''] = key.split(' ');
-      app.route({
-        method: method as 'GET',
-        url: path,
-        handler: async (request, reply) => {
-          const query = request.query as Record<string, string>;
-          const result = await route(getFastifySession(request), {
-            query,
-            body: request.body,
-            headers: request.headers,
-          });
-          for (const [n, v] of Object.entries(result.headers ?? {})) reply.header(n, v);
-          reply.status(result.status ?? 200);
-          return result.json !== undefined ? result.json : (result.text ?? '');
-        },
-      });
-    }
-    // The app's own error handler: generic bodies (Fastify's default one echoes messages).
-    app.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
-      const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-      reply.status(status).send(status >= 500 ? 'Internal Server Error' : 'Bad Request');
-    });
-    await app.ready();
-    return listen(app.server);
-  },
-};
-
-/** Koa 3 with the session middleware and its CSRF middleware; bodies parsed by hand. */
-const koaTarget: AdapterTarget = {
-  name: 'koa',
-  csrf: true,
-  serve(manager, routes, options = {}) {
-    const app = new Koa();
-    app.silent = true;
-    const sessions = koaSession(manager);
-    app.use(async (ctx, next) => {
-      try {
-        await next();
-      } catch (error) {
-        // The app's own error page; session errors keep their status and headers.
-        const status = (error as { status?: unknown }).status;
-        ctx.status = typeof status === 'number' ? status : 500;
-        ctx.body = ctx.status >= 500 ? 'Internal Server Error' : 'Bad Request';
-        if (isSessionError(error)) ctx.set('cache-control', 'no-store');
-      }
-    });
-    app.use(sessions);
-    app.use(async (ctx, next) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-      try {
-        (ctx.request as { body?: unknown }).body = parseBody(
-          ctx.get('content-type'),
-          Buffer.concat(chunks).toString('utf8'),
-        );
-      } catch {
-        ctx.status = 400;
-        ctx.body = 'Bad Request';
-        return;
-      }
-      await next();
-    });
-    if (options.csrf !== undefined) app.use(koaCsrf(manager, options.csrf));
-    app.use(async (ctx) => {
-      const route = routes[`${ctx.method} ${ctx.path}`];
-      if (route === undefined) return;
-      const query = Object.fromEntries(
-        Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : (v ?? '')]),
-      );
-      const body = (ctx.request as { body?: unknown }).body;
-      const result = await route(sessions.get(ctx), { query, body, headers: ctx.headers });
-      for (const [n, v] of Object.entries(result.headers ?? {})) ctx.append(n, v);
-      ctx.status = result.status ?? 200;
-      ctx.body = result.json !== undefined ? result.json : (result.text ?? '');
-    });
-    return listen(http.createServer(app.callback()));
-  },
-};
-
-/** Every adapter the suite attacks. Add later adapters here. */
-export const ADAPTERS: readonly AdapterTarget[] = [
-  nodeTarget,
-  expressTarget,
-  honoTarget,
-  fetchTarget,
-  fastifyTarget,
-  koaTarget,
-];
+/** Every adapter the suite attacks: the adapter registry's (`../support/adapters.ts`). */
+export { ADAPTERS, type AdapterTarget };
 
 /** The adapters that have a CSRF middleware. */
 export const CSRF_ADAPTERS: readonly AdapterTarget[] = ADAPTERS.filter((a) => a.csrf);
@@ -391,22 +50,10 @@ export const CSRF_ADAPTERS: readonly AdapterTarget[] = ADAPTERS.filter((a) => a.
 // ---------------------------------------------------------------------------------------------
 // Stores
 
-/** A store under attack plus what can be inspected of its backend. */
-export interface StoreHandle {
-  store: SessionStore;
-  /**
-   * Every piece of text the backend received as *code or address*: SQL statement texts, file
-   * paths relative to the store directory, backend keys. Hostile input must never appear here.
-   */
-  addresses(): Promise<string[]>;
-  /** Paths created outside the store's own directory (file store), else `[]`. */
-  escaped(): Promise<string[]>;
-  /** Everything the backend holds, as text (rows, files, values): what a dump would leak. */
-  dump(): Promise<string>;
-  /** Strings that must never reach a client (connection strings, directories). */
-  secrets: string[];
+/** A store under attack plus what can be inspected of its backend (see {@link Backend}). */
+export type StoreHandle = Pick<Backend, 'store' | 'addresses' | 'escaped' | 'dump' | 'secrets'> & {
   close(): Promise<void>;
-}
+};
 
 /** One store kind under attack. */
 export interface StoreTarget {
@@ -415,263 +62,20 @@ export interface StoreTarget {
   create(now: () => number): Promise<StoreHandle>;
 }
 
-/** better-sqlite3 wrapped so every SQL text it compiles or runs is recorded. */
-function recordingSqlite(db: Database.Database, sql: string[]): SqliteClientLike {
-  return {
-    exec(text) {
-      sql.push(text);
-      return db.exec(text);
-    },
-    prepare(text) {
-      sql.push(text);
-      return db.prepare(text) as unknown as ReturnType<SqliteClientLike['prepare']>;
-    },
-  };
-}
+/** The kinds the suite attacks, in {@link matrix} order (tiered is two of them composed). */
+const ATTACKED: readonly BackendKind[] = ['memory', 'file', 'sqlite', 'redis', 'postgres', 'mysql'];
 
-/** A dump through the store's own `ids`/`get` (for backends without another view). */
-async function dumpThrough(store: SessionStore): Promise<string> {
-  const parts: string[] = [];
-  for await (const key of store.ids?.() ?? [])
-    parts.push(key, JSON.stringify(await store.get(key)));
-  return parts.join('\n');
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const full = join(dir, entry.name);
-    out.push(full);
-    if (entry.isDirectory()) out.push(...(await walk(full)));
-  }
-  return out;
-}
-
-/** A per-test name usable as a Redis prefix part and an SQL table. */
-function uniqueName(): string {
-  return `sk_attack_${randomBytes(5).toString('hex')}`;
-}
-
-/** A SQL store target: a fresh table pair per test, every statement text recorded. */
-function sqlTarget(
-  name: string,
-  url: string,
-  open: (
-    sql: string[],
-    table: string,
-    now: () => number,
-  ) => Promise<{
-    store: SessionStore & { migrate(): Promise<unknown> };
-    rows(table: string): Promise<unknown[]>;
-    drop(table: string): Promise<void>;
-    end(): Promise<void>;
-  }>,
-): StoreTarget {
-  return {
-    name,
-    async create(now) {
-      const sql: string[] = [];
-      const table = uniqueName();
-      const db = await open(sql, table, now);
-      try {
-        await db.store.migrate();
-      } catch (error) {
-        await db.end();
-        throw error;
-      }
-      return {
-        store: db.store,
-        addresses: async () => [...sql],
-        escaped: async () => [],
-        dump: async () =>
-          JSON.stringify([await db.rows(table), await db.rows(`${table}_locks`)], (_k, v) =>
-            typeof v === 'bigint' ? String(v) : v,
-          ),
-        secrets: [url],
-        async close() {
-          await db.drop(table);
-          await db.end();
-        },
-      };
-    },
-  };
-}
-
-/** Every store the suite attacks. Add later stores here. */
-export const STORES: readonly StoreTarget[] = [
-  {
-    name: 'memory',
-    async create(now) {
-      const store = memoryStore({ sweepInterval: 0, now });
-      return {
-        store,
-        addresses: async () => [],
-        escaped: async () => [],
-        dump: () => dumpThrough(store),
-        secrets: [],
-        close: async () => store.close?.(),
-      };
-    },
+/**
+ * Every store the suite attacks: the store registry's (`../support/backends.ts`), with clients
+ * that record every SQL text and Redis key the store sends. Add later stores there.
+ */
+export const STORES: readonly StoreTarget[] = ATTACKED.map((name) => ({
+  name,
+  async create(now) {
+    const { cleanup, ...backend } = await openBackend(name, { now, record: true });
+    return { ...backend, close: cleanup };
   },
-  {
-    name: 'file',
-    async create(now) {
-      // The store lives in root/store; anything else appearing under root escaped it.
-      const root = await mkdtemp(join(tmpdir(), 'sessionkit-attack-'));
-      const dir = join(root, 'store');
-      const store = fileStore({ dir, now, fsync: false });
-      return {
-        store,
-        addresses: async () => (await walk(dir)).map((p) => relative(dir, p)),
-        escaped: async () =>
-          (await walk(root)).filter((p) => p !== dir && !p.startsWith(`${dir}/`)),
-        async dump() {
-          const parts: string[] = [];
-          for (const p of await walk(dir)) {
-            parts.push(p, await readFile(p, 'utf8').catch(() => ''));
-          }
-          return parts.join('\n');
-        },
-        secrets: [root],
-        async close() {
-          await store.close?.();
-          await rm(root, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'sqlite',
-    async create(now) {
-      const db = new Database(':memory:');
-      const sql: string[] = [];
-      const store = sqliteStore({ client: recordingSqlite(db, sql), now });
-      return {
-        store,
-        addresses: async () => [...sql],
-        escaped: async () => [],
-        dump: async () =>
-          JSON.stringify(
-            (
-              db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-                name: string;
-              }[]
-            ).map(({ name }) => db.prepare(`SELECT * FROM "${name}"`).all()),
-          ),
-        secrets: [],
-        async close() {
-          await store.close?.();
-          db.close();
-        },
-      };
-    },
-  },
-  {
-    name: 'redis',
-    async create() {
-      const client = new Redis(REDIS_URL, {
-        lazyConnect: true,
-        connectTimeout: 1000,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-      });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-      } catch (error) {
-        client.disconnect();
-        throw error;
-      }
-      const prefix = `${uniqueName()}:`;
-      const keys: string[] = [];
-      // Record every key a command addresses: EVALSHA's KEYS, every argument of other commands.
-      const recorded = {
-        call(command: string, ...args: (string | number)[]) {
-          if (/^eval/i.test(command)) keys.push(...args.slice(2, 2 + Number(args[1])).map(String));
-          else keys.push(...args.map(String));
-          return client.call(command, ...args);
-        },
-      };
-      const store = redisStore({ client: recorded, prefix });
-      const all = async (): Promise<string[]> => {
-        const out: string[] = [];
-        let cursor = '0';
-        do {
-          const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          cursor = next;
-          out.push(...batch);
-        } while (cursor !== '0');
-        return out;
-      };
-      return {
-        store,
-        addresses: async () => [...keys, ...(await all())],
-        escaped: async () => [],
-        async dump() {
-          const parts: string[] = [];
-          for (const key of await all()) {
-            const type = await client.type(key);
-            const value =
-              type === 'hash'
-                ? await client.hgetall(key)
-                : type === 'zset'
-                  ? await client.call('ZRANGE', key, '0', '-1', 'WITHSCORES')
-                  : type === 'string'
-                    ? await client.get(key)
-                    : type;
-            parts.push(key, JSON.stringify(value));
-          }
-          return parts.join('\n');
-        },
-        secrets: [REDIS_URL],
-        async close() {
-          const keys = await all().catch(() => []);
-          if (keys.length > 0) await client.del(...keys).catch(() => undefined);
-          client.disconnect();
-        },
-      };
-    },
-  },
-  sqlTarget('postgres', POSTGRES_URL, async (sql, table, now) => {
-    const pool = new pg.Pool({
-      connectionString: POSTGRES_URL,
-      connectionTimeoutMillis: 1000,
-      max: 4,
-    });
-    pool.on('error', () => {});
-    const recorded = {
-      query: (text: string, values: SqlParam[]) => {
-        sql.push(text);
-        return pool.query(text, values) as Promise<{ rows: unknown[]; rowCount: number | null }>;
-      },
-    };
-    return {
-      store: postgresStore({ pool: recorded, table, now }),
-      rows: async (t) => (await pool.query(`SELECT * FROM "${t}"`)).rows,
-      drop: async (t) => void (await pool.query(`DROP TABLE IF EXISTS "${t}", "${t}_locks"`)),
-      end: () => pool.end(),
-    };
-  }),
-  sqlTarget('mysql', MYSQL_URL, async (sql, table, now) => {
-    const pool = mysql.createPool({ uri: MYSQL_URL, connectTimeout: 1000, connectionLimit: 4 });
-    const recorded = {
-      execute: (text: string, values: MysqlParam[]) => {
-        sql.push(text);
-        return pool.execute(text, values) as Promise<[unknown, unknown]>;
-      },
-      query: (text: string) => {
-        sql.push(text);
-        return pool.query(text) as Promise<[unknown, unknown]>;
-      },
-    };
-    return {
-      store: mysqlStore({ pool: recorded, table, now }),
-      rows: async (t) => (await pool.query(`SELECT * FROM \`${t}\``))[0] as unknown[],
-      drop: async (t) => void (await pool.query(`DROP TABLE IF EXISTS \`${t}\`, \`${t}_locks\``)),
-      end: () => pool.end(),
-    };
-  }),
-];
+}));
 
 /**
  * Why each store cannot run here (server unreachable), checked once. Under `CI=true` nothing is
@@ -955,7 +359,7 @@ export async function start(
     loaded: loaded.resolve,
     released: released.promise,
   });
-  const server = await adapter.serve(manager, routes, { csrf: options.csrf });
+  const server = await adapter.serve(manager, routes, { csrf: options.csrf, appErrorPage: true });
   onTestFinished(async () => {
     released.resolve();
     await server.close();

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, StoreError } from '../core/errors.js';
 import type { SessionStore } from '../core/store.js';
+import { cookieStore } from '../stores/cookie.js';
 import { fileStore } from '../stores/file.js';
 import { memoryStore } from '../stores/memory.js';
 import { mysqlStore } from '../stores/mysql.js';
@@ -37,6 +38,11 @@ export interface Opened {
 
 /** Open the store `spec` names. Rejects with `ConfigError` or `StoreError` (see `storeFromUrl`). */
 export async function openSpec(spec: StoreSpec, options: OpenOptions): Promise<Opened> {
+  if (spec.kind === 'cookie') {
+    const revocation = spec.revocation && (await openSingle(spec.revocation, options));
+    const store = cookieStore(revocation === undefined ? {} : { revocation: revocation.store });
+    return { spec, store, close: async () => revocation?.close() };
+  }
   if (spec.kind !== 'tiered') return openSingle(spec, options);
   const cache = await openSingle(spec.cache, options);
   let persistent: Opened;

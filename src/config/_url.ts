@@ -11,7 +11,15 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 
 /** The store a URL names. */
-export type StoreKind = 'memory' | 'file' | 'sqlite' | 'redis' | 'postgres' | 'mysql' | 'tiered';
+export type StoreKind =
+  | 'memory'
+  | 'file'
+  | 'sqlite'
+  | 'redis'
+  | 'postgres'
+  | 'mysql'
+  | 'tiered'
+  | 'cookie';
 
 /** A host and port of a server URL. */
 export interface HostPort {
@@ -86,12 +94,20 @@ export interface TieredSpec {
   persistent: SingleSpec;
 }
 
+/** `cookie:` (sealed-cookie sessions), or `cookie:<revocation-store-url>`. */
+export interface CookieSpec {
+  kind: 'cookie';
+  where: string;
+  /** The small server-side store that makes sealed sessions revocable. */
+  revocation?: SingleSpec | undefined;
+}
+
 /** A parsed store URL. */
-export type StoreSpec = SingleSpec | TieredSpec;
+export type StoreSpec = SingleSpec | TieredSpec | CookieSpec;
 
 /** The URL syntax in one line, for messages. */
 export const STORE_URL_SYNTAX: string =
-  'memory:, file:<dir>, sqlite:<path>, redis://host:port, redis+sentinel://host:port/<master>, redis+cluster://host:port,…, postgres://user@host/db, mysql://user@host/db or tiered:<cache-url>+<persistent-url>';
+  'memory:, file:<dir>, sqlite:<path>, redis://host:port, redis+sentinel://host:port/<master>, redis+cluster://host:port,…, postgres://user@host/db, mysql://user@host/db, tiered:<cache-url>+<persistent-url> or cookie:[<revocation-store-url>]';
 
 /** Default connect timeout of server stores, in ms. */
 const CONNECT_TIMEOUT = 5_000;
@@ -119,7 +135,7 @@ const SERVERS: Readonly<Record<string, Scheme>> = {
 };
 
 /** Query parameters each kind accepts (anything else is refused). */
-const PARAMS: Readonly<Record<Exclude<StoreKind, 'tiered'>, readonly string[]>> = {
+const PARAMS: Readonly<Record<Exclude<StoreKind, 'tiered' | 'cookie'>, readonly string[]>> = {
   memory: ['maxEntries'],
   file: ['fsync'],
   sqlite: ['table', 'busyTimeout'],
@@ -146,6 +162,8 @@ export function parseStoreUrl(url: string, cwd: string): StoreSpec {
   switch (scheme) {
     case 'tiered':
       return parseTiered(rest, cwd);
+    case 'cookie':
+      return parseCookie(rest, cwd);
     case 'memory':
     case 'file':
     case 'sqlite':
@@ -160,7 +178,7 @@ export function parseStoreUrl(url: string, cwd: string): StoreSpec {
 function parseTiered(rest: string, cwd: string): TieredSpec {
   // The `+` that starts the second URL is the one followed by a scheme (a password may hold `+`).
   const split =
-    /\+(?=(?:memory|file|sqlite|tiered|redis|rediss|valkey|valkeys|postgres|postgresql|mysql|mariadb)(?:\+\w+)?:)/i.exec(
+    /\+(?=(?:memory|file|sqlite|tiered|cookie|redis|rediss|valkey|valkeys|postgres|postgresql|mysql|mariadb)(?:\+\w+)?:)/i.exec(
       rest,
     );
   if (split === null || split.index === 0) {
@@ -171,12 +189,27 @@ function parseTiered(rest: string, cwd: string): TieredSpec {
   if (cache.kind === 'tiered' || persistent.kind === 'tiered') {
     throw new ConfigError('A tiered store cannot contain another tiered store.');
   }
+  if (cache.kind === 'cookie' || persistent.kind === 'cookie') {
+    throw new ConfigError('A tiered store cannot contain a cookie store (it stores nothing).');
+  }
   return {
     kind: 'tiered',
     where: `tiered: ${cache.where} over ${persistent.where}`,
     cache,
     persistent,
   };
+}
+
+function parseCookie(rest: string, cwd: string): CookieSpec {
+  const url = rest.replace(/^\/\/$/, '');
+  if (url === '') return { kind: 'cookie', where: 'cookie' };
+  const revocation = parseStoreUrl(url, cwd);
+  if (revocation.kind === 'tiered' || revocation.kind === 'cookie') {
+    throw new ConfigError(
+      'Write a cookie store as "cookie:" or "cookie:<revocation-store-url>" with a plain store URL.',
+    );
+  }
+  return { kind: 'cookie', where: `cookie (revocation: ${revocation.where})`, revocation };
 }
 
 function parseLocal(kind: 'memory' | 'file' | 'sqlite', rest: string, cwd: string): SingleSpec {
@@ -322,7 +355,10 @@ function redisPath(
 }
 
 /** The query parameters, checked against the kind's list (never echoing a value). */
-function readParams(kind: Exclude<StoreKind, 'tiered'>, query: string): Map<string, string> {
+function readParams(
+  kind: Exclude<StoreKind, 'tiered' | 'cookie'>,
+  query: string,
+): Map<string, string> {
   const params = new Map<string, string>();
   if (query === '') return params;
   for (const [name, value] of new URLSearchParams(query)) {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPackage } from '../../src/config/_load.js';
 import { type ConfiguredStore, storeFromUrl } from '../../src/config/index.js';
 import { isSessionError } from '../../src/core/errors.js';
+import { createSessionManager, generateSecret } from '../../src/index.js';
 import { record, storeKey } from '../stores/conformance.js';
 import {
   deletePrefix,
@@ -130,6 +131,34 @@ describe('storeFromUrl: local stores', () => {
     await roundTrip(tiered);
     await tiered.close();
     await tiered.close(); // idempotent
+  });
+});
+
+describe('storeFromUrl: sealed cookies', () => {
+  it('cookie: keeps sessions in the cookie; cookie:<url> makes them revocable', async () => {
+    const secrets = [generateSecret()];
+    const plain = await storeFromUrl('cookie:');
+    expect([plain.kind, plain.description]).toEqual(['cookie', 'cookie']);
+    const sealed = createSessionManager({ store: plain, secrets });
+    const first = sealed.begin({});
+    first.session.set('n', 1);
+    const cookie = (await first.end()).setCookie.map((c) => c.split(';')[0]).join('; ');
+    const next = sealed.begin({ cookie });
+    await expect(next.session.get('n')).resolves.toBe(1);
+    await next.end();
+    await plain.close();
+
+    const revocable = await storeFromUrl('cookie:sqlite:./revocation.db', { cwd: dir });
+    expect(revocable.description).toBe(`cookie (revocation: sqlite ${join(dir, 'revocation.db')})`);
+    const manager = createSessionManager({ store: revocable, secrets });
+    const login = manager.begin({});
+    await login.session.login('alice');
+    const signedIn = (await login.end()).setCookie.map((c) => c.split(';')[0]).join('; ');
+    await expect(manager.revokeAll('alice')).resolves.toBe(1);
+    const after = manager.begin({ cookie: signedIn });
+    expect(await after.session.meta()).toMatchObject({ userId: null });
+    await after.end();
+    await revocable.close();
   });
 });
 

@@ -96,6 +96,18 @@ describe('store URLs', () => {
     });
   });
 
+  it('parses cookie: and cookie:<revocation-store-url>', () => {
+    expect(parse('cookie:')).toEqual({ kind: 'cookie', where: 'cookie' });
+    expect(parse('cookie:redis://:pw@cache:6380?prefix=rev:')).toMatchObject({
+      kind: 'cookie',
+      where: 'cookie (revocation: redis cache:6380)',
+      revocation: { kind: 'redis', password: 'pw', prefix: 'rev:' },
+    });
+    expect(parse('cookie:sqlite:./rev.db')).toMatchObject({
+      revocation: { kind: 'sqlite', path: '/srv/app/rev.db' },
+    });
+  });
+
   it('describes a URL for logs without the user or the password', () => {
     expect(describeStoreUrl('postgres://admin:hunter2@db.internal:5433/app?table=s')).toBe(
       'postgres db.internal:5433/app',
@@ -128,6 +140,9 @@ describe('store URLs', () => {
     ['sqlite:./x.db?poolSize=2', /Unknown parameter `poolSize`.*`table`, `busyTimeout`/],
     ['tiered:redis://x', /tiered:<cache-url>\+<persistent-url>/],
     ['tiered:memory:+tiered:memory:+memory:', /cannot contain another tiered store/],
+    ['tiered:cookie:+memory:', /cannot contain a cookie store/],
+    ['cookie:tiered:memory:+memory:', /"cookie:<revocation-store-url>"/],
+    ['cookie:cookie:', /"cookie:<revocation-store-url>"/],
   ])('%j is a ConfigError naming the problem', (url, message) => {
     const error = catchError(() => parse(url));
     expect(isSessionError(error, 'ERR_SESSION_CONFIG')).toBe(true);

@@ -50,7 +50,9 @@ export function formatMigrate(results: readonly MigrateResult[]): string[] {
 /** The schema a URL's SQL stores expect, without connecting: one entry per SQL store. */
 export function schemaOf(url: string, cwd: string): { store: string; schema: string }[] {
   const spec = parseStoreUrl(url, cwd);
-  const parts: SingleSpec[] = spec.kind === 'tiered' ? [spec.cache, spec.persistent] : [spec];
+  // A cookie store keeps nothing itself; migrate its revocation store by that store's own URL.
+  const parts: SingleSpec[] =
+    spec.kind === 'tiered' ? [spec.cache, spec.persistent] : spec.kind === 'cookie' ? [] : [spec];
   return parts.flatMap((part) => {
     const names = part.kind === 'sqlite' || part.kind === 'postgres' || part.kind === 'mysql';
     if (!names) return [];

@@ -27,6 +27,11 @@ export interface LoadState {
   snapshot?: JsonObject | undefined;
   /** Loaded from elsewhere (a store being migrated from): write it even when unmodified. */
   pending?: boolean | undefined;
+  /** The stored expiry as loaded or last written (native only), for the touch threshold. */
+  expiresAt?: number | undefined;
+  /** The store key of {@link keyId} (native only): hashed once per request. */
+  key?: string | undefined;
+  keyId?: string | undefined;
 }
 
 /** Storage operations of the facade. Every method rejects with `StoreError` on a failing store. */
@@ -42,6 +47,11 @@ export interface Backend {
   destroy(id: string, state: LoadState): Promise<void>;
 }
 
+/**
+ * An unmodified session's stored expiry is moved (`touch`) only when it would move by at least
+ * this much, or a tenth of the remaining lifetime if that is less: not one write per read.
+ */
+const TOUCH_THRESHOLD = 60_000;
 /** How many times a native save re-applies its changes after losing a compare-and-set. */
 const MAX_ATTEMPTS = 1000;
 /** Expiry of a browser-session cookie's record (connect-redis's default TTL: one day). */
@@ -78,15 +88,16 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
   return {
     native: true,
     async load(id, state) {
-      const record = await store.get(keyOf(id), { signal: signal() });
+      const record = await store.get(keyIn(state, id), { signal: signal() });
       const data = record && parse(record.data);
       if (record === undefined || data === undefined) return undefined;
       state.version = record.version;
       state.snapshot = data;
+      state.expiresAt = record.expiresAt;
       return structuredClone(data);
     },
     async save(id, session, state) {
-      const key = keyOf(id);
+      const key = keyIn(state, id);
       const mine = toJson(session);
       const expiresAt = expiryOf(session);
       if (state.version === undefined || state.snapshot === undefined) {
@@ -96,6 +107,7 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
         }
         state.version = 1;
         state.snapshot = mine;
+        state.expiresAt = expiresAt;
         return true;
       }
       const ops = diff(state.snapshot, mine);
@@ -106,6 +118,7 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
         if (await store.set(key, record, { ifVersion: base.version, signal: signal() })) {
           state.version = version;
           state.snapshot = base.data;
+          state.expiresAt = expiresAt;
           return true;
         }
         // Back off a little (random, growing to 16 ms) so a burst of writers on one session
@@ -119,13 +132,18 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
       }
       throw new ConflictError('retries-exhausted');
     },
-    async touch(id, session) {
-      await store.touch(keyOf(id), expiryOf(session), { signal: signal() });
+    async touch(id, session, state) {
+      const expiresAt = expiryOf(session);
+      const moved = expiresAt - (state.expiresAt ?? Number.NEGATIVE_INFINITY);
+      if (moved < Math.min(TOUCH_THRESHOLD, (expiresAt - Date.now()) / 10)) return;
+      await store.touch(keyIn(state, id), expiresAt, { signal: signal() });
+      state.expiresAt = expiresAt;
     },
     async destroy(id, state) {
-      await store.delete(keyOf(id), { signal: signal() });
+      await store.delete(keyIn(state, id), { signal: signal() });
       state.version = undefined;
       state.snapshot = undefined;
+      state.expiresAt = undefined;
     },
   };
 }
@@ -133,6 +151,15 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
 /** The store key of a session id: base64url(SHA-256(id)), so a store dump holds no usable id. */
 export function keyOf(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
+}
+
+/** {@link keyOf} `id`, remembered in `state` for the rest of the request. */
+function keyIn(state: LoadState, id: string): string {
+  if (state.keyId !== id || state.key === undefined) {
+    state.key = keyOf(id);
+    state.keyId = id;
+  }
+  return state.key;
 }
 
 function sleep(ms: number): Promise<void> {

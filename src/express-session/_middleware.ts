@@ -141,24 +141,25 @@ export function handle(
     // A session read from the store being migrated from is written to the new one regardless.
     if (!config.resave && !state.pending) savedHash = originalHash;
   };
-  const isModified = (s: Session): boolean => originalId !== s.id || originalHash !== hash(s);
-  const isSaved = (s: Session): boolean => originalId === s.id && savedHash === hash(s);
-  const shouldSave = (s: Session): boolean => {
+  // `h` is `hash(s)`, computed once per decision by the caller (JSON + SHA-256 of the session).
+  const isModified = (s: Session, h: string): boolean => originalId !== s.id || originalHash !== h;
+  const isSaved = (s: Session, h: string): boolean => originalId === s.id && savedHash === h;
+  const shouldSave = (s: Session, h: string): boolean => {
     if (typeof req.sessionID !== 'string') return false;
     return !config.saveUninitialized && !savedHash && cookieId !== req.sessionID
-      ? isModified(s)
-      : !isSaved(s);
+      ? isModified(s, h)
+      : !isSaved(s, h);
   };
-  const shouldTouch = (s: Session): boolean =>
-    typeof req.sessionID === 'string' && cookieId === req.sessionID && !shouldSave(s);
-  const shouldSetCookie = (s: Session): boolean => {
+  const shouldTouch = (s: Session, h: string): boolean =>
+    typeof req.sessionID === 'string' && cookieId === req.sessionID && !shouldSave(s, h);
+  const shouldSetCookie = (s: Session, h: string): boolean => {
     if (typeof req.sessionID !== 'string') return false;
     return cookieId !== req.sessionID
-      ? config.saveUninitialized || isModified(s)
-      : config.rolling || (s.cookie.expires != null && isModified(s));
+      ? config.saveUninitialized || isModified(s, h)
+      : config.rolling || (s.cookie.expires != null && isModified(s, h));
   };
-  const save = async (s: Session): Promise<boolean> => {
-    savedHash = hash(s);
+  const save = async (s: Session, h: string = hash(s)): Promise<boolean> => {
+    savedHash = h;
     return backend.save(s.id, s, state);
   };
 
@@ -211,9 +212,10 @@ export function handle(
         s.touch();
         touched = true;
       }
+      const h = s ? hash(s) : '';
       const cookies: string[] = [];
       let setCookie = false;
-      if (s && shouldSetCookie(s) && !(s.cookie.secure && !isSecure(req, config.proxy))) {
+      if (s && shouldSetCookie(s, h) && !(s.cookie.secure && !isSecure(req, config.proxy))) {
         setCookie = true;
       } else if (!s && destroyedByRequest && cookieId !== undefined) {
         // Better than express-session: a destroyed session's cookie is expired too.
@@ -232,9 +234,9 @@ export function handle(
         work = backend
           .destroy(req.sessionID, state)
           .catch((e: unknown) => Promise.reject(fail('destroy', e)));
-      } else if (s && shouldSave(s)) {
-        work = save(s).catch((e: unknown) => Promise.reject(fail('save', e)));
-      } else if (s && shouldTouch(s) && (backend.native || hasTouch(config.store))) {
+      } else if (s && shouldSave(s, h)) {
+        work = save(s, h).catch((e: unknown) => Promise.reject(fail('save', e)));
+      } else if (s && shouldTouch(s, h) && (backend.native || hasTouch(config.store))) {
         work = backend
           .touch(s.id, s, state)
           .catch((e: unknown) => Promise.reject(fail('touch', e)));

@@ -14,6 +14,7 @@ import session from '../../src/express-session/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { redisStore } from '../../src/stores/redis.js';
 import { connectRedis, uniqueName } from '../support/backends.js';
+import { probeStore } from '../support/probe-store.js';
 import { Browser, SECRET, type Served, serve } from './helpers.js';
 
 const servers: Served[] = [];
@@ -112,6 +113,48 @@ for (const [name, make] of stores) {
     });
   });
 }
+
+describe('facade on a sessionkit store: expiry refresh of unmodified sessions', () => {
+  it('touches the store only once the expiry would move by a minute or a tenth of the lifetime', async () => {
+    for (const [maxAge, pause, touches] of [
+      [3_600_000, 0, 0],
+      [2_000, 400, 1],
+    ] as const) {
+      const store = probeStore(memoryStore());
+      const app = express();
+      app.use(
+        session({
+          secret: SECRET,
+          store,
+          resave: false,
+          saveUninitialized: false,
+          cookie: { maxAge },
+        }),
+      );
+      app.post('/inc', (req: Request, res: Response) => {
+        const s = data(req) as Data;
+        s.count = ((s.count as number | undefined) ?? 0) + 1;
+        res.end();
+      });
+      app.get('/peek', (req: Request, res: Response) =>
+        res.json({ count: data(req)?.count ?? null }),
+      );
+      const served = await serve(app);
+      servers.push(served);
+      const browser = new Browser(served.url);
+      await browser.fetch('/inc', { method: 'POST' });
+      store.reset();
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      expect(JSON.parse((await browser.fetch('/peek')).body).count).toBe(1);
+      await browser.fetch('/peek');
+      expect(store.calls.get('set') ?? 0).toBe(0);
+      // Long lifetime: no touch at all. Short one: the pause moved it past a tenth (a loaded
+      // machine may make the second read late enough for one more).
+      if (touches === 0) expect(store.calls.get('touch') ?? 0).toBe(0);
+      else expect(store.calls.get('touch')).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
 
 describe('facade on a connect store (no compare-and-set)', () => {
   it('keeps express-session whole-record writes: no merge, the count never exceeds the requests', async () => {

@@ -10,7 +10,7 @@ import type { Request, Response } from 'express';
 import express from 'express';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SessionStore } from '../../src/core/store.js';
-import session from '../../src/express-session/index.js';
+import session, { type SessionOptions } from '../../src/express-session/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { redisStore } from '../../src/stores/redis.js';
 import { connectRedis, uniqueName } from '../support/backends.js';
@@ -32,9 +32,10 @@ const data = (req: Request): Data | undefined => (req as unknown as { session?: 
 
 async function start(
   store: SessionStore | InstanceType<typeof session.MemoryStore>,
+  extra: SessionOptions = {},
 ): Promise<Browser> {
   const app = express();
-  app.use(session({ secret: SECRET, store, resave: false, saveUninitialized: false }));
+  app.use(session({ secret: SECRET, store, resave: false, saveUninitialized: false, ...extra }));
   app.post('/inc', (req: Request, res: Response) => {
     const s = data(req) as Data;
     s.count = ((s.count as number | undefined) ?? 0) + 1;
@@ -121,27 +122,7 @@ describe('facade on a sessionkit store: expiry refresh of unmodified sessions', 
       [2_000, 400, 1],
     ] as const) {
       const store = probeStore(memoryStore());
-      const app = express();
-      app.use(
-        session({
-          secret: SECRET,
-          store,
-          resave: false,
-          saveUninitialized: false,
-          cookie: { maxAge },
-        }),
-      );
-      app.post('/inc', (req: Request, res: Response) => {
-        const s = data(req) as Data;
-        s.count = ((s.count as number | undefined) ?? 0) + 1;
-        res.end();
-      });
-      app.get('/peek', (req: Request, res: Response) =>
-        res.json({ count: data(req)?.count ?? null }),
-      );
-      const served = await serve(app);
-      servers.push(served);
-      const browser = new Browser(served.url);
+      const browser = await start(store, { cookie: { maxAge } });
       await browser.fetch('/inc', { method: 'POST' });
       store.reset();
       await new Promise((resolve) => setTimeout(resolve, pause));

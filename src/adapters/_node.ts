@@ -28,7 +28,14 @@ import { type CsrfProtection, type CsrfRequest, SAFE_METHODS } from '../csrf/ind
 import { renderError, statusText } from './_errors.js';
 import { appendVary } from './_web.js';
 
-const SESSIONS = new WeakMap<object, unknown>();
+/**
+ * Where a request's session lives: a symbol-keyed property on the request itself. Every request
+ * takes the same shape transition (one hidden class), and nothing is added to a WeakMap.
+ */
+const SESSION: unique symbol = Symbol('sessionkit.session');
+
+/** A node request as this module sees it: with the session it attached, if any. */
+type WithSession = IncomingMessage & { [SESSION]?: unknown };
 
 /**
  * Start a session for a node request (lazily: nothing is read until it is used) and, once the
@@ -51,7 +58,7 @@ export function attach<D extends object, F extends object>(
   });
   // Hold the response only once the session is used: an untouched request costs no patching.
   scope.onTouch(() => holdResponse(req, res, scope));
-  SESSIONS.set(req, scope.session);
+  (req as WithSession)[SESSION] = scope.session;
   return scope.session;
 }
 
@@ -63,7 +70,7 @@ export function attach<D extends object, F extends object>(
 export function getSession<D extends object = DefaultData, F extends object = DefaultFlash>(
   req: IncomingMessage,
 ): Session<D, F> {
-  const session = SESSIONS.get(req);
+  const session = (req as WithSession)[SESSION];
   if (session === undefined) {
     throw new StateError('No session on this request: install the sessionkit middleware first.');
   }

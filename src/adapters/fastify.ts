@@ -56,20 +56,36 @@ export type FastifySessionPlugin = FastifyPluginCallback<FastifySessionOptions<a
   readonly [key: symbol]: unknown;
 };
 
-interface RequestState {
-  scope: SessionScope<object, object>;
-  manager: SessionManager<object, object>;
+/** One request's session state: a class, so every request's state shares one hidden class. */
+class RequestState {
   /** `open` until the commit was started or the scope released. */
-  phase: 'open' | 'done';
+  phase: 'open' | 'done' = 'open';
   /** An error went through Fastify's error flow for this request. */
-  errored: boolean;
+  errored = false;
   /** The session error that ends this request, if any. */
-  failure: unknown;
+  failure: unknown = undefined;
+
+  constructor(
+    readonly scope: SessionScope<object, object>,
+    readonly manager: SessionManager<object, object>,
+  ) {}
 }
 
 export type { CsrfOptions } from '../csrf/index.js';
 
-const STATES = new WeakMap<FastifyRequest, RequestState>();
+/**
+ * Where a request's state lives: a symbol-keyed request decorator (`null` until `onRequest`), so
+ * every request object has the slot from the start and nothing goes into a WeakMap.
+ */
+const STATE: unique symbol = Symbol('sessionkit.state');
+
+/** A request's state, or `undefined` when the plugin does not cover it. */
+function stateOf(request: FastifyRequest): RequestState | undefined {
+  return (
+    (request as unknown as Record<typeof STATE, RequestState | null | undefined>)[STATE] ??
+    undefined
+  );
+}
 
 function sessionkitPlugin(
   fastify: FastifyInstance,
@@ -92,6 +108,7 @@ function sessionkitPlugin(
   // name is typed `string` so an app's own `declare module 'fastify'` typing does not reject null.
   const property: string = 'session';
   fastify.decorateRequest(property, null);
+  fastify.decorateRequest(STATE as unknown as string, null);
 
   fastify.addHook('onRequest', function sessionOnRequest(request, _reply, next) {
     try {
@@ -104,7 +121,10 @@ function sessionkitPlugin(
         concurrency,
       });
       (request as unknown as { session: unknown }).session = scope.session;
-      STATES.set(request, { scope, manager, phase: 'open', errored: false, failure: undefined });
+      (request as unknown as Record<typeof STATE, RequestState>)[STATE] = new RequestState(
+        scope,
+        manager,
+      );
       next();
     } catch (error) {
       next(error as Error);
@@ -112,7 +132,7 @@ function sessionkitPlugin(
   });
 
   fastify.addHook('onError', function sessionOnError(request, _reply, error, next) {
-    const state = STATES.get(request);
+    const state = stateOf(request);
     if (state !== undefined) {
       state.errored = true;
       if (isSessionError(error)) state.failure ??= error;
@@ -120,63 +140,30 @@ function sessionkitPlugin(
     next();
   });
 
-  fastify.addHook('onSend', async function sessionOnSend(request, reply, payload) {
-    const state = STATES.get(request);
-    if (state === undefined) return payload;
-    if (state.phase === 'open') {
-      state.phase = 'done';
-      if (state.errored) {
-        // The request failed (a handler threw, or the session itself failed): its intents are
-        // incomplete, so nothing is committed — the same rule as the Koa, Hono and fetch adapters.
-        await state.scope.abort().catch(() => undefined);
-      } else {
-        try {
-          const out = await state.scope.end();
-          // Fastify appends to an existing Set-Cookie instead of replacing it.
-          if (out.setCookie.length > 0) reply.header('set-cookie', out.setCookie);
-          if (out.vary) {
-            const vary = reply.getHeader('vary');
-            reply.header(
-              'vary',
-              appendVary(vary === undefined ? undefined : String(vary), out.varyOn),
-            );
-          }
-          // Responses that read or set a session are never stored by shared caches, whatever
-          // the handler said.
-          if (out.cacheControl !== undefined) reply.header('cache-control', out.cacheControl);
-          if (out.clearSiteData !== undefined) reply.header('clear-site-data', out.clearSiteData);
-          if (out.token !== undefined) reply.header(out.token[0], out.token[1]);
-          return payload;
-        } catch (error) {
-          // Into Fastify's error flow: onError hooks, then the app's error handler; this hook
-          // sees the error response again below and makes it generic.
-          state.failure = error;
-          throw error;
-        }
-      }
+  // A callback hook, not an async one: an untouched session answers at once, with no promise
+  // and no async hop; only a used session (or a failure to render) waits for the commit.
+  fastify.addHook('onSend', function sessionOnSend(request, reply, payload, next) {
+    const state = stateOf(request);
+    if (state === undefined) {
+      next(null, payload);
+      return;
     }
-    if (state.failure === undefined) return payload;
-    const body =
-      typeof payload === 'string'
-        ? payload
-        : Buffer.isBuffer(payload)
-          ? payload.toString('utf8')
-          : undefined;
-    const message = (state.failure as { message?: unknown }).message;
-    // Fastify's default handler serializes the message as JSON: look for it escaped too (a
-    // message with a quote or a backslash would otherwise go out as is).
-    const leaks =
-      typeof message === 'string' &&
-      message !== '' &&
-      body !== undefined &&
-      (body.includes(message) || body.includes(JSON.stringify(message).slice(1, -1)));
-    return genericError(request, reply, state.failure, leaks) ?? payload;
+    if (state.phase === 'open' && !state.errored && !state.scope.touched) {
+      // end() would do nothing and return no headers (SessionScope.touched).
+      state.phase = 'done';
+      next(null, payload);
+      return;
+    }
+    finish(request, reply, payload, state).then(
+      (body) => next(null, body),
+      (error: Error) => next(error),
+    );
   });
 
   // The reply bypassed onSend (hijacked, raw writes) or the client went away: release the scope
   // without committing, so lock mode never leaks a lock.
   function release(request: FastifyRequest): void {
-    const state = STATES.get(request);
+    const state = stateOf(request);
     if (state === undefined || state.phase !== 'open') return;
     state.phase = 'done';
     void state.scope.abort().catch(() => undefined);
@@ -190,6 +177,63 @@ function sessionkitPlugin(
     next();
   });
   done();
+}
+
+/** onSend for a used session: commit it (or abort it after an error), then render a failure. */
+async function finish(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  state: RequestState,
+): Promise<unknown> {
+  if (state.phase === 'open') {
+    state.phase = 'done';
+    if (state.errored) {
+      // The request failed (a handler threw, or the session itself failed): its intents are
+      // incomplete, so nothing is committed — the same rule as the Koa, Hono and fetch adapters.
+      await state.scope.abort().catch(() => undefined);
+    } else {
+      try {
+        const out = await state.scope.end();
+        // Fastify appends to an existing Set-Cookie instead of replacing it.
+        if (out.setCookie.length > 0) reply.header('set-cookie', out.setCookie);
+        if (out.vary) {
+          const vary = reply.getHeader('vary');
+          reply.header(
+            'vary',
+            appendVary(vary === undefined ? undefined : String(vary), out.varyOn),
+          );
+        }
+        // Responses that read or set a session are never stored by shared caches, whatever
+        // the handler said.
+        if (out.cacheControl !== undefined) reply.header('cache-control', out.cacheControl);
+        if (out.clearSiteData !== undefined) reply.header('clear-site-data', out.clearSiteData);
+        if (out.token !== undefined) reply.header(out.token[0], out.token[1]);
+        return payload;
+      } catch (error) {
+        // Into Fastify's error flow: onError hooks, then the app's error handler; this hook
+        // sees the error response again and makes it generic.
+        state.failure = error;
+        throw error;
+      }
+    }
+  }
+  if (state.failure === undefined) return payload;
+  const body =
+    typeof payload === 'string'
+      ? payload
+      : Buffer.isBuffer(payload)
+        ? payload.toString('utf8')
+        : undefined;
+  const message = (state.failure as { message?: unknown }).message;
+  // Fastify's default handler serializes the message as JSON: look for it escaped too (a
+  // message with a quote or a backslash would otherwise go out as is).
+  const leaks =
+    typeof message === 'string' &&
+    message !== '' &&
+    body !== undefined &&
+    (body.includes(message) || body.includes(JSON.stringify(message).slice(1, -1)));
+  return genericError(request, reply, state.failure, leaks) ?? payload;
 }
 
 /**
@@ -216,7 +260,7 @@ export function getSession<D extends object = DefaultData, F extends object = De
   request: FastifyRequest,
   manager?: SessionManager<D, F>,
 ): Session<D, F> {
-  const state = STATES.get(request);
+  const state = stateOf(request);
   if (state === undefined) {
     throw new StateError(
       'No session on this request: register sessionkit’s sessionPlugin on this instance first.',

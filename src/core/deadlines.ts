@@ -5,12 +5,12 @@
  * `Promise.race` costs three long-lived objects per call: they outlive the young generation (the
  * timer holds them for `storeTimeout`) and turn into full collections under load. Instead, calls
  * are grouped into **ticks**: a tick opens with the first call after the previous one closed and
- * admits calls for `storeTimeout / 8` ms; it owns one `AbortController` (the `signal` every store
+ * admits calls for `storeTimeout / 16` ms; it owns one `AbortController` (the `signal` every store
  * call of the tick receives) and one timer that fires `storeTimeout` ms after the tick opened.
  * When it fires, every call of the tick that is still pending is rejected with a `StoreError`
  * naming its operation, then the shared signal is aborted with a `StoreError` as its reason.
  *
- * So a hung call fails after between 7/8 and 8/8 of `storeTimeout` — never later than
+ * So a hung call fails after between 15/16 and all of `storeTimeout` — never later than
  * `storeTimeout` — and a call costs one entry in its tick's pending set, removed when it settles,
  * so a fast call leaves nothing behind for the collector to promote. The timer keeps the process
  * alive only while its tick has pending calls, and is cleared once the tick is closed and empty.
@@ -18,8 +18,8 @@
 
 import { StoreError } from './errors.js';
 
-/** How many ticks one `storeTimeout` spans: a call gets at least 7/8 of its deadline. */
-const TICKS_PER_TIMEOUT = 8;
+/** How many ticks one `storeTimeout` spans: a call gets at least 15/16 of its deadline. */
+const TICKS_PER_TIMEOUT = 16;
 
 /** The options bag every store call of a tick receives when it has nothing else to pass. */
 interface SignalOnly {

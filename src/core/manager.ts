@@ -218,18 +218,35 @@ class Scope<D extends object, F extends object> implements SessionScope<D, F> {
   }
 }
 
-function clientOf(request: SessionRequest): SessionState['client'] {
-  const { ip } = request;
-  const userAgent = clip(request.userAgent);
-  if (typeof ip !== 'function') return { ip: ip ?? null, userAgent };
-  let resolved: string | null | undefined;
-  return {
-    get ip(): string | null {
-      resolved ??= ip() ?? null;
-      return resolved;
-    },
-    userAgent,
-  };
+/** What the core keeps of `request`'s client: a {@link Client}. @internal */
+export function clientOf(request: SessionRequest): SessionState['client'] {
+  return new Client(request.ip, clip(request.userAgent));
+}
+
+/**
+ * What the core keeps of a request's client: one class, so every request's client shares one
+ * hidden class (an object literal with a getter made a new one per request). A function address
+ * is resolved on first read, once.
+ */
+export class Client {
+  #ip: SessionRequest['ip'] | null;
+  #resolved: boolean;
+
+  constructor(
+    ip: SessionRequest['ip'],
+    readonly userAgent: string | null,
+  ) {
+    this.#ip = ip ?? null;
+    this.#resolved = typeof ip !== 'function';
+  }
+
+  get ip(): string | null {
+    if (!this.#resolved) {
+      this.#ip = (this.#ip as () => string | undefined)() ?? null;
+      this.#resolved = true;
+    }
+    return this.#ip as string | null;
+  }
 }
 
 function clip(userAgent: string | undefined): string | null {

@@ -186,8 +186,8 @@ export interface SessionManagerOptions {
   encrypt?: boolean;
   /**
    * Deadline for every store call, in ms; a call still pending after it fails with `StoreError`
-   * (503) and its `signal` is aborted. Calls share one deadline per `storeTimeout / 8` window
-   * (no timer per call), so a hung call fails after between 7/8 of `storeTimeout` and all of
+   * (503) and its `signal` is aborted. Calls share one deadline per `storeTimeout / 16` window
+   * (no timer per call), so a hung call fails after between 15/16 of `storeTimeout` and all of
    * it, never later. `0` disables the deadline.
    * @default 5_000
    */

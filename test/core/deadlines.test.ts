@@ -46,8 +46,8 @@ afterEach(() => {
 describe('store deadlines without a timer per call', () => {
   it('1000 store calls within one tick make one AbortController and one timer, not one each', async () => {
     const store = probeStore(memoryStore({ sweepInterval: 0 }));
-    // A tick admits calls for storeTimeout / 8: an hour's deadline keeps the whole run in one.
-    const m = manager({ store, storeTimeout: 8 * 3_600_000 });
+    // A tick admits calls for storeTimeout / 16: an hour's deadline keeps the whole run in one.
+    const m = manager({ store, storeTimeout: 16 * 3_600_000 });
     let cookie: string | undefined;
     const made = await counting(async () => {
       ({ cookie } = await request(m, undefined, (s) => s.set('n', 0)));

@@ -9,7 +9,7 @@ import { type ChunkCookies, chunkCookies } from './chunks.js';
 import type { ResolvedCookieOptions } from './cookie.js';
 import { ConfigError } from './errors.js';
 import type { KeyRing } from './keys.js';
-import { createSealKeys, type SealKeys } from './sealed.js';
+import { aeadCodec, createSealKeys, type TokenCodec } from './sealed.js';
 import type { SessionStore } from './store.js';
 
 /** Marks a store made by `cookieStore()`; its value is the store's options. */
@@ -49,6 +49,8 @@ export interface CookieStoreSettings {
   readonly maxChunks: number;
   /** A revocation store was given (the cookie store's own methods delegate to it). */
   readonly revocation: boolean;
+  /** How tokens are made from the manager's key ring; AES-GCM when absent (`jwtStore()` sets it). */
+  readonly codec?: ((ring: KeyRing) => TokenCodec) | undefined;
 }
 
 /**
@@ -61,7 +63,8 @@ export interface CookieStore extends SessionStore {
 
 /** The sealed-cookie settings of a manager, resolved once. @internal */
 export interface SealedConfig {
-  readonly keys: SealKeys;
+  /** Seals and opens tokens: AES-GCM under the `cookie-seal` keys, or a JWT (`jwt.ts`). */
+  readonly codec: TokenCodec;
   readonly leeway: number;
   readonly maxChunks: number;
   readonly names: ChunkCookies;
@@ -86,7 +89,10 @@ export function resolveSealed(
   if (!isCookieStore(store)) return undefined;
   const { leeway, maxChunks, revocation } = store[COOKIE_STORE];
   if (!revocation) warnUnrevocable();
-  return { keys: createSealKeys(keys), leeway, maxChunks, names: chunkCookies(cookie), revocation };
+  const settings = store[COOKIE_STORE];
+  // Derived once, here: sealing and opening then cost one AES-GCM (or one JWS) operation.
+  const codec = settings.codec?.(keys) ?? aeadCodec(createSealKeys(keys));
+  return { codec, leeway, maxChunks, names: chunkCookies(cookie), revocation };
 }
 
 let warned = false;

@@ -32,12 +32,16 @@ const IV_CHARS = 16;
 const MIN_BODY_CHARS = 22;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-/** The `cookie-seal` keys of a ring, ready to use: primary first. @internal */
+/**
+ * The `cookie-seal` keys of a ring, ready to use: primary first. The keys are `KeyObject`s, typed
+ * `object` so that these declarations name no Node type (web-only apps type-check the core
+ * without `@types/node`). @internal
+ */
 export interface SealKeys {
   readonly ids: readonly string[];
-  readonly keys: readonly KeyObject[];
+  readonly keys: readonly object[];
   /** The AAD of each key: format version, purpose and key id. */
-  readonly aad: readonly Buffer[];
+  readonly aad: readonly Uint8Array[];
 }
 
 /** What a sealed token asserts besides the payload. Times in ms since the epoch. */
@@ -52,6 +56,35 @@ export interface SealedClaims {
   exp: number;
   /** The user's revocation generation at seal time (`0` when not signed in or not tracked). */
   gen: number;
+}
+
+/** Why a token did not open (see {@link unsealSession}). */
+export type OpenFailure = 'malformed' | 'signature' | 'claims';
+
+/**
+ * How sealed sessions become tokens and back: AES-GCM here ({@link aeadCodec}), or a signed JWT
+ * (`jwt.ts`). `open` never throws (nor rejects): anything that is not a valid token is an
+ * {@link OpenFailure}. @internal
+ */
+export interface TokenCodec {
+  seal(
+    claims: SealedClaims,
+    payload: SessionPayload,
+    limits: CodecLimits,
+  ): string | Promise<string>;
+  open(
+    token: string,
+    limits: CodecLimits,
+    now: number,
+  ): Unsealed | OpenFailure | Promise<Unsealed | OpenFailure>;
+}
+
+/** The AES-256-GCM codec over `keys` (the default of `cookieStore()`). @internal */
+export function aeadCodec(keys: SealKeys): TokenCodec {
+  return {
+    seal: (claims, payload, limits) => sealSession(keys, claims, payload, limits),
+    open: (token, limits) => unsealSession(keys, token, limits),
+  };
 }
 
 /** A token that opened. */
@@ -87,14 +120,27 @@ export function sealSession(
   payload: SessionPayload,
   limits: CodecLimits,
 ): string {
-  // The claims go in front of the payload envelope's own fields, in one JSON object: the session
-  // id is base64url and the times are integers, so nothing here needs escaping.
-  const text = `{"s":"${claims.sid}","i":${claims.iat},"x":${claims.idle},"e":${claims.exp},"g":${claims.gen},${encodePayload(payload, limits).slice(1)}`;
+  const text = sealedText(claims, payload, limits);
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keys.keys[0]!, iv, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv('aes-256-gcm', keys.keys[0] as KeyObject, iv, {
+    authTagLength: TAG_BYTES,
+  });
   cipher.setAAD(keys.aad[0]!);
   const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
   return `${keys.ids[0]}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+}
+
+/**
+ * The JSON text of a sealed session: the claims in front of the payload envelope's own fields, in
+ * one object. The session id is base64url and the times are integers, so nothing needs escaping.
+ * Throws `TooLargeError` above `limits.maxBytes`. @internal
+ */
+export function sealedText(
+  claims: SealedClaims,
+  payload: SessionPayload,
+  limits: CodecLimits,
+): string {
+  return `{"s":"${claims.sid}","i":${claims.iat},"x":${claims.idle},"e":${claims.exp},"g":${claims.gen},${encodePayload(payload, limits).slice(1)}`;
 }
 
 /**
@@ -126,7 +172,7 @@ export function unsealSession(
   }
   let text: string;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keys.keys[keyIndex]!, iv, {
+    const decipher = createDecipheriv('aes-256-gcm', keys.keys[keyIndex] as KeyObject, iv, {
       authTagLength: TAG_BYTES,
     });
     decipher.setAAD(keys.aad[keyIndex]!);
@@ -148,12 +194,25 @@ function readSealed(
   limits: CodecLimits,
 ): { claims: SealedClaims; payload: SessionPayload } | undefined {
   if (text.length > limits.maxBytes) return undefined;
-  let raw: { s?: unknown; i?: unknown; x?: unknown; e?: unknown; g?: unknown };
+  let raw: unknown;
   try {
-    raw = JSON.parse(text) as typeof raw;
+    raw = JSON.parse(text);
   } catch {
     return undefined;
   }
+  return claimsFromJson(raw, limits);
+}
+
+/**
+ * The claims and payload of a parsed sealed text ({@link sealedText}), or `undefined` when they
+ * are not valid: session id shape, integer times, the idle deadline not after `exp`, `exp` equal
+ * to the payload's absolute deadline. @internal
+ */
+export function claimsFromJson(
+  value: unknown,
+  limits: CodecLimits,
+): { claims: SealedClaims; payload: SessionPayload } | undefined {
+  const raw = value as { s?: unknown; i?: unknown; x?: unknown; e?: unknown; g?: unknown };
   const payload = payloadFromJson(raw, limits);
   if (payload === undefined) return undefined;
   const { s: sid, i: iat, x: idle, e: exp, g: gen } = raw;

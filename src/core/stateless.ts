@@ -27,7 +27,6 @@ import {
   retire,
   type UserState,
 } from './revocation.js';
-import { sealSession, unsealSession } from './sealed.js';
 import type { SessionState } from './state.js';
 import { MAX_TOKEN_LENGTH, type TokenHeader } from './transport.js';
 
@@ -96,7 +95,7 @@ async function open(ctx: Context, s: SessionState, token: string): Promise<boole
   const sealed = ctx.sealed!;
   const st = s.sealed!;
   const t = ctx.now();
-  const opened = unsealSession(sealed.keys, token, ctx.limits);
+  const opened = await sealed.codec.open(token, ctx.limits, t);
   if (typeof opened === 'string') {
     const event = { type: 'invalid-cookie', reason: opened, ip: s.client.ip } as const;
     // A forged or foreign token is a failed guess, counted per client address.
@@ -203,24 +202,24 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
     if (!changed) emit(ctx, { type: 'touch', handle: short(keyOf(s)) });
     if (userId !== null && st.user !== undefined) await noteSeen(ctx, userId, keyOf(s), st.user);
   }
-  seal(ctx, s, id, { ...payload, meta }, gen);
+  await seal(ctx, s, id, { ...payload, meta }, gen);
 }
 
 /** Seal `payload` under session `id` into the cookie lines; the request now works on it. */
-function seal(
+async function seal(
   ctx: Context,
   s: SessionState,
   id: string,
   payload: SessionPayload,
   gen: number,
-): void {
+): Promise<void> {
   const sealed = ctx.sealed!;
   const st = s.sealed!;
   const { meta } = payload;
   const t = meta.lastSeenAt;
   const idle = Math.min(t + ctx.idle, meta.absoluteExpiresAt);
   const claims = { sid: id, iat: t, idle, exp: meta.absoluteExpiresAt, gen };
-  const token = sealSession(sealed.keys, claims, payload, ctx.limits);
+  const token = await sealed.codec.seal(claims, payload, ctx.limits);
   const maxAge = meta.persistent ? meta.absoluteExpiresAt - t : undefined;
   const lines =
     ctx.transport.responseHeader === undefined

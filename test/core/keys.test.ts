@@ -148,6 +148,7 @@ describe('key ring: derivation and signatures (known answers)', () => {
       'cookie-sign': 'xPDOd8qpYXYQHYm3YdYtpjzD5wHyjaCsD42hfZO3H8U',
       'payload-encrypt': 'IuFflXbzuZ2wmeQZUrbRtgIYA7_BcxLAR3cD2WbSPnc',
       'cookie-seal': 'ZjJlpWSR1RF_xbVcic48TeXQmBshHaaYPo1aaQ-q-L8',
+      jwt: 'cpuZR0rqkWyXEOhG6dC33GUQ6S8MAAAKmWfvasNTsa8',
       csrf: 'KquYr7o_2ZzZffrqSBrlD_RjkubTzK-ZpTTuL7vnxic',
       fingerprint: 'OPDquA9miiRCsJISgWL7QY5HJc46tH8j0JLBimY2zTY',
       'store-key': 'kdlDjAeQI72m9iOdbzCexzfijTKHtQ6jA3eWjNKI9cs',

@@ -21,7 +21,7 @@ import pg from 'pg';
 import { createClient } from 'redis';
 
 /** The store a contender runs on. */
-export type StoreKind = 'memory' | 'redis' | 'postgres';
+export type StoreKind = 'memory' | 'redis' | 'postgres' | 'cookie' | 'jwt';
 
 /** Session data of every contender. */
 export interface BenchData {
@@ -114,7 +114,8 @@ function required(name: string): string {
 }
 
 function parseStore(value: string | undefined): StoreKind {
-  if (value === 'memory' || value === 'redis' || value === 'postgres') return value;
+  const kinds: readonly StoreKind[] = ['memory', 'redis', 'postgres', 'cookie', 'jwt'];
+  if (kinds.includes(value as StoreKind)) return value as StoreKind;
   if (value === undefined) return 'memory';
-  throw new Error(`BENCH_STORE must be memory, redis or postgres, not ${value}`);
+  throw new Error(`BENCH_STORE must be one of ${kinds.join(', ')}, not ${value}`);
 }

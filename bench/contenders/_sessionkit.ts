@@ -2,8 +2,9 @@
  * The sessionkit manager every sessionkit contender uses: library defaults (merge mode, signed
  * cookies, idle/absolute timeouts, touchInterval), `cookie: { secure: false }` because the bench
  * is plain http (acknowledged with `dangerouslyAllowInsecureCookie`: the children run with
- * `NODE_ENV=production`, where sessionkit refuses a non-Secure cookie otherwise), and the store named by `BENCH_STORE` — memory, Redis through ioredis, or
- * PostgreSQL through a `pg` pool (the table is created with `migrate()`).
+ * `NODE_ENV=production`, where sessionkit refuses a non-Secure cookie otherwise), and the store named by `BENCH_STORE` — memory, Redis through ioredis,
+ * PostgreSQL through a `pg` pool (the table is created with `migrate()`), or no backend: the
+ * sealed cookie (`cookie`) or a JWT (`jwt`).
  *
  * sessionkit is loaded from the harness's build (see `_build.ts`).
  */
@@ -36,6 +37,16 @@ async function createStore(): Promise<SessionStore> {
     const store = postgresStore({ pool: countedPool(), table: PG_TABLE });
     await store.migrate();
     return store;
+  }
+  if (STORE === 'cookie') {
+    const { cookieStore } =
+      await sessionkit<typeof import('../../src/stores/cookie.js')>('stores/cookie.js');
+    return cookieStore();
+  }
+  if (STORE === 'jwt') {
+    const { jwtStore } =
+      await sessionkit<typeof import('../../src/stores/jwt.js')>('stores/jwt.js');
+    return jwtStore();
   }
   const { memoryStore } =
     await sessionkit<typeof import('../../src/stores/memory.js')>('stores/memory.js');

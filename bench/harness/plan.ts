@@ -10,9 +10,18 @@ export type Library =
   | 'express-session'
   | '@fastify/session'
   | 'sessionkit'
-  | 'sessionkit/express-session';
-/** Backend of the session store. */
-export type StoreName = 'none' | 'memory' | 'redis' | 'postgres';
+  | 'sessionkit/express-session'
+  | 'iron-session';
+/**
+ * Backend of the session store; `cookie` (sealed) and `jwt` keep the session in the cookie: no
+ * backend at all.
+ */
+export type StoreName = 'none' | 'memory' | 'redis' | 'postgres' | 'cookie' | 'jwt';
+
+/** `true` for a contender whose sessions travel in the cookie (no compare-and-set possible). */
+export function stateless(c: Contender): boolean {
+  return c.store === 'cookie' || c.store === 'jwt';
+}
 
 /** One server configuration. */
 export interface Contender {
@@ -45,6 +54,9 @@ export const CONTENDERS: readonly Contender[] = [
   contender('sessionkit-node', 'node', 'sessionkit', 'memory'),
   contender('sessionkit-node', 'node', 'sessionkit', 'redis'),
   contender('sessionkit-node', 'node', 'sessionkit', 'postgres'),
+  contender('iron-session-node', 'node', 'iron-session', 'cookie', false),
+  contender('sessionkit-node', 'node', 'sessionkit', 'cookie'),
+  contender('sessionkit-node', 'node', 'sessionkit', 'jwt'),
   contender('bare-express', 'express', 'bare', 'none'),
   contender('express-session', 'express', 'express-session', 'memory'),
   contender('express-session', 'express', 'express-session', 'redis'),

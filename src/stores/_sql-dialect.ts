@@ -121,6 +121,12 @@ export interface SqlDialect {
    * statement holding its locks only for its own rows. @default a `key IN (SELECT … LIMIT n)`
    */
   batchDelete?(table: string, key: string, where: string, limit: number): string;
+  /**
+   * The database has a single write lock (SQLite): between two prune batches, prune rests as
+   * long as the batch took, so writers waiting on the lock (in this or another process) get in.
+   * @default false
+   */
+  singleWriter?: boolean;
   /** The parameter written to the data column. @default the string itself */
   encodeData?(data: string): SqlParam;
   /** The expression that reads the data column back (text or bytes). @default the column */

@@ -5,7 +5,7 @@
  * `counts()` and the paged `entries()`. `_sql.ts` builds the store object over these.
  */
 
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../core/errors.js';
 import {
   type PruneProgress,
@@ -180,16 +180,29 @@ export async function pruneInBatches(
     onProgress({ ...progress });
   }
   for (;;) {
+    const started = performance.now();
     const { affected } = await run(ctx, 'prune', statements.sessions, [at], signal);
     progress.removed += affected;
     if (affected > 0) onProgress?.({ ...progress });
     if (affected < limit) break;
-    await nextTurn(); // a synchronous driver (SQLite) would otherwise starve the event loop
+    await rest(ctx, performance.now() - started);
   }
-  while ((await run(ctx, 'prune', statements.locks, [at], signal)).affected >= limit) {
-    await nextTurn();
+  for (;;) {
+    const started = performance.now();
+    if ((await run(ctx, 'prune', statements.locks, [at], signal)).affected < limit) break;
+    await rest(ctx, performance.now() - started);
   }
   return progress.removed;
+}
+
+/**
+ * Between two prune batches: let other work run — a synchronous driver (SQLite) would otherwise
+ * starve the event loop — and on a single-writer database rest as long as the batch took (at
+ * most 50 ms), so writers waiting on its lock get in instead of retrying in vain.
+ */
+async function rest(ctx: SqlContext, batchMs: number): Promise<void> {
+  if (ctx.dialect.singleWriter === true) await sleep(Math.min(50, Math.ceil(batchMs)));
+  else await nextTurn();
 }
 
 /** `counts()`: live and expired rows of both tables, in one statement. */

@@ -79,6 +79,7 @@ const DIALECT: SqlDialect = {
     `ON CONFLICT(${key}) DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
   conditionalInsert: 'upsert-where',
   tablesQuery: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+  singleWriter: true,
   // As bytes: node:sqlite on Node 22 cuts a TEXT value at its first U+0000 when reading it.
   readData: (column) => `CAST(${column} AS BLOB)`,
   // One JSON array parameter expanded by json_each: one statement text (prepared once) for any count.

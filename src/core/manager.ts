@@ -14,14 +14,9 @@ import { readCookie } from './cookie.js';
 import type { SessionResponse } from './lifecycle.js';
 import * as lifecycle from './lifecycle.js';
 import { releaseLock } from './locks.js';
-import {
-  type ConcurrencyMode,
-  checkMode,
-  resolveOptions,
-  type SessionEvent,
-  type SessionManagerOptions,
-} from './options.js';
+import type { ConcurrencyMode, SessionEvent, SessionManagerOptions } from './options.js';
 import { type ResealOptions, type ResealResult, reseal } from './records.js';
+import { checkMode, resolveOptions } from './resolve-options.js';
 import { listSealed, revokeAllSealed, revokeSealed } from './revocation.js';
 import { type Session, SessionImpl } from './session.js';
 import { createSessionState, type SessionState } from './state.js';

@@ -18,7 +18,8 @@ import type { ConcurrencyMode, SessionEvent, SessionManagerOptions } from './opt
 import { type ResealOptions, type ResealResult, reseal } from './records.js';
 import { checkMode, resolveOptions } from './resolve-options.js';
 import { listSealed, revokeAllSealed, revokeSealed } from './revocation.js';
-import { type Session, SessionImpl } from './session.js';
+import type { Session } from './session.js';
+import { SessionImpl } from './session-impl.js';
 import { createSessionState, type SessionState } from './state.js';
 import { createSealedState } from './stateless.js';
 import type { SessionStore } from './store.js';

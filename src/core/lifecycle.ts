@@ -25,32 +25,13 @@ import { checkGeneration } from './generation.js';
 import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
+import { respond, type SessionResponse } from './response.js';
 import type { SessionState } from './state.js';
 import { commitEarlySealed, commitSealed, endSealed, loadSealed } from './stateless.js';
 import { issueToken, type TokenHeader } from './transport.js';
 import { conditionOf, reload, write } from './writes.js';
 
-/** What an adapter puts on the response after `SessionScope.end`. */
-export interface SessionResponse {
-  /** `Set-Cookie` values to append. */
-  setCookie: string[];
-  /** Add {@link SessionResponse.varyOn} to `Vary`. */
-  vary: boolean;
-  /**
-   * The request header responses depend on: `Cookie`, or with a header transport `Authorization`
-   * or the token header.
-   */
-  varyOn: string;
-  /**
-   * With a header transport: the response header carrying the new or rotated token, or `''`
-   * when the session ended (`[lower-case name, value]`); `undefined` when there is none.
-   */
-  token: TokenHeader | undefined;
-  /** Value for `Cache-Control`, or `undefined` to leave it alone. */
-  cacheControl: string | undefined;
-  /** Value for `Clear-Site-Data` (after `destroy({ clearSiteData })`), or `undefined` for none. */
-  clearSiteData: string | undefined;
-}
+export type { SessionResponse } from './response.js';
 
 /**
  * Load the session: verify the cookie, lock (lock mode), read the record, check that a signed-in
@@ -185,27 +166,6 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
   s.clientId = s.id;
   s.cookieDirty = false;
   return respond(ctx, s, setCookie, token);
-}
-
-/**
- * The response of a request that committed: a response that used the session or carries a token
- * varies on the transport's header and gets `cacheControl` (docs/security.md §21). @internal
- */
-export function respond(
-  ctx: Context,
-  s: SessionState,
-  setCookie: string[],
-  token: TokenHeader | undefined,
-): SessionResponse {
-  const touched = s.accessed || setCookie.length > 0 || token !== undefined;
-  return {
-    setCookie,
-    vary: touched,
-    varyOn: ctx.transport.varyOn,
-    token,
-    cacheControl: touched ? ctx.cacheControl : undefined,
-    clearSiteData: s.clearSiteData,
-  };
 }
 
 /**

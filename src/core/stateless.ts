@@ -16,9 +16,9 @@ import { fingerprintMatches } from './client.js';
 import type { SessionMeta, SessionPayload } from './codec.js';
 import { type Context, emit, emitGuess, short } from './context.js';
 import { type KeySize, TooLargeError } from './errors.js';
-import { respond, type SessionResponse } from './lifecycle.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, keyFor, keyOf } from './records.js';
+import { respond, type SessionResponse } from './response.js';
 import {
   checkRevoked,
   type NewUserSession,

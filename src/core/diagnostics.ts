@@ -16,7 +16,6 @@
  */
 
 import { channel, tracingChannel } from 'node:diagnostics_channel';
-import type { ConflictReason, CsrfFailureReason, InvalidTokenReason } from './errors.js';
 import type { SessionEvent } from './options.js';
 
 /** Name of the lifecycle event channel. */
@@ -65,25 +64,17 @@ export interface StoreCallMessage {
 export type DiagnosticEvent = { readonly store: string } & (
   | { type: 'load'; handle: string | undefined; found: boolean }
   | { type: 'lock-wait'; handle: string; waited: number }
-  | { type: 'create'; handle: string; authenticated: boolean }
-  | { type: 'regenerate'; handle: string; previous: string }
-  | { type: 'destroy'; handle: string }
-  | { type: 'expire'; handle: string; reason: 'idle' | 'absolute' }
-  | { type: 'invalid-cookie'; reason: InvalidTokenReason; ip: string | null }
-  | { type: 'unknown-id'; handle: string; ip: string | null }
-  | { type: 'brute-force'; ip: string; guesses: number; window: number }
-  | { type: 'corrupt'; handle: string }
-  | { type: 'decrypt-failure'; handle: string }
-  | { type: 'touch'; handle: string }
-  | { type: 'commit'; handle: string; attempts: number }
-  | { type: 'conflict'; handle: string; reason: ConflictReason }
-  | { type: 'lock-timeout'; handle: string }
-  | { type: 'store-error'; operation: string; code: string }
-  | { type: 'revoke'; handle: string }
-  | { type: 'evict'; handle: string }
-  | { type: 'fingerprint-mismatch'; handle: string; policy: 'flag' | 'destroy' }
-  | { type: 'csrf-failure'; reason: CsrfFailureReason; method: string }
+  | WithoutUserId<SessionEvent>
 );
+
+/**
+ * An `onEvent` event as the channel carries it: `create` says `authenticated` instead of the
+ * user id, every other event drops its `userId` (derived, so a new `SessionEvent` is published
+ * without a second declaration here).
+ */
+type WithoutUserId<E extends SessionEvent> = E extends { type: 'create' }
+  ? { type: 'create'; handle: string; authenticated: boolean }
+  : Omit<E, 'userId'>;
 
 const events = channel(EVENT_CHANNEL);
 const storeCalls = tracingChannel<unknown, StoreCallMessage>(STORE_CHANNEL);

@@ -208,6 +208,11 @@ describe('createCsrfProtection: where the request comes from', () => {
       { origin: 'null', 'sec-fetch-site': 'same-origin' },
       'origin-mismatch',
     ],
+    [
+      'Origin: " NULL " (case, white space) with same-origin metadata',
+      { origin: ' NULL ', 'sec-fetch-site': 'same-origin' },
+      'origin-mismatch',
+    ],
     ['a foreign Origin', { origin: 'https://evil.example' }, 'origin-mismatch'],
     ['a look-alike Origin', { origin: `${OWN}.evil.example` }, 'origin-mismatch'],
     ['the own host over http', { origin: `http://${HOST}` }, 'origin-mismatch'],
@@ -254,6 +259,34 @@ describe('createCsrfProtection: where the request comes from', () => {
     expect(await check(m, cookie, { headers: port, scheme: 'http' })).toBe('ok');
     const noHost = { origin: OWN, host: '', [CSRF_HEADER]: token };
     expect(await check(m, cookie, { headers: noHost })).toBe('origin-mismatch');
+  });
+
+  it('the own origin defaults to https, and a Host that is no host allows no Origin', async () => {
+    const m = manager();
+    const { cookie, token } = await withToken(m);
+    const csrf = createCsrfProtection(m);
+    const verdict = async (headers: Record<string, string>): Promise<string> => {
+      const r: CsrfRequest = {
+        method: 'POST',
+        path: '/change',
+        headers: (name) => ({ host: HOST, [CSRF_HEADER]: token, ...headers })[name],
+      };
+      const { result } = await request(m, cookie, (s) =>
+        csrf.verify(r, s).then(
+          () => 'ok',
+          (error: unknown) => (error as CsrfError).reason,
+        ),
+      );
+      return result;
+    };
+    expect(await verdict({ origin: OWN })).toBe('ok');
+    expect(await verdict({ origin: `http://${HOST}` })).toBe('origin-mismatch');
+    expect(await verdict({ host: 'exa mple.com', origin: 'https://exa mple.com' })).toBe(
+      'origin-mismatch',
+    );
+    expect(await verdict({ host: 'exa mple.com', referer: 'https://exa mple.com/' })).toBe(
+      'origin-mismatch',
+    );
   });
 
   it('configured origins replace the own origin and are matched exactly', async () => {
@@ -375,9 +408,90 @@ describe('createCsrfProtection: events and errors', () => {
     );
   });
 
+  it.each<[string, unknown, string]>([
+    [
+      'origins not an array',
+      { origins: 'https://example.com' },
+      'CSRF option `origins` must be an array of origin strings.',
+    ],
+    [
+      'a non-string origin',
+      { origins: ['https://example.com', 42] },
+      'CSRF option `origins[1]` must be a string. Give exactly `scheme://host[:port]`, e.g. "https://app.example.com".',
+    ],
+    ...[
+      'https://example.com/app',
+      'https://example.com\\app',
+      'https://example.com?x',
+      'https://example.com/?',
+      'https://example.com#x',
+      'https://user@example.com',
+      'https://@example.com',
+      'https://*.example.com',
+      'https://:443',
+      'https://example.com:port',
+      ' https://example.com',
+      'ftp://example.com',
+      'xhttps://example.com',
+    ].map((origin): [string, unknown, string] => [
+      JSON.stringify(origin),
+      { origins: [origin] },
+      'CSRF option `origins[0]` is not an http(s) origin (no path, query, wildcard or credentials). Give exactly `scheme://host[:port]`, e.g. "https://app.example.com".',
+    ]),
+    [
+      'except not an array',
+      { except: '/hook' },
+      'CSRF option `except` must be an array of path strings or RegExps.',
+    ],
+    [
+      'an except path without a slash',
+      { except: ['/ok', 'hook'] },
+      'CSRF option `except[1]` must be a path starting with "/", without query or fragment.',
+    ],
+    [
+      'an except path with a fragment',
+      { except: ['/hook#x'] },
+      'CSRF option `except[0]` must be a path starting with "/", without query or fragment.',
+    ],
+    [
+      'a global RegExp',
+      { except: [/^\/hook/g] },
+      'CSRF option `except[0]`: a RegExp with the g or y flag keeps state between tests; drop the flag.',
+    ],
+    [
+      'a number in except',
+      { except: [1] },
+      'CSRF option `except[0]` must be a path string or a RegExp.',
+    ],
+    [
+      'options that are not an object',
+      null,
+      'CSRF options must be an object ({ origins?, except? }).',
+    ],
+  ])('%s: the message names the option and the fix', (_name, options, message) => {
+    const m = manager();
+    expect(() => createCsrfProtection(m, options as CsrfOptions)).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_CONFIG', message }),
+    );
+  });
+
+  it('normalizes configured origins: case, default port, one trailing slash', async () => {
+    const m = manager();
+    const { cookie, token } = await withToken(m);
+    const options = { origins: ['HTTPS://Shop.Example.COM:443/', 'http://[::1]:8080'] };
+    const ok = async (origin: string) =>
+      check(m, cookie, { headers: { origin, [CSRF_HEADER]: token } }, options);
+    expect(await ok('https://shop.example.com')).toBe('ok');
+    expect(await ok('http://[::1]:8080')).toBe('ok');
+    expect(await ok('https://shop.example.com:443')).toBe('origin-mismatch');
+  });
+
   it('needs the manager', () => {
     expect(() => createCsrfProtection(undefined as unknown as TestManager)).toThrow(
-      expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
+      expect.objectContaining({
+        code: 'ERR_SESSION_CONFIG',
+        message: 'createCsrfProtection() needs the session manager as first argument.',
+      }),
     );
   });
 });

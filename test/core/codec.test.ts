@@ -17,9 +17,11 @@ import {
   parsePath,
   payloadFromJson,
   type SessionMeta,
+  sealPayload,
   toSessionValue,
+  unsealPayload,
 } from '../../src/core/codec.js';
-import { hashSessionId } from '../../src/core/keys.js';
+import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
 import { manager, request } from './helpers.js';
 
 const meta: SessionMeta = {
@@ -207,6 +209,9 @@ describe('encodePayload: size', () => {
     expect(encodePayload(payload, { maxBytes: bytes, maxDepth: 4 })).toBe(text);
     const error = thrown(() => encodePayload(payload, { maxBytes: bytes - 1, maxDepth: 4 }));
     expect(error).toMatchObject({ code: 'ERR_SESSION_TOO_LARGE', size: bytes, limit: bytes - 1 });
+    expect(error.message).toBe(
+      `The encoded session is ${bytes} bytes; the limit is ${bytes - 1} bytes.`,
+    );
   });
 
   it('writes the versioned envelope { v, d, f, m }', () => {
@@ -345,6 +350,8 @@ describe('getAt', () => {
     expect(getAt(root, [])).toBe(root);
     expect(getAt(root, ['s', 'length'])).toBeUndefined();
     expect(getAt(root, ['a', 'toString'])).toBeUndefined();
+    expect(getAt(root, ['a', 'c', 'map'])).toBeUndefined(); // inherited from Array.prototype
+    expect(getAt(root, ['a', 'c', 'length'])).toBe(1);
     expect(getAt(root, ['n', 'x'])).toBeUndefined();
     expect(getAt(root, ['nope', 'x'])).toBeUndefined();
   });
@@ -397,5 +404,61 @@ describe('redirect records', () => {
     ]) {
       expect(decodeRedirect(text), text).toBeUndefined();
     }
+  });
+});
+
+describe('sealPayload / unsealPayload', () => {
+  const KEY = 'k'.repeat(43);
+
+  /** A sealed envelope split into its four parts. */
+  function parts(text: string): [string, string, string, string] {
+    return sealPayload(text, createKeyRing(generateSecret()), KEY).split('.') as [
+      string,
+      string,
+      string,
+      string,
+    ];
+  }
+
+  it('round-trips any text, the empty one too (a body of just the tag)', () => {
+    const ring = createKeyRing([generateSecret(), generateSecret()]);
+    for (const text of ['', 'x', '{"d":"é\u0000"}']) {
+      expect(unsealPayload(sealPayload(text, ring, KEY), ring, KEY)).toEqual({ text, keyId: '0' });
+    }
+    const sealed = sealPayload('', ring, KEY);
+    expect(Buffer.from(sealed.split('.')[3]!, 'base64url')).toHaveLength(16);
+  });
+
+  it('refuses an envelope whose parts are not canonical base64url, though they decode the same', () => {
+    const ring = createKeyRing(generateSecret());
+    // 'x' seals to 1 + 16 bytes: base64url leaves 2 unused bits in the last character.
+    const [v, kid, iv, body] = sealPayload('x', ring, KEY).split('.') as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const last = body.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!; // differs in an unused bit only
+    const loose = `${body.slice(0, -1)}${sibling}`;
+    expect(Buffer.from(loose, 'base64url')).toEqual(Buffer.from(body, 'base64url'));
+    expect(unsealPayload([v, kid, iv, body].join('.'), ring, KEY)?.text).toBe('x');
+    for (const envelope of [
+      [v, kid, iv, loose],
+      [v, kid, `${iv}=`, body],
+      [v, kid, `!${iv}`, body],
+      [v, kid, iv, `${body}=`],
+    ]) {
+      expect(unsealPayload(envelope.join('.'), ring, KEY), envelope.join('.')).toBeUndefined();
+    }
+  });
+
+  it('writes sk1.<key id>.<12-byte IV>.<ciphertext and 16-byte tag>', () => {
+    const [v, kid, iv, body] = parts('abc');
+    expect(v).toBe('sk1');
+    expect(kid).toBe('0');
+    expect(Buffer.from(iv, 'base64url')).toHaveLength(12);
+    expect(Buffer.from(body, 'base64url')).toHaveLength(3 + 16);
   });
 });

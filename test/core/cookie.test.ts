@@ -94,7 +94,15 @@ describe('serializeCookie: attributes', () => {
   });
 
   it('accepts a valid domain and serializes it after Path', () => {
-    for (const domain of ['example.com', '.example.com', 'a-b.example.co', 'localhost', 'x1']) {
+    for (const domain of [
+      'example.com',
+      '.example.com',
+      'a-b.example.co',
+      'localhost',
+      'x',
+      'a.b.example.com',
+      'example.c',
+    ]) {
       const options = resolveCookieOptions({ name: 'sid', domain });
       expect(options.domain).toBe(domain);
       expect(serializeCookie(options, 'v', undefined, NOW)).toBe(
@@ -279,7 +287,12 @@ describe('serializeCookie: value and size', () => {
       `sid=${fits}; Path=/; HttpOnly; SameSite=Lax`,
     );
     expect(() => serializeCookie(dev(), `${fits}a`, undefined, NOW)).toThrow(
-      expect.objectContaining({ code: 'ERR_SESSION_TOO_LARGE', size: 4097, limit: 4096 }),
+      expect.objectContaining({
+        code: 'ERR_SESSION_TOO_LARGE',
+        size: 4097,
+        limit: 4096,
+        message: 'The session cookie is 4097 bytes; the limit is 4096 bytes.',
+      }),
     );
   });
 

@@ -110,6 +110,9 @@ describe('secret rules, each on its own', () => {
     expect(refusal([{ id: 'k' }])).toBe(
       `Option \`secrets[0]\` has no \`secret\`; if it comes from an environment variable, is that variable set? ${FIX}`,
     );
+    expect(refusal(undefined)).toBe(
+      `Option \`secrets\` must be a string, bytes, or an array of them (primary first); it is undefined. ${FIX}`,
+    );
     expect(refusal(true)).toBe(
       `Option \`secrets\` must be a string, bytes, or an array of them (primary first); it is a boolean. ${FIX}`,
     );
@@ -216,6 +219,8 @@ describe('CSRF masking', () => {
       '',
       `${token}=`,
       token.replace(/^./, '+'),
+      `!${token}`, // the decoder skips characters outside the alphabet
+      `${token}!`,
       token.slice(0, -2),
       `${token}AA`,
     ]) {

@@ -123,7 +123,7 @@ export function toSessionValue(value: unknown, maxDepth: number, depth = 0): unk
       'Session data accepts plain objects only (no Date, Map or class instances).',
     );
   }
-  if (Object.isFrozen(value) && proto === null) return value; // already session data
+  if (proto === null && isSessionData(value, maxDepth, depth)) return value; // kept as it is
   const out = Object.create(null) as DataObject;
   for (const key of Object.keys(value)) {
     if (FORBIDDEN.has(key)) throw new DataError(`Session data key "${key}" is not allowed.`);
@@ -132,6 +132,41 @@ export function toSessionValue(value: unknown, maxDepth: number, depth = 0): unk
     out[key] = toSessionValue(item, maxDepth, depth + 1);
   }
   return Object.freeze(out);
+}
+
+/**
+ * `value` is already session data that fits at `depth`: frozen null-prototype objects and frozen
+ * arrays all the way down, JSON values only, no forbidden key, within `maxDepth` counting the
+ * levels above it. Walks without copying, so data read from the session and set again keeps its
+ * identity; anything else (a hand-made frozen object holding a function, a mutable child, data
+ * re-set below a path that makes it too deep) takes the copying path of {@link toSessionValue},
+ * which refuses or copies it.
+ */
+function isSessionData(value: unknown, maxDepth: number, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= maxDepth || !Object.isFrozen(value)) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isSessionData(item, maxDepth, depth + 1)) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== null) return false;
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN.has(key) || !isSessionData((value as DataObject)[key], maxDepth, depth + 1)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

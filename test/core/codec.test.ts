@@ -19,6 +19,7 @@ import {
   type SessionMeta,
   sealPayload,
   toSessionValue,
+  toValueAt,
   unsealPayload,
 } from '../../src/core/codec.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
@@ -251,6 +252,31 @@ describe('toSessionValue: write validation', () => {
     expect(toSessionValue(data, 8)).toBe(data);
     expect(Object.isFrozen(data)).toBe(true);
     expect(Object.isFrozen(data.a)).toBe(true);
+  });
+
+  it('checks frozen null-prototype data before keeping it: a function, a forbidden key or a mutable child inside', () => {
+    const withFunction = Object.freeze(Object.assign(Object.create(null), { f: () => 1 }));
+    expect(thrown(() => toSessionValue(withFunction, 8)).message).toBe(
+      'Session data cannot hold a function; use JSON data only.',
+    );
+    const withProto = Object.create(null) as DataObject;
+    Object.defineProperty(withProto, '__proto__', { value: 1, enumerable: true }); // an own key
+    expect(thrown(() => toSessionValue(Object.freeze(withProto), 8)).message).toBe(
+      'Session data key "__proto__" is not allowed.',
+    );
+    const mutableChild = Object.freeze(Object.assign(Object.create(null), { inner: { a: 1 } }));
+    const copy = toSessionValue(mutableChild, 8) as DataObject;
+    expect(copy).not.toBe(mutableChild);
+    expect(Object.isFrozen(copy.inner)).toBe(true);
+    expect(Object.getPrototypeOf(copy.inner)).toBeNull();
+  });
+
+  it('session data set again at a path counts the path: deeper than maxDepth in all is refused at write', () => {
+    const data = toSessionValue(nest(4), 8);
+    expect(toValueAt(['a', 'b', 'c', 'd'], data, 8)).toBe(data);
+    const error = thrown(() => toValueAt(['a', 'b', 'c', 'd', 'e'], data, 8));
+    expect(error.code).toBe('ERR_SESSION_DATA');
+    expect(error.message).toBe('Session data is nested deeper than 8.');
   });
 
   it('drops object members whose value is undefined, like JSON.stringify', () => {

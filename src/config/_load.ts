@@ -8,6 +8,7 @@
  */
 
 import { ConfigError, StoreError } from '../core/errors.js';
+import { redactedCopy } from '../core/redact.js';
 
 /**
  * Import a client package. Throws `ConfigError` (`ERR_SESSION_CONFIG`) naming the package and the
@@ -68,7 +69,8 @@ const REASONS: Readonly<Record<string, string>> = {
 /**
  * A one-line `StoreError` for a store that could not be reached or refused us: "Cannot use the
  * postgres store at 127.0.0.1:5432/app (authentication failed)." `cause` is `error` with
- * `secrets` cut out of it. Never the URL, never a password.
+ * `secrets` and the usual secret patterns cut out of it (`redactedCopy`, core/redact.ts). Never the
+ * URL, never a password.
  */
 export function connectError(
   where: string,
@@ -76,7 +78,7 @@ export function connectError(
   secrets: readonly string[],
 ): StoreError {
   return new StoreError(`Cannot use the ${where} session store (${reasonOf(error)}).`, {
-    cause: redact(error, secrets),
+    cause: redactedCopy(error, secrets),
   });
 }
 
@@ -94,24 +96,6 @@ export function reasonOf(error: unknown): string {
   }
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? code : 'no answer';
-}
-
-/**
- * A copy of `error` safe to keep: same name, code and message with each secret replaced by `***`,
- * and no other property (a driver may attach the command it sent, password included).
- */
-export function redact(error: unknown, secrets: readonly string[]): Error {
-  const cut = (text: string) =>
-    secrets.reduce((t, s) => (s.length > 0 ? t.split(s).join('***') : t), text);
-  const source = error instanceof Error ? error : new Error(String(error));
-  const copy = new Error(cut(source.message));
-  copy.name = source.name;
-  const code = (source as { code?: unknown }).code;
-  if (typeof code === 'string' || typeof code === 'number') {
-    Object.defineProperty(copy, 'code', { value: code, enumerable: true });
-  }
-  copy.stack = `${copy.name}: ${copy.message}`;
-  return copy;
 }
 
 /** `promise`, or a rejection with code `DEADLINE` after `ms` (the timer never holds the process). */

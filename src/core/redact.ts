@@ -8,7 +8,9 @@
  * password in the Redis URL ends up in `command.args` of the `HELLO … AUTH` error, and a failed
  * write carries the whole session record. The `StoreError` constructor runs {@link redactError} on
  * its cause, in place (the object, its class and its `code` stay, so `instanceof` checks and
- * duplicate-key detection keep working). No `node:*` import: this module is web-safe.
+ * duplicate-key detection keep working). A failed connection (`storeFromUrl`) knows its secrets
+ * — the URL's password — and keeps only {@link redactedCopy} of the driver's error, with those
+ * cut out as well. No `node:*` import: this module is web-safe.
  */
 
 /** What a scrubbed secret is replaced with. */
@@ -23,9 +25,13 @@ const KEY_VALUE =
 const JSON_SECRET =
   /("(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
-/** `text` without URL passwords and `password=`/`secret=`/`token=` values. Never throws. */
-export function redactText(text: string): string {
-  return text
+/**
+ * `text` without the known `secrets` (each occurrence; empty strings ignored), URL passwords and
+ * `password=`/`secret=`/`token=` values. Never throws.
+ */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  const cut = secrets.reduce((t, s) => (s.length > 0 ? t.split(s).join(REDACTED) : t), text);
+  return cut
     .replace(URL_CREDENTIALS, `$1:${REDACTED}@`)
     .replace(KEY_VALUE, `$1=${REDACTED}`)
     .replace(JSON_SECRET, `$1"${REDACTED}"`);
@@ -33,6 +39,24 @@ export function redactText(text: string): string {
 
 /** How far into nested causes and property objects the scrub goes. */
 const MAX_DEPTH = 4;
+
+/**
+ * A copy of `error` safe to keep: same name, `code` (string or number) and message through
+ * {@link redactText} with `secrets`, a stack of just `name: message`, and no other property (a
+ * driver may attach the command it sent, password included). Anything but an `Error` becomes one
+ * with its `String()` as message.
+ */
+export function redactedCopy(error: unknown, secrets: readonly string[]): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const copy = new Error(redactText(source.message, secrets));
+  copy.name = source.name;
+  const code = (source as { code?: unknown }).code;
+  if (typeof code === 'string' || typeof code === 'number') {
+    Object.defineProperty(copy, 'code', { value: code, enumerable: true });
+  }
+  copy.stack = `${copy.name}: ${copy.message}`;
+  return copy;
+}
 
 /**
  * Scrub `error` in place: every string own property (`message` and `stack` included) through

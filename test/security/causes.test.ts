@@ -22,7 +22,7 @@ import { type SessionEnv, sessionMiddleware } from '../../src/adapters/hono.js';
 import { StoreError } from '../../src/core/errors.js';
 import { generateSecret, generateSessionId, hashSessionId } from '../../src/core/keys.js';
 import { createSessionManager } from '../../src/core/manager.js';
-import { REDACTED, redactError, redactText } from '../../src/core/redact.js';
+import { REDACTED, redactError, redactedCopy, redactText } from '../../src/core/redact.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { toStoreError } from '../../src/core/store.js';
 import { memoryStore } from '../../src/stores/memory.js';
@@ -226,6 +226,32 @@ describe('redaction of causes', () => {
     }
     expect(text).toContain('dial postgres://app:');
     expect(text).toContain('EAUTH');
+  });
+
+  it('redactedCopy (a failed connection): known secrets and patterns cut, only name, code and message kept', () => {
+    const source = Object.assign(
+      new Error('WRONGPASS for p4ss-w0rd at mysql://root:x@h, p4ss-w0rd'),
+      {
+        name: 'ReplyError',
+        code: 'WRONGPASS',
+        command: { name: 'hello', args: ['3', 'AUTH', 'default', 'p4ss-w0rd'] },
+      },
+    );
+    const copy = redactedCopy(source, ['', 'p4ss-w0rd']);
+    expect(copy).not.toBe(source);
+    expect(copy.name).toBe('ReplyError');
+    expect(copy.message).toBe(
+      `WRONGPASS for ${REDACTED} at mysql://root:${REDACTED}@h, ${REDACTED}`,
+    );
+    expect(copy.stack).toBe(`ReplyError: ${copy.message}`);
+    expect(Object.keys(copy)).toEqual(['name', 'code']); // no `command`
+    expect((copy as Error & { code?: unknown }).code).toBe('WRONGPASS');
+    expect(source.message).toContain('p4ss-w0rd'); // the original is left as it was
+    const fromString = redactedCopy('refused: s3cret', ['s3cret']);
+    expect([fromString.name, fromString.message]).toEqual(['Error', `refused: ${REDACTED}`]);
+    expect(Object.keys(redactedCopy(Object.assign(new Error('x'), { code: {} }), []))).toEqual([
+      'name',
+    ]);
   });
 
   it('never throws on odd causes: frozen errors, throwing getters, cycles, non-errors', () => {

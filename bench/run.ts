@@ -56,8 +56,9 @@ const prefix = `bench:${runId}:`;
 const tables = {
   sessionkit: `bench_${runId}_sk`,
   connectPg: `bench_${runId}_cps`,
+  floor: `bench_${runId}_floor`,
 };
-const allTables = [tables.sessionkit, `${tables.sessionkit}_locks`, tables.connectPg];
+const allTables = [tables.sessionkit, `${tables.sessionkit}_locks`, tables.connectPg, tables.floor];
 const started = Date.now();
 
 let backends: Backends | undefined;
@@ -146,6 +147,8 @@ async function compare(b: Backends): Promise<RunResult> {
     const entry: ContenderResult = { contender, scenarios: {}, burst: [] };
     result.results.push(entry);
     let child: Child | undefined;
+    const table = tableOf(contender);
+    const pgBefore = contender.store === 'postgres' ? await b.pgUpdates(table) : undefined;
     try {
       child = await startChild(contender.file, env(contender));
       const cookies =
@@ -162,7 +165,9 @@ async function compare(b: Backends): Promise<RunResult> {
         log(
           `${contender.id.padEnd(28)} ${scenario}  ${median.rps.toFixed(0).padStart(6)} req/s  ` +
             `p50 ${median.p50} ms  p99 ${median.p99} ms  ${median.cpuUs.toFixed(0)} µs CPU/req  ` +
-            `${median.trips.toFixed(2)} trips/req (${median.cmds.toFixed(2)} cmds)${median.failures > 0 ? `  ${median.failures} failures` : ''}`,
+            `${median.trips.toFixed(2)} trips/req (${median.cmds.toFixed(2)} cmds)  ` +
+            `GC/1k req: ${(median.gcMinor ?? 0).toFixed(1)} minor, ${(median.gcMajor ?? 0).toFixed(2)} major, ` +
+            `${(median.gcMs ?? 0).toFixed(1)} ms${median.failures > 0 ? `  ${median.failures} failures` : ''}`,
         );
       }
       if (contender.library !== 'bare') {
@@ -179,6 +184,15 @@ async function compare(b: Backends): Promise<RunResult> {
       log(`${contender.id}: FAILED — ${entry.error}`);
     } finally {
       if (child !== undefined) await stopChild(child.pid);
+    }
+    if (pgBefore !== undefined) {
+      // The contender's backends publish their counts as they exit: give them a moment.
+      await new Promise((done) => setTimeout(done, 1_000));
+      const after = await b.pgUpdates(table);
+      entry.pgUpdates = {
+        updates: after.updates - pgBefore.updates,
+        hot: after.hot - pgBefore.hot,
+      };
     }
   }
   result.redisNoisePerSecond = noise.seconds > 0 ? noise.commands / noise.seconds : 0;
@@ -198,7 +212,7 @@ async function measure(
   // client is not counted in the child, but it sends no scripts, so Redis's count is its trips.
   const counted = contender.store === 'postgres' || contender.ioredis;
   const redisBefore = await b.redisCommands();
-  const callsBefore = counted ? (await child.stats()).storeCalls : 0;
+  const before = await child.stats();
   const cpuBefore = cpuMicros(child.pid);
   const load = await runLoad(
     child.port,
@@ -208,7 +222,8 @@ async function measure(
     config.roundSeconds,
   );
   const cpu = cpuMicros(child.pid) - cpuBefore;
-  const calls = counted ? (await child.stats()).storeCalls - callsBefore : 0;
+  const after = await child.stats();
+  const calls = counted ? after.storeCalls - before.storeCalls : 0;
   const redisAfter = await b.redisCommands();
   const redis = redisAfter.total - redisBefore.total;
   const requests = load.requests.total;
@@ -218,6 +233,11 @@ async function measure(
   }
   const per = (n: number): number => (requests > 0 ? n / requests : 0);
   const trips = counted ? calls : contender.store === 'redis' ? redis : 0;
+  const byName: Record<string, number> = {};
+  for (const [name, n] of Object.entries(redisAfter.byName)) {
+    const delta = n - (redisBefore.byName[name] ?? 0);
+    if (delta > 0) byName[name] = per(delta);
+  }
   return {
     rps: requests / load.duration,
     p50: load.latency.p50,
@@ -225,6 +245,10 @@ async function measure(
     cpuUs: per(cpu),
     cmds: contender.store === 'redis' ? per(redis) : per(trips),
     trips: per(trips),
+    ...(contender.store === 'redis' ? { redisByCommand: byName } : {}),
+    gcMinor: per(after.gc.minor - before.gc.minor) * 1000,
+    gcMajor: per(after.gc.major - before.gc.major) * 1000,
+    gcMs: per(after.gc.ms - before.gc.ms) * 1000,
     requests,
     failures: load.non2xx + load.errors + load.timeouts,
   };
@@ -245,9 +269,28 @@ function medianRound(rounds: readonly Round[]): Round {
     cpuUs: m((r) => r.cpuUs),
     cmds: m((r) => r.cmds),
     trips: m((r) => r.trips),
+    ...medianByCommand(rounds),
+    gcMinor: m((r) => r.gcMinor ?? 0),
+    gcMajor: m((r) => r.gcMajor ?? 0),
+    gcMs: m((r) => r.gcMs ?? 0),
     requests: m((r) => r.requests),
     failures: rounds.reduce((sum, r) => sum + r.failures, 0),
   };
+}
+
+/** The Redis commands per request of the round whose total is the median (one consistent set). */
+function medianByCommand(rounds: readonly Round[]): Pick<Round, 'redisByCommand'> {
+  const sorted = rounds
+    .filter((r) => r.redisByCommand !== undefined)
+    .sort((x, y) => x.cmds - y.cmds);
+  const mid = sorted[sorted.length >> 1];
+  return mid === undefined ? {} : { redisByCommand: mid.redisByCommand ?? {} };
+}
+
+/** The PostgreSQL table a contender uses. */
+function tableOf(contender: Contender): string {
+  if (contender.library === 'floor') return tables.floor;
+  return contender.connect ? tables.connectPg : tables.sessionkit;
 }
 
 function env(contender: Contender): Record<string, string> {
@@ -255,7 +298,7 @@ function env(contender: Contender): Record<string, string> {
     BENCH_STORE: contender.store === 'none' ? 'memory' : contender.store,
     BENCH_SECRET: randomBytes(32).toString('hex'),
     BENCH_PREFIX: prefix,
-    BENCH_TABLE: contender.connect ? tables.connectPg : tables.sessionkit,
+    BENCH_TABLE: tableOf(contender),
     BENCH_REDIS_URL: REDIS_URL,
     BENCH_PG_URL: PG_URL,
     BENCH_SESSIONKIT_DIR: pathToFileURL(skDir).href,

@@ -3,10 +3,11 @@
  * backend clients, a statement counter on the PostgreSQL pool, and the startup/shutdown protocol.
  *
  * Protocol with the harness (`bench/run.ts`): the child listens on 127.0.0.1:0 and prints one
- * line `{"port":N}` on stdout; over the IPC channel it answers `'stats'` with
- * `{ storeCalls }` (statements sent through its `pg` pool plus commands sent through its
- * ioredis client so far: round trips, whatever a Lua script does inside Redis); it exits when the channel closes
- * (the harness went away) or on SIGTERM. Routes, identical for every contender:
+ * line `{"port":N}` on stdout; over the IPC channel it answers `'stats'` with {@link ChildStats}
+ * (statements sent through its `pg` pool plus commands sent through its ioredis client so far —
+ * round trips, whatever a Lua script does inside Redis — and its garbage collections so far, seen
+ * by a `PerformanceObserver` on `'gc'` entries); it exits when the channel closes (the harness
+ * went away) or on SIGTERM. Routes, identical for every contender:
  *
  * - `GET /a` — untouched: the handler never touches the session (scenario A)
  * - `GET /b` — read one value (`name`) from the session (scenario B)
@@ -16,6 +17,7 @@
  */
 
 import type { Server } from 'node:http';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createClient } from 'redis';
@@ -42,7 +44,28 @@ const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/t
 /** Pool size for PostgreSQL: one per load connection would oversubscribe two cores. */
 const PG_POOL_SIZE = 10;
 
+/** Garbage collections of this process so far, by kind, and their total duration. */
+export interface GcCounts {
+  /** Scavenges (young generation). */
+  minor: number;
+  /** Full mark-compacts (old generation). */
+  major: number;
+  /** Incremental marking steps. */
+  incremental: number;
+  /** Weak-callback processing. */
+  weak: number;
+  /** Sum of the collections' durations, in ms. */
+  ms: number;
+}
+
+/** What a child answers to `'stats'`: counters since it started. */
+export interface ChildStats {
+  storeCalls: number;
+  gc: GcCounts;
+}
+
 let storeCalls = 0;
+const gc: GcCounts = { minor: 0, major: 0, incremental: 0, weak: 0, ms: 0 };
 const closers: (() => Promise<unknown>)[] = [];
 
 /** An ioredis client (sessionkit's Redis store) whose commands are counted. */
@@ -82,8 +105,12 @@ export function countedPool(): pg.Pool {
 
 /** Announce the port, answer the harness's stats requests, close everything on exit. */
 export function serve(server: Server | { close(): unknown }, port: number): void {
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) countGc(entry);
+  });
+  observer.observe({ entryTypes: ['gc'] });
   process.on('message', (message) => {
-    if (message === 'stats') process.send?.({ storeCalls });
+    if (message === 'stats') process.send?.({ storeCalls, gc } satisfies ChildStats);
   });
   const stop = (): void => {
     void Promise.allSettled([
@@ -97,6 +124,16 @@ export function serve(server: Server | { close(): unknown }, port: number): void
   process.once('disconnect', stop);
   process.once('SIGTERM', stop);
   process.stdout.write(`${JSON.stringify({ port })}\n`);
+}
+
+function countGc(entry: PerformanceEntry): void {
+  // Node ≥ 16 puts the kind in `detail` (older @types/node do not declare it).
+  const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+  if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+  else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+  else if (kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) gc.incremental++;
+  else if (kind === constants.NODE_PERFORMANCE_GC_WEAKCB) gc.weak++;
+  gc.ms += entry.duration;
 }
 
 /** The port a `node:http` server got after `listen(0)`. */

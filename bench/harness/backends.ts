@@ -11,6 +11,16 @@ export const REDIS_URL: string = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.
 export const PG_URL: string =
   process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** Redis's command counts so far (`INFO commandstats`), except the harness's `INFO`. */
+export interface RedisCommands {
+  /** All commands, those a Lua script runs included. */
+  total: number;
+  /** `EVAL`/`EVALSHA`/`FCALL` calls. */
+  scripts: number;
+  /** Calls per command name (lower case, as Redis reports them). */
+  byName: Record<string, number>;
+}
+
 /** The harness's own connections. */
 export interface Backends {
   redis: Redis;
@@ -19,7 +29,13 @@ export interface Backends {
    * Commands Redis has executed so far, except `INFO` (the harness's own): `total` counts the
    * commands a Lua script runs too; `scripts` counts the `EVAL`/`EVALSHA`/`FCALL` calls.
    */
-  redisCommands(): Promise<{ total: number; scripts: number }>;
+  redisCommands(): Promise<RedisCommands>;
+  /**
+   * Row updates of `table` so far and how many were HOT (`pg_stat_user_tables`; zeros when the
+   * table does not exist). PostgreSQL publishes a backend's counts when it goes idle (at most
+   * once a second) or exits: read it after the contender's connections closed.
+   */
+  pgUpdates(table: string): Promise<{ updates: number; hot: number }>;
   versions(): Promise<{ redis: string; postgres: string }>;
   /** Delete this run's Redis keys (by prefix) and drop its tables. */
   cleanup(prefix: string, tables: string[]): Promise<void>;
@@ -45,13 +61,23 @@ export async function connectBackends(): Promise<Backends> {
       const info = await redis.info('commandstats');
       let total = 0;
       let scripts = 0;
+      const byName: Record<string, number> = {};
       for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
         const name = match[1] ?? '';
-        if (name !== 'info') total += Number(match[2]);
-        if (/^(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro)$/.test(name))
-          scripts += Number(match[2]);
+        if (name === 'info') continue;
+        const calls = Number(match[2]);
+        total += calls;
+        byName[name] = calls;
+        if (/^(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro)$/.test(name)) scripts += calls;
       }
-      return { total, scripts };
+      return { total, scripts, byName };
+    },
+    async pgUpdates(table) {
+      const { rows } = await client.query<{ upd: string; hot: string }>(
+        'SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = $1',
+        [table],
+      );
+      return { updates: Number(rows[0]?.upd ?? 0), hot: Number(rows[0]?.hot ?? 0) };
     },
     async versions() {
       const server = await redis.info('server');

@@ -8,6 +8,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ChildStats } from '../contenders/_env.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const START_TIMEOUT = 30_000;
@@ -20,8 +21,11 @@ export interface Child {
   pid: number;
   port: number;
   process: ChildProcess;
-  /** Ask the child for its store round trips so far (its `pg` pool and ioredis client). */
-  stats(): Promise<{ storeCalls: number }>;
+  /**
+   * Ask the child for its counters so far: store round trips (its `pg` pool and ioredis client)
+   * and garbage collections.
+   */
+  stats(): Promise<ChildStats>;
 }
 
 const running = new Map<number, ChildProcess>();
@@ -117,12 +121,12 @@ export function cpuMicros(pid: number): number {
   return (ticks * 1_000_000) / CLK_TCK;
 }
 
-function askStats(child: ChildProcess): Promise<{ storeCalls: number }> {
+function askStats(child: ChildProcess): Promise<ChildStats> {
   return new Promise((resolveStats, reject) => {
     const timer = setTimeout(() => reject(new Error('child did not answer stats')), 5_000);
     child.once('message', (message) => {
       clearTimeout(timer);
-      resolveStats(message as { storeCalls: number });
+      resolveStats(message as ChildStats);
     });
     child.send('stats');
   });

@@ -4,9 +4,13 @@ import type { BurstTrial, Scenario } from './load.js';
 
 /** Framework a contender runs on. */
 export type Framework = 'node' | 'express' | 'fastify';
-/** Session library (or none); `sessionkit/express-session` is sessionkit's drop-in facade. */
+/**
+ * Session library (or none); `sessionkit/express-session` is sessionkit's drop-in facade; `floor`
+ * is the hand-written minimum (`floor-node.ts`) every sessionkit figure is read against.
+ */
 export type Library =
   | 'bare'
+  | 'floor'
   | 'express-session'
   | '@fastify/session'
   | 'sessionkit'
@@ -48,9 +52,15 @@ function contender(
   return { id, file: `${file}.ts`, framework, library, store, connect, ioredis };
 }
 
-/** Every contender, in report order: per framework, bare first, then peers, then sessionkit. */
+/**
+ * Every contender, in report order: per framework, bare first, then the floor, then peers, then
+ * sessionkit.
+ */
 export const CONTENDERS: readonly Contender[] = [
   contender('bare-node', 'node', 'bare', 'none'),
+  contender('floor-node', 'node', 'floor', 'memory'),
+  contender('floor-node', 'node', 'floor', 'redis'),
+  contender('floor-node', 'node', 'floor', 'postgres'),
   contender('sessionkit-node', 'node', 'sessionkit', 'memory'),
   contender('sessionkit-node', 'node', 'sessionkit', 'redis'),
   contender('sessionkit-node', 'node', 'sessionkit', 'postgres'),
@@ -101,7 +111,8 @@ export const FULL: RunConfig = {
   roundSeconds: 4,
   burstConcurrency: 200,
   burstTrials: 5,
-  timeLimit: 20 * 60_000,
+  // 25 contenders at ~50 s each (3 × (2 + 3 × 4) s of load, the burst, start and stop): ~21 min.
+  timeLimit: 30 * 60_000,
 };
 
 /** `npm run bench -- --quick`: a smoke run of about two minutes. */
@@ -112,7 +123,7 @@ export const QUICK: RunConfig = {
   rounds: 1,
   roundSeconds: 1,
   burstTrials: 2,
-  timeLimit: 3 * 60_000,
+  timeLimit: 5 * 60_000,
 };
 
 /** One measured round. */
@@ -131,6 +142,17 @@ export interface Round {
   cmds: number;
   /** Store round trips per request (commands or statements the server child sent). */
   trips: number;
+  /**
+   * Redis commands per request by name (`INFO commandstats`, lower case, commands inside scripts
+   * included); only for contenders on Redis. Absent in runs before it was recorded.
+   */
+  redisByCommand?: Record<string, number>;
+  /** Scavenges (minor GCs) of the server per 1,000 requests. Absent in older runs. */
+  gcMinor?: number;
+  /** Full mark-compacts (major GCs) of the server per 1,000 requests. */
+  gcMajor?: number;
+  /** Time the server spent in garbage collection per 1,000 requests, in ms. */
+  gcMs?: number;
   requests: number;
   /** Non-2xx responses plus connection errors and timeouts. */
   failures: number;
@@ -141,6 +163,11 @@ export interface ContenderResult {
   contender: Contender;
   scenarios: Partial<Record<Scenario, { rounds: Round[]; median: Round }>>;
   burst: BurstTrial[];
+  /**
+   * PostgreSQL row updates of the contender's table while it ran, and how many of them were HOT
+   * (heap-only: no index entry written); from `pg_stat_user_tables`.
+   */
+  pgUpdates?: { updates: number; hot: number };
   error?: string;
 }
 

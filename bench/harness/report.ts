@@ -58,6 +58,7 @@ const FRAMEWORK_NAMES: Record<Framework, string> = {
 };
 const COLORS: Record<Library, string> = {
   bare: '#9ca3af',
+  floor: '#4b5563',
   'express-session': '#d97706',
   '@fastify/session': '#7c3aed',
   sessionkit: '#2563eb',

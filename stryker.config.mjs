@@ -16,6 +16,8 @@ export default {
   mutate: [
     'src/core/cookie.ts',
     'src/core/codec.ts',
+    'src/core/data.ts',
+    'src/core/payload-seal.ts',
     'src/core/keys.ts',
     'src/csrf/index.ts',
     'src/core/lifecycle.ts',

@@ -1,21 +1,30 @@
 /**
- * `sessionkit` — the versioned payload codec and the data rules.
+ * `sessionkit` — the versioned payload codec: a session's payload (data, flash, metadata) ⇄ the
+ * JSON text of its record, and the forwarding record of a regenerate grace period.
  *
- * Session data is JSON data only (docs/security.md §16): null, booleans, finite numbers, strings,
- * arrays and plain objects, bounded in depth and encoded size. Containers have null prototypes
- * and are frozen, and `__proto__` / `constructor` / `prototype` keys are refused on the way in
- * and dropped on the way out (§15), so neither writes nor decoding can pollute a prototype.
+ * Session data follows the JSON data rules of `data.ts` (docs/security.md §16): decoding copies
+ * it into frozen null-prototype containers, drops `__proto__` / `constructor` / `prototype` keys
+ * (§15) and bounds its depth; encoding bounds its size. Encryption of the encoded text is
+ * `payload-seal.ts`.
  */
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DataError, TooLargeError } from './errors.js';
-import type { KeyRing } from './keys.js';
+import { type DataObject, FORBIDDEN } from './data.js';
+import { TooLargeError } from './errors.js';
+
+// The data rules and payload encryption live in their own parts; importers of the codec keep
+// finding them here.
+export {
+  type DataObject,
+  emptyObject,
+  getAt,
+  parsePath,
+  toSessionValue,
+  toValueAt,
+} from './data.js';
+export { sealPayload, unsealPayload } from './payload-seal.js';
 
 /** Version of the payload envelope written by this release. */
 export const PAYLOAD_FORMAT_VERSION = 1;
-
-/** A JSON object with a null prototype, as stored in a session. */
-export type DataObject = { [key: string]: unknown };
 
 /** Metadata the core keeps for every session. Times are milliseconds since the epoch. */
 export interface SessionMeta {
@@ -62,134 +71,6 @@ export interface CodecLimits {
   maxBytes: number;
   /** Deepest nesting of arrays and objects. */
   maxDepth: number;
-}
-
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** An empty, frozen, null-prototype object. */
-export function emptyObject(): DataObject {
-  return Object.freeze(Object.create(null) as DataObject);
-}
-
-/**
- * Split and check a dot path (`'user.profile.name'`). Throws `DataError` (`ERR_SESSION_DATA`)
- * for an empty path, an empty segment, or a `__proto__` / `constructor` / `prototype` segment.
- */
-export function parsePath(path: string): string[] {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new DataError('A session key must be a non-empty string.');
-  }
-  const segments = path.split('.');
-  for (const segment of segments) {
-    if (segment.length === 0) throw new DataError(`Session key "${path}" has an empty segment.`);
-    if (FORBIDDEN.has(segment)) {
-      throw new DataError(`Session key segment "${segment}" is not allowed.`);
-    }
-  }
-  return segments;
-}
-
-/**
- * Copy `value` into frozen, null-prototype session data. Throws `DataError` (`ERR_SESSION_DATA`)
- * for anything that is not JSON data: `undefined`, functions, symbols, bigint, non-finite
- * numbers, class instances (Date, Map, …), cycles, forbidden keys, or nesting deeper than
- * `maxDepth`.
- */
-export function toSessionValue(value: unknown, maxDepth: number, depth = 0): unknown {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      if (!Number.isFinite(value)) throw new DataError('Session data cannot hold NaN or Infinity.');
-      return value;
-    case 'object':
-      break;
-    default:
-      throw new DataError(`Session data cannot hold a ${typeof value}; use JSON data only.`);
-  }
-  if (value === null) return null;
-  if (depth >= maxDepth) throw new DataError(`Session data is nested deeper than ${maxDepth}.`);
-  if (Array.isArray(value)) {
-    const out = value.map((item) => {
-      if (item === undefined) throw new DataError('Session arrays cannot hold undefined.');
-      return toSessionValue(item, maxDepth, depth + 1);
-    });
-    return Object.freeze(out);
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
-    throw new DataError(
-      'Session data accepts plain objects only (no Date, Map or class instances).',
-    );
-  }
-  if (proto === null && isSessionData(value, maxDepth, depth)) return value; // kept as it is
-  const out = Object.create(null) as DataObject;
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN.has(key)) throw new DataError(`Session data key "${key}" is not allowed.`);
-    const item = (value as DataObject)[key];
-    if (item === undefined) continue; // like JSON.stringify
-    out[key] = toSessionValue(item, maxDepth, depth + 1);
-  }
-  return Object.freeze(out);
-}
-
-/**
- * `value` is already session data that fits at `depth`: frozen null-prototype objects and frozen
- * arrays all the way down, JSON values only, no forbidden key, within `maxDepth` counting the
- * levels above it. Walks without copying, so data read from the session and set again keeps its
- * identity; anything else (a hand-made frozen object holding a function, a mutable child, data
- * re-set below a path that makes it too deep) takes the copying path of {@link toSessionValue},
- * which refuses or copies it.
- */
-function isSessionData(value: unknown, maxDepth: number, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (depth >= maxDepth || !Object.isFrozen(value)) return false;
-  if (Array.isArray(value)) {
-    for (const item of value) if (!isSessionData(item, maxDepth, depth + 1)) return false;
-    return true;
-  }
-  if (Object.getPrototypeOf(value) !== null) return false;
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN.has(key) || !isSessionData((value as DataObject)[key], maxDepth, depth + 1)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/**
- * Copy `value` for storage at `path` of the session data (or, for a flash value, in the list at
- * `[key]`): {@link toSessionValue} with the path's own levels counted, so nothing is accepted
- * that the stored record could not decode. Throws `DataError` past `maxDepth` levels in all.
- */
-export function toValueAt(path: readonly string[], value: unknown, maxDepth: number): unknown {
-  if (path.length > maxDepth) {
-    throw new DataError(`Session data is nested deeper than ${maxDepth}.`);
-  }
-  return toSessionValue(value, maxDepth, path.length);
-}
-
-/** Read the value at `segments` (undefined when any step is missing or not an object/array). */
-export function getAt(root: DataObject, segments: readonly string[]): unknown {
-  let node: unknown = root;
-  for (const segment of segments) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    if (!Object.hasOwn(node, segment)) return undefined;
-    node = (node as DataObject)[segment];
-  }
-  return node;
 }
 
 /**
@@ -323,69 +204,6 @@ export function decodeRedirect(text: string): string | undefined {
   try {
     const { moved } = JSON.parse(text) as { moved?: unknown };
     return typeof moved === 'string' && /^[A-Za-z0-9_-]{43}$/.test(moved) ? moved : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const SEAL_VERSION = 'sk1';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
-// AAD binds the envelope version, the key id, the purpose and the record's store key, so a
-// ciphertext copied under another session's key (or replayed as another purpose) fails to open
-// (docs/security.md §11).
-function sealAad(kid: string, storeKey: string): Buffer {
-  return Buffer.from(`sessionkit/${SEAL_VERSION}\0payload-encrypt\0${kid}\0${storeKey}`);
-}
-
-/**
- * Encrypt an encoded payload for storage under `storeKey` with the ring's primary key:
- * AES-256-GCM, a random 96-bit IV per call, a 16-byte tag, as
- * `sk1.<key id>.<iv>.<ciphertext‖tag>` (base64url parts).
- */
-export function sealPayload(text: string, ring: KeyRing, storeKey: string): string {
-  const kid = ring.ids[0]!;
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', ring.primary('payload-encrypt'), iv, {
-    authTagLength: TAG_BYTES,
-  });
-  cipher.setAAD(sealAad(kid, storeKey));
-  const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return `${SEAL_VERSION}.${kid}.${iv.toString('base64url')}.${body.toString('base64url')}`;
-}
-
-/**
- * Open a sealed payload. Resolves `undefined` — never throws, never falls back to plaintext — for
- * anything that does not authenticate: unknown or removed key id, wrong store key, wrong IV or
- * tag length, any flipped bit. `keyId` tells which key opened it (re-seal when not the primary).
- */
-export function unsealPayload(
-  data: string,
-  ring: KeyRing,
-  storeKey: string,
-): { text: string; keyId: string } | undefined {
-  const parts = data.split('.');
-  if (parts.length !== 4 || parts[0] !== SEAL_VERSION) return undefined;
-  const [, kid, ivText, bodyText] = parts as [string, string, string, string];
-  const index = ring.ids.indexOf(kid);
-  if (index === -1) return undefined;
-  const iv = Buffer.from(ivText, 'base64url');
-  const body = Buffer.from(bodyText, 'base64url');
-  if (iv.length !== IV_BYTES || body.length < TAG_BYTES) return undefined;
-  if (iv.toString('base64url') !== ivText || body.toString('base64url') !== bodyText)
-    return undefined;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', ring.all('payload-encrypt')[index]!, iv, {
-      authTagLength: TAG_BYTES,
-    });
-    decipher.setAAD(sealAad(kid, storeKey));
-    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    const plain = Buffer.concat([
-      decipher.update(body.subarray(0, body.length - TAG_BYTES)),
-      decipher.final(),
-    ]);
-    return { text: plain.toString('utf8'), keyId: kid };
   } catch {
     return undefined;
   }

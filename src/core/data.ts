@@ -1,0 +1,141 @@
+/**
+ * `sessionkit` — the JSON data rules of session data (docs/security.md §15, §16): what a handler
+ * may store (null, booleans, finite numbers, strings, arrays and plain objects, bounded in depth),
+ * how it is copied into frozen null-prototype containers on the way in, dot paths and reading at
+ * one. `__proto__` / `constructor` / `prototype` keys are refused on the way in (and dropped on
+ * the way out by the payload codec, `codec.ts`), so no write can pollute a prototype.
+ */
+
+import { DataError } from './errors.js';
+
+/** A JSON object with a null prototype, as stored in a session. */
+export type DataObject = { [key: string]: unknown };
+
+/** Keys never stored nor decoded: they could reach a prototype. @internal */
+export const FORBIDDEN: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** An empty, frozen, null-prototype object. */
+export function emptyObject(): DataObject {
+  return Object.freeze(Object.create(null) as DataObject);
+}
+
+/**
+ * Split and check a dot path (`'user.profile.name'`). Throws `DataError` (`ERR_SESSION_DATA`)
+ * for an empty path, an empty segment, or a `__proto__` / `constructor` / `prototype` segment.
+ */
+export function parsePath(path: string): string[] {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new DataError('A session key must be a non-empty string.');
+  }
+  const segments = path.split('.');
+  for (const segment of segments) {
+    if (segment.length === 0) throw new DataError(`Session key "${path}" has an empty segment.`);
+    if (FORBIDDEN.has(segment)) {
+      throw new DataError(`Session key segment "${segment}" is not allowed.`);
+    }
+  }
+  return segments;
+}
+
+/**
+ * Copy `value` into frozen, null-prototype session data. Throws `DataError` (`ERR_SESSION_DATA`)
+ * for anything that is not JSON data: `undefined`, functions, symbols, bigint, non-finite
+ * numbers, class instances (Date, Map, …), cycles, forbidden keys, or nesting deeper than
+ * `maxDepth`.
+ */
+export function toSessionValue(value: unknown, maxDepth: number, depth = 0): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new DataError('Session data cannot hold NaN or Infinity.');
+      return value;
+    case 'object':
+      break;
+    default:
+      throw new DataError(`Session data cannot hold a ${typeof value}; use JSON data only.`);
+  }
+  if (value === null) return null;
+  if (depth >= maxDepth) throw new DataError(`Session data is nested deeper than ${maxDepth}.`);
+  if (Array.isArray(value)) {
+    const out = value.map((item) => {
+      if (item === undefined) throw new DataError('Session arrays cannot hold undefined.');
+      return toSessionValue(item, maxDepth, depth + 1);
+    });
+    return Object.freeze(out);
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new DataError(
+      'Session data accepts plain objects only (no Date, Map or class instances).',
+    );
+  }
+  if (proto === null && isSessionData(value, maxDepth, depth)) return value; // kept as it is
+  const out = Object.create(null) as DataObject;
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN.has(key)) throw new DataError(`Session data key "${key}" is not allowed.`);
+    const item = (value as DataObject)[key];
+    if (item === undefined) continue; // like JSON.stringify
+    out[key] = toSessionValue(item, maxDepth, depth + 1);
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * `value` is already session data that fits at `depth`: frozen null-prototype objects and frozen
+ * arrays all the way down, JSON values only, no forbidden key, within `maxDepth` counting the
+ * levels above it. Walks without copying, so data read from the session and set again keeps its
+ * identity; anything else (a hand-made frozen object holding a function, a mutable child, data
+ * re-set below a path that makes it too deep) takes the copying path of {@link toSessionValue},
+ * which refuses or copies it.
+ */
+function isSessionData(value: unknown, maxDepth: number, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= maxDepth || !Object.isFrozen(value)) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isSessionData(item, maxDepth, depth + 1)) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== null) return false;
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN.has(key) || !isSessionData((value as DataObject)[key], maxDepth, depth + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Copy `value` for storage at `path` of the session data (or, for a flash value, in the list at
+ * `[key]`): {@link toSessionValue} with the path's own levels counted, so nothing is accepted
+ * that the stored record could not decode. Throws `DataError` past `maxDepth` levels in all.
+ */
+export function toValueAt(path: readonly string[], value: unknown, maxDepth: number): unknown {
+  if (path.length > maxDepth) {
+    throw new DataError(`Session data is nested deeper than ${maxDepth}.`);
+  }
+  return toSessionValue(value, maxDepth, path.length);
+}
+
+/** Read the value at `segments` (undefined when any step is missing or not an object/array). */
+export function getAt(root: DataObject, segments: readonly string[]): unknown {
+  let node: unknown = root;
+  for (const segment of segments) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    if (!Object.hasOwn(node, segment)) return undefined;
+    node = (node as DataObject)[segment];
+  }
+  return node;
+}

@@ -4,13 +4,14 @@
  * One JSON file per store key, written atomically (temp file + `rename`). Conditional writes hold
  * a per-key mutex file created with `O_EXCL`, so compare-and-set is atomic across processes
  * sharing the directory. No write, read or delete follows a symbolic link planted inside the
- * directory (`O_NOFOLLOW`, `lstat`). Layout, format and limits: `docs/stores/file.md`.
+ * directory (`O_NOFOLLOW`, `lstat`). Layout, format and limits: `docs/stores/file.md`. Parts:
+ * `_fs.ts` (layout, link-safe file operations), `_file-write.ts` (the mutex and the atomic write),
+ * `_file-format.ts` (the record and lock files).
  */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import {
   assertExpiresAt,
@@ -24,6 +25,8 @@ import {
   throwIfAborted,
   toStoreError,
 } from '../core/store.js';
+import { type FileRecord, FORMAT, parseLock, parseRecord } from './_file-format.js';
+import { fileWriter } from './_file-write.js';
 import {
   breakStale,
   code,
@@ -36,11 +39,9 @@ import {
   ownDir,
   readText,
   type SUBDIRS,
-  TEMP_PREFIX,
 } from './_fs.js';
 
 const NAME = 'file';
-const FORMAT = 1;
 
 /** Options of {@link fileStore}. */
 export interface FileStoreOptions {
@@ -56,11 +57,6 @@ export interface FileStoreOptions {
   tempMaxAge?: number | undefined;
   /** `fsync` each file before renaming it into place (durability across power loss). @default true */
   fsync?: boolean | undefined;
-}
-
-/** The on-disk record format (`data/<key>`), documented in `docs/stores/file.md`. */
-interface FileRecord extends StoreRecord {
-  v: typeof FORMAT;
 }
 
 /**
@@ -91,53 +87,12 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     return ready;
   };
 
-  /** Run `op` under the key's cross-process mutex (`mutex/<name>`), bounded by `lockTimeout`. */
-  async function exclusive<T>(name: string, op: () => Promise<T>): Promise<T> {
-    const file = path('mutex', name);
-    const token = randomBytes(16).toString('hex');
-    const deadline = Date.now() + lockTimeout;
-    for (let attempt = 0; ; attempt++) {
-      const fh = await fs.open(file, 'wx', FILE_MODE).catch(ignore('EEXIST'));
-      if (fh) {
-        await fh
-          .chmod(FILE_MODE)
-          .then(() => fh.writeFile(token))
-          .finally(() => fh.close())
-          .catch(async (error: unknown) => {
-            await fs.unlink(file).catch(() => undefined);
-            throw error;
-          });
-        break;
-      }
-      const age = await fs.lstat(file).then((s) => Date.now() - s.mtimeMs, ignore('ENOENT'));
-      if (age !== undefined && age > staleAfter) await breakStale(file, staleAfter);
-      else if (Date.now() > deadline) throw new Error('Timed out waiting for a file store mutex.');
-      else await sleep(1 + Math.random() * Math.min(2 ** attempt, 50));
-    }
-    try {
-      return await op();
-    } finally {
-      const held = await readText(file);
-      if (held === token) await fs.unlink(file).catch(ignore('ENOENT'));
-    }
-  }
-
-  /** Write `text` to `file` atomically: a fresh 0600 temp file in the same directory, then rename. */
-  async function writeAtomic(file: string, text: string): Promise<void> {
-    const temp = join(dirname(file), `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
-    const fh = await fs.open(temp, 'wx', FILE_MODE);
-    try {
-      await fh.chmod(FILE_MODE); // the umask may have narrowed or (with 'wx') never widened it
-      await fh.writeFile(text, 'utf8');
-      if (fsync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(temp, file).catch(async (error: unknown) => {
-      await fs.unlink(temp).catch(ignore('ENOENT'));
-      throw error;
-    });
-  }
+  const { exclusive, writeAtomic } = fileWriter({
+    mutexDir: path('mutex'),
+    lockTimeout,
+    staleAfter,
+    fsync,
+  });
 
   const readLock = async (key: string) => parseLock(await readText(path('locks', key)));
   const readRecord = async (key: string) => parseRecord(await readText(path('data', key)));
@@ -333,33 +288,6 @@ export function fileStore(options: FileStoreOptions): SessionStore {
     },
     async close() {},
   };
-}
-
-function parseRecord(text: string | undefined): StoreRecord | undefined {
-  const r = parseJson(text);
-  if (r?.v !== FORMAT || typeof r.data !== 'string' || !Number.isSafeInteger(r.version))
-    return undefined;
-  if (typeof r.expiresAt !== 'number' || (r.userId !== null && typeof r.userId !== 'string'))
-    return undefined;
-  return { data: r.data, version: r.version as number, expiresAt: r.expiresAt, userId: r.userId };
-}
-
-function parseLock(text: string | undefined): { owner: string; expiresAt: number } | undefined {
-  const l = parseJson(text);
-  return typeof l?.owner === 'string' && typeof l.expiresAt === 'number'
-    ? { owner: l.owner, expiresAt: l.expiresAt }
-    : undefined;
-}
-
-function parseJson(text: string | undefined): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = text === undefined ? undefined : JSON.parse(text);
-    return typeof value === 'object' && value !== null
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function duration(option: string, value: number | undefined, fallback: number): number {

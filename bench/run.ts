@@ -14,7 +14,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -103,12 +103,7 @@ try {
   } else {
     const result = await compare(backends);
     writeFileSync(join(rawDir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'benchmarks.svg'), renderSvg(result));
-    writeFileSync(join(outDir, 'benchmarks.md'), renderMarkdown(result, 'benchmarks.svg'));
-    log(
-      `wrote ${join(outDir, 'benchmarks.md')} and benchmarks.svg in ${seconds(Date.now() - started)}`,
-    );
+    writeReport(result, outDir);
   }
   await shutdown(0);
 } catch (error) {
@@ -116,10 +111,13 @@ try {
   await shutdown(1, error instanceof Error ? error.message : String(error));
 }
 
+/** Write the report and chart to `dir`, keeping docs/benchmarks.md's hand-written section. */
 function writeReport(result: RunResult, dir: string): void {
+  const docs = join(ROOT, 'docs', 'benchmarks.md');
+  const previous = existsSync(docs) ? readFileSync(docs, 'utf8') : undefined;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'benchmarks.svg'), renderSvg(result));
-  writeFileSync(join(dir, 'benchmarks.md'), renderMarkdown(result, 'benchmarks.svg'));
+  writeFileSync(join(dir, 'benchmarks.md'), renderMarkdown(result, 'benchmarks.svg', previous));
   log(`wrote ${join(dir, 'benchmarks.md')} and benchmarks.svg in ${seconds(Date.now() - started)}`);
 }
 

@@ -20,6 +20,9 @@ export const MAX_CHUNKS = 4;
 /** Bit of {@link PresentedCookie.presented} for the single-cookie shape (`name`). */
 const SINGLE = 1 << MAX_CHUNKS;
 
+/** The bits of {@link PresentedCookie.presented} for the chunk names `name.0`…`name.3`. */
+export const CHUNK_NAMES: number = SINGLE - 1;
+
 /** The sealed cookie as a request presented it. @internal */
 export interface PresentedCookie {
   /** Candidate tokens, unverified: each `name` value, then the joined chunks when complete. */

@@ -66,6 +66,7 @@ export type KeyPurpose =
   | 'cookie-sign'
   | 'payload-encrypt'
   | 'cookie-seal'
+  | 'hybrid-seal'
   | 'jwt'
   | 'csrf'
   | 'fingerprint'

@@ -7,6 +7,7 @@
  * lost race). `end` commits, releases the lock and computes the response headers.
  */
 
+import { CHUNK_NAMES, expiredCookieLines } from './chunks.js';
 import { fingerprintMatches } from './client.js';
 import type { SessionPayload } from './codec.js';
 import {
@@ -22,6 +23,7 @@ import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
 import { checkGeneration } from './generation.js';
+import { moveServerSide, mustMove, outgrewCookie, splitTokens } from './hybrid.js';
 import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';
 import { applyOps, type SessionOp } from './ops.js';
 import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
@@ -40,9 +42,27 @@ export type { SessionResponse } from './response.js';
  * `LockTimeoutError`, after which the session is unusable (`s.failed`). @internal
  */
 export async function load(ctx: Context, s: SessionState): Promise<void> {
-  if (ctx.sealed !== undefined) return loadSealed(ctx, s);
+  if (s.sealed !== undefined) {
+    if (!ctx.sealed!.hybrid) return loadSealed(ctx, s);
+    // Hybrid: a signed id names a server-side session; any other token is a stateless one.
+    const { signed, sealed } = splitTokens(s.cookieValues);
+    if (signed.length > 0) {
+      await loadStored(ctx, s, signed);
+      if (s.id !== null) {
+        s.sealed = undefined;
+        return;
+      }
+      s.loaded = false;
+    }
+    return loadSealed(ctx, s, sealed);
+  }
+  return loadStored(ctx, s, s.cookieValues);
+}
+
+/** {@link load} of a server-side session from the presented `values`. */
+async function loadStored(ctx: Context, s: SessionState, values: readonly string[]): Promise<void> {
   try {
-    const verified = verifyCookie(ctx, s);
+    const verified = verifyCookie(ctx, s, values);
     if (verified !== null) {
       const { id } = verified;
       const key = keyFor(s, id);
@@ -102,7 +122,8 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
  */
 export async function commit(ctx: Context, s: SessionState): Promise<void> {
   if (s.degraded) return; // the handler answers without its session: nothing to write
-  if (ctx.sealed !== undefined) return commitSealed(ctx, s);
+  if (s.sealed !== undefined && ctx.sealed!.hybrid) await settleHybrid(ctx, s);
+  if (s.sealed !== undefined) return commitSealed(ctx, s);
   if (s.failed !== undefined) throw s.failed;
   const pending = s.ops.length > 0 || s.rotation !== 'none' || s.destroyed;
   if (!pending && !s.loaded) return; // untouched: no I/O at all
@@ -147,7 +168,10 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
       clearSiteData: undefined,
     };
   }
-  if (ctx.sealed !== undefined) return endSealed(ctx, s);
+  // Hybrid: the sealed chunks a request presented, expired if its session is server-side now.
+  const chunks = s.sealed === undefined ? 0 : s.sealed.presented & CHUNK_NAMES;
+  if (s.sealed !== undefined && ctx.sealed!.hybrid) await settleHybrid(ctx, s);
+  if (s.sealed !== undefined) return endSealed(ctx, s);
   try {
     await commit(ctx, s);
   } finally {
@@ -163,6 +187,7 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
   } else if (s.id === null && s.clientId !== null) {
     token = issueToken(ctx.transport, ctx.cookie, setCookie, '', 0, t);
   }
+  if (chunks !== 0) setCookie.push(...expiredCookieLines(ctx.sealed!.names, chunks, t));
   s.clientId = s.id;
   s.cookieDirty = false;
   return respond(ctx, s, setCookie, token);
@@ -180,7 +205,7 @@ export async function commitEarly<T extends SessionOp>(
   makeOp: () => T,
   needed: (payload: SessionPayload) => boolean,
 ): Promise<T | undefined> {
-  if (ctx.sealed !== undefined) return commitEarlySealed(ctx, s, makeOp, needed);
+  if (s.sealed !== undefined) return commitEarlySealed(ctx, s, makeOp, needed);
   if (s.id === null || !needed(s.base)) return undefined;
   const key = keyOf(s);
   return serialize(ctx, key, async () => {
@@ -205,6 +230,27 @@ export async function commitEarly<T extends SessionOp>(
     }
     throw new ConflictError('retries-exhausted');
   });
+}
+
+/**
+ * Hybrid, on the stateless side: load a session the request used (which may find it
+ * server-side), then commit it as a sealed cookie — unless it must move, or outgrew its cookie,
+ * and moves server-side instead (`hybrid.ts`). Idempotent, like `commitSealed`.
+ */
+async function settleHybrid(ctx: Context, s: SessionState): Promise<void> {
+  if (s.failed !== undefined) throw s.failed;
+  const st = s.sealed!;
+  const used = s.ops.length > 0 || s.rotation !== 'none' || s.destroyed || s.cookieDirty;
+  if (!s.loaded && (used || st.dirty || st.move)) await load(ctx, s);
+  if (s.sealed === undefined || !s.loaded) return;
+  if (!mustMove(s)) {
+    try {
+      return await commitSealed(ctx, s);
+    } catch (error) {
+      if (!outgrewCookie(error)) throw error;
+    }
+  }
+  await moveServerSide(ctx, s);
 }
 
 async function deleteCurrent(ctx: Context, s: SessionState): Promise<void> {
@@ -234,9 +280,13 @@ async function maybeTouch(ctx: Context, s: SessionState): Promise<void> {
  * (`signature`, a counted guess) for each forged value as met, then once `malformed` if any value
  * was malformed; both name the client's address.
  */
-function verifyCookie(ctx: Context, s: SessionState): { id: string; stale: boolean } | null {
+function verifyCookie(
+  ctx: Context,
+  s: SessionState,
+  values: readonly string[],
+): { id: string; stale: boolean } | null {
   let sawMalformed = false;
-  for (const value of s.cookieValues) {
+  for (const value of values) {
     const check = verifyCookieValue(ctx.keys, value);
     if (check === 'malformed') sawMalformed = true;
     else if (check === 'signature') {

@@ -141,6 +141,7 @@ export function createSessionManager<
 >(options: SessionManagerOptions): SessionManager<D, F> {
   const ctx = createContext(resolveOptions(options));
   const { store } = ctx;
+  const serverUsers = ctx.sealed === undefined || ctx.sealed.hybrid;
   return {
     store,
     cookieName: ctx.cookie.name,
@@ -166,19 +167,14 @@ export function createSessionManager<
       const values = readCookie(request.cookie, ctx.cookie.name);
       return new Scope<D, F>(ctx, createSessionState(values, clientOf(request), mode));
     },
-    // Sealed-cookie sessions keep their users' sessions in the revocation store (revocation.ts).
+    // Sealed-cookie sessions keep their users' sessions in the revocation store (revocation.ts);
+    // a hybrid store's signed-in sessions are all server-side.
     listSessions: (userId, opts = {}) =>
-      ctx.sealed === undefined
-        ? listSessions(ctx, userId, opts.current)
-        : listSealed(ctx, userId, opts.current),
+      serverUsers ? listSessions(ctx, userId, opts.current) : listSealed(ctx, userId, opts.current),
     revokeSession: (userId, handle) =>
-      ctx.sealed === undefined
-        ? revokeSession(ctx, userId, handle)
-        : revokeSealed(ctx, userId, handle),
+      serverUsers ? revokeSession(ctx, userId, handle) : revokeSealed(ctx, userId, handle),
     revokeAll: (userId, opts = {}) =>
-      ctx.sealed === undefined
-        ? revokeAll(ctx, userId, opts.except)
-        : revokeAllSealed(ctx, userId, opts.except),
+      serverUsers ? revokeAll(ctx, userId, opts.except) : revokeAllSealed(ctx, userId, opts.except),
     reseal: (opts = {}) => reseal(ctx, opts),
     emit: (event) => emit(ctx, event),
   };

@@ -226,7 +226,19 @@ function denyKey(handle: string): string {
   return hashSessionId(`sessionkit/revoked\0${handle}`);
 }
 
-async function deny(ctx: Context, handle: string, exp: number): Promise<void> {
+/**
+ * `true` when `handle` is denylisted: a revoked sealed session, or the stateless side of a hybrid
+ * session that moved server-side. One store read. Rejects with `StoreError`. @internal
+ */
+export async function isDenied(ctx: Context, handle: string): Promise<boolean> {
+  return (await storeGet(ctx, denyKey(handle))) !== undefined;
+}
+
+/**
+ * Denylist `handle` until `exp` plus the leeway (nothing once that has passed: the token is
+ * refused as expired anyway). Rejects with `StoreError`. @internal
+ */
+export async function deny(ctx: Context, handle: string, exp: number): Promise<void> {
   const expiresAt = exp + ctx.sealed!.leeway;
   if (expiresAt <= ctx.now()) return; // the token is refused as expired anyway
   await storeSet(ctx, denyKey(handle), { data: DENIED, version: 1, expiresAt, userId: null });

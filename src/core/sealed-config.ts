@@ -15,6 +15,9 @@ import type { SessionStore } from './store.js';
 /** Marks a store made by `cookieStore()`; its value is the store's options. */
 export const COOKIE_STORE: unique symbol = Symbol.for('sessionkit.cookieStore') as never;
 
+/** Marks a store made by `hybridStore()`; its value is the stateless side's settings. */
+export const HYBRID_STORE: unique symbol = Symbol.for('sessionkit.hybridStore') as never;
+
 /** Options of `cookieStore()` (`sessionkit/stores/cookie`). */
 export interface CookieStoreOptions {
   /**
@@ -53,6 +56,21 @@ export interface CookieStoreSettings {
   readonly codec?: ((ring: KeyRing) => TokenCodec) | undefined;
 }
 
+/** What the manager reads of a `hybridStore()`: its stateless side's settings. */
+export interface HybridStoreSettings {
+  readonly leeway: number;
+  readonly maxChunks: number;
+}
+
+/**
+ * A write-on-demand hybrid store (`sessionkit/stores/hybrid`): a `SessionStore` whose methods are
+ * its server-side store's, which the manager recognises — sessions stay sealed in the cookie while
+ * small and anonymous, and move to the server-side store when they need it (docs/stateless.md).
+ */
+export interface HybridStore extends SessionStore {
+  readonly [HYBRID_STORE]: HybridStoreSettings;
+}
+
 /**
  * A sealed-cookie store: a `SessionStore` the manager recognises. Its own methods reach the
  * revocation store, when there is one; without one they reject with `ConfigError`.
@@ -70,6 +88,11 @@ export interface SealedConfig {
   readonly names: ChunkCookies;
   /** Signed-in sessions are checked against the revocation store (`revocation.ts`). */
   readonly revocation: boolean;
+  /**
+   * A `hybridStore()`: these are the settings of its stateless side, and a session moves to the
+   * server-side store when it needs to (`hybrid.ts`).
+   */
+  readonly hybrid: boolean;
 }
 
 /** `true` when `store` was made by `cookieStore()`. */
@@ -77,22 +100,39 @@ export function isCookieStore(store: SessionStore): store is CookieStore {
   return typeof (store as Partial<CookieStore>)[COOKIE_STORE] === 'object';
 }
 
+/** `true` when `store` was made by `hybridStore()`. */
+export function isHybridStore(store: SessionStore): store is HybridStore {
+  return typeof (store as Partial<HybridStore>)[HYBRID_STORE] === 'object';
+}
+
 /**
- * The sealed-cookie settings for `store`, or `undefined` for a server-side store. Derives the
- * `cookie-seal` keys now, once. @internal
+ * The sealed-cookie settings for `store` — a cookie store, or the stateless side of a hybrid
+ * store — or `undefined` for a server-side store. Derives the seal keys now, once. @internal
  */
 export function resolveSealed(
   store: SessionStore,
   keys: KeyRing,
   cookie: ResolvedCookieOptions,
 ): SealedConfig | undefined {
+  if (isHybridStore(store)) {
+    const { leeway, maxChunks } = store[HYBRID_STORE];
+    const codec = aeadCodec(createSealKeys(keys, 'hybrid-seal'));
+    return {
+      codec,
+      leeway,
+      maxChunks,
+      names: chunkCookies(cookie),
+      revocation: false,
+      hybrid: true,
+    };
+  }
   if (!isCookieStore(store)) return undefined;
   const { leeway, maxChunks, revocation } = store[COOKIE_STORE];
   if (!revocation) warnUnrevocable();
   const settings = store[COOKIE_STORE];
   // Derived once, here: sealing and opening then cost one AES-GCM (or one JWS) operation.
   const codec = settings.codec?.(keys) ?? aeadCodec(createSealKeys(keys));
-  return { codec, leeway, maxChunks, names: chunkCookies(cookie), revocation };
+  return { codec, leeway, maxChunks, names: chunkCookies(cookie), revocation, hybrid: false };
 }
 
 let warned = false;

@@ -90,16 +90,21 @@ export interface Unsealed {
 }
 
 /**
- * Derive the `cookie-seal` keys of every secret in `ring`, once. The HKDF work happens here, at
+ * Derive the seal keys of every secret in `ring`, once: `cookie-seal` for `cookieStore()`,
+ * `hybrid-seal` for the stateless side of `hybridStore()` — the purpose is both the HKDF info and
+ * part of the AAD, so a token of one never opens as the other. The HKDF work happens here, at
  * startup, so sealing and opening cost one AES-GCM operation each. @internal
  */
-export function createSealKeys(ring: KeyRing): SealKeys {
-  const derived = ring.all('cookie-seal');
+export function createSealKeys(
+  ring: KeyRing,
+  purpose: 'cookie-seal' | 'hybrid-seal' = 'cookie-seal',
+): SealKeys {
+  const derived = ring.all(purpose);
   return {
     ids: ring.ids,
     keys: derived,
     aad: ring.ids.map((id) =>
-      Buffer.from(`sessionkit/sealed-v${SEALED_FORMAT_VERSION}\0cookie-seal\0${id}`),
+      Buffer.from(`sessionkit/sealed-v${SEALED_FORMAT_VERSION}\0${purpose}\0${id}`),
     ),
   };
 }

@@ -17,7 +17,7 @@ import {
   toValueAt,
 } from './codec.js';
 import type { Context } from './context.js';
-import { isSessionError, StateError } from './errors.js';
+import { ConfigError, isSessionError, StateError } from './errors.js';
 import { createFlash, type Flash } from './flash.js';
 import { generateCsrfSecret, maskCsrfToken, verifyCsrfToken } from './keys.js';
 import * as lifecycle from './lifecycle.js';
@@ -82,7 +82,8 @@ export class SessionImpl<D extends object, F extends object> implements Session<
   get status(): SessionStatus {
     const s = this.#state;
     if (s.destroyed) return 'destroyed';
-    return s.ops.length > 0 || s.rotation !== 'none' || s.cookieDirty ? 'modified' : 'unmodified';
+    const pending = s.ops.length > 0 || s.rotation !== 'none' || s.cookieDirty;
+    return pending || s.sealed?.move === true ? 'modified' : 'unmodified';
   }
 
   async load(): Promise<void> {
@@ -224,6 +225,19 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     this.#usable();
     this.#state.cookieDirty = true;
     this.#write({ kind: 'meta', patch: { persistent } });
+  }
+
+  moveServerSide(): void {
+    this.#alive();
+    const sealed = this.#ctx.sealed;
+    if (sealed !== undefined && !sealed.hybrid) {
+      throw new ConfigError(
+        'moveServerSide() needs a server side: cookieStore() and jwtStore() sessions live in the token only. Use hybridStore({ store }); see docs/stateless.md.',
+      );
+    }
+    // Server-side already (or a server-side store): nothing to move.
+    if (this.#state.sealed !== undefined) this.#state.sealed.move = true;
+    markAccessed(this.#state);
   }
 
   async csrfToken(): Promise<string> {

@@ -124,6 +124,14 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   /** Switch between a "remember me" cookie (`true`) and a browser-session cookie. */
   setPersistent(persistent: boolean): void;
   /**
+   * With `hybridStore()`: keep this session in the server-side store from now on — revocable,
+   * merged under concurrency, not bounded by the cookie — instead of sealed in the cookie. It
+   * moves at commit (its sealed token is refused from then on) and stays server-side until it
+   * ends. Does nothing for a session already server-side, and with server-side stores. Throws
+   * `ERR_SESSION_CONFIG` with `cookieStore()` and `jwtStore()`, which have no server side.
+   */
+  moveServerSide(): void;
+  /**
    * A CSRF token for this response: the session's synchronizer secret, masked with a fresh random
    * pad (BREACH-safe, different on every call). Creates the secret on first use — which saves the
    * session. The secret rotates on `regenerate()` / `login()` / `invalidate()`.

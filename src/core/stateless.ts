@@ -17,10 +17,12 @@ import type { SessionMeta, SessionPayload } from './codec.js';
 import { type Context, emit, emitGuess, short } from './context.js';
 import { type KeySize, TooLargeError } from './errors.js';
 import { applyOps, type SessionOp } from './ops.js';
+import type { SessionEvent } from './options.js';
 import { freshPayload, keyFor, keyOf } from './records.js';
 import { respond, type SessionResponse } from './response.js';
 import {
   checkRevoked,
+  isDenied,
   type NewUserSession,
   noteSeen,
   registerSession,
@@ -48,6 +50,8 @@ export interface SealedState {
   refused: boolean;
   /** The payload changed outside the op log (a flash consumed, a CSRF secret created). */
   dirty: boolean;
+  /** Hybrid store: the app asked to keep the session server-side (`moveServerSide()`). */
+  move: boolean;
   /**
    * What the last commit produced, not yet on a response: the cookie lines, or with a header
    * transport the token alone (one element).
@@ -66,20 +70,27 @@ export function createSealedState(presented: number): SealedState {
     user: undefined,
     refused: false,
     dirty: false,
+    move: false,
     lines: undefined,
   };
 }
 
 /**
- * Open the first presented token that authenticates and whose claims hold, with `leeway`: issued
- * no later than now, before its idle deadline and `exp` — and, for a signed-in session with a
- * revocation store, neither denylisted nor older than its user's generation. Every other one is
- * reported (`invalid-cookie`, `expire`) and skipped; with none the session starts fresh. Rejects
- * only with the revocation store's `StoreError`, after which the session is unusable. @internal
+ * Open the first of `tokens` (by default the presented ones) that authenticates and whose claims
+ * hold, with `leeway`: issued no later than now, before its idle deadline and `exp` — and, for a
+ * signed-in session with a revocation store, neither denylisted nor older than its user's
+ * generation; on a hybrid store's stateless side, anonymous and not moved server-side. Every
+ * other one is reported (`invalid-cookie`, `expire`) and skipped; with none the session starts
+ * fresh. Rejects only with the store's `StoreError`, after which the session is unusable.
+ * @internal
  */
-export async function loadSealed(ctx: Context, s: SessionState): Promise<void> {
+export async function loadSealed(
+  ctx: Context,
+  s: SessionState,
+  tokens: readonly string[] = s.cookieValues,
+): Promise<void> {
   try {
-    for (const token of s.cookieValues) {
+    for (const token of tokens) {
       if (await open(ctx, s, token)) break;
     }
     if (s.id === null && s.rotation !== 'invalidate') s.base = freshPayload(ctx, s.client);
@@ -114,7 +125,18 @@ async function open(ctx: Context, s: SessionState, token: string): Promise<boole
     return false;
   }
   const { userId } = payload.meta;
-  if (userId !== null && sealed.revocation) {
+  if (sealed.hybrid) {
+    // A hybrid's stateless side is anonymous only (signing in moves a session server-side), and
+    // the stateless token of a session that moved is denylisted (`hybrid.ts`): one small read.
+    if (userId !== null) {
+      emit(ctx, { type: 'invalid-cookie', reason: 'claims', ip: s.client.ip });
+      return false;
+    }
+    if (await isDenied(ctx, keyFor(s, claims.sid))) {
+      emit(ctx, { type: 'invalid-cookie', reason: 'revoked', ip: s.client.ip });
+      return false;
+    }
+  } else if (userId !== null && sealed.revocation) {
     const check = await checkRevoked(ctx, keyFor(s, claims.sid), userId, claims.gen);
     if (check.revoked) {
       emit(ctx, { type: 'invalid-cookie', reason: 'revoked', ip: s.client.ip });
@@ -181,6 +203,8 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
   const meta = { ...payload.meta, lastSeenAt: t };
   let id = s.id;
   let gen = userId === null ? 0 : st.gen;
+  // Emitted once sealed: a session too large for its cookie was not created, nor rotated.
+  let event: SessionEvent | undefined;
   if (id === null || s.rotation !== 'none') {
     const previous = id;
     id = ctx.generateId();
@@ -189,20 +213,17 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
       const replaces = previous !== null && st.userId === userId ? keyFor(s, previous) : null;
       gen = await registerSession(ctx, userId, newUserSession(handle, meta), replaces);
     }
-    if (previous === null) emit(ctx, { type: 'create', handle: short(handle), userId });
+    if (previous === null) event = { type: 'create', handle: short(handle), userId };
     else {
       await retireOpened(ctx, s, previous);
-      emit(ctx, {
-        type: 'regenerate',
-        handle: short(handle),
-        previous: short(keyFor(s, previous)),
-      });
+      event = { type: 'regenerate', handle: short(handle), previous: short(keyFor(s, previous)) };
     }
   } else {
-    if (!changed) emit(ctx, { type: 'touch', handle: short(keyOf(s)) });
+    if (!changed) event = { type: 'touch', handle: short(keyOf(s)) };
     if (userId !== null && st.user !== undefined) await noteSeen(ctx, userId, keyOf(s), st.user);
   }
   await seal(ctx, s, id, { ...payload, meta }, gen);
+  if (event !== undefined) emit(ctx, event);
 }
 
 /** Seal `payload` under session `id` into the cookie lines; the request now works on it. */

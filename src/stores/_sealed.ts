@@ -1,7 +1,8 @@
 /**
  * Private (not exported from the package): what `cookieStore()` and `jwtStore()` share — checking
- * the stateless options and making the store the manager recognises, whose own methods reach the
- * revocation store (so the manager's store gateway covers revocation I/O too).
+ * the stateless options (also `hybridStore()`'s, for its stateless side) and making the store the
+ * manager recognises, whose own methods reach the revocation store (so the manager's store
+ * gateway covers revocation I/O too).
  */
 
 import { MAX_CHUNKS } from '../core/chunks.js';
@@ -31,17 +32,8 @@ export function statelessStore(
   options: CookieStoreOptions,
   codec?: (ring: KeyRing) => TokenCodec,
 ): CookieStore {
-  const { leeway = 5_000, maxChunks = DEFAULT_CHUNKS, revocation } = options;
-  if (!Number.isSafeInteger(leeway) || leeway < 0 || leeway > MAX_LEEWAY) {
-    throw new ConfigError(
-      `${factory}: \`leeway\` must be a whole number of milliseconds from 0 to ${MAX_LEEWAY} (default 5000).`,
-    );
-  }
-  if (!Number.isSafeInteger(maxChunks) || maxChunks < 1 || maxChunks > MAX_CHUNKS) {
-    throw new ConfigError(
-      `${factory}: \`maxChunks\` must be an integer from 1 to ${MAX_CHUNKS} (default ${DEFAULT_CHUNKS}).`,
-    );
-  }
+  const { revocation } = options;
+  const { leeway, maxChunks } = statelessSettings(factory, options);
   if (revocation !== undefined && !isSessionStore(revocation)) {
     throw new ConfigError(
       `${factory}: \`revocation\` must be a SessionStore (get, set, touch and delete), e.g. redisStore({ client }).`,
@@ -59,6 +51,29 @@ export function statelessStore(
         };
   const settings = { leeway, maxChunks, revocation: revocation !== undefined, codec };
   return Object.assign(store, { [COOKIE_STORE]: Object.freeze(settings) });
+}
+
+/**
+ * The `leeway` (default 5 000 ms) and `maxChunks` (default 3) of a stateless store's options.
+ * Throws `ConfigError` naming `factory` for a `leeway` outside 0–300 000 ms or a `maxChunks`
+ * outside 1–4. @internal
+ */
+export function statelessSettings(
+  factory: string,
+  options: { leeway?: number | undefined; maxChunks?: number | undefined },
+): { leeway: number; maxChunks: number } {
+  const { leeway = 5_000, maxChunks = DEFAULT_CHUNKS } = options;
+  if (!Number.isSafeInteger(leeway) || leeway < 0 || leeway > MAX_LEEWAY) {
+    throw new ConfigError(
+      `${factory}: \`leeway\` must be a whole number of milliseconds from 0 to ${MAX_LEEWAY} (default 5000).`,
+    );
+  }
+  if (!Number.isSafeInteger(maxChunks) || maxChunks < 1 || maxChunks > MAX_CHUNKS) {
+    throw new ConfigError(
+      `${factory}: \`maxChunks\` must be an integer from 1 to ${MAX_CHUNKS} (default ${DEFAULT_CHUNKS}).`,
+    );
+  }
+  return { leeway, maxChunks };
 }
 
 /** Without a revocation store a stateless store holds no records: the manager never calls these. */

@@ -151,6 +151,7 @@ describe('key ring: derivation and signatures (known answers)', () => {
       'cookie-sign': 'xPDOd8qpYXYQHYm3YdYtpjzD5wHyjaCsD42hfZO3H8U',
       'payload-encrypt': 'IuFflXbzuZ2wmeQZUrbRtgIYA7_BcxLAR3cD2WbSPnc',
       'cookie-seal': 'ZjJlpWSR1RF_xbVcic48TeXQmBshHaaYPo1aaQ-q-L8',
+      'hybrid-seal': '8w6cJIwPxwyGbDVUe_B0epJ3L9W4pj6aOg00NDKpSyQ',
       jwt: 'cpuZR0rqkWyXEOhG6dC33GUQ6S8MAAAKmWfvasNTsa8',
       csrf: 'KquYr7o_2ZzZffrqSBrlD_RjkubTzK-ZpTTuL7vnxic',
       fingerprint: 'OPDquA9miiRCsJISgWL7QY5HJc46tH8j0JLBimY2zTY',

@@ -5,9 +5,9 @@
 
 import { Agent, request } from 'node:http';
 import autocannon, { type AutocannonResult, type Instance } from 'autocannon';
+import type { BurstTrial, Scenario } from './plan.js';
 
-/** The three scenarios. */
-export type Scenario = 'A' | 'B' | 'C';
+export type { BurstTrial, Scenario };
 
 /** Method and path of each scenario's request. */
 export const ROUTES: Record<Scenario, { method: 'GET' | 'POST'; path: string }> = {
@@ -104,15 +104,6 @@ export function runLoad(
       },
     );
   });
-}
-
-/** One burst trial: what was sent, what succeeded, the final counter. */
-export interface BurstTrial {
-  ok: number;
-  failed: number;
-  final: number;
-  /** Increments answered 2xx but missing from the final counter. */
-  lost: number;
 }
 
 /**

@@ -1,6 +1,19 @@
-/** The contenders, the settings of a full and a quick run, and the result shapes. */
+/**
+ * The contenders, the settings of a full and a quick run, and the result shapes. Imports nothing,
+ * so the report can be rendered (and tested) without the load generator.
+ */
 
-import type { BurstTrial, Scenario } from './load.js';
+/** The three scenarios (requests in `load.ts`). */
+export type Scenario = 'A' | 'B' | 'C';
+
+/** One burst trial: what was sent, what succeeded, the final counter. */
+export interface BurstTrial {
+  ok: number;
+  failed: number;
+  final: number;
+  /** Increments answered 2xx but missing from the final counter. */
+  lost: number;
+}
 
 /** Framework a contender runs on. */
 export type Framework = 'node' | 'express' | 'fastify';

@@ -3,7 +3,6 @@
  * run (bare framework, floor, best peer) and the ratios to them, and number formatting.
  */
 
-import type { Scenario } from './load.js';
 import {
   type Contender,
   type ContenderResult,
@@ -11,6 +10,7 @@ import {
   type Library,
   type Round,
   type RunResult,
+  type Scenario,
   stateless,
 } from './plan.js';
 

@@ -4,8 +4,7 @@
  * facade), each measured in this one run. A target whose contenders did not run shows `n/a`.
  */
 
-import type { Scenario } from './load.js';
-import { type Framework, type RunResult, stateless } from './plan.js';
+import { type Framework, type RunResult, type Scenario, stateless } from './plan.js';
 import {
   bareOf,
   bestPeer,

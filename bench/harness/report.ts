@@ -5,8 +5,13 @@
  * method and machine (`report-method.ts`). The chart is `report-svg.ts`.
  */
 
-import type { Scenario } from './load.js';
-import { type ContenderResult, type Round, type RunResult, stateless } from './plan.js';
+import {
+  type ContenderResult,
+  type Round,
+  type RunResult,
+  type Scenario,
+  stateless,
+} from './plan.js';
 import {
   bareOf,
   bestPeer,

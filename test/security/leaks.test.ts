@@ -20,7 +20,7 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
   describe(`leaks: ${adapter.name} × ${storeTarget.name}`, () => {
     it('no secret, key, raw id, store key, connection string or stack in any body or event', async () => {
       const h = await start(adapter, storeTarget, {
-        manager: { idleTimeout: 10 * MINUTE, maxPayloadBytes: 4096, storeTimeout: 200 },
+        manager: { idleTimeout: 10 * MINUTE, maxPayloadBytes: 4096, storeTimeout: 500 },
         ...(adapter.csrf
           ? { csrf: { except: ['/set', '/login', '/logout', '/slow-set', '/big'] } }
           : {}),

@@ -230,7 +230,7 @@ for (const [adapter, storeTarget] of matrix(import.meta.url)) {
     });
 
     it('outage: a hanging store is a 503 after storeTimeout, never a hung request or a 200', async () => {
-      const h = await start(adapter, storeTarget, { manager: { storeTimeout: 100 } });
+      const h = await start(adapter, storeTarget, { manager: { storeTimeout: 500 } });
       const pair = await h.newSession({ kept: true });
       h.probe.hanging.add('get');
       expectGenericFailure(h, await h.req('GET', '/whoami', { cookie: pair }), 503);

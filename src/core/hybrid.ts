@@ -44,12 +44,13 @@ export function splitTokens(tokens: readonly string[]): {
 
 /**
  * `true` when the request asks something of its stateless session that only the server side can
- * give: a sign-in (a session with a user is always server-side) or `moveServerSide()`. A session
- * destroyed in this request moves nowhere. @internal
+ * give: a sign-in (a session with a user is always server-side), `moveServerSide()`, or a write in
+ * lock mode (a sealed cookie has nothing to lock: the session moves, so that the requests after
+ * this one are serialized). A session destroyed in this request moves nowhere. @internal
  */
 export function mustMove(s: SessionState): boolean {
   if (s.destroyed) return false;
-  return s.sealed!.move || s.ops.some(signsIn);
+  return s.sealed!.move || (s.mode === 'lock' && s.ops.length > 0) || s.ops.some(signsIn);
 }
 
 function signsIn(op: SessionOp): boolean {

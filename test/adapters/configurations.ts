@@ -1,7 +1,8 @@
 /**
  * The configurations the adapter contract runs in, on every adapter: server-side sessions in
- * the cookie (the default), sealed-cookie sessions (`cookieStore()`), and server-side sessions over
- * `Authorization: Bearer`. Each says how its manager is made over the suite's probe store, how a
+ * the cookie (the default), sealed-cookie sessions (`cookieStore()`), server-side sessions over
+ * `Authorization: Bearer`, and the write-on-demand hybrid (`hybridStore()`: sealed while
+ * anonymous, server-side once signed in). Each says how its manager is made over the suite's probe store, how a
  * client presents its credential and reads a new one, and which abilities it lacks — the suite
  * defines a test only where its claim applies, and states each lack in a test of its own.
  */
@@ -9,6 +10,7 @@
 import type { SessionManagerOptions, SessionResponse } from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { cookieStore } from '../../src/stores/cookie.js';
+import { hybridStore } from '../../src/stores/hybrid.js';
 
 /**
  * What a configuration may lack:
@@ -16,10 +18,13 @@ import { cookieStore } from '../../src/stores/cookie.js';
  * - `record`: a server-side record — a rotated, invalidated or destroyed anonymous session's old
  *   credential is dead at once, a write keeps the credential, store outages reach every request;
  * - `merge`: concurrent requests merge through compare-and-set (no lost update, 409 on a
- *   read-modify-write race, lock mode, flash delivered once across parallel requests);
+ *   read-modify-write race, lock mode serializing them, flash delivered once across parallel
+ *   requests);
+ * - `lock`: lock mode is available at all (a configuration with a server side has it, even where
+ *   its anonymous sessions are stateless and lack `merge`);
  * - `header`: the session travels in a request header, and the new token in a response header.
  */
-export type Ability = 'cookie' | 'record' | 'merge' | 'header';
+export type Ability = 'cookie' | 'record' | 'merge' | 'lock' | 'header';
 
 /** A response's new credential, in the shape of a parsed `Set-Cookie` line. */
 export interface Credential {
@@ -100,7 +105,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
   },
   {
     name: 'sealed cookie',
-    lacks: new Set(['record', 'merge', 'header']),
+    lacks: new Set(['record', 'merge', 'lock', 'header']),
     // The probe store is the revocation store: anonymous sealed sessions never reach it. No
     // leeway, so the suite's timeouts land to the millisecond (leeway: test/core/stateless.test.ts).
     manager: (store) => ({ store: cookieStore({ revocation: store, leeway: 0 }) }),
@@ -121,5 +126,15 @@ export const CONFIGURATIONS: readonly Configuration[] = [
       return [credential(token, token, token === '' ? ['Max-Age=0'] : [])];
     },
     fromResponse: (out) => out.token?.[1],
+  },
+  {
+    name: 'hybrid',
+    // The suite's sessions are anonymous, so stateless: no record, no merge. Signing in moves a
+    // session server-side (its cookie becomes a signed id); lock mode is there for those.
+    lacks: new Set(['record', 'merge', 'header']),
+    // No leeway, so the suite's timeouts land to the millisecond (as for the sealed cookie).
+    manager: (store) => ({ store: hybridStore({ store, leeway: 0 }) }),
+    token: new RegExp(`${SEALED.source}|${SIGNED_ID.source}`),
+    ...inCookie,
   },
 ];

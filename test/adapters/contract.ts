@@ -567,12 +567,17 @@ function describeConfiguration(options: DescribeAdapterOptions, config: Configur
           expect((await h.req('GET', '/all', { cookie: old })).json).toEqual({ a: 1 });
         });
       }
-      if (!has('merge')) {
-        it('declares it lacks merge: lock mode is refused, and parallel writers each get their own credential', async () => {
+      if (!has('lock')) {
+        it('declares it lacks lock: lock mode is refused', async () => {
           const h = await start();
           expect(() => h.manager.begin({ concurrency: 'lock' })).toThrowError(
             expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }),
           );
+        });
+      }
+      if (!has('merge')) {
+        it('declares it lacks merge: parallel writers each get their own credential', async () => {
+          const h = await start();
           const cookie = await h.newSession({ n: 0 });
           const [a, b] = await Promise.all([
             h.req('POST', '/set', { cookie, body: { values: { x: 1 } } }),
@@ -1242,7 +1247,7 @@ function describeConfiguration(options: DescribeAdapterOptions, config: Configur
       );
 
       test(
-        ['merge'],
+        ['merge', 'lock'],
         'in lock mode (adapter option) read-modify-write requests serialize: none is lost',
         async () => {
           const h = await start({ server: { concurrency: 'lock' } });

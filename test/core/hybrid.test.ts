@@ -177,6 +177,36 @@ for (const kind of ['memory', 'sqlite', 'redis', 'postgres', 'tiered'] as Backen
       expect((await run(m, jar, (s) => s.get('n'))).result).toBe(20);
     });
 
+    it('a write in lock mode moves the session server-side; from then on lock mode serializes it', async (ctx) => {
+      if (backend === undefined) return ctx.skip(reason);
+      const { m } = setup();
+      const jar = new Jar();
+      await run(m, jar, (s) => s.set('x', 0));
+      expect(jar.get('sid')).toMatch(SEALED);
+      // A read in lock mode leaves it stateless; a write moves it.
+      const lockedRun = (j: Jar, fn: (s: S) => Promise<unknown> | unknown) =>
+        (async () => {
+          const scope = m.begin({ cookie: j.header, concurrency: 'lock' });
+          await fn(scope.session);
+          j.take((await scope.end()).setCookie);
+        })();
+      await lockedRun(jar, (s) => s.get('x'));
+      expect(jar.get('sid')).toMatch(SEALED);
+      await lockedRun(jar, (s) => s.set('x', 0));
+      expect(jar.get('sid')).toMatch(SIGNED);
+      // Read-modify-write with a plain get and set: only the lock keeps these from racing.
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          lockedRun(new Jar(jar.header), async (s) => {
+            const x = (await s.get('x')) as number;
+            await new Promise((resolve) => setTimeout(resolve, 2));
+            s.set('x', x + 1);
+          }),
+        ),
+      );
+      expect((await run(m, jar, (s) => s.get('x'))).result).toBe(10);
+    });
+
     it('logout ends the server-side session; the next session starts stateless', async (ctx) => {
       if (backend === undefined) return ctx.skip(reason);
       const { m } = setup();

@@ -154,7 +154,7 @@ async function openSqlServer(spec: SqlServerSpec, options: OpenOptions): Promise
       ...(spec.ssl ? { ssl: true } : {}),
     });
     pool.on('error', () => {}); // an idle client dropped by the server; the next query reports it
-    store = postgresStore({ pool, ...table });
+    store = postgresStore({ pool, prepare: spec.prepare ?? true, ...table });
     end = () => pool.end();
   } else {
     const { default: mysql } = await loadPackage('mysql', 'mysql2', () => import('mysql2/promise'));

@@ -13,7 +13,7 @@ const PARAMS: Readonly<Record<Exclude<StoreKind, 'tiered' | 'cookie'>, readonly 
   file: ['fsync'],
   sqlite: ['table', 'busyTimeout'],
   redis: ['prefix', 'client', 'connectTimeout'],
-  postgres: ['table', 'poolSize', 'connectTimeout', 'ssl'],
+  postgres: ['table', 'poolSize', 'connectTimeout', 'ssl', 'prepare'],
   mysql: ['table', 'poolSize', 'connectTimeout', 'ssl'],
 };
 

@@ -97,6 +97,7 @@ export function parseServer(scheme: string, s: Scheme, rest: string): RedisSpec 
     poolSize: integer(params, 'poolSize', 1, 1000) ?? 10,
     connectTimeout,
     ssl: boolean(params, 'ssl') ?? false,
+    ...(s.kind === 'postgres' ? { prepare: boolean(params, 'prepare') ?? true } : {}),
   };
 }
 

@@ -74,6 +74,8 @@ export interface SqlServerSpec {
   poolSize: number;
   connectTimeout: number;
   ssl: boolean;
+  /** PostgreSQL: send the per-request statements named (prepared); `?prepare=false` turns it off. */
+  prepare?: boolean | undefined;
 }
 
 /** A store that is not tiered. */

@@ -1,7 +1,7 @@
 /**
  * Private module (never in the exports map): the dialect contract of the SQL session stores, the
- * SQL text built from it (identifier validation, the DDL text, every statement) and how result
- * rows read back as records.
+ * SQL text built from it (identifier validation, the DDL text, every statement). How result rows
+ * read back as records is `_sql-rows.ts`.
  *
  * `_sql.ts` runs these statements; a store file (`postgres.ts`, `mysql.ts`, `sqlite.ts`) supplies
  * only a {@link SqlDialect}. Statements are written with `?` placeholders and rewritten once by
@@ -11,15 +11,12 @@
  */
 
 import { ConfigError } from '../core/errors.js';
-import { isStoreKey, type StoreEntry, type StoreRecord } from '../core/store.js';
 
 const DEFAULT_TABLE = 'sessionkit_sessions';
 /** Room for the `_expires_at_idx` suffix within PostgreSQL's 63-byte identifier limit. */
 const DEFAULT_MAX_TABLE_LENGTH = 48;
 const COLUMN_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const COLUMN_NAMES = ['key', 'data', 'version', 'expiresAt', 'userId'] as const;
-/** Keeps a leading U+FEFF: a payload is returned exactly as written. */
-const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Keys fetched per query while streaming `ids()`. */
 export const IDS_PAGE = 500;
 /** Rows one prune statement deletes unless the caller says otherwise. */
@@ -70,6 +67,12 @@ export interface SqlNames {
   expiresIndex: string;
   userIndex: string;
   locksExpiresIndex: string;
+  /**
+   * Dialects with {@link SqlDialect.expiryBucket} only: the quoted expiry-bucket column
+   * (`<expiresAt column>_bucket`) and its index (`<table>_bucket_idx`).
+   */
+  expiresBucket?: string | undefined;
+  bucketIndex?: string | undefined;
 }
 
 /** What distinguishes one SQL database from another. Everything else is shared. */
@@ -131,6 +134,18 @@ export interface SqlDialect {
   encodeData?(data: string): SqlParam;
   /** The expression that reads the data column back (text or bytes). @default the column */
   readData?(column: string): string;
+  /**
+   * Width in ms of the expiry buckets (PostgreSQL): the schema indexes a column the database
+   * derives as `expires_at / expiryBucket`, not `expires_at` itself, so a write that moves the
+   * expiry within its bucket changes no indexed column (a HOT update). Prune and the expired
+   * counts then filter by bucket first, then by exact expiry. @default none: `expires_at` is indexed
+   */
+  expiryBucket?: number;
+  /**
+   * The statements `migrate()` (and a lazy `createTable`) sends for the DDL statements `ddl`.
+   * @default each DDL statement on its own
+   */
+  migration?(ddl: readonly string[]): string[];
 }
 
 /** Every statement of a store, with the dialect's placeholders (see {@link sqlStatements}). */
@@ -193,6 +208,19 @@ export function sqlNames(dialect: SqlDialect, options: SqlSchemaOptions, who: st
     throw new ConfigError(`${who}: \`columns\` must name five different columns.`);
   }
   const q = (id: string) => dialect.quote(id);
+  const bucket = `${columns.expiresAt.slice(0, 56)}_bucket`;
+  if (dialect.expiryBucket !== undefined && lower.includes(bucket.toLowerCase())) {
+    throw new ConfigError(
+      `${who}: \`columns\` must not name \`${bucket}\`: it is the expiry bucket column.`,
+    );
+  }
+  const bucketNames =
+    dialect.expiryBucket === undefined
+      ? {}
+      : {
+          expiresBucket: q(bucket),
+          bucketIndex: q(`${table}_bucket_idx`),
+        };
   return {
     tableNames: [table, locks],
     table: q(table),
@@ -205,6 +233,7 @@ export function sqlNames(dialect: SqlDialect, options: SqlSchemaOptions, who: st
     expiresIndex: q(`${table}_expires_at_idx`),
     userIndex: q(`${table}_user_id_idx`),
     locksExpiresIndex: q(`${locks}_expires_at_idx`),
+    ...bucketNames,
   };
 }
 
@@ -229,6 +258,7 @@ export function sqlStatements(dialect: SqlDialect, n: SqlNames): SqlStatements {
   const lockInsert = `INSERT INTO ${l} (${q('key')}, ${q('owner')}, ${q('expires_at')}) VALUES (?, ?, ?)`;
   const lockOwner = `${l}.${q('owner')}`;
   const byUserDelete = `DELETE FROM ${t} WHERE ${u} = ? AND ${e} > ?`;
+  const expired = expiredWhere(n);
   const raw: Record<StatementName, string> = {
     get: `${select} WHERE ${k} = ? AND ${e} > ?`,
     upsert,
@@ -246,8 +276,8 @@ export function sqlStatements(dialect: SqlDialect, n: SqlNames): SqlStatements {
     unlock: `DELETE FROM ${l} WHERE ${q('key')} = ? AND ${q('owner')} = ? AND ${q('expires_at')} > ?`,
     byUser: `${select} WHERE ${u} = ? AND ${e} > ?`,
     byUserDeleteAll: byUserDelete,
-    counts: `SELECT (SELECT COUNT(*) FROM ${t} WHERE ${e} > ?) AS ${q('live')}, (SELECT COUNT(*) FROM ${t} WHERE ${e} <= ?) AS ${q('expired')}, (SELECT COUNT(*) FROM ${l} WHERE ${q('expires_at')} > ?) AS ${q('locks')}, (SELECT COUNT(*) FROM ${l} WHERE ${q('expires_at')} <= ?) AS ${q('expired_locks')}`,
-    countExpired: `SELECT COUNT(*) AS ${q('n')} FROM ${t} WHERE ${e} <= ?`,
+    counts: `SELECT (SELECT COUNT(*) FROM ${t} WHERE ${e} > ?) AS ${q('live')}, (SELECT COUNT(*) FROM ${t} WHERE ${expired}) AS ${q('expired')}, (SELECT COUNT(*) FROM ${l} WHERE ${q('expires_at')} > ?) AS ${q('locks')}, (SELECT COUNT(*) FROM ${l} WHERE ${q('expires_at')} <= ?) AS ${q('expired_locks')}`,
+    countExpired: `SELECT COUNT(*) AS ${q('n')} FROM ${t} WHERE ${expired}`,
     page: `${select} WHERE ${e} > ? AND ${k} > ? ORDER BY ${k} LIMIT ${IDS_PAGE}`,
     ids: `SELECT ${k} AS ${q('key')} FROM ${t} WHERE ${e} > ? AND ${k} > ? ORDER BY ${k} LIMIT ${IDS_PAGE}`,
   };
@@ -260,8 +290,29 @@ export function sqlStatements(dialect: SqlDialect, n: SqlNames): SqlStatements {
 }
 
 /**
- * The batched prune statements for `limit` rows per statement: expired sessions, then expired
- * lock rows, each `DELETE` with one `?` (the clock), in the dialect's placeholders.
+ * The condition selecting expired sessions: `expires_at <= ?`, or with an expiry bucket column
+ * `bucket <= ? AND expires_at <= ?` (an index range on the bucket, then the exact expiry). Its
+ * parameters are {@link expiredParams}.
+ */
+function expiredWhere(n: SqlNames): string {
+  const exact = `${n.expiresAt} <= ?`;
+  return n.expiresBucket === undefined ? exact : `${n.expiresBucket} <= ? AND ${exact}`;
+}
+
+/**
+ * The parameters of the expired-sessions condition at clock `at`: `[at]`, or with an expiry
+ * bucket `[bucket of at, at]` — the bucket computed exactly as the database derives it
+ * (integer division truncating toward zero), so every expired row's bucket is `<=` it.
+ */
+export function expiredParams(dialect: SqlDialect, at: number): SqlParam[] {
+  const width = dialect.expiryBucket;
+  return width === undefined ? [at] : [Math.trunc(at / width), at];
+}
+
+/**
+ * The batched prune statements for `limit` rows per statement: expired sessions (parameters
+ * {@link expiredParams}), then expired lock rows (one `?`, the clock), in the dialect's
+ * placeholders.
  */
 export function pruneStatements(
   dialect: SqlDialect,
@@ -274,14 +325,9 @@ export function pruneStatements(
     ((table: string, key: string, where: string, max: number) =>
       `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ${max})`);
   return {
-    sessions: dialect.placeholders(batch(n.table, n.key, `${n.expiresAt} <= ?`, limit)),
+    sessions: dialect.placeholders(batch(n.table, n.key, expiredWhere(n), limit)),
     locks: dialect.placeholders(batch(n.locks, q('key'), `${q('expires_at')} <= ?`, limit)),
   };
-}
-
-/** A `COUNT(*)` as a number, whether the driver returns number, string (pg) or bigint. */
-export function countOf(value: unknown): number {
-  return integer(value) ?? 0;
 }
 
 function identifier(
@@ -297,44 +343,4 @@ function identifier(
     );
   }
   return value;
-}
-
-/** Result rows (`key` + record columns) as store entries; malformed rows are skipped. */
-export function toEntries(rows: readonly unknown[]): StoreEntry[] {
-  const entries: StoreEntry[] = [];
-  for (const row of rows) {
-    const record = toRecord(row);
-    const key = (row as { key?: unknown }).key;
-    if (record && isStoreKey(key)) entries.push({ key, record });
-  }
-  return entries;
-}
-
-/**
- * A result row as a record (`data`, `version`, `expires_at`, `user_id` columns; integers as
- * number, string or bigint; text as string or bytes), or `undefined` when malformed.
- */
-export function toRecord(row: unknown): StoreRecord | undefined {
-  if (typeof row !== 'object' || row === null) return undefined;
-  const r = row as Record<string, unknown>;
-  const data = text(r.data);
-  const version = integer(r.version);
-  const expiresAt = integer(r.expires_at);
-  const userId = r.user_id === null || r.user_id === undefined ? null : text(r.user_id);
-  if (data === undefined || version === undefined || expiresAt === undefined) return undefined;
-  if (userId === undefined) return undefined;
-  return { data, version, expiresAt, userId };
-}
-
-/** Text from a text column (string) or a binary one (bytes, decoded as UTF-8). */
-function text(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) return UTF8.decode(value);
-  return undefined;
-}
-
-/** A BIGINT as a number, whether the driver returns number, string (pg) or bigint. */
-function integer(value: unknown): number | undefined {
-  const n = typeof value === 'string' || typeof value === 'bigint' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }

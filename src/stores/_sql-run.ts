@@ -16,7 +16,7 @@ import {
 } from '../core/store.js';
 import type { SqlQuery, SqlResult } from './_sql.js';
 import {
-  countOf,
+  expiredParams,
   IDS_PAGE,
   PRUNE_BATCH,
   pruneStatements,
@@ -24,8 +24,8 @@ import {
   type SqlNames,
   type SqlParam,
   type SqlStatements,
-  toEntries,
 } from './_sql-dialect.js';
+import { countOf, toEntries } from './_sql-rows.js';
 
 /** Extra runs of a statement the database rolled back as a deadlock victim. */
 const TRANSIENT_RETRIES = 5;
@@ -92,9 +92,9 @@ export async function run(
   }
 }
 
-/** Apply the DDL, statement by statement (each `IF NOT EXISTS`). */
+/** Apply the DDL (each statement idempotent), as the dialect's migration sends it. */
 export async function migrate(ctx: SqlContext, signal?: AbortSignal): Promise<void> {
-  for (const sql of ctx.ddl) {
+  for (const sql of ctx.dialect.migration?.(ctx.ddl) ?? ctx.ddl) {
     throwIfAborted(signal);
     try {
       await ctx.query(sql, []);
@@ -173,15 +173,16 @@ export async function pruneInBatches(
       ? { sessions: ctx.s.prune, locks: ctx.s.pruneLocks }
       : pruneStatements(ctx.dialect, ctx.names, limit);
   const at = ctx.now();
+  const expired = expiredParams(ctx.dialect, at);
   const progress: PruneProgress = { removed: 0 };
   if (onProgress !== undefined) {
-    const { rows } = await run(ctx, 'prune', ctx.s.countExpired, [at], signal);
+    const { rows } = await run(ctx, 'prune', ctx.s.countExpired, expired, signal);
     progress.total = countOf((rows[0] as { n?: unknown } | undefined)?.n);
     onProgress({ ...progress });
   }
   for (;;) {
     const started = performance.now();
-    const { affected } = await run(ctx, 'prune', statements.sessions, [at], signal);
+    const { affected } = await run(ctx, 'prune', statements.sessions, expired, signal);
     progress.removed += affected;
     if (affected > 0) onProgress?.({ ...progress });
     if (affected < limit) break;
@@ -208,7 +209,8 @@ async function rest(ctx: SqlContext, batchMs: number): Promise<void> {
 /** `counts()`: live and expired rows of both tables, in one statement. */
 export async function tableCounts(ctx: SqlContext, signal?: AbortSignal): Promise<SqlCounts> {
   const at = ctx.now();
-  const { rows } = await run(ctx, 'counts', ctx.s.counts, [at, at, at, at], signal);
+  const params = [at, ...expiredParams(ctx.dialect, at), at, at];
+  const { rows } = await run(ctx, 'counts', ctx.s.counts, params, signal);
   const row = (rows[0] ?? {}) as Record<string, unknown>;
   return {
     live: countOf(row.live),

@@ -31,12 +31,12 @@ import {
   type SqlDialect,
   type SqlParam,
   type SqlSchemaOptions,
+  type SqlStatements,
   sqlNames,
   sqlSchemaText,
   sqlStatements,
-  toEntries,
-  toRecord,
 } from './_sql-dialect.js';
+import { toEntries, toRecord } from './_sql-rows.js';
 import {
   migrateReport,
   pagedEntries,
@@ -55,6 +55,7 @@ export type {
   SqlNames,
   SqlParam,
   SqlSchemaOptions,
+  SqlStatements,
 } from './_sql-dialect.js';
 export { sqlSchema } from './_sql-dialect.js';
 export type { SqlCounts, SqlMigration } from './_sql-run.js';
@@ -83,6 +84,11 @@ export interface SqlBinding {
    * missing table or a closed connection throws there, as `StoreError` (operation `'init'`).
    */
   setup?(ddl: string | undefined, statements: readonly string[]): void;
+  /**
+   * Called once inside the factory with every fixed statement by name (`get`, `replace`, …),
+   * for a binding that sends some of them as named (server-side prepared) statements.
+   */
+  prepare?(statements: SqlStatements): void;
 }
 
 /** Options shared by the SQL stores (`postgresStore`, `mysqlStore`). */
@@ -149,10 +155,11 @@ export function createSqlStore(
     throw new ConfigError(`${factory}: \`now\` must be a function returning epoch ms.`);
   }
   const names = sqlNames(dialect, options, factory);
-  const { query, setup } = typeof binding === 'function' ? { query: binding } : binding;
+  const { query, setup, prepare } = typeof binding === 'function' ? { query: binding } : binding;
   const ddl = dialect.schema(names);
   const schema = sqlSchemaText(dialect, ddl);
   const s = sqlStatements(dialect, names);
+  prepare?.(s);
   const ctx: SqlContext = {
     dialect,
     query,

@@ -225,7 +225,7 @@ describe('store commands: usage', () => {
     ]);
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr).toBe(
-      'sessionkit stats: Unknown parameter `pool` in the postgres store URL; it accepts `table`, `poolSize`, `connectTimeout`, `ssl`.\n',
+      'sessionkit stats: Unknown parameter `pool` in the postgres store URL; it accepts `table`, `poolSize`, `connectTimeout`, `ssl`, `prepare`.\n',
     );
   });
 

@@ -75,8 +75,9 @@ describe('store URLs', () => {
     ],
     [
       'postgresql://db:6543/app?table=s&poolSize=3&connectTimeout=900&ssl=true',
-      { kind: 'postgres', table: 's', poolSize: 3, connectTimeout: 900, ssl: true },
+      { kind: 'postgres', table: 's', poolSize: 3, connectTimeout: 900, ssl: true, prepare: true },
     ],
+    ['postgres://pgbouncer:6432/app?prepare=false', { kind: 'postgres', prepare: false }],
     ['mysql://root@127.0.0.1/test', { kind: 'mysql', port: 3306, poolSize: 10, ssl: false }],
     ['mariadb://db/app', { kind: 'mysql', where: 'mysql db:3306/app' }],
   ])('%s', (url, spec) => {
@@ -135,6 +136,8 @@ describe('store URLs', () => {
     ['postgres://a,b/db', /names one host/],
     ['postgres://h/db?poolSize=0', /`poolSize` must be an integer from 1 to 1000/],
     ['postgres://h/db?ssl=maybe', /`ssl` must be true or false/],
+    ['postgres://h/db?prepare=off', /`prepare` must be true or false/],
+    ['mysql://h/db?prepare=false', /Unknown parameter `prepare` in the mysql store URL/],
     ['mysql://h/db?table=a&table=b', /`table` appears twice/],
     ['mysql://h/db?prefix=x', /Unknown parameter `prefix` in the mysql store URL/],
     ['sqlite:./x.db?poolSize=2', /Unknown parameter `poolSize`.*`table`, `busyTimeout`/],

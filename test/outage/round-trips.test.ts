@@ -149,7 +149,8 @@ describe('round trips per request', () => {
     const statements = new Map<string, number>();
     const counting: PgPoolLike = {
       query: (text, values) => {
-        const verb = text.trim().split(/\s+/)[0]!.toUpperCase();
+        const sql = typeof text === 'string' ? text : text.text; // unnamed or named
+        const verb = sql.trim().split(/\s+/)[0]!.toUpperCase();
         statements.set(verb, (statements.get(verb) ?? 0) + 1);
         return pool.query(text, values);
       },

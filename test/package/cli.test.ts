@@ -106,7 +106,7 @@ describe('npx sessionkit with the clients installed', () => {
     expectOneLine(
       await sessionkit(['list', '--user', 'a', '--store', 'postgres://u:hunter2@h/db?pool=2']),
       2,
-      'sessionkit list: Unknown parameter `pool` in the postgres store URL; it accepts `table`, `poolSize`, `connectTimeout`, `ssl`.',
+      'sessionkit list: Unknown parameter `pool` in the postgres store URL; it accepts `table`, `poolSize`, `connectTimeout`, `ssl`, `prepare`.',
     );
     const unknown = await sessionkit(['frobnicate']);
     expect(unknown.code).toBe(2);

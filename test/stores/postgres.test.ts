@@ -37,7 +37,8 @@ function recording(
   if (onSql === undefined) return inner;
   return {
     query: (text, values) => {
-      onSql(text, values);
+      if (typeof text === 'string') onSql(text, values ?? []);
+      else onSql(text.text, text.values); // a named statement
       return inner.query(text, values);
     },
   };
@@ -56,7 +57,7 @@ const target: SqlTarget = {
   },
   async columns(name) {
     const { rows } = await pool.query(
-      'SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position',
+      "SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position",
       [name],
     );
     return rows.map((row: { column_name: string }) => row.column_name.toLowerCase());

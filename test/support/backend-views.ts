@@ -12,7 +12,6 @@ import type { Redis } from 'ioredis';
 import type { Pool as MysqlPool } from 'mysql2/promise';
 import type pg from 'pg';
 import type { SessionStore } from '../../src/core/store.js';
-import type { SqlParam } from '../../src/stores/_sql.js';
 import type { MysqlParam, MysqlPoolLike } from '../../src/stores/mysql.js';
 import type { PgPoolLike } from '../../src/stores/postgres.js';
 import type { IoredisClientLike } from '../../src/stores/redis.js';
@@ -35,8 +34,8 @@ export function recordingSqlite(db: Database.Database, sql: string[]): SqliteCli
 /** A pg pool as the PostgreSQL store's client, every statement text pushed to `sql`. */
 export function recordingPg(pool: pg.Pool, sql: string[]): PgPoolLike {
   return {
-    query: (text: string, values: SqlParam[]) => {
-      sql.push(text);
+    query: (text, values) => {
+      sql.push(typeof text === 'string' ? text : text.text); // unnamed or named
       return pool.query(text, values) as Promise<{ rows: unknown[]; rowCount: number | null }>;
     },
   };

@@ -3,10 +3,20 @@ CREATE TABLE IF NOT EXISTS "app_sessions" (
   "payload" bytea NOT NULL,
   "rev" bigint NOT NULL,
   "expires" bigint NOT NULL,
-  "owner" varchar(512) NULL
-);
+  "owner" varchar(512) NULL,
+  "expires_bucket" bigint GENERATED ALWAYS AS ("expires" / 3600000) STORED
+) WITH (fillfactor = 80);
 
-CREATE INDEX IF NOT EXISTS "app_sessions_expires_at_idx" ON "app_sessions" ("expires");
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = '"app_sessions"'::regclass AND attname = 'expires_bucket' AND NOT attisdropped) THEN
+    ALTER TABLE "app_sessions" SET (fillfactor = 80);
+    ALTER TABLE "app_sessions" ADD COLUMN IF NOT EXISTS "expires_bucket" bigint GENERATED ALWAYS AS ("expires" / 3600000) STORED;
+  END IF;
+END $$;
+
+CREATE INDEX IF NOT EXISTS "app_sessions_bucket_idx" ON "app_sessions" ("expires_bucket");
+
+DROP INDEX IF EXISTS "app_sessions_expires_at_idx";
 
 CREATE INDEX IF NOT EXISTS "app_sessions_user_id_idx" ON "app_sessions" ("owner") WHERE "owner" IS NOT NULL;
 

@@ -29,6 +29,8 @@ export interface PresentedCookie {
   readonly tokens: string[];
   /** Names presented: bit `i` for `name.i`, bit 4 for `name`. */
   readonly presented: number;
+  /** The last of {@link tokens} is the chunks joined (not a `name` value). */
+  readonly joined: boolean;
 }
 
 /** The cookie options of the single cookie and of each chunk, made once per manager. @internal */
@@ -52,6 +54,7 @@ export function chunkCookies(cookie: ResolvedCookieOptions): ChunkCookies {
 const EMPTY: PresentedCookie = Object.freeze({
   tokens: Object.freeze([]) as unknown as string[],
   presented: 0,
+  joined: false,
 });
 
 /**
@@ -83,12 +86,14 @@ export function readSealedCookie(
     if (bit === SINGLE && value.length <= MAX_COOKIE_BYTES) tokens.push(value);
   });
   const mask = presented & (SINGLE - 1);
+  let joined = false;
   // Complete chunks are `.0` … `.n-1` with no gap: the mask is 2^n - 1.
   if (mask !== 0 && !repeated && (mask & (mask + 1)) === 0) {
     const parts = chunks.slice(0, 32 - Math.clz32(mask));
-    if (parts.every((part) => part.length <= MAX_COOKIE_BYTES)) tokens.push(parts.join(''));
+    joined = parts.every((part) => part.length <= MAX_COOKIE_BYTES);
+    if (joined) tokens.push(parts.join(''));
   }
-  return presented === 0 ? EMPTY : { tokens, presented };
+  return presented === 0 ? EMPTY : { tokens, presented, joined };
 }
 
 /**

@@ -12,6 +12,7 @@
  * stateless session costs that one small store read (docs/stateless.md, "The hybrid").
  */
 
+import type { PresentedCookie } from './chunks.js';
 import type { Context } from './context.js';
 import { isSessionError } from './errors.js';
 import { hashSessionId, SESSION_ID_LENGTH } from './keys.js';
@@ -35,11 +36,24 @@ export function splitTokens(tokens: readonly string[]): {
   const signed: string[] = [];
   const sealed: string[] = [];
   for (const token of tokens) {
-    if (token.length === SIGNED_ID_LENGTH && token.indexOf('.') === SESSION_ID_LENGTH) {
-      signed.push(token);
-    } else sealed.push(token);
+    if (isSignedShape(token)) signed.push(token);
+    else sealed.push(token);
   }
   return { signed, sealed };
+}
+
+/**
+ * The candidate tokens of a hybrid request's `Cookie` header: a signed id counts only in the
+ * `name` cookie itself — chunks joined into one are a sealed candidate or nothing (a signed id
+ * spread over `name.0`… is dropped). No crypto. @internal
+ */
+export function hybridCandidates(presented: PresentedCookie): readonly string[] {
+  const { tokens, joined } = presented;
+  return joined && isSignedShape(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
+}
+
+function isSignedShape(token: string): boolean {
+  return token.length === SIGNED_ID_LENGTH && token.indexOf('.') === SESSION_ID_LENGTH;
 }
 
 /**

@@ -11,6 +11,7 @@
 import { readSealedCookie } from './chunks.js';
 import { type Context, createContext, emit } from './context.js';
 import { readCookie } from './cookie.js';
+import { hybridCandidates } from './hybrid.js';
 import type { SessionResponse } from './lifecycle.js';
 import * as lifecycle from './lifecycle.js';
 import { releaseLock } from './locks.js';
@@ -160,7 +161,8 @@ export function createSessionManager<
       if (ctx.sealed !== undefined) {
         // Sealed cookie: collect both shapes now (parsing only); nothing is opened until read.
         const presented = readSealedCookie(request.cookie, ctx.cookie.name);
-        const state = createSessionState(presented.tokens, clientOf(request), mode);
+        const tokens = ctx.sealed.hybrid ? hybridCandidates(presented) : presented.tokens;
+        const state = createSessionState(tokens, clientOf(request), mode);
         state.sealed = createSealedState(presented.presented);
         return new Scope<D, F>(ctx, state);
       }

@@ -139,3 +139,26 @@ export function getAt(root: DataObject, segments: readonly string[]): unknown {
   }
   return node;
 }
+
+/**
+ * `true` when two session values are the same JSON data: identical, or containers with equal
+ * members (object keys in any order; `undefined` only equals `undefined`).
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key) || !jsonEqual((a as DataObject)[key], (b as DataObject)[key])) {
+      return false;
+    }
+  }
+  return true;
+}

@@ -8,6 +8,7 @@
  */
 
 import { type DataObject, getAt, type SessionMeta, type SessionPayload } from './codec.js';
+import { jsonEqual } from './data.js';
 import { Draft } from './draft.js';
 
 /** One recorded write. Applied in order on the loaded record, and re-applied on a fresher one. */
@@ -54,9 +55,9 @@ export function applyOps(
  * indexed so that an overlap check costs O(path length) however long the log is.
  */
 export class WrittenPaths {
-  readonly #paths = new Set<string>();
-  /** Every proper dot-prefix of a written path. */
-  readonly #prefixes = new Set<string>();
+  /** The written paths, and every proper dot-prefix of one; made by the first blind write. */
+  #paths: Set<string> | undefined;
+  #prefixes: Set<string> | undefined;
   #root = false;
 
   /** Index the ops of a log (e.g. a whole one, when checking it at commit). */
@@ -79,15 +80,19 @@ export class WrittenPaths {
    */
   overlaps(path: string): boolean {
     if (this.#root) return true;
-    if (path === '') return this.#paths.size > 0;
-    if (this.#paths.has(path) || this.#prefixes.has(path)) return true;
+    const paths = this.#paths;
+    if (paths === undefined) return false;
+    if (path === '') return true;
+    if (paths.has(path) || this.#prefixes!.has(path)) return true;
     for (let at = path.indexOf('.'); at !== -1; at = path.indexOf('.', at + 1)) {
-      if (this.#paths.has(path.slice(0, at))) return true;
+      if (paths.has(path.slice(0, at))) return true;
     }
     return false;
   }
 
   #add(path: string): void {
+    this.#paths ??= new Set();
+    this.#prefixes ??= new Set();
     this.#paths.add(path);
     for (let at = path.indexOf('.'); at !== -1; at = path.indexOf('.', at + 1)) {
       this.#prefixes.add(path.slice(0, at));
@@ -95,35 +100,32 @@ export class WrittenPaths {
   }
 }
 
-/** JSON text used to compare observed values (`undefined` gets its own marker). */
-function fingerprint(value: unknown): string {
-  return value === undefined ? '\u0000undefined' : JSON.stringify(value);
-}
-
 /**
  * Record that this request read `path` of `base`, unless its own ops already wrote an overlapping
- * path (then it reads its own write) or it was observed before. Returns the (possibly new) map of
+ * path (then it reads its own write) or it was observed before. Keeps the value itself: session
+ * data is frozen, so the reference is what the request saw. Returns the (possibly new) map of
  * observed paths → what was seen.
  */
 export function observe(
-  observed: Map<string, string> | undefined,
+  observed: Map<string, unknown> | undefined,
   written: WrittenPaths,
   base: SessionPayload,
   path: readonly string[],
-): Map<string, string> | undefined {
-  const key = path.join('.');
+): Map<string, unknown> | undefined {
+  const key = path.length === 1 ? path[0]! : path.join('.');
   if (observed?.has(key) || written.overlaps(key)) return observed;
-  const map = observed ?? new Map<string, string>();
-  map.set(key, fingerprint(getAt(base.data, path)));
+  const map = observed ?? new Map<string, unknown>();
+  map.set(key, getAt(base.data, path));
   return map;
 }
 
 /**
  * The observed paths that `ops` write blindly and whose value in `base` (the freshest record)
- * differs from what the request saw: a non-empty result is a `read-write` conflict.
+ * differs from what the request saw — as JSON data, so an equal value reloaded is no change: a
+ * non-empty result is a `read-write` conflict.
  */
 export function staleReads(
-  observed: ReadonlyMap<string, string> | undefined,
+  observed: ReadonlyMap<string, unknown> | undefined,
   ops: readonly SessionOp[],
   base: SessionPayload,
 ): string[] {
@@ -133,7 +135,7 @@ export function staleReads(
   for (const [path, seen] of observed) {
     if (!written.overlaps(path)) continue;
     const current = path === '' ? base.data : getAt(base.data, path.split('.'));
-    if (fingerprint(current) !== seen) stale.push(path);
+    if (!jsonEqual(current, seen)) stale.push(path);
   }
   return stale;
 }

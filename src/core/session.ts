@@ -89,9 +89,10 @@ export interface Session<D extends object = DefaultData, F extends object = Defa
   /** Remove all data (metadata and flash stay). */
   clear(): void;
   /**
-   * Functional update: `fn` gets the current value and returns the next. On a concurrent change
-   * the core re-runs `fn` on the fresh value, so increments are never lost. `fn` must be pure.
-   * Resolves the value this request computed.
+   * Functional update: `fn` gets the current value and returns the next. It runs once, on the
+   * loaded value, and the commit writes what it returned; on a concurrent change the core re-runs
+   * `fn` on the fresh value, so increments are never lost. `fn` must be pure. Resolves the value
+   * this request computed.
    */
   update<P extends SessionPath<D>>(
     key: P,

@@ -57,8 +57,8 @@ export interface LockState {
 /** What the handler did — owned by `session.ts` (and `flash.ts`), consumed at commit. */
 export interface HandlerState {
   ops: SessionOp[];
-  /** Paths this request read from `base` before writing them, with what it saw (JSON); made on first read. */
-  observed: Map<string, string> | undefined;
+  /** Paths this request read from `base` before writing them, with the value it saw; made on first read. */
+  observed: Map<string, unknown> | undefined;
   rotation: 'none' | 'regenerate' | 'invalidate';
   destroyed: boolean;
   /** `Clear-Site-Data` value asked for by `destroy({ clearSiteData })`, sent if the commit succeeds. */

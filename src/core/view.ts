@@ -10,9 +10,10 @@
  * record is loaded (or the base changes: a flash consumed, a commit), the view is rebuilt on it.
  */
 
+import type { SessionPayload } from './codec.js';
 import type { Context } from './context.js';
 import { Draft } from './draft.js';
-import { type SessionOp, WrittenPaths } from './ops.js';
+import { applyOps, type SessionOp, WrittenPaths } from './ops.js';
 import type { SessionState } from './state.js';
 
 /** The view of one request's session (held on its state). @internal */
@@ -77,11 +78,37 @@ export function viewOf(ctx: Context, s: SessionState): RequestView {
  * for commit. @internal
  */
 export function record(ctx: Context, s: SessionState, op: SessionOp): void {
+  if (op.kind === 'update' && !s.loaded && s.view === undefined) {
+    // Before load an update writes nothing a view could show or size: it is only logged, and
+    // applied — its function run, once — when the view is built on the loaded record.
+    s.ops.push(op);
+    return;
+  }
   const view = viewOf(ctx, s);
   applyTo(view, op, true);
   s.ops.push(op);
   view.written.add(op);
   view.count++;
+}
+
+/**
+ * The payload the request's ops make of its base, for a commit: the view's result when the view
+ * stands on this base with every op applied — its `update` functions already ran, once, as they
+ * were recorded — else the ops applied anew (after a reload, on the fresh record; an `update`
+ * function that throws there fails the commit). @internal
+ */
+export function payloadOf(ctx: Context, s: SessionState): SessionPayload {
+  const view = s.view;
+  if (
+    view !== undefined &&
+    view.base === s.base &&
+    view.ops === s.ops &&
+    view.loaded === s.loaded &&
+    view.count === s.ops.length
+  ) {
+    return view.draft.result();
+  }
+  return applyOps(s.base, s.ops, ctx.limits.maxDepth);
 }
 
 function applyTo(view: RequestView, op: SessionOp, check: boolean): void {

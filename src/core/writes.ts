@@ -10,7 +10,7 @@ import { type Context, emit, short, storeDelete, storeSet } from './context.js';
 import { ConflictError } from './errors.js';
 import { checkGeneration, currentGeneration } from './generation.js';
 import { fenceWrite } from './locks.js';
-import { applyOps, staleReads } from './ops.js';
+import { staleReads } from './ops.js';
 import {
   adoptKey,
   forwardRecord,
@@ -23,6 +23,7 @@ import {
 import type { SessionState } from './state.js';
 import type { StoreRecord } from './store.js';
 import { type Admission, admit, endAdmission, evictOverLimit } from './users.js';
+import { payloadOf } from './view.js';
 
 /**
  * Write the ops (and the pending rotation) onto the freshest record, retrying lost CAS; in lock
@@ -32,17 +33,19 @@ import { type Admission, admit, endAdmission, evictOverLimit } from './users.js'
  */
 export async function write(ctx: Context, s: SessionState): Promise<void> {
   const admission: Admission = { lease: undefined };
-  const generations = new Map<string, number>();
+  // The user's generation as first read, for the retries of a sign-in; made when needed.
+  let generations: Map<string, number> | undefined;
   try {
     for (let attempt = 1; attempt <= ctx.maxRetries + 1; attempt++) {
       if (s.rotation !== 'invalidate') checkReadWrite(ctx, s);
-      let payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
+      let payload = payloadOf(ctx, s);
       const oldKey = s.id === null ? null : keyOf(s);
       const userId = payload.meta.userId;
       const joinsUser =
         userId !== null &&
         (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
       if (joinsUser) {
+        generations ??= new Map();
         payload = await stamp(ctx, s, payload, userId, oldKey, generations);
         await admit(ctx, admission, userId, oldKey);
       }

@@ -230,20 +230,34 @@ describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
     BURST_TIMEOUT,
   );
 
+  /**
+   * Lock mode, one session (`seed=1`) and two apps: `stale` (a 300 ms lease) has loaded it in
+   * `POST /slow-set?k=x&v=stale` and waits there until its lease has lapsed in the store; `next`
+   * may take the lock. `refused()` lets the stale write go and expects it answered 409.
+   */
+  const lapsedHolder = async () => {
+    const stale = await open({ concurrency: 'lock', lock: { ttl: 300, wait: LOCK_WAIT } });
+    const next = await open({ concurrency: 'lock' });
+    const cookie = cookieOf(await post(next, '/set?k=seed&v=1'));
+    const late = post(stale, '/slow-set?k=x&v=stale', cookie);
+    await stale.loaded;
+    await sleep(900); // the stale holder's 300 ms lease lapses in the store
+    const refused = async (): Promise<Reply> => {
+      stale.release();
+      const reply = await late;
+      expect(reply.status).toBe(409);
+      return reply;
+    };
+    return { stale, next, cookie, refused };
+  };
+
   it(
     'lock fencing: a holder whose lease lapsed cannot write a key it never read over the next holder (409 lock-lost)',
     async (ctx) => {
       if (skip) return ctx.skip(skip);
-      const stale = await open({ concurrency: 'lock', lock: { ttl: 300, wait: LOCK_WAIT } });
-      const next = await open({ concurrency: 'lock' });
-      const cookie = cookieOf(await post(next, '/set?k=seed&v=1'));
-      const late = post(stale, '/slow-set?k=x&v=stale', cookie);
-      await stale.loaded;
-      await sleep(900); // the stale holder's 300 ms lease lapses in the store
+      const { stale, next, cookie, refused } = await lapsedHolder();
       expect((await post(next, '/set?k=x&v=next', cookie)).status).toBe(200);
-      stale.release();
-      const reply = await late;
-      expect(reply.status).toBe(409);
+      const reply = await refused();
       expect(reply.setCookie).toEqual([]);
       expect(stale.errors).toEqual([expect.objectContaining({ reason: 'lock-lost' })]);
       expect((await get(next, '/whoami', cookie)).body).toMatchObject({
@@ -257,18 +271,11 @@ describe.each(ALL_KINDS)('user sessions under attack on %s', (kind) => {
     'lock fencing: a holder whose lease lapsed cannot write while the next holder holds the lock',
     async (ctx) => {
       if (skip) return ctx.skip(skip);
-      const stale = await open({ concurrency: 'lock', lock: { ttl: 300, wait: LOCK_WAIT } });
-      const next = await open({ concurrency: 'lock' });
-      const cookie = cookieOf(await post(next, '/set?k=seed&v=1'));
-      const late = post(stale, '/slow-set?k=x&v=stale', cookie);
-      await stale.loaded;
-      await sleep(900);
+      const { stale, next, cookie, refused } = await lapsedHolder();
       // The next holder takes the lapsed lock and reads `x`; meanwhile the stale one writes it.
       const holder = post(next, '/read-set?k=y&v=next&r=x', cookie);
       await next.loaded;
-      stale.release();
-      const reply = await late;
-      expect(reply.status).toBe(409);
+      await refused();
       expect(stale.errors).toEqual([expect.objectContaining({ reason: 'lock-lost' })]);
       next.release();
       expect((await holder).status).toBe(200);

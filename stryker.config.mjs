@@ -1,7 +1,8 @@
 /**
  * Mutation testing (StrykerJS 9.6, the last line that runs on Node 20): `npm run test:mutation`.
- * Mutates the security-critical core and CSRF, runs the unit suites of vitest.mutation.config.ts
- * against each mutant (only the tests that cover it), and drops mutants that do not type-check.
+ * Mutates the security-critical core, CSRF and the stores' shared logic, runs the suites of
+ * vitest.mutation.config.ts against each mutant (only the tests that cover it), and drops mutants
+ * that do not type-check.
  * One file: `npm run test:mutation -- --mutate src/core/cookie.ts`. Reports go to reports/mutation/,
  * the sandbox to .stryker-tmp/ (both ignored). See docs/testing.md.
  */
@@ -25,6 +26,8 @@ export default {
     'src/core/ops.ts',
     'src/core/locks.ts',
     'src/core/users.ts',
+    'src/stores/_sql.ts',
+    'src/stores/redis.ts',
   ],
   coverageAnalysis: 'perTest',
   // The machine is shared: two workers at most (the npm script also runs Stryker under nice).

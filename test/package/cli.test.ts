@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfiguredStore, describeStoreUrl, storeFromUrl } from '../../src/config/index.js';
 import { createSessionManager, generateSecret, type SessionManager } from '../../src/index.js';
 import { record, storeKey } from '../stores/conformance.js';
+import { rewriteAsLegacy } from '../stores/redis-helpers.js';
 import {
+  connectRedis,
   deletePrefix,
   dropMysqlTables,
   dropTables,
@@ -135,10 +137,13 @@ describe('npx sessionkit with the clients installed', () => {
   describe.each([
     ['sqlite', () => `sqlite:${join(tmp, 'sessions.db')}`],
     ['redis', () => `${REDIS_URL}?prefix=${name}:`],
+    // Records the previous version wrote (hashes): every command reads and converts them.
+    ['redis, previous layout', () => `${REDIS_URL}?prefix=${name}-old:`],
     ['postgres', () => `${POSTGRES_URL}?table=${name}`],
     ['mysql', () => `${MYSQL_URL}?table=${name}`],
   ])('on %s', (kind, urlOf) => {
-    const sql = kind !== 'redis';
+    const sql = !kind.startsWith('redis');
+    const legacy = kind === 'redis, previous layout';
     let url = '';
     let store: ConfiguredStore;
     let manager: SessionManager;
@@ -174,11 +179,21 @@ describe('npx sessionkit with the clients installed', () => {
       for (const user of ['alice', 'bob']) {
         handles[user] = (await manager.listSessions(user)).map((s) => s.handle);
       }
+      if (legacy) {
+        const redis = await connectRedis();
+        const raw = (command: string | number, ...args: (string | number)[]) =>
+          redis.call(String(command), ...args);
+        // The six sessions (no revocation record: nobody has revoked all yet).
+        expect(await rewriteAsLegacy(raw, `${name}-old:`).finally(() => redis.disconnect())).toBe(
+          6,
+        );
+      }
     }, 300_000);
 
     afterAll(async () => {
       await store?.close();
       if (kind === 'redis') await deletePrefix(`${name}:`);
+      if (legacy) await deletePrefix(`${name}-old:`);
       if (kind === 'postgres') await dropTables(table(kind));
       if (kind === 'mysql') await dropMysqlTables(table(kind));
     });

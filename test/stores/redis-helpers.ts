@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as connectTcp } from 'node:net';
 import type { StoreRecord } from '../../src/core/store.js';
+import { decodeRecord } from '../../src/stores/_redis-record.js';
 import type { RedisClientLike } from '../../src/stores/redis.js';
 import { REDIS_URL } from '../support/backends.js';
 
@@ -146,6 +147,31 @@ export async function writeLegacy(
   const { data, version, expiresAt, userId } = record;
   await raw('HSET', rk, 'd', data, 'v', version, 'e', expiresAt, 'u', userId ?? '');
   await raw('PEXPIREAT', rk, pexpireAt);
+}
+
+/**
+ * Rewrite every record under `prefix` in the previous layout (as if the previous version had
+ * written it), keeping each key's expiry; resolves how many. Index entries stay as they are.
+ */
+export async function rewriteAsLegacy(raw: Raw, prefix: string): Promise<number> {
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, names] = (await raw('SCAN', cursor, 'MATCH', `${prefix}s:{*}`, 'COUNT', 1000)) as [
+      string,
+      string[],
+    ];
+    cursor = String(next);
+    for (const name of names) {
+      const record = decodeRecord(await raw('GET', name), Number.NEGATIVE_INFINITY);
+      if (record === undefined) continue;
+      const pexpireAt = Number(await raw('PEXPIRETIME', name));
+      await raw('DEL', name);
+      await writeLegacy(raw, prefix, name.slice(prefix.length + 3, -1), record, pexpireAt);
+      n++;
+    }
+  } while (cursor !== '0');
+  return n;
 }
 
 /** The error `fn` throws, or `undefined`. */

@@ -12,6 +12,7 @@ import { tieredStore } from '../../src/stores/tiered.js';
 import { connectRedis, deletePrefix, postgresPool, uniqueName } from '../support/backends.js';
 import { probeStore } from '../support/probe-store.js';
 import { collect, describeStore, HOUR, record, storeKey } from './conformance.js';
+import { rewriteAsLegacy } from './redis-helpers.js';
 
 const dbs: Database.Database[] = [];
 function sqlite(): Database.Database {
@@ -349,18 +350,43 @@ afterAll(async () => {
   await s.pool.end();
 });
 
+/** A tiered store over a fresh Redis prefix and PostgreSQL table, with that prefix. */
+async function redisOverPostgres(): Promise<{ store: SessionStore; prefix: string }> {
+  const { redis, pool } = await servers();
+  const name = uniqueName();
+  const prefix = `sktest:${name}:`;
+  prefixes.push(prefix);
+  tables.push(name);
+  const persistent = postgresStore({ pool, table: name });
+  await persistent.migrate();
+  return {
+    store: tieredStore({ cache: redisStore({ client: redis, prefix }), persistent }),
+    prefix,
+  };
+}
+
 describeStore({
   name: 'tiered (redis over postgres)',
-  create: async () => {
-    const { redis, pool } = await servers();
-    const name = uniqueName();
-    prefixes.push(`sktest:${name}:`);
-    tables.push(name);
-    const persistent = postgresStore({ pool, table: name });
-    await persistent.migrate();
-    return tieredStore({
-      cache: redisStore({ client: redis, prefix: `sktest:${name}:` }),
-      persistent,
+  create: async () => (await redisOverPostgres()).store,
+  extra: (ctx) => {
+    it('serves cache entries of the previous Redis layout (hashes) and converts them on write', async () => {
+      const { store, prefix } = await redisOverPostgres();
+      ctx.track(store);
+      const { redis } = await servers();
+      const raw = (command: string | number, ...args: (string | number)[]) =>
+        redis.call(String(command), ...args);
+      const key = storeKey();
+      const first = record({ data: 'first', userId: 'u' });
+      await store.set(key, first);
+      await expect(store.get(key)).resolves.toStrictEqual(first); // fills the cache
+      await expect(rewriteAsLegacy(raw, prefix)).resolves.toBe(1);
+      expect(await raw('TYPE', `${prefix}s:{${key}}`)).toBe('hash');
+      await expect(store.get(key)).resolves.toStrictEqual(first);
+      const next = record({ data: 'next', version: 2, userId: 'u' });
+      await expect(store.set(key, next, { ifVersion: 1 })).resolves.toBe(true);
+      expect(await raw('TYPE', `${prefix}s:{${key}}`)).toBe('string');
+      await expect(store.get(key)).resolves.toStrictEqual(next);
+      await expect(store.listByUser!('u')).resolves.toStrictEqual([{ key, record: next }]);
     });
   },
   createBroken: async () => {

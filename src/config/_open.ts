@@ -10,6 +10,7 @@ import { ConfigError, StoreError } from '../core/errors.js';
 import type { SessionStore } from '../core/store.js';
 import { cookieStore } from '../stores/cookie.js';
 import { fileStore } from '../stores/file.js';
+import { hybridStore } from '../stores/hybrid.js';
 import { memoryStore } from '../stores/memory.js';
 import { mysqlStore } from '../stores/mysql.js';
 import { postgresStore } from '../stores/postgres.js';
@@ -42,6 +43,15 @@ export async function openSpec(spec: StoreSpec, options: OpenOptions): Promise<O
     const revocation = spec.revocation && (await openSingle(spec.revocation, options));
     const store = cookieStore(revocation === undefined ? {} : { revocation: revocation.store });
     return { spec, store, close: async () => revocation?.close() };
+  }
+  if (spec.kind === 'hybrid') {
+    // The server-side store is opened (and closed) as its own URL would be.
+    const inner = await openSpec(spec.store, options);
+    const store = hybridStore({ store: inner.store });
+    // `sessionkit migrate` reaches a SQL store's schema through the hybrid.
+    const { migrate } = inner.store as { migrate?: unknown };
+    if (typeof migrate === 'function') Object.assign(store, { migrate });
+    return { spec, store, tiers: inner.tiers, close: inner.close };
   }
   if (spec.kind !== 'tiered') return openSingle(spec, options);
   const cache = await openSingle(spec.cache, options);

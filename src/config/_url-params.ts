@@ -8,7 +8,9 @@ import { ConfigError } from '../core/errors.js';
 import type { StoreKind } from './_url-spec.js';
 
 /** Query parameters each kind accepts (anything else is refused). */
-const PARAMS: Readonly<Record<Exclude<StoreKind, 'tiered' | 'cookie'>, readonly string[]>> = {
+const PARAMS: Readonly<
+  Record<Exclude<StoreKind, 'tiered' | 'cookie' | 'hybrid'>, readonly string[]>
+> = {
   memory: ['maxEntries'],
   file: ['fsync'],
   sqlite: ['table', 'busyTimeout'],
@@ -19,7 +21,7 @@ const PARAMS: Readonly<Record<Exclude<StoreKind, 'tiered' | 'cookie'>, readonly 
 
 /** The query parameters, checked against the kind's list (never echoing a value). */
 export function readParams(
-  kind: Exclude<StoreKind, 'tiered' | 'cookie'>,
+  kind: Exclude<StoreKind, 'tiered' | 'cookie' | 'hybrid'>,
   query: string,
 ): Map<string, string> {
   const params = new Map<string, string>();

@@ -12,7 +12,8 @@ export type StoreKind =
   | 'postgres'
   | 'mysql'
   | 'tiered'
-  | 'cookie';
+  | 'cookie'
+  | 'hybrid';
 
 /** A host and port of a server URL. */
 export interface HostPort {
@@ -97,5 +98,13 @@ export interface CookieSpec {
   revocation?: SingleSpec | undefined;
 }
 
+/** `hybrid:<store-url>` (write-on-demand: stateless while anonymous, then in that store). */
+export interface HybridSpec {
+  kind: 'hybrid';
+  where: string;
+  /** The server-side store sessions move to. */
+  store: SingleSpec | TieredSpec;
+}
+
 /** A parsed store URL. */
-export type StoreSpec = SingleSpec | TieredSpec | CookieSpec;
+export type StoreSpec = SingleSpec | TieredSpec | CookieSpec | HybridSpec;

@@ -11,12 +11,13 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { boolean, integer, readParams } from './_url-params.js';
 import { parseServer, SERVERS } from './_url-server.js';
-import type { CookieSpec, SingleSpec, StoreSpec, TieredSpec } from './_url-spec.js';
+import type { CookieSpec, HybridSpec, SingleSpec, StoreSpec, TieredSpec } from './_url-spec.js';
 
 export type {
   CookieSpec,
   FileSpec,
   HostPort,
+  HybridSpec,
   MemorySpec,
   RedisSpec,
   SingleSpec,
@@ -29,7 +30,7 @@ export type {
 
 /** The URL syntax in one line, for messages. */
 export const STORE_URL_SYNTAX: string =
-  'memory:, file:<dir>, sqlite:<path>, redis://host:port, redis+sentinel://host:port/<master>, redis+cluster://host:port,…, postgres://user@host/db, mysql://user@host/db, tiered:<cache-url>+<persistent-url> or cookie:[<revocation-store-url>]';
+  'memory:, file:<dir>, sqlite:<path>, redis://host:port, redis+sentinel://host:port/<master>, redis+cluster://host:port,…, postgres://user@host/db, mysql://user@host/db, tiered:<cache-url>+<persistent-url>, cookie:[<revocation-store-url>] or hybrid:<store-url>';
 
 /**
  * Parse a store URL. Relative `file:`/`sqlite:` paths resolve against `cwd`. Throws `ConfigError`
@@ -51,6 +52,8 @@ export function parseStoreUrl(url: string, cwd: string): StoreSpec {
       return parseTiered(rest, cwd);
     case 'cookie':
       return parseCookie(rest, cwd);
+    case 'hybrid':
+      return parseHybrid(rest, cwd);
     case 'memory':
     case 'file':
     case 'sqlite':
@@ -65,7 +68,7 @@ export function parseStoreUrl(url: string, cwd: string): StoreSpec {
 function parseTiered(rest: string, cwd: string): TieredSpec {
   // The `+` that starts the second URL is the one followed by a scheme (a password may hold `+`).
   const split =
-    /\+(?=(?:memory|file|sqlite|tiered|cookie|redis|rediss|valkey|valkeys|postgres|postgresql|mysql|mariadb)(?:\+\w+)?:)/i.exec(
+    /\+(?=(?:memory|file|sqlite|tiered|cookie|hybrid|redis|rediss|valkey|valkeys|postgres|postgresql|mysql|mariadb)(?:\+\w+)?:)/i.exec(
       rest,
     );
   if (split === null || split.index === 0) {
@@ -79,6 +82,9 @@ function parseTiered(rest: string, cwd: string): TieredSpec {
   if (cache.kind === 'cookie' || persistent.kind === 'cookie') {
     throw new ConfigError('A tiered store cannot contain a cookie store (it stores nothing).');
   }
+  if (cache.kind === 'hybrid' || persistent.kind === 'hybrid') {
+    throw new ConfigError('A tiered store cannot contain a hybrid store; write "hybrid:tiered:…".');
+  }
   return {
     kind: 'tiered',
     where: `tiered: ${cache.where} over ${persistent.where}`,
@@ -91,12 +97,27 @@ function parseCookie(rest: string, cwd: string): CookieSpec {
   const url = rest.replace(/^\/\/$/, '');
   if (url === '') return { kind: 'cookie', where: 'cookie' };
   const revocation = parseStoreUrl(url, cwd);
-  if (revocation.kind === 'tiered' || revocation.kind === 'cookie') {
+  if (
+    revocation.kind === 'tiered' ||
+    revocation.kind === 'cookie' ||
+    revocation.kind === 'hybrid'
+  ) {
     throw new ConfigError(
       'Write a cookie store as "cookie:" or "cookie:<revocation-store-url>" with a plain store URL.',
     );
   }
   return { kind: 'cookie', where: `cookie (revocation: ${revocation.where})`, revocation };
+}
+
+function parseHybrid(rest: string, cwd: string): HybridSpec {
+  const url = rest.replace(/^\/\/$/, '');
+  const store = url === '' ? undefined : parseStoreUrl(url, cwd);
+  if (store === undefined || store.kind === 'cookie' || store.kind === 'hybrid') {
+    throw new ConfigError(
+      'Write a hybrid store as "hybrid:<store-url>" with the server-side store\'s URL (a plain or tiered store).',
+    );
+  }
+  return { kind: 'hybrid', where: `hybrid over ${store.where}`, store };
 }
 
 function parseLocal(kind: 'memory' | 'file' | 'sqlite', rest: string, cwd: string): SingleSpec {

@@ -162,6 +162,40 @@ describe('storeFromUrl: sealed cookies', () => {
   });
 });
 
+describe('storeFromUrl: hybrid', () => {
+  it('hybrid:<url> keeps anonymous sessions in the cookie and moves signed-in ones to the store', async () => {
+    const secrets = [generateSecret()];
+    const hybrid = await storeFromUrl('hybrid:tiered:memory:+sqlite:./hybrid.db', { cwd: dir });
+    expect([hybrid.kind, hybrid.description]).toEqual([
+      'hybrid',
+      `hybrid over tiered: memory over sqlite ${join(dir, 'hybrid.db')}`,
+    ]);
+    expect(hybrid.tiers?.persistent.kind).toBe('sqlite');
+    const manager = createSessionManager({ store: hybrid, secrets });
+    const first = manager.begin({});
+    first.session.set('n', 1);
+    const sealed = (await first.end()).setCookie.map((c) => c.split(';')[0]).join('; ');
+    expect(sealed).toMatch(/^__Host-sid=[^.]+\.[^.]{16}\.[^.]+$/);
+    const login = manager.begin({ cookie: sealed });
+    login.session.login('alice');
+    const signedIn = (await login.end()).setCookie.map((c) => c.split(';')[0]).join('; ');
+    expect(signedIn).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+    await expect(manager.listSessions('alice')).resolves.toHaveLength(1);
+    const after = manager.begin({ cookie: signedIn });
+    expect(await after.session.all()).toEqual({ n: 1 });
+    await after.end();
+    await hybrid.close();
+    await hybrid.close(); // idempotent
+    // Over a SQL store, its schema is reached through the hybrid (`sessionkit migrate`).
+    const sql = await storeFromUrl('hybrid:sqlite:./hybrid-sql.db', { cwd: dir });
+    await sql.migrate!();
+    const again = await sql.migrate!();
+    expect(again.created).toEqual([]);
+    expect(again.existing.length).toBeGreaterThan(0);
+    await sql.close();
+  });
+});
+
 describe('storeFromUrl: servers', () => {
   const name = uniqueName();
 

@@ -109,6 +109,19 @@ describe('store URLs', () => {
     });
   });
 
+  it('parses hybrid:<store-url>, over a plain or a tiered store', () => {
+    expect(parse('hybrid:redis://:pw@cache:6380?prefix=s:')).toMatchObject({
+      kind: 'hybrid',
+      where: 'hybrid over redis cache:6380',
+      store: { kind: 'redis', password: 'pw', prefix: 's:' },
+    });
+    expect(parse('hybrid:tiered:memory:+sqlite:./s.db')).toMatchObject({
+      kind: 'hybrid',
+      where: 'hybrid over tiered: memory over sqlite /srv/app/s.db',
+      store: { kind: 'tiered', persistent: { kind: 'sqlite', path: '/srv/app/s.db' } },
+    });
+  });
+
   it('describes a URL for logs without the user or the password', () => {
     expect(describeStoreUrl('postgres://admin:hunter2@db.internal:5433/app?table=s')).toBe(
       'postgres db.internal:5433/app',
@@ -146,6 +159,12 @@ describe('store URLs', () => {
     ['tiered:cookie:+memory:', /cannot contain a cookie store/],
     ['cookie:tiered:memory:+memory:', /"cookie:<revocation-store-url>"/],
     ['cookie:cookie:', /"cookie:<revocation-store-url>"/],
+    ['cookie:hybrid:memory:', /"cookie:<revocation-store-url>"/],
+    ['hybrid:', /"hybrid:<store-url>"/],
+    ['hybrid:cookie:', /"hybrid:<store-url>"/],
+    ['hybrid:hybrid:memory:', /"hybrid:<store-url>"/],
+    ['tiered:hybrid:memory:+memory:', /cannot contain a hybrid store/],
+    ['tiered:memory:+hybrid:memory:', /cannot contain a hybrid store/],
   ])('%j is a ConfigError naming the problem', (url, message) => {
     const error = catchError(() => parse(url));
     expect(isSessionError(error, 'ERR_SESSION_CONFIG')).toBe(true);

@@ -51,8 +51,14 @@ export function formatMigrate(results: readonly MigrateResult[]): string[] {
 export function schemaOf(url: string, cwd: string): { store: string; schema: string }[] {
   const spec = parseStoreUrl(url, cwd);
   // A cookie store keeps nothing itself; migrate its revocation store by that store's own URL.
+  // A hybrid store's schema is its server-side store's.
+  const inner = spec.kind === 'hybrid' ? spec.store : spec;
   const parts: SingleSpec[] =
-    spec.kind === 'tiered' ? [spec.cache, spec.persistent] : spec.kind === 'cookie' ? [] : [spec];
+    inner.kind === 'tiered'
+      ? [inner.cache, inner.persistent]
+      : inner.kind === 'cookie'
+        ? []
+        : [inner];
   return parts.flatMap((part) => {
     const names = part.kind === 'sqlite' || part.kind === 'postgres' || part.kind === 'mysql';
     if (!names) return [];

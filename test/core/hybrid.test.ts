@@ -228,6 +228,28 @@ for (const kind of ['memory', 'sqlite', 'redis', 'postgres', 'tiered'] as Backen
       expect(jar.get('sid')).toMatch(SEALED);
     });
 
+    it('outages: reading a sealed token fails closed (503), a request without one never reaches the store, a failed move keeps the sealed token', async (ctx) => {
+      if (backend === undefined) return ctx.skip(reason);
+      const { m, probe } = setup();
+      const jar = new Jar();
+      await run(m, jar, (s) => s.set('a', 1));
+      const sealed = jar.get('sid')!;
+      probe.failing.add('get');
+      const read = m.begin({ cookie: jar.header });
+      await expect(read.session.get('a')).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' });
+      await expect(read.end()).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' });
+      const fresh = await run(m, new Jar(), (s) => s.set('b', 2));
+      expect(fresh.out.setCookie).toHaveLength(1);
+      probe.failing.delete('get');
+      probe.failing.add('set');
+      const login = m.begin({ cookie: jar.header });
+      login.session.login('erin');
+      await expect(login.end()).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' });
+      probe.failing.delete('set');
+      expect(jar.get('sid')).toBe(sealed);
+      expect((await run(m, jar, (s) => s.all())).result).toEqual({ a: 1 });
+    });
+
     it('revokeAll and revokeSession act on the server-side sessions', async (ctx) => {
       if (backend === undefined) return ctx.skip(reason);
       const { m } = setup();

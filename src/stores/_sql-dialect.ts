@@ -69,7 +69,8 @@ export interface SqlNames {
   locksExpiresIndex: string;
   /**
    * Dialects with {@link SqlDialect.expiryBucket} only: the quoted expiry-bucket column
-   * (`<expiresAt column>_bucket`) and its index (`<table>_bucket_idx`).
+   * (`<expiresAt column>_bucket`) or the dialect's bucket expression, and the index on it
+   * (`<table>_bucket_idx`).
    */
   expiresBucket?: string | undefined;
   bucketIndex?: string | undefined;
@@ -135,12 +136,20 @@ export interface SqlDialect {
   /** The expression that reads the data column back (text or bytes). @default the column */
   readData?(column: string): string;
   /**
-   * Width in ms of the expiry buckets (PostgreSQL): the schema indexes a column the database
-   * derives as `expires_at / expiryBucket`, not `expires_at` itself, so a write that moves the
-   * expiry within its bucket changes no indexed column (a HOT update). Prune and the expired
-   * counts then filter by bucket first, then by exact expiry. @default none: `expires_at` is indexed
+   * Width in ms of the expiry buckets: the schema indexes `expires_at / expiryBucket` (derived by
+   * the database), not `expires_at` itself, so a write that moves the expiry within its bucket
+   * leaves the index entry where it is (PostgreSQL: changes no indexed column, a HOT update).
+   * Prune and the expired counts filter by bucket, then by exact expiry.
+   * @default none: `expires_at` is indexed
    */
   expiryBucket?: number;
+  /**
+   * With {@link expiryBucket}: the bucket as an expression over the quoted `expires_at` column,
+   * indexed as such (SQLite, which rewrites an index entry whenever a column it covers is set,
+   * but then keeps it in place while the bucket holds). @default a generated column
+   * `<expiresAt column>_bucket`
+   */
+  bucketExpression?(expiresAt: string, width: number): string;
   /**
    * The statements `migrate()` (and a lazy `createTable`) sends for the DDL statements `ddl`.
    * @default each DDL statement on its own
@@ -209,18 +218,16 @@ export function sqlNames(dialect: SqlDialect, options: SqlSchemaOptions, who: st
   }
   const q = (id: string) => dialect.quote(id);
   const bucket = `${columns.expiresAt.slice(0, 56)}_bucket`;
-  if (dialect.expiryBucket !== undefined && lower.includes(bucket.toLowerCase())) {
+  const width = dialect.expiryBucket;
+  const expression = width ? dialect.bucketExpression?.(q(columns.expiresAt), width) : undefined;
+  if (width && expression === undefined && lower.includes(bucket.toLowerCase())) {
     throw new ConfigError(
       `${who}: \`columns\` must not name \`${bucket}\`: it is the expiry bucket column.`,
     );
   }
-  const bucketNames =
-    dialect.expiryBucket === undefined
-      ? {}
-      : {
-          expiresBucket: q(bucket),
-          bucketIndex: q(`${table}_bucket_idx`),
-        };
+  const bucketNames = width
+    ? { expiresBucket: expression ?? q(bucket), bucketIndex: q(`${table}_bucket_idx`) }
+    : {};
   return {
     tableNames: [table, locks],
     table: q(table),

@@ -12,6 +12,7 @@ import {
   createSqlStore,
   type SqlColumns,
   type SqlDialect,
+  type SqlNames,
   type SqlSessionStore,
   sqlSchema,
 } from './_sql.js';
@@ -65,8 +66,13 @@ const DIALECT: SqlDialect = {
   ${n.expiresAt} INTEGER NOT NULL,
   ${n.userId} TEXT NULL
 )`,
-    `CREATE INDEX IF NOT EXISTS ${n.expiresIndex} ON ${n.table} (${n.expiresAt})`,
-    `CREATE INDEX IF NOT EXISTS ${n.userIndex} ON ${n.table} (${n.userId})`,
+    // Indexed: the expiry's hour, not the expiry, whose every move would relocate the entry to
+    // another page; and user_id only where set (anonymous writes skip that index). A database
+    // of an earlier release gets the new indexes and loses the old ones here.
+    `CREATE INDEX IF NOT EXISTS ${n.bucketIndex} ON ${n.table} (${n.expiresBucket})`,
+    `DROP INDEX IF EXISTS ${n.expiresIndex}`,
+    `CREATE INDEX IF NOT EXISTS ${partialUserIndex(n)} ON ${n.table} (${n.userId}) WHERE ${n.userId} IS NOT NULL`,
+    `DROP INDEX IF EXISTS ${n.userIndex}`,
     `CREATE TABLE IF NOT EXISTS ${n.locks} (
   key TEXT PRIMARY KEY,
   owner TEXT NOT NULL,
@@ -87,7 +93,15 @@ const DIALECT: SqlDialect = {
     sql: `${column} NOT IN (SELECT value FROM json_each(?))`,
     params: [JSON.stringify(values)],
   }),
+  expiryBucket: 3_600_000,
+  // An expression index: SQLite cannot add a stored generated column to an existing table.
+  bucketExpression: (expiresAt, width) => `(${expiresAt} / ${width})`,
 };
+
+/** The partial per-user index, named apart from the full one of earlier releases it replaces. */
+function partialUserIndex(n: SqlNames): string {
+  return `${n.tableNames[0]}_user_idx`;
+}
 
 /**
  * The DDL of the store: the sessions table (indexed on `expires_at` and `user_id`) and the

@@ -3,8 +3,9 @@
  * test (`ddl/`): what `sqliteSchema`, `postgresSchema` and `mysqlSchema` return, and the exact
  * text `sqliteStore` executes at construction. A refactoring of the SQL core must leave every
  * byte of these files as it is; a deliberate schema change updates them in the same commit.
- * `ddl/postgres-v1.sql` is frozen: the PostgreSQL DDL of the previous release (`expires_at`
- * indexed), from which `postgres-schema.test.ts` migrates.
+ * `ddl/postgres-v1.sql` and `ddl/sqlite-v1.sql` are frozen: the DDL of the previous release
+ * (`expires_at` indexed), from which `postgres-schema.test.ts` and `sqlite-schema.test.ts`
+ * migrate.
  */
 
 import Database from 'better-sqlite3';

@@ -185,11 +185,13 @@ function describeSqliteExtras(sqlite: SqliteHarness, { track }: StoreSuiteContex
       expect(sqliteSchema(table, locksTable)).toContain(`CREATE TABLE IF NOT EXISTS ${table} (`);
     });
 
-    it('ships DDL with indexes on expires_at and user_id; createTable false runs none', () => {
+    it('ships DDL with indexes on the expiry hour and set user ids; createTable false runs none', () => {
       const ddl = sqliteSchema('t1');
       expect(ddl).toMatch(/CREATE TABLE IF NOT EXISTS t1 \(/);
-      expect(ddl).toMatch(/CREATE INDEX IF NOT EXISTS \w+ ON t1 \(expires_at\)/);
-      expect(ddl).toMatch(/CREATE INDEX IF NOT EXISTS \w+ ON t1 \(user_id\)/);
+      expect(ddl).toMatch(/CREATE INDEX IF NOT EXISTS \w+ ON t1 \(\(expires_at \/ 3600000\)\)/);
+      expect(ddl).toMatch(
+        /CREATE INDEX IF NOT EXISTS \w+ ON t1 \(user_id\) WHERE user_id IS NOT NULL/,
+      );
       expect(ddl).toMatch(/CREATE TABLE IF NOT EXISTS t1_locks \(/);
       const db = sqlite.memory();
       // Without the tables, preparing the statements fails: a StoreError at construction.

@@ -5,8 +5,10 @@ CREATE TABLE IF NOT EXISTS sessionkit_sessions (
   expires_at INTEGER NOT NULL,
   user_id TEXT NULL
 );
-CREATE INDEX IF NOT EXISTS sessionkit_sessions_expires_at_idx ON sessionkit_sessions (expires_at);
-CREATE INDEX IF NOT EXISTS sessionkit_sessions_user_id_idx ON sessionkit_sessions (user_id);
+CREATE INDEX IF NOT EXISTS sessionkit_sessions_bucket_idx ON sessionkit_sessions ((expires_at / 3600000));
+DROP INDEX IF EXISTS sessionkit_sessions_expires_at_idx;
+CREATE INDEX IF NOT EXISTS sessionkit_sessions_user_idx ON sessionkit_sessions (user_id) WHERE user_id IS NOT NULL;
+DROP INDEX IF EXISTS sessionkit_sessions_user_id_idx;
 CREATE TABLE IF NOT EXISTS sessionkit_sessions_locks (
   key TEXT PRIMARY KEY,
   owner TEXT NOT NULL,

@@ -171,6 +171,40 @@ describeStore({
         );
       });
 
+      it('prepares each statement once per connection, then only executes it (Com_stmt_*)', async () => {
+        const connection = await mysql.createConnection({ uri: MYSQL_URL });
+        try {
+          const store = ctx.track(mysqlStore({ pool: connection, table: table() }));
+          await store.migrate();
+          const counters = async () => {
+            const [rows] = await connection.query("SHOW SESSION STATUS LIKE 'Com_stmt_%'");
+            const all = rows as { Variable_name: string; Value: string }[];
+            const of = (name: string) => Number(all.find((r) => r.Variable_name === name)?.Value);
+            return { prepare: of('Com_stmt_prepare'), execute: of('Com_stmt_execute') };
+          };
+          const requests = async () => {
+            const key = storeKey();
+            await store.set(key, record(), { ifVersion: 0 });
+            await store.get(key);
+            await store.set(key, record({ version: 2 }), { ifVersion: 1 });
+            await store.touch(key, Date.now() + 60_000);
+            await store.lock(key, { owner: 'o', ttl: 10_000 });
+            await store.unlock(key, { owner: 'o' });
+            await store.delete(key, { ifVersion: 2 });
+          };
+          const start = await counters();
+          await requests();
+          const first = await counters();
+          await requests();
+          const second = await counters();
+          expect(first.prepare - start.prepare).toBe(7); // seven statement texts
+          expect(second.prepare - first.prepare).toBe(0); // mysql2 reuses them on the connection
+          expect(second.execute - first.execute).toBe(7);
+        } finally {
+          await connection.end();
+        }
+      });
+
       it('counts matched rows whatever the FOUND_ROWS flag: touching to the same expiry is true', async () => {
         const flagless = newPool({ uri: MYSQL_URL, flags: ['-FOUND_ROWS'] });
         const name = table();

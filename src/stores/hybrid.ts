@@ -74,7 +74,7 @@ export function hybridStore(options: HybridStoreOptions): HybridStore {
   }
   const settings = Object.freeze(statelessSettings('hybridStore', options));
   const hybrid: SessionStore = {
-    name: `hybrid:${store.name}`,
+    name: `hybrid-${store.name}`,
     get: (key, o) => store.get(key, o),
     set: (key, record, o) => store.set(key, record, o),
     touch: (key, expiresAt, o) => store.touch(key, expiresAt, o),

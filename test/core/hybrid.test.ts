@@ -295,7 +295,7 @@ describe('hybrid store: configuration', () => {
   it('has exactly the optional methods of its store: lock mode where the store locks', () => {
     const inner = memoryStore({ sweepInterval: 0 });
     const hybrid = hybridStore({ store: inner });
-    expect(hybrid.name).toBe('hybrid:memory');
+    expect(hybrid.name).toBe('hybrid-memory');
     expect(typeof hybrid.lock).toBe('function');
     expect(manager({ store: hybrid, concurrency: 'lock' }).store).toBe(hybrid);
     const bare = hybridStore({
@@ -311,6 +311,28 @@ describe('hybrid store: configuration', () => {
     expect(() => manager({ store: bare, concurrency: 'lock' })).toThrow(
       /needs a store with `lock`/,
     );
+  });
+
+  it('over Bearer: the stateless token and, after the move, the signed id travel in the header', async () => {
+    const m = manager({ store: hybridStore({ store: memoryStore() }), transport: 'bearer' });
+    const call = async (token: string | undefined, fn: (s: S) => unknown) => {
+      const scope = m.begin({
+        header: (name) => (name === 'authorization' && token ? `Bearer ${token}` : undefined),
+      });
+      const result = await fn(scope.session);
+      const out = await scope.end();
+      return { result, token: out.token?.[1], setCookie: out.setCookie };
+    };
+    const created = await call(undefined, (s) => s.set('a', 1));
+    expect(created.token).toMatch(SEALED);
+    expect(created.setCookie).toEqual([]);
+    const moved = await call(created.token, (s) => s.login('frank'));
+    expect(moved.token).toMatch(SIGNED);
+    expect((await call(moved.token, (s) => s.all())).result).toEqual({ a: 1 });
+    expect((await call(created.token, (s) => s.all())).result).toEqual({});
+    // Past the 8192-character header limit a session moves instead of failing.
+    const big = await call(undefined, (s) => s.set('big', bulky()));
+    expect(big.token).toMatch(SIGNED);
   });
 
   it('moveServerSide() is refused where there is no server side, and a no-op on server-side stores', async () => {

@@ -17,10 +17,14 @@ import { readCookie } from '../../src/core/cookie.js';
 import { isSessionError } from '../../src/core/errors.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
 import { createSealKeys, sealSession, unsealSession } from '../../src/core/sealed.js';
+import type { Session } from '../../src/core/session.js';
 import { headerToken, resolveTransport } from '../../src/core/transport.js';
 import { createCsrfProtection } from '../../src/csrf/index.js';
 import { cookieStore } from '../../src/stores/cookie.js';
+import { hybridStore } from '../../src/stores/hybrid.js';
+import { memoryStore } from '../../src/stores/memory.js';
 import { testManager } from '../support/manager.js';
+import { probeStore } from '../support/probe-store.js';
 import { ADAPTERS, type Harness, STORES, start } from './targets.js';
 
 /** The total this file must generate per run. */
@@ -400,9 +404,10 @@ describe('fuzz: sealed cookies and header transports', () => {
     fc.assert(
       fc.property(fc.oneof(header, fc.array(header, { maxLength: 3 })), (h) => {
         cases += 1;
-        const { tokens, presented } = readSealedCookie(h, NAME);
+        const { tokens, presented, joined } = readSealedCookie(h, NAME);
         const singles = readCookie(h, NAME).filter((v) => v.length <= 4096);
         expect(tokens.length === singles.length || tokens.length === singles.length + 1).toBe(true);
+        expect(joined).toBe(tokens.length === singles.length + 1);
         expect(tokens.slice(0, singles.length)).toEqual(singles);
         for (const token of tokens) expect(token.length).toBeLessThanOrEqual(4 * 4096);
         expect(presented).toBeGreaterThanOrEqual(0);
@@ -433,6 +438,60 @@ describe('fuzz: sealed cookies and header transports', () => {
         expect((await scope.end()).setCookie).toEqual([]);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('any hybrid Cookie header without a genuine stateless token, its chunks or a genuine signed id is anonymous', async () => {
+    const store = probeStore(memoryStore());
+    const manager = testManager({
+      store: hybridStore({ store }),
+      cookie: { secure: false, name: NAME },
+    });
+    const issue = async (fn: (s: Session) => void, cookie?: string) => {
+      const scope = manager.begin({ cookie });
+      fn(scope.session);
+      return (await scope.end()).setCookie.map((line) => line.split(';')[0]!);
+    };
+    const [sealedPair] = await issue((s) => s.set('mine', true));
+    const sealed = sealedPair!.slice(NAME.length + 1);
+    const chunkValues = (await issue((s) => s.set('mine', 'x'.repeat(5000)))).map((c) =>
+      c.slice(c.indexOf('=') + 1),
+    );
+    const [signedPair] = await issue((s) => s.login('victim'));
+    const signed = signedPair!.slice(NAME.length + 1);
+    // A sealed token counts in the cookie or in the chunks; a signed id in the cookie only.
+    const stateless = [sealed, chunkValues.join('')];
+    const pair = fc.oneof(
+      cookieValue(sealed).map((v) => `${NAME}=${v}`),
+      cookieValue(signed).map((v) => `${NAME}=${v}`),
+      // The other side's value under the other names: a signed id in the chunks, and so on.
+      fc
+        .tuple(
+          fc.nat({ max: 3 }),
+          fc.constantFrom(...chunkValues, signed, sealed),
+          fc.nat({ max: 40 }),
+        )
+        .map(([i, v, cut]) => `${NAME}.${i}=${v.slice(cut)}`),
+      fc.constantFrom(
+        `${NAME}.0=${signed}`,
+        `${NAME}.0=${signed.slice(0, 40)}; ${NAME}.1=${signed.slice(40)}`,
+      ),
+      fc.tuple(headerText(12), headerText(40)).map(([n, v]) => `${n}=${v}`),
+    );
+    const header = fc.array(pair, { minLength: 1, maxLength: 6 }).map((pairs) => pairs.join('; '));
+    await fc.assert(
+      fc.asyncProperty(header, async (h) => {
+        cases += 1;
+        const { tokens } = readSealedCookie(h, NAME);
+        fc.pre(!stateless.some((g) => tokens.includes(g)) && !readCookie(h, NAME).includes(signed));
+        const writes = store.calls.get('set') ?? 0;
+        const scope = manager.begin({ cookie: h });
+        expect(Object.keys(await scope.session.all())).toEqual([]);
+        expect((await scope.session.meta()).userId).toBeNull();
+        expect((await scope.end()).setCookie).toEqual([]);
+        expect(store.calls.get('set') ?? 0).toBe(writes);
+      }),
+      { numRuns: 600 },
     );
   });
 

@@ -83,6 +83,14 @@ export function encodePayload(payload: SessionPayload, limits: CodecLimits): str
     f: payload.flash,
     m: payload.meta,
   });
+  return checkEncodedSize(text, limits);
+}
+
+/**
+ * `text`, an encoded session, when it fits in `limits.maxBytes` (UTF-8); else throws
+ * `TooLargeError` (`ERR_SESSION_TOO_LARGE`). @internal
+ */
+export function checkEncodedSize(text: string, limits: CodecLimits): string {
   // Cheap upper bound first: UTF-8 never uses more than 3 bytes per UTF-16 unit.
   if (text.length * 3 > limits.maxBytes) {
     const size = Buffer.byteLength(text);
@@ -117,12 +125,27 @@ export function decodePayload(text: string, limits: CodecLimits): SessionPayload
  * text's size before parsing.
  */
 export function payloadFromJson(raw: unknown, limits: CodecLimits): SessionPayload | undefined {
+  if (!isObject(raw)) return undefined;
+  const { v, d, f, m } = raw;
+  if (v !== PAYLOAD_FORMAT_VERSION || !isObject(m)) return undefined;
+  const content = contentFromJson(d, f, limits);
+  const meta = content === undefined ? undefined : readMeta(m);
+  return meta === undefined ? undefined : { data: content!.data, flash: content!.flash, meta };
+}
+
+/**
+ * A session's data and flash from values fresh from `JSON.parse` — `d` an object, `f` an object
+ * of arrays — copied into frozen null-prototype containers without forbidden keys. Resolves
+ * `undefined` — never throws — for a wrong shape or nesting deeper than `limits.maxDepth`.
+ * @internal
+ */
+export function contentFromJson(
+  d: unknown,
+  f: unknown,
+  limits: CodecLimits,
+): { data: DataObject; flash: DataObject } | undefined {
+  if (!isObject(d) || !isObject(f)) return undefined;
   try {
-    if (!isObject(raw)) return undefined;
-    const { v, d, f, m } = raw;
-    if (v !== PAYLOAD_FORMAT_VERSION || !isObject(d) || !isObject(f) || !isObject(m)) {
-      return undefined;
-    }
     const data = sanitize(d, limits.maxDepth, 1) as DataObject;
     const flash = Object.create(null) as DataObject;
     for (const key in f) {
@@ -130,8 +153,7 @@ export function payloadFromJson(raw: unknown, limits: CodecLimits): SessionPaylo
       if (!Array.isArray(list)) return undefined;
       if (!FORBIDDEN.has(key)) flash[key] = sanitize(list, limits.maxDepth, 1);
     }
-    const meta = readMeta(m);
-    return meta === undefined ? undefined : { data, flash: Object.freeze(flash), meta };
+    return { data, flash: Object.freeze(flash) };
   } catch {
     return undefined; // nested deeper than maxDepth
   }
@@ -158,10 +180,38 @@ function isObject(value: unknown): value is DataObject {
 }
 
 function readMeta(m: DataObject): SessionMeta | undefined {
-  const { createdAt, lastSeenAt, absoluteExpiresAt, userId, ip, userAgent, persistent } = m;
-  const csrf = m.csrf ?? null;
-  const fingerprint = m.fingerprint ?? null;
-  const generation = m.generation ?? 0;
+  return metaFromJson(
+    m.createdAt,
+    m.lastSeenAt,
+    m.absoluteExpiresAt,
+    m.userId,
+    m.ip,
+    m.userAgent,
+    m.persistent,
+    m.csrf ?? null,
+    m.fingerprint ?? null,
+    m.generation ?? 0,
+  );
+}
+
+/**
+ * Session metadata from its fields as parsed from JSON (any other encoding of it), or
+ * `undefined` when one has the wrong type: times are numbers, `userId`, `ip`, `userAgent`,
+ * `csrf` and `fingerprint` strings or `null`, `persistent` a boolean, `generation` a safe
+ * integer. @internal
+ */
+export function metaFromJson(
+  createdAt: unknown,
+  lastSeenAt: unknown,
+  absoluteExpiresAt: unknown,
+  userId: unknown,
+  ip: unknown,
+  userAgent: unknown,
+  persistent: unknown,
+  csrf: unknown,
+  fingerprint: unknown,
+  generation: unknown,
+): SessionMeta | undefined {
   if (
     typeof createdAt !== 'number' ||
     typeof lastSeenAt !== 'number' ||

@@ -17,14 +17,8 @@ import { createRequire } from 'node:module';
 import type { CodecLimits, SessionPayload } from './codec.js';
 import { ConfigError } from './errors.js';
 import type { KeyRing } from './keys.js';
-import {
-  claimsFromJson,
-  type OpenFailure,
-  type SealedClaims,
-  sealedText,
-  type TokenCodec,
-  type Unsealed,
-} from './sealed.js';
+import type { OpenFailure, TokenCodec, Unsealed } from './sealed.js';
+import { claimsFromJson, type SealedClaims, sealedText } from './sealed-text.js';
 
 /** The algorithms a JWT store may be configured with. */
 export type JwtAlgorithm = 'HS256' | 'EdDSA' | 'ES256';

@@ -6,14 +6,19 @@
  * made ({@link createSealKeys}) — with a random 96-bit IV per seal and a 16-byte tag. The token is
  * `<key id>.<iv>.<ciphertext‖tag>` (base64url parts). The key id only picks which key to try;
  * the AAD binds the format version, the purpose and that key id, so nothing outside the AEAD
- * selects a code path and a token sealed for another purpose or version never opens. Inside:
- * the session id, `iat`, the idle deadline, the absolute `exp`, the user generation and the
- * payload; the lifecycle checks the times (`stateless.ts`).
+ * selects a code path and a token sealed for another purpose or version never opens. Inside,
+ * in the compact form of `sealed-text.ts`: the session id, `iat`, the idle deadline, the
+ * absolute `exp`, the user generation and the payload; the lifecycle checks the times
+ * (`stateless.ts`). Per seal: one CSPRNG draw amortised over 128 IVs, one cipher, one base64url
+ * pass; per open: one base64url decode, one decipher, one `JSON.parse`.
  */
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { type CodecLimits, encodePayload, payloadFromJson, type SessionPayload } from './codec.js';
-import { isSessionId, type KeyRing } from './keys.js';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import type { CodecLimits, SessionPayload } from './codec.js';
+import type { KeyRing } from './keys.js';
+import { compactText, readCompact, type SealedClaims } from './sealed-text.js';
+
+export type { SealedClaims } from './sealed-text.js';
 
 /** Version of the sealed format written by this release (bound in the AAD, never sent). */
 export const SEALED_FORMAT_VERSION = 1;
@@ -24,7 +29,6 @@ const TAG_BYTES = 16;
 const IV_CHARS = 16;
 /** Smallest possible body: an empty plaintext's tag (22 base64url characters). */
 const MIN_BODY_CHARS = 22;
-const B64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
  * The `cookie-seal` keys of a ring, ready to use: primary first. Raw bytes rather than
@@ -36,20 +40,6 @@ export interface SealKeys {
   readonly keys: readonly Uint8Array[];
   /** The AAD of each key: format version, purpose and key id. */
   readonly aad: readonly Uint8Array[];
-}
-
-/** What a sealed token asserts besides the payload. Times in ms since the epoch. */
-export interface SealedClaims {
-  /** The session id (43 base64url characters); its SHA-256 is the session's handle. */
-  sid: string;
-  /** When this token was sealed. */
-  iat: number;
-  /** The idle deadline: `iat + idleTimeout`, never after `exp`. */
-  idle: number;
-  /** The absolute deadline (the payload's `absoluteExpiresAt`). */
-  exp: number;
-  /** The user's revocation generation at seal time (`0` when not signed in or not tracked). */
-  gen: number;
 }
 
 /** Why a token did not open (see {@link unsealSession}). */
@@ -109,9 +99,33 @@ export function createSealKeys(
   };
 }
 
+/** The options of every AES-GCM cipher: a 16-byte tag. */
+const GCM = { authTagLength: TAG_BYTES } as const;
+
+/** IVs are cut from this buffer, refilled from the CSPRNG once every 128 seals. */
+const IV_POOL = Buffer.allocUnsafeSlow(IV_BYTES * 128);
+let ivOffset = IV_POOL.length;
+
 /**
- * Seal `payload` with `claims` under the primary key. Throws `TooLargeError`
- * (`ERR_SESSION_TOO_LARGE`) when the payload exceeds `limits.maxBytes`. @internal
+ * A fresh random 96-bit IV, valid until the next call (the cipher and the token copy it at
+ * once). The bytes come from `randomFillSync`, drawn 128 IVs at a time: one CSPRNG call instead of
+ * one per seal (the same batching Node's `randomUUID` does), and no byte is ever handed out twice.
+ */
+function nextIv(): Buffer {
+  if (ivOffset === IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivOffset = 0;
+  }
+  ivOffset += IV_BYTES;
+  return IV_POOL.subarray(ivOffset - IV_BYTES, ivOffset);
+}
+
+/**
+ * Seal `payload` with `claims` under the primary key. The payload's `lastSeenAt` and
+ * `absoluteExpiresAt` are not stored apart from the claims: they are `claims.iat` and
+ * `claims.exp` (the lifecycle seals them so), and that is what opening gives back. Throws
+ * `TooLargeError` (`ERR_SESSION_TOO_LARGE`) when the sealed text exceeds `limits.maxBytes`.
+ * @internal
  */
 export function sealSession(
   keys: SealKeys,
@@ -119,28 +133,20 @@ export function sealSession(
   payload: SessionPayload,
   limits: CodecLimits,
 ): string {
-  const text = sealedText(claims, payload, limits);
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keys.keys[0]!, iv, {
-    authTagLength: TAG_BYTES,
-  });
+  const text = compactText(claims, payload, limits);
+  const iv = nextIv();
+  const cipher = createCipheriv('aes-256-gcm', keys.keys[0]!, iv, GCM);
   cipher.setAAD(keys.aad[0]!);
-  const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return `${keys.ids[0]}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+  const sealed = cipher.update(text, 'utf8');
+  const tail = cipher.final(); // empty for GCM
+  // One base64url pass over IV ‖ ciphertext ‖ tag: 12 bytes are exactly 16 characters, so the
+  // IV's text ends where the body's begins.
+  const b64 = Buffer.concat([iv, sealed, tail, cipher.getAuthTag()]).toString('base64url');
+  return `${keys.ids[0]}.${b64.slice(0, IV_CHARS)}.${b64.slice(IV_CHARS)}`;
 }
 
-/**
- * The JSON text of a sealed session: the claims in front of the payload envelope's own fields, in
- * one object. The session id is base64url and the times are integers, so nothing needs escaping.
- * Throws `TooLargeError` above `limits.maxBytes`. @internal
- */
-export function sealedText(
-  claims: SealedClaims,
-  payload: SessionPayload,
-  limits: CodecLimits,
-): string {
-  return `{"s":"${claims.sid}","i":${claims.iat},"x":${claims.idle},"e":${claims.exp},"g":${claims.gen},${encodePayload(payload, limits).slice(1)}`;
-}
+/** base64url text: the IV (16 characters), a dot, the body. */
+const IV_AND_BODY = /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/;
 
 /**
  * Open a sealed token. Never throws: `'malformed'` for anything not shaped like a token this
@@ -155,86 +161,51 @@ export function unsealSession(
   limits: CodecLimits,
 ): Unsealed | 'malformed' | 'signature' | 'claims' {
   const first = token.indexOf('.');
-  const second = token.indexOf('.', first + 1);
-  if (first < 1 || second - first - 1 !== IV_CHARS || token.length - second - 1 < MIN_BODY_CHARS) {
-    return 'malformed';
-  }
+  const bodyAt = first + IV_CHARS + 2;
+  if (first < 1 || token.length - bodyAt < MIN_BODY_CHARS) return 'malformed';
   const keyIndex = keys.ids.indexOf(token.slice(0, first));
-  const ivText = token.slice(first + 1, second);
-  const bodyText = token.slice(second + 1);
-  if (keyIndex === -1 || !B64URL.test(ivText) || !B64URL.test(bodyText)) return 'malformed';
-  const iv = Buffer.from(ivText, 'base64url');
-  const body = Buffer.from(bodyText, 'base64url');
-  // One encoding per token: a non-canonical final character would decode to the same bytes.
-  if (body.toString('base64url') !== bodyText || iv.toString('base64url') !== ivText) {
+  const bodyText = token.slice(bodyAt);
+  if (
+    keyIndex === -1 ||
+    !IV_AND_BODY.test(token.slice(first + 1)) ||
+    !canonicalEnd(bodyText) // the IV's 16 characters are always canonical
+  ) {
     return 'malformed';
   }
-  let text: string;
+  const body = Buffer.from(bodyText, 'base64url');
+  let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keys.keys[keyIndex]!, iv, {
-      authTagLength: TAG_BYTES,
-    });
+    const iv = Buffer.from(token.slice(first + 1, first + 1 + IV_CHARS), 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', keys.keys[keyIndex]!, iv, GCM);
     decipher.setAAD(keys.aad[keyIndex]!);
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    text = Buffer.concat([
-      decipher.update(body.subarray(0, body.length - TAG_BYTES)),
-      decipher.final(),
-    ]).toString('utf8');
+    plain = decipher.update(body.subarray(0, body.length - TAG_BYTES));
+    const tail = decipher.final(); // throws unless the tag authenticates; empty for GCM
+    if (tail.length > 0) plain = Buffer.concat([plain, tail]);
   } catch {
     return 'signature';
   }
-  const opened = readSealed(text, limits);
+  const opened = readCompact(plain.toString('utf8'), limits);
   return opened === undefined ? 'claims' : { ...opened, keyIndex };
 }
 
-/** The claims and payload of an opened token's text, or `undefined` when they are not valid. */
-function readSealed(
-  text: string,
-  limits: CodecLimits,
-): { claims: SealedClaims; payload: SessionPayload } | undefined {
-  if (text.length > limits.maxBytes) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return claimsFromJson(raw, limits);
+/**
+ * `true` when base64url `text` (of valid characters) is the one encoding of its bytes: no
+ * length that leaves a lone character, and zero bits below the last byte in its last character
+ * (`Buffer.from` ignores them, so a changed last character could decode to the same bytes).
+ */
+function canonicalEnd(text: string): boolean {
+  const rest = text.length % 4;
+  if (rest === 0) return true;
+  if (rest === 1) return false;
+  const last = sextet(text.charCodeAt(text.length - 1));
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
-/**
- * The claims and payload of a parsed sealed text ({@link sealedText}), or `undefined` when they
- * are not valid: session id shape, integer times, the idle deadline not after `exp`, `exp` equal
- * to the payload's absolute deadline. @internal
- */
-export function claimsFromJson(
-  value: unknown,
-  limits: CodecLimits,
-): { claims: SealedClaims; payload: SessionPayload } | undefined {
-  const raw = value as { s?: unknown; i?: unknown; x?: unknown; e?: unknown; g?: unknown };
-  const payload = payloadFromJson(raw, limits);
-  if (payload === undefined) return undefined;
-  const { s: sid, i: iat, x: idle, e: exp, g: gen } = raw;
-  if (
-    !isSessionId(sid) ||
-    !Number.isSafeInteger(iat) ||
-    !Number.isSafeInteger(idle) ||
-    !Number.isSafeInteger(exp) ||
-    !Number.isSafeInteger(gen) ||
-    (gen as number) < 0 ||
-    (idle as number) > (exp as number) ||
-    exp !== payload.meta.absoluteExpiresAt
-  ) {
-    return undefined;
-  }
-  return {
-    claims: {
-      sid,
-      iat: iat as number,
-      idle: idle as number,
-      exp: exp as number,
-      gen: gen as number,
-    },
-    payload,
-  };
+/** The 6-bit value of a base64url character code. */
+function sextet(code: number): number {
+  if (code >= 97) return code - 71; // a-z: 26…51
+  if (code >= 65) return code - 65; // A-Z: 0…25
+  if (code >= 48) return code + 4; // 0-9: 52…61
+  return code === 45 ? 62 : 63; // '-', '_'
 }

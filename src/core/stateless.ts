@@ -257,7 +257,6 @@ async function seal(
       largestKeys(payload),
     );
   }
-  keyFor(s, id);
   s.id = id;
   s.expiresAt = idle;
   s.base = payload;

@@ -82,6 +82,43 @@ describe('sealed-cookie sessions: round trip and cost', () => {
     expect(iv(a.out.setCookie[0]!)).not.toBe(iv(b.out.setCookie[0]!));
   });
 
+  it('IVs never repeat across many seals (they are drawn from the CSPRNG 128 at a time)', async () => {
+    const { m } = sealed();
+    const ivs = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const { out } = await run(m, new Jar(), (s) => s.set('a', 1));
+      ivs.add(out.setCookie[0]!.split(';')[0]!.split('.')[1]!);
+    }
+    expect(ivs.size).toBe(300);
+    for (const iv of ivs) expect(Buffer.from(iv, 'base64url')).toHaveLength(12);
+  });
+
+  it('a body whose last character differs only in bits base64url ignores is refused', async () => {
+    const { m } = sealed();
+    // Grow the session until the body's length leaves unused bits in its last character.
+    let jar = new Jar();
+    for (let n = 0; token(jar).length % 4 === 0 || token(jar).length % 4 === 1; n++) {
+      jar = new Jar();
+      await run(m, jar, (s) => s.set('a', 'x'.repeat(n)));
+    }
+    const genuine = token(jar);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const sibling = alphabet[alphabet.indexOf(genuine.at(-1)!) ^ 1]!; // an unused bit only
+    const loose = `${genuine.slice(0, -1)}${sibling}`;
+    expect(Buffer.from(loose.split('.')[2]!, 'base64url')).toEqual(
+      Buffer.from(genuine.split('.')[2]!, 'base64url'),
+    );
+    expect((await run(m, new Jar(`sid=${genuine}`), (s) => s.get('a'))).result).toBeDefined();
+    for (const variant of [loose, `${genuine}=`]) {
+      m.events.length = 0;
+      const read = await run(m, new Jar(`sid=${variant}`), (s) => s.all());
+      expect(read.result, variant).toEqual({});
+      expect(m.events).toContainEqual(
+        expect.objectContaining({ type: 'invalid-cookie', reason: 'malformed' }),
+      );
+    }
+  });
+
   it('a token sealed under another secret with the same key id does not open', async () => {
     const { m } = sealed();
     const other = manager({ store: cookieStore(), secrets: [`${SECRET}-other-secret`] });

@@ -1,0 +1,75 @@
+/**
+ * `node bench/sealed-micro.js read|write [iterations]` after a build — the sealed cookie's
+ * per-request work without HTTP: what `sessionkit-node-cookie` does for `GET /b` (read `name`) and
+ * `POST /c` (`update('counter', n => n + 1)`), through `manager.begin()` → the session → `end()`,
+ * as the node adapter calls them (a lazy client address, the `Cookie` header of `POST /init`).
+ * Not a test and not part of `npm run bench`: a load-independent measure for profiling.
+ *
+ * Prints ns per request (wall clock, noisy on a loaded machine). For figures that do not depend
+ * on the load, count instructions under callgrind for two iteration counts and take the
+ * difference per request (JIT warm-up cancels out):
+ *
+ * ```sh
+ * npx tsc -p tsconfig.build.json --outDir .bench-out/dist
+ * for n in 20000 40000; do valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
+ *   node --import tsx bench/sealed-micro.ts write $n; done   # total Ir: callgrind_annotate
+ * ```
+ *
+ * sessionkit is loaded from `BENCH_SESSIONKIT_DIR` (a `file:` URL of a build), else `.bench-out/dist`.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import type { SessionManager } from '../src/index.js';
+
+const BASE =
+  process.env.BENCH_SESSIONKIT_DIR ??
+  pathToFileURL(new URL('../.bench-out/dist', import.meta.url).pathname).href;
+const load = <T>(path: string): Promise<T> => import(`${BASE}/${path}`) as Promise<T>;
+
+const { createSessionManager } = await load<typeof import('../src/index.js')>('index.js');
+const { cookieStore } = await load<typeof import('../src/stores/cookie.js')>('stores/cookie.js');
+
+const [mode = 'read', count = '20000'] = process.argv.slice(2);
+const iterations = Number(count);
+const WARMUP = 3000;
+if (mode !== 'read' && mode !== 'write') throw new Error('mode: read or write');
+
+const manager: SessionManager<{ name: string; counter: number }> = createSessionManager({
+  store: cookieStore(),
+  secrets: ['0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
+  cookie: { secure: false, dangerouslyAllowInsecureCookie: true },
+  // A fixed clock: under callgrind a run lasts minutes, and a read after `touchInterval` would
+  // re-seal (a touch) instead of only opening.
+  now: () => 1_800_000_000_000,
+});
+const request = (cookie: string | undefined) => ({
+  cookie,
+  ip: () => '127.0.0.1',
+  userAgent: undefined,
+  header: () => undefined,
+});
+
+const init = manager.begin(request(undefined));
+init.session.merge({ name: 'bench', counter: 0 });
+const cookie = (await init.end()).setCookie[0]!.split(';')[0]!;
+
+let sink = 0;
+async function once(): Promise<void> {
+  const scope = manager.begin(request(cookie));
+  if (mode === 'read') sink += (await scope.session.get('name'))?.length ?? 0;
+  else sink += await scope.session.update('counter', (n = 0) => n + 1);
+  const out = await scope.end();
+  sink += out.setCookie.length;
+}
+
+// Warm-up (JIT tiers, inline caches), then the measured loop. Under callgrind started with
+// `--instr-atstart=no`, CALLGRIND=1 switches instruction counting on for the measured loop only.
+for (let i = 0; i < WARMUP; i++) await once();
+const callgrind = process.env.CALLGRIND === '1';
+if (callgrind) execFileSync('callgrind_control', ['-i', 'on', String(process.pid)]);
+const started = process.hrtime.bigint();
+for (let i = 0; i < iterations; i++) await once();
+const ns = Number(process.hrtime.bigint() - started) / iterations;
+if (callgrind) execFileSync('callgrind_control', ['-i', 'off', String(process.pid)]);
+process.stdout.write(`${mode}: ${ns.toFixed(0)} ns/request over ${iterations} (${sink})\n`);

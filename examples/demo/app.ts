@@ -6,6 +6,10 @@
  * a hidden `_csrf` field, JSON clients send the `csrfToken` of `GET /api/session` (or of the
  * login response) in `x-csrf-token`. Form posts (urlencoded) get a 303 redirect; anything else
  * gets JSON. The counter API and the race button's numbers live in `race.ts`.
+ *
+ * On sealed cookies (`SESSION_STORE=cookie:…`, {@link storeMode}) the same routes run
+ * statelessly: the dashboard says that parallel writes keep only the last response's cookie, and
+ * "your devices" answers only with a revocation store (`cookie:<store-url>`).
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -24,6 +28,7 @@ import {
   type SessionManager,
   type SessionManagerOptions,
 } from '../../src/core/manager.js';
+import { COOKIE_STORE, isCookieStore } from '../../src/core/sealed-config.js';
 import type { Session } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import {
@@ -32,8 +37,11 @@ import {
   DEMO_USERS,
   dashboardPage,
   devicesPage,
+  devicesUnavailablePage,
   loginPage,
   type Messages,
+  NO_DEVICES,
+  type StoreMode,
 } from './pages.js';
 import { counterRoutes, createReplayTally } from './race.js';
 import { bodyOf, clientErrorStatus, isForm, prefersJson, sendHtml } from './request.js';
@@ -85,6 +93,17 @@ export interface DemoAppOptions {
 /** The demo app plus the session objects behind it. */
 export interface DemoApp extends DemoContext {
   app: Express;
+  /** How its store keeps sessions. */
+  mode: StoreMode;
+}
+
+/**
+ * How `store` keeps sessions: on the server, or stateless in a sealed cookie (`cookie:` URLs,
+ * `cookieStore()`), where "your devices" and revocation need a revocation store.
+ */
+export function storeMode(store: SessionStore): StoreMode {
+  if (!isCookieStore(store)) return { stateless: false, revocable: true };
+  return { stateless: true, revocable: store[COOKIE_STORE].revocation };
 }
 
 const MAX_FIELD = 256;
@@ -110,6 +129,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     cookie: { secure: options.secureCookies ?? false },
   });
   const sessions = sessionMiddleware(manager);
+  const mode = storeMode(options.store);
   const logError = options.logError ?? ((error: unknown) => console.error(error));
   // Users who signed in since this process started: "Welcome" the first time, then "Welcome back".
   const seen = new Set<string>();
@@ -147,7 +167,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     const messages = await takeMessages(session);
     const counter = (await session.get('counter')) ?? 0;
     const csrfToken = await session.csrfToken();
-    sendHtml(res, 200, dashboardPage({ user: userId, counter, messages, csrfToken }));
+    sendHtml(res, 200, dashboardPage({ user: userId, counter, messages, csrfToken, mode }));
   });
 
   app.post('/login', async (req, res) => {
@@ -168,7 +188,9 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     const previous = (await session.meta()).userId;
     // Returning: signed in since this process started, or holding sessions from before a restart.
     const returning =
-      previous === user || seen.has(user) || (await manager.listSessions(user)).length > 0;
+      previous === user ||
+      seen.has(user) ||
+      (mode.revocable && (await manager.listSessions(user)).length > 0);
     seen.add(user);
     // A different user signing in on this browser must not inherit the previous user's data.
     session.login(user, previous !== null && previous !== user ? { keep: false } : {});
@@ -201,6 +223,16 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
       else res.redirect(303, '/');
       return;
     }
+    if (!mode.revocable) {
+      // Sealed cookies without a revocation store: nothing on the server lists or ends them.
+      if (prefersJson(req)) res.status(501).json({ error: NO_DEVICES });
+      else {
+        const messages = await takeMessages(session);
+        const csrfToken = await session.csrfToken();
+        sendHtml(res, 200, devicesUnavailablePage({ user: userId, messages, csrfToken }));
+      }
+      return;
+    }
     const current = await session.handle();
     const list = await manager.listSessions(userId, { current });
     if (prefersJson(req)) {
@@ -219,6 +251,11 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     if (userId === null) {
       if (form) res.redirect(303, '/');
       else res.status(401).json({ error: 'Sign in first.' });
+      return;
+    }
+    if (!mode.revocable) {
+      if (form) res.redirect(303, '/sessions');
+      else res.status(501).json({ error: NO_DEVICES });
       return;
     }
     const body = bodyOf(req);
@@ -268,7 +305,7 @@ export function createDemoApp(options: DemoAppOptions): DemoApp {
     }
   });
 
-  return { app, manager, sessions };
+  return { app, manager, sessions, mode };
 }
 
 /** A listening demo server. */

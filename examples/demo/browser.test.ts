@@ -1,7 +1,9 @@
 /**
  * The demo in a real browser (Chromium via playwright-core): login, flash, counter, the race
  * button, devices, revocation and logout, with two browser contexts signed in as the same user,
- * on a 390 px wide (phone) viewport where no page may scroll sideways.
+ * on a 390 px wide (phone) viewport where no page may scroll sideways — once with server-side
+ * sessions (SQLite) and once with sealed cookies (`cookie:memory:`: stateless, with a revocation
+ * store), where the race keeps only the last response's increment by design.
  *
  * Needs `/usr/bin/chromium`. Locally its absence is a visible skip; under `CI=true` it fails.
  */
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/core/keys.js';
+import { cookieStore } from '../../src/stores/cookie.js';
 import { createTestStore, type StartedDemo, startDemo, type TestStore } from './test-support.js';
 
 // Overridable only to check the skip/fail logic; the brief's browser is /usr/bin/chromium.
@@ -31,15 +34,26 @@ const title =
 
 if (!available && !onCi) console.warn(`browser.test.ts: ${title}`);
 
-describe.skipIf(!available && !onCi)(title, () => {
+/** The two ways the demo keeps sessions; CI runs both. */
+const MODES = [
+  { name: 'server-side sessions (SQLite)', stateless: false },
+  { name: 'sealed cookies (cookie:memory:)', stateless: true },
+] as const;
+
+describe.skipIf(!available && !onCi).each(MODES)(`${title}: $name`, ({ stateless }) => {
   let store: TestStore;
   let demo: StartedDemo;
   let browser: Browser;
 
   beforeAll(async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is required (CI=true)`).toBe(true);
-    store = await createTestStore('sqlite');
-    demo = await startDemo({ store: store.store, secrets: generateSecret() });
+    // Stateless: the session travels in the cookie; the memory store only holds revocations.
+    store = await createTestStore(stateless ? 'memory' : 'sqlite');
+    demo = await startDemo({
+      store: stateless ? cookieStore({ revocation: store.store }) : store.store,
+      secrets: generateSecret(),
+    });
+    expect(demo.mode.stateless).toBe(stateless);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -108,18 +122,40 @@ describe.skipIf(!available && !onCi)(title, () => {
     }
     expect(await page.textContent('#counter')).toBe('2');
 
-    // The race: 100 parallel fetches from the page, every one of them counted.
+    // The race: 100 parallel fetches from the page. Server-side, every one of them counts.
+    // Sealed, each response carries its own cookie and the browser keeps the last: the page
+    // says how many were kept (at least one, usually one) instead of claiming all 100.
     await page.click('#race');
     const result = page.locator('#race-result');
-    await expect.poll(() => result.textContent(), { timeout: 30_000 }).toMatch(/arrived/);
-    expect(await result.textContent()).toMatch(
-      /^100 of 100 increments arrived: the counter went from 2 to 102 \(\+100\)\. The core resolved \d+ write conflicts? on the way\.$/,
-    );
-    expect(await page.textContent('#counter')).toBe('102');
+    await expect.poll(() => result.textContent(), { timeout: 30_000 }).toMatch(/arrived|kept/);
+    const text = (await result.textContent()) ?? '';
+    let final = '102';
+    if (stateless) {
+      const race =
+        /^Last writer wins in stateless mode: (\d+) of 100 increments kept \(100 arrived\), the counter went from 2 to (\d+)\. Each response carried its own cookie and the browser kept the last\.$/.exec(
+          text,
+        );
+      expect(race, text).not.toBeNull();
+      const kept = Number(race![1]);
+      expect(kept).toBeGreaterThanOrEqual(1);
+      expect(kept).toBeLessThanOrEqual(100);
+      expect(Number(race![2])).toBe(2 + kept);
+      final = String(2 + kept);
+      expect(await page.textContent('#race-note')).toContain('Stateless mode');
+    } else {
+      expect(text).toMatch(
+        /^100 of 100 increments arrived: the counter went from 2 to 102 \(\+100\)\. The core resolved \d+ write conflicts? on the way\.$/,
+      );
+    }
+    expect(await page.textContent('#counter')).toBe(final);
     expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
-    await page.screenshot({ path: join(SCREENSHOTS, 'demo-dashboard.png'), fullPage: true });
+    const suffix = stateless ? '-stateless' : '';
+    await page.screenshot({
+      path: join(SCREENSHOTS, `demo-dashboard${suffix}.png`),
+      fullPage: true,
+    });
     await page.reload();
-    expect(await page.textContent('#counter')).toBe('102');
+    expect(await page.textContent('#counter')).toBe(final);
 
     // A second browser signs in as alice too.
     const second = await browser.newContext({ userAgent: FIREFOX, viewport: PHONE });
@@ -138,7 +174,7 @@ describe.skipIf(!available && !onCi)(title, () => {
     expect(await page.locator('#sessions tbody tr:not(.current)').textContent()).toContain(
       'Firefox on Linux',
     );
-    await page.screenshot({ path: join(SCREENSHOTS, 'demo-devices.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, `demo-devices${suffix}.png`), fullPage: true });
 
     await Promise.all([
       page.waitForURL(`${demo.url}/sessions`),
@@ -155,7 +191,7 @@ describe.skipIf(!available && !onCi)(title, () => {
     expect(await other.locator('#user').count()).toBe(0);
 
     await page.goto(`${demo.url}/`);
-    expect(await page.textContent('#counter')).toBe('102');
+    expect(await page.textContent('#counter')).toBe(final);
     const signedIn = (await first.cookies()).map((c) => c.value);
     expect(signedIn).toHaveLength(1);
     await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#logout')]);

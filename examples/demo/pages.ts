@@ -10,6 +10,18 @@ import { deviceLabel, html, raw, type SafeHtml } from './html.js';
 import { COUNTER_WORK_MS } from './race.js';
 import { RACE_RUNNERS, RACE_SCRIPT } from './race-script.js';
 
+/** How the demo's store keeps sessions (see `storeMode` in `app.ts`). */
+export interface StoreMode {
+  /** Sessions travel in a sealed cookie (`SESSION_STORE=cookie:…`): no compare-and-set. */
+  readonly stateless: boolean;
+  /** Sessions can be listed and revoked: server-side, or sealed with a revocation store. */
+  readonly revocable: boolean;
+}
+
+/** Why "your devices" is missing with sealed cookies and no revocation store. */
+export const NO_DEVICES =
+  'Stateless sessions without a revocation store: nothing on the server lists or ends them. Start the demo with SESSION_STORE=cookie:<store-url> (e.g. cookie:memory:) to get this page.';
+
 /** Flash messages by kind, as shown at the top of a page. */
 export interface Messages {
   success: readonly string[];
@@ -112,13 +124,15 @@ export function loginPage(options: {
   );
 }
 
-/** The dashboard of a signed-in user. */
+/** The dashboard of a signed-in user; what it says of concurrency and devices depends on `mode`. */
 export function dashboardPage(options: {
   user: string;
   counter: number;
   messages: Messages;
   csrfToken: string;
+  mode: StoreMode;
 }): string {
+  const { stateless, revocable } = options.mode;
   return layout(
     'Dashboard',
     userBar(options.user, options.csrfToken),
@@ -126,16 +140,43 @@ export function dashboardPage(options: {
 <section class="card"><h2>Counter</h2>
 <p class="counter" id="counter">${options.counter}</p>
 <form method="post" action="/api/counter">${csrfField(options.csrfToken)}<button type="submit" id="increment">Increment</button></form>
-<p class="muted">Kept in your session with <code>update()</code>: parallel requests never lose an increment.</p></section>
+<p class="muted">${
+      stateless
+        ? 'Kept in your sealed session cookie with update(): nothing is stored on the server, and a response that changes it carries a new cookie.'
+        : html`Kept in your session with <code>update()</code>: parallel requests never lose an increment.`
+    }</p></section>
 <section class="card" aria-labelledby="race-title"><h2 id="race-title">Race</h2>
-<p><button type="button" id="race" data-csrf-token="${options.csrfToken}">Fire ${RACE_RUNNERS} parallel increments</button></p>
+<p><button type="button" id="race" data-csrf-token="${options.csrfToken}" data-mode="${stateless ? 'stateless' : 'server'}">Fire ${RACE_RUNNERS} parallel increments</button></p>
 <p id="race-result" role="status" aria-live="polite"></p>
-<p class="muted">Each request reads this session, adds one, works ${COUNTER_WORK_MS} ms and writes it back, so they overlap: when another request wrote first, sessionkit replays the increment on the newer session instead of overwriting it. With express-session the last write wins and most of these increments are lost.</p></section>
+<p class="muted" id="race-note">${
+      stateless
+        ? `Stateless mode: every request starts from the cookie it was sent with, adds one, works ${COUNTER_WORK_MS} ms and answers its own new cookie. There is no record to compare and set, so the browser keeps the last cookie it receives and the other increments are lost — by design (docs/stateless.md, "Concurrency"). A server-side store keeps all of them.`
+        : `Each request reads this session, adds one, works ${COUNTER_WORK_MS} ms and writes it back, so they overlap: when another request wrote first, sessionkit replays the increment on the newer session instead of overwriting it. With express-session the last write wins and most of these increments are lost.`
+    }</p></section>
 <section class="card"><h2>Your devices</h2>
-<p>See where you are signed in, and sign other sessions out: <a href="/sessions" id="devices">your devices</a>.</p></section>
+<p>${
+      revocable
+        ? html`See where you are signed in, and sign other sessions out: <a href="/sessions" id="devices">your devices</a>.`
+        : NO_DEVICES
+    }</p></section>
 <section class="card"><h2>JSON API</h2>
 <p class="muted"><a href="/api/session">GET /api/session</a> · <a href="/api/counter">GET /api/counter</a> · <code>POST /api/counter</code> · <code>POST /login</code> with JSON</p></section>
 <script>${raw(RACE_SCRIPT)}</script>`,
+  );
+}
+
+/** "Your devices" when sessions cannot be listed (sealed cookies without a revocation store). */
+export function devicesUnavailablePage(options: {
+  user: string;
+  messages: Messages;
+  csrfToken: string;
+}): string {
+  return layout(
+    'Your devices',
+    userBar(options.user, options.csrfToken),
+    html`${flashes(options.messages)}
+<section class="card"><h2>Your devices</h2><p id="no-devices">${NO_DEVICES}</p></section>
+<p><a href="/">← Back to the dashboard</a></p>`,
   );
 }
 

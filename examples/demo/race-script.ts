@@ -5,7 +5,10 @@
  * On click it reads the counter (`GET /api/counter`), fires {@link RACE_RUNNERS} parallel
  * `POST /api/counter` (one `Promise.all` of fetches, CSRF token in `x-csrf-token`), reads the
  * counter again and reports how many increments arrived, how far the counter moved, and the sum
- * of the `conflictsResolved` the responses reported. Plain ES2020, no imports: it runs as is.
+ * of the `conflictsResolved` the responses reported. With sealed cookies (`data-mode="stateless"`
+ * on the button) it reports instead how many increments were kept: parallel responses each carry
+ * a cookie and the browser keeps the last one, so most are lost by design. Plain ES2020, no
+ * imports: it runs as is.
  */
 
 /** How many parallel increments one click fires. */
@@ -45,9 +48,13 @@ export const RACE_SCRIPT = `
       const after = await read();
       shown.textContent = String(after);
       output.textContent =
-        arrived.length + ' of ' + runners + ' increments arrived: the counter went from ' +
-        before + ' to ' + after + ' (+' + (after - before) + '). The core resolved ' + conflicts +
-        ' write conflict' + (conflicts === 1 ? '' : 's') + ' on the way.';
+        button.dataset.mode === 'stateless'
+          ? 'Last writer wins in stateless mode: ' + (after - before) + ' of ' + runners +
+            ' increments kept (' + arrived.length + ' arrived), the counter went from ' + before +
+            ' to ' + after + '. Each response carried its own cookie and the browser kept the last.'
+          : arrived.length + ' of ' + runners + ' increments arrived: the counter went from ' +
+            before + ' to ' + after + ' (+' + (after - before) + '). The core resolved ' +
+            conflicts + ' write conflict' + (conflicts === 1 ? '' : 's') + ' on the way.';
     } catch {
       output.textContent = 'The race could not run: the server did not answer.';
     } finally {

@@ -1,6 +1,7 @@
 /**
  * The counter API behind the dashboard's race button (`race.ts`, `race-script.ts`), over real
  * HTTP: every increment arrives, and each response counts the conflicts the core resolved for it.
+ * With sealed cookies the burst keeps only the last response's cookie, and the page says so.
  */
 
 import { createHash } from 'node:crypto';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/core/keys.js';
 import type { SessionEvent } from '../../src/core/manager.js';
 import type { SessionStore } from '../../src/core/store.js';
+import { cookieStore } from '../../src/stores/cookie.js';
 import { probeStore } from '../../test/support/probe-store.js';
 import {
   Client,
@@ -143,7 +145,7 @@ describe('the counter API and the race', () => {
     const client = await signedIn();
     const page = await client.request('GET', '/');
     expect(page.text).toMatch(
-      /<button type="button" id="race" data-csrf-token="[A-Za-z0-9_-]{86}">Fire 100 parallel increments<\/button>/,
+      /<button type="button" id="race" data-csrf-token="[A-Za-z0-9_-]{86}" data-mode="server">Fire 100 parallel increments<\/button>/,
     );
     expect(page.text).toContain('<p id="race-result" role="status" aria-live="polite"></p>');
     const scripts = [...page.text.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
@@ -157,5 +159,62 @@ describe('the counter API and the race', () => {
     const home = await new Client(demo.url).request('GET', '/');
     expect(home.text).not.toContain('<script');
     expect(page.text).not.toMatch(/\son[a-z]+=/);
+  });
+});
+
+describe('the race with sealed cookies (stateless mode)', () => {
+  let demo: StartedDemo;
+
+  beforeAll(async () => {
+    demo = await startDemo({ store: cookieStore(), secrets: generateSecret() });
+  });
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  it('100 parallel increments from one cookie each answer +1 on it: the last cookie keeps one', async () => {
+    const client = new Client(demo.url);
+    expect(
+      (
+        await client.request('POST', '/login', {
+          json: { username: 'bob', password: 'demo-password' },
+        })
+      ).status,
+    ).toBe(200);
+    const cookie = client.cookie!;
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        client.request('POST', '/api/counter', { headers: { accept: 'application/json', cookie } }),
+      ),
+    );
+    // Every request started from the same cookie (counter 0) and sealed its own answer.
+    expect(results.map((r) => r.status)).toEqual(Array(100).fill(200));
+    expect(results.map((r) => r.json<Counted>())).toEqual(
+      Array(100).fill({ counter: 1, conflictsResolved: 0 }),
+    );
+    const cookies = new Set(results.map((r) => r.setCookies[0]?.split(';')[0]));
+    expect(cookies.size).toBe(100); // a fresh IV per seal: 100 different cookies
+    client.cookie = results[99]!.setCookies[0]!.split(';')[0];
+    expect(await client.getJson('/api/counter')).toEqual({ counter: 1 });
+  });
+
+  it('the dashboard explains it: the race script reports what was kept, not 100 of 100', async () => {
+    const client = new Client(demo.url);
+    await client.request('POST', '/login', {
+      json: { username: 'alice', password: 'demo-password' },
+    });
+    const page = await client.request('GET', '/');
+    expect(page.text).toMatch(
+      /id="race" data-csrf-token="[A-Za-z0-9_-]{86}" data-mode="stateless"/,
+    );
+    expect(page.text).toContain('the browser keeps the last cookie it receives');
+    expect(page.text).toContain('Last writer wins in stateless mode: ');
+    // Without a revocation store there is no devices page, and the dashboard says why.
+    expect(page.text).not.toContain('href="/sessions"');
+    const devices = await client.request('GET', '/sessions', {
+      headers: { accept: 'application/json' },
+    });
+    expect(devices.status).toBe(501);
+    expect(devices.json()).toEqual({ error: expect.stringContaining('revocation store') });
   });
 });

@@ -4,7 +4,8 @@
  * - `SESSION_STORE`: a store URL for `sessionkit/config` — `sqlite:./data/sessions.db` (default),
  *   `file:./var/sessions`, `memory:`, `redis://127.0.0.1:6379`, `postgres://user@host/db`,
  *   `mysql://user@host/db`, `tiered:redis://…+postgres://…` (SQL stores run `migrate()` at
- *   start); the syntax is in `docs/operations.md`
+ *   start), `cookie:` or `cookie:<store-url>` (sealed cookies; the store, if any, holds
+ *   revocations); the syntax is in `docs/operations.md`
  * - `SESSION_SECRET`: cookie-signing secret (32+ random bytes); when unset, one is generated
  *   once and kept in `./data/.session-secret` (mode 0600) so restarts keep sessions
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1)

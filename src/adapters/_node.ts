@@ -1,20 +1,16 @@
 /**
  * Private (not exported from the package), node-only: what the `node:http`-based adapters (node,
  * Express) share — starting a request's session (`attach`), finding it again (`getSession`),
- * running the CSRF check (`runCsrf`), and holding the response until the commit is done.
+ * running the CSRF check (`runCsrf`), and committing before the response's first header byte.
  *
  * The core works on a neutral pair — cookie header in, `Set-Cookie` values out. What remains for
- * an adapter is to hold back the first header byte until the commit is done. node:http and
- * Express have no async pre-header hook, so `holdResponse` defers `writeHead`, `write`, `end` and
- * `flushHeaders` until `scope.end()` settles, then replays them in order.
+ * an adapter is to hold back the first header byte until the commit is done: node:http and
+ * Express have no async pre-header hook, so once the session is first used the response is held
+ * by the hold shared with the express-session facade (`_hold.ts`), with a {@link Commit} as its
+ * owner.
  */
 
-import {
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  OutgoingMessage,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSessionError, StateError } from '../core/errors.js';
 import type {
   ConcurrencyMode,
@@ -26,6 +22,7 @@ import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
 import { type CsrfProtection, type CsrfRequest, SAFE_METHODS } from '../csrf/index.js';
 import { renderError, statusText } from './_errors.js';
+import { type HoldOwner, holdResponse } from './_hold.js';
 import { appendVary } from './_web.js';
 
 /**
@@ -57,7 +54,7 @@ export function attach<D extends object, F extends object>(
     concurrency,
   });
   // Hold the response only once the session is used: an untouched request costs no patching.
-  scope.onTouch(() => holdResponse(req, res, scope));
+  scope.onTouch(() => holdForCommit(req, res, scope));
   (req as WithSession)[SESSION] = scope.session;
   return scope.session;
 }
@@ -184,180 +181,57 @@ export function sendError(
   end(response.body);
 }
 
-type Call = { kind: 'writeHead' | 'write' | 'end' | 'flushHeaders'; args: unknown[] };
-
 /**
- * Hold back every header/body byte of `res` until `scope.end()` settles: on success the
- * session headers are added and the held calls replayed; on a session error (409/503/500) the
- * held response is dropped and a generic error response is sent instead. Writes while held return
- * `false`, and `'drain'` follows the replay, so streams back off instead of buffering without end.
+ * Hold `res` until `scope` is committed (see `_hold.ts`). When the session was first used after
+ * the response started, it is too late to commit before the headers (use `await
+ * session.commit()` before writing); what the session holds is still released.
  */
-export function holdResponse<D extends object, F extends object>(
+function holdForCommit<D extends object, F extends object>(
   req: IncomingMessage,
   res: ServerResponse,
   scope: SessionScope<D, F>,
 ): void {
-  if (realHeadersSent(res) || res.writableEnded) {
-    // The session was first used after the response started: too late to commit before the
-    // headers (use `await session.commit()` before writing). Still release what it holds.
-    res.once('close', () => void scope.abort().catch(() => undefined));
-    return;
-  }
-  const original = {
-    writeHead: res.writeHead,
-    write: res.write,
-    end: res.end,
-    flushHeaders: res.flushHeaders,
-  };
-  const held: Call[] = [];
-  let phase: 'open' | 'committing' | 'done' = 'open';
-  let needsDrain = false;
-
-  const restore = (): void => {
-    res.writeHead = original.writeHead;
-    res.write = original.write;
-    res.end = original.end;
-    res.flushHeaders = original.flushHeaders;
-  };
-
-  const replay = (out: SessionResponse): void => {
-    applySessionHeaders(res, out);
-    for (const call of held) {
-      if (call.kind === 'writeHead') {
-        (original.writeHead as (...a: unknown[]) => unknown).apply(
-          res,
-          withSessionHeaders(call.args, out),
-        );
-      } else {
-        (original[call.kind] as (...a: unknown[]) => unknown).apply(res, call.args);
-      }
-    }
-    if (needsDrain) res.emit('drain');
-  };
-
-  const start = (): void => {
-    if (phase !== 'open') return;
-    phase = 'committing';
-    scope.end().then(
-      (out) => {
-        phase = 'done';
-        restore();
-        replay(out);
-      },
-      (error: unknown) => {
-        phase = 'done';
-        restore();
-        sendError(res, error, header(req, 'accept'));
-      },
-    );
-  };
-
-  const hold =
-    (kind: Call['kind']) =>
-    (...args: unknown[]): unknown => {
-      if (phase === 'open' && !scope.touched) {
-        // The session was never used: nothing to commit and no header to add, so the response
-        // goes out at once, without a held copy or a microtask of delay.
-        phase = 'done';
-        restore();
-        return (original[kind] as (...a: unknown[]) => unknown).apply(res, args);
-      }
-      held.push({ kind, args });
-      start();
-      if (kind === 'write') {
-        needsDrain = true;
-        return false;
-      }
-      return kind === 'flushHeaders' ? undefined : res;
-    };
-
-  res.writeHead = hold('writeHead') as typeof res.writeHead;
-  res.write = hold('write') as typeof res.write;
-  res.end = hold('end') as typeof res.end;
-  res.flushHeaders = hold('flushHeaders') as typeof res.flushHeaders;
-  // Once the handler has written or ended, its headers count as sent, as they would be without
-  // the hold: error handlers that check `headersSent` must not write a second response over it
-  // (which replayed a wrong status and crashed the process with "write after end").
-  // (Never deleted afterwards: a delete would drop `res` into slow dictionary mode for every
-  // later property access by node and the framework; once released it reports the real value.)
-  (res as HeldResponse)[HOLD_PHASE] = () => phase;
-  Object.defineProperty(res, 'headersSent', HEADERS_SENT_OVERRIDE);
-
-  // The client went away before any response: give up without committing (releases a lock).
-  res.once('close', () => {
-    if (phase !== 'open') return;
-    phase = 'done';
-    restore();
-    void scope.abort().catch(() => undefined);
-  });
+  if (!holdResponse(res, new Commit(req, scope))) res.once('close', abortScope.bind(scope));
 }
 
-const HEADERS_SENT = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
+/**
+ * The adapters' owner of a held response: at the first header byte, commit (an untouched session
+ * sends the response at once); on success add the session's headers, on a session error (409,
+ * 503, 500) answer with the generic error response instead of the held one; when the client went
+ * away first, give up without committing (releases a lock).
+ */
+class Commit implements HoldOwner<SessionResponse> {
+  constructor(
+    readonly req: IncomingMessage,
+    readonly scope: Committable,
+  ) {}
 
-const HOLD_PHASE = Symbol('sessionkit.holdPhase');
-type HeldResponse = ServerResponse & { [HOLD_PHASE]?: () => 'open' | 'committing' | 'done' };
+  firstByte(): Promise<SessionResponse> | undefined {
+    return this.scope.touched ? this.scope.end() : undefined;
+  }
 
-// One shared accessor for every held response: a per-response closure here would give each
-// response its own hidden class and slow every later property access on it.
-const HEADERS_SENT_OVERRIDE: PropertyDescriptor = {
-  configurable: true,
-  get(this: HeldResponse): boolean {
-    return this[HOLD_PHASE]?.() === 'committing' || realHeadersSent(this);
-  },
-};
+  ready(res: ServerResponse, out: SessionResponse): void {
+    applySessionHeaders(res, out);
+  }
 
-/** The response's own `headersSent`, past any override. */
-function realHeadersSent(res: ServerResponse): boolean {
-  return HEADERS_SENT === undefined ? false : Boolean(HEADERS_SENT.call(res));
+  failed(res: ServerResponse, error: unknown): void {
+    sendError(res, error, header(this.req, 'accept'));
+  }
+
+  closed(): void {
+    abortScope.call(this.scope);
+  }
+}
+
+/** What a {@link Commit} uses of a request's `SessionScope`. */
+type Committable = Pick<SessionScope<object, object>, 'touched' | 'end' | 'abort'>;
+
+function abortScope(this: Committable): void {
+  void this.abort().catch(() => undefined);
 }
 
 /** A request header as a single string. */
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-// `writeHead(status, [message], [headers])` headers override setHeader() values, so the session's
-// headers are merged into that object too.
-function withSessionHeaders(args: unknown[], out: SessionResponse): unknown[] {
-  const index = typeof args[1] === 'string' ? 2 : 1;
-  const given = args[index];
-  if (typeof given !== 'object' || given === null) return args;
-  const headers: OutgoingHttpHeaders = {};
-  if (Array.isArray(given)) {
-    // A flat [name, value, …] list may repeat a name (several Set-Cookie): keep every value.
-    for (let i = 0; i + 1 < given.length; i += 2) {
-      const name = String(given[i]);
-      const previous = headers[name];
-      const value = given[i + 1] as string | string[];
-      headers[name] = previous === undefined ? value : [previous, value].flat().map(String);
-    }
-  } else {
-    Object.assign(headers, given);
-  }
-  const lower = new Map(Object.keys(headers).map((k) => [k.toLowerCase(), k]));
-  const cookieKey = lower.get('set-cookie');
-  if (cookieKey !== undefined && out.setCookie.length > 0) {
-    const existing = headers[cookieKey];
-    const list = Array.isArray(existing)
-      ? existing
-      : existing === undefined
-        ? []
-        : [String(existing)];
-    headers[cookieKey] = [...list, ...out.setCookie];
-  }
-  const varyKey = lower.get('vary');
-  if (varyKey !== undefined && out.vary)
-    headers[varyKey] = appendVary(String(headers[varyKey]), out.varyOn);
-  const ccKey = lower.get('cache-control');
-  if (ccKey !== undefined && out.cacheControl !== undefined) {
-    headers[ccKey] = out.cacheControl;
-  }
-  const csdKey = lower.get('clear-site-data');
-  if (csdKey !== undefined && out.clearSiteData !== undefined) {
-    headers[csdKey] = out.clearSiteData;
-  }
-  const copy = [...args];
-  copy[index] = headers;
-  return copy;
 }

@@ -10,11 +10,17 @@
  *   record (numbers as increments, objects key by key) and retried, so concurrent
  *   `req.session.count++` or writes to different keys are never lost, and a destroyed session is
  *   never written back.
+ *
+ * Native store calls run under the core's shared deadline wheel (`core/deadlines.ts`): a call that
+ * outlives `storeTimeout` fails with `StoreError`, with no timer or `AbortSignal` of its own (a
+ * per-call `AbortSignal.timeout` lived for the whole timeout and was promoted to the old
+ * generation under load).
  */
 
 import { createHash } from 'node:crypto';
+import { DeadlineWheel } from '../core/deadlines.js';
 import { ConflictError } from '../core/errors.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore, StoreCallOptions } from '../core/store.js';
 import { type ConnectStoreLike, callConnect } from '../stores/_connect.js';
 import { applyOps, diff, type JsonObject } from './_merge.js';
 import type { Session } from './_session.js';
@@ -23,8 +29,11 @@ import type { Session } from './_session.js';
 export interface LoadState {
   /** The record version loaded or last written (native only). */
   version?: number | undefined;
-  /** The data as loaded or last written, as JSON (native only). */
-  snapshot?: JsonObject | undefined;
+  /**
+   * The data as loaded or last written, as JSON text (native only): parsed again only when the
+   * request saves, so a read never copies the data.
+   */
+  snapshot?: string | undefined;
   /** Loaded from elsewhere (a store being migrated from): write it even when unmodified. */
   pending?: boolean | undefined;
   /** The stored expiry as loaded or last written (native only), for the touch threshold. */
@@ -41,8 +50,12 @@ export interface Backend {
   load(id: string, state: LoadState): Promise<Record<string, unknown> | undefined>;
   /** Write the session. Native: resolves `false` when it was destroyed meanwhile (nothing written). */
   save(id: string, session: Session, state: LoadState): Promise<boolean>;
-  /** Refresh the stored expiry. */
-  touch(id: string, session: Session, state: LoadState): Promise<void>;
+  /**
+   * Refresh the stored expiry: a promise when a store call was started, `undefined` when none is
+   * needed (no `touch` on the connect store; a native expiry that would not move enough), so the
+   * response need not wait.
+   */
+  touch(id: string, session: Session, state: LoadState): Promise<void> | undefined;
   /** Delete the session. */
   destroy(id: string, state: LoadState): Promise<void>;
 }
@@ -72,9 +85,11 @@ export function connectBackend(store: ConnectStoreLike, timeout: number): Backen
       await callConnect('set', (cb) => store.set(id, session as never, cb), o);
       return true;
     },
-    async touch(id, session) {
-      if (typeof store.touch !== 'function') return;
-      await callConnect('touch', (cb) => store.touch?.(id, session as never, cb), o);
+    touch(id, session) {
+      if (typeof store.touch !== 'function') return undefined;
+      return callConnect('touch', (cb) => store.touch?.(id, session as never, cb), o).then(
+        () => undefined,
+      );
     },
     async destroy(id) {
       await callConnect('destroy', (cb) => store.destroy(id, cb), o);
@@ -84,38 +99,51 @@ export function connectBackend(store: ConnectStoreLike, timeout: number): Backen
 
 /** Diff-and-merge with compare-and-set over a sessionkit store. */
 export function nativeBackend(store: SessionStore, timeout: number): Backend {
-  const signal = (): AbortSignal => AbortSignal.timeout(timeout);
+  const deadlines = new DeadlineWheel(timeout, store.name);
+  /** Run one store call under the shared deadline (`ifVersion` for a compare-and-set write). */
+  function call<T>(
+    operation: string,
+    invoke: (options: StoreCallOptions) => Promise<T>,
+    ifVersion?: number,
+  ): Promise<T> {
+    const tick = deadlines.enter();
+    const options =
+      ifVersion === undefined ? tick.options : { ifVersion, signal: tick.options.signal };
+    return deadlines.guard(tick, operation, invoke(options));
+  }
   return {
     native: true,
     async load(id, state) {
-      const record = await store.get(keyIn(state, id), { signal: signal() });
+      const key = keyIn(state, id);
+      const record = await call('get', (o) => store.get(key, o));
       const data = record && parse(record.data);
       if (record === undefined || data === undefined) return undefined;
       state.version = record.version;
-      state.snapshot = data;
+      state.snapshot = record.data;
       state.expiresAt = record.expiresAt;
-      return structuredClone(data);
+      return data;
     },
     async save(id, session, state) {
       const key = keyIn(state, id);
-      const mine = toJson(session);
+      const text = JSON.stringify(session);
       const expiresAt = expiryOf(session);
       if (state.version === undefined || state.snapshot === undefined) {
-        const record = { data: JSON.stringify(mine), version: 1, expiresAt, userId: null };
-        if (!(await store.set(key, record, { ifVersion: 0, signal: signal() }))) {
+        const record = { data: text, version: 1, expiresAt, userId: null };
+        if (!(await call('set', (o) => store.set(key, record, o), 0))) {
           throw new ConflictError('retries-exhausted');
         }
         state.version = 1;
-        state.snapshot = mine;
+        state.snapshot = text;
         state.expiresAt = expiresAt;
         return true;
       }
-      const ops = diff(state.snapshot, mine);
-      let base = { version: state.version, data: mine };
+      const mine = JSON.parse(text) as JsonObject;
+      const ops = diff(parse(state.snapshot) ?? {}, mine);
+      let base = { version: state.version, data: text };
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const version = base.version + 1;
-        const record = { data: JSON.stringify(base.data), version, expiresAt, userId: null };
-        if (await store.set(key, record, { ifVersion: base.version, signal: signal() })) {
+        const record = { data: base.data, version, expiresAt, userId: null };
+        if (await call('set', (o) => store.set(key, record, o), base.version)) {
           state.version = version;
           state.snapshot = base.data;
           state.expiresAt = expiresAt;
@@ -124,23 +152,27 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
         // Back off a little (random, growing to 16 ms) so a burst of writers on one session
         // does not retry in lockstep.
         await sleep(Math.random() * Math.min(16, attempt + 1));
-        const fresh = await store.get(key, { signal: signal() });
+        const fresh = await call('get', (o) => store.get(key, o));
         const freshData = fresh && parse(fresh.data);
         // Gone (destroyed or expired) since this request loaded it: never write it back.
         if (fresh === undefined || freshData === undefined) return false;
-        base = { version: fresh.version, data: applyOps(freshData, ops, mine.cookie) };
+        const merged = applyOps(freshData, ops, mine.cookie);
+        base = { version: fresh.version, data: JSON.stringify(merged) };
       }
       throw new ConflictError('retries-exhausted');
     },
-    async touch(id, session, state) {
+    touch(id, session, state) {
       const expiresAt = expiryOf(session);
       const moved = expiresAt - (state.expiresAt ?? Number.NEGATIVE_INFINITY);
-      if (moved < Math.min(TOUCH_THRESHOLD, (expiresAt - Date.now()) / 10)) return;
-      await store.touch(keyIn(state, id), expiresAt, { signal: signal() });
-      state.expiresAt = expiresAt;
+      if (moved < Math.min(TOUCH_THRESHOLD, (expiresAt - Date.now()) / 10)) return undefined;
+      const key = keyIn(state, id);
+      return call('touch', (o) => store.touch(key, expiresAt, o)).then(() => {
+        state.expiresAt = expiresAt;
+      });
     },
     async destroy(id, state) {
-      await store.delete(keyIn(state, id), { signal: signal() });
+      const key = keyIn(state, id);
+      await call('delete', (o) => store.delete(key, o));
       state.version = undefined;
       state.snapshot = undefined;
       state.expiresAt = undefined;
@@ -169,10 +201,6 @@ function sleep(ms: number): Promise<void> {
 function expiryOf(session: Session): number {
   const expires = session.cookie?.expires;
   return expires instanceof Date ? expires.valueOf() : Date.now() + DEFAULT_TTL;
-}
-
-function toJson(session: Session): JsonObject {
-  return JSON.parse(JSON.stringify(session)) as JsonObject;
 }
 
 function parse(text: string): JsonObject | undefined {

@@ -7,7 +7,7 @@
  */
 
 import type { Backend, LoadState } from './_backend.js';
-import type { ExpressSessionEvent } from './_middleware.js';
+import type { ExpressSessionEvent } from './_lifecycle.js';
 
 /** `next` (native) first, `previous` (a connect store's backend) for what `next` does not have. */
 export function migratingBackend(
@@ -36,7 +36,7 @@ export function migratingBackend(
       // Version 0: "absent" to compare-and-set, so two requests migrating the same session at
       // once create it once and the second merges its changes into the first's record.
       state.version = 0;
-      state.snapshot = JSON.parse(JSON.stringify(old));
+      state.snapshot = JSON.stringify(old);
       state.pending = true;
       emit({ type: 'migrated' });
       return old;

@@ -75,6 +75,50 @@ describe('node adapter specifics', () => {
   });
 });
 
+describe('node adapter: the held response acts as sent', () => {
+  const servers: AdapterServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+
+  // Without the session layer `res.end()` sends the headers at once: a header changed after it
+  // throws ERR_HTTP_HEADERS_SENT. While the commit holds the response, the same must happen —
+  // not a header slipped into the held response.
+  it('a header set, appended or removed after res.end() throws ERR_HTTP_HEADERS_SENT while held', async () => {
+    const store = probeStore(memoryStore({ sweepInterval: 0 }));
+    store.delays.set('set', 50);
+    const m = testManager({ store });
+    const thrown: unknown[] = [];
+    const server = await listen(
+      http.createServer(
+        withSession(m, async (_req, res, session) => {
+          session.set('a', 1);
+          res.end('done');
+          for (const change of [
+            () => res.setHeader('x-late', '1'),
+            () => res.appendHeader('x-late', '2'),
+            () => res.removeHeader('content-type'),
+          ]) {
+            try {
+              change();
+              thrown.push('nothing thrown');
+            } catch (error) {
+              thrown.push((error as { code?: unknown }).code);
+            }
+          }
+          thrown.push(res.headersSent);
+        }),
+      ),
+    );
+    servers.push(server);
+    const reply = await send(server.url, 'POST', '/');
+    expect([reply.status, reply.text]).toEqual([200, 'done']);
+    expect(reply.headers.get('x-late')).toBeNull();
+    expect(cookiesNamed(reply, m.cookieName)).toHaveLength(1);
+    expect(thrown).toEqual([...Array(3).fill('ERR_HTTP_HEADERS_SENT'), true]);
+  });
+});
+
 describe('node adapter: writeHead forms', () => {
   const servers: AdapterServer[] = [];
   afterEach(async () => {

@@ -137,6 +137,38 @@ describe('facade on a sessionkit store: expiry refresh of unmodified sessions', 
   });
 });
 
+describe('facade on a sessionkit store: store deadlines', () => {
+  // A store that never answers (a dead TCP peer, an offline queue) must not hang the request:
+  // every call ends at storeTimeout, as the native API's calls do.
+  const hungCall = (hung: 'get' | 'set') => async () => {
+    for (const strict of [true, false]) {
+      const store = probeStore(memoryStore());
+      const errors: string[] = [];
+      const browser = await start(store, {
+        storeTimeout: 100,
+        ...(strict ? { strict: true, secret: 'x'.repeat(32) } : {}),
+        onEvent: (event) => {
+          if (event.type === 'store-error') errors.push(event.operation);
+        },
+      });
+      await browser.fetch('/inc', { method: 'POST' });
+      store.hanging.add(hung);
+      const answer = await browser.fetch('/inc', { method: 'POST' });
+      expect(answer.status).toBe(503);
+      expect(answer.setCookie).toEqual([]);
+      expect(errors).toEqual([hung === 'get' ? 'load' : 'save']);
+    }
+  };
+  it(
+    "a get that never answers fails at storeTimeout with a 503 (strict, and compat through Express's error handler)",
+    hungCall('get'),
+  );
+  it(
+    "a set that never answers fails at storeTimeout with a 503 (strict, and compat through Express's error handler)",
+    hungCall('set'),
+  );
+});
+
 describe('facade on a connect store (no compare-and-set)', () => {
   it('keeps express-session whole-record writes: no merge, the count never exceeds the requests', async () => {
     const browser = await start(new session.MemoryStore());

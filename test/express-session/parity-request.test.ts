@@ -265,6 +265,26 @@ describe('express-session parity: every way of ending a response commits first',
     });
   }
 
+  it('res.write/res.end wrapped after the facade (as compression is) stay wrapped once the hold is released', async () => {
+    const s = await facadeServer({ resave: false, saveUninitialized: false }, (req, res) => {
+      // A middleware mounted after the facade: every chunk goes through its wrapper.
+      const { end, write } = res;
+      const upper = (chunk: unknown): unknown =>
+        typeof chunk === 'string' ? chunk.toUpperCase() : chunk;
+      res.write = function (this: typeof res, chunk: unknown, ...rest: unknown[]) {
+        return (write as (...a: unknown[]) => boolean).call(this, upper(chunk), ...rest);
+      } as never;
+      res.end = function (this: typeof res, chunk?: unknown, ...rest: unknown[]) {
+        return (end as (...a: unknown[]) => typeof res).call(this, upper(chunk), ...rest);
+      } as never;
+      req.session.hit = true;
+      // Held until the save: the rest is written after 'drain', once the hold let go.
+      if (res.write('hello, ')) throw new Error('the first write was not held');
+      res.once('drain', () => res.end('world'));
+    });
+    expect((await s.browser().fetch('/')).body).toBe('HELLO, WORLD');
+  });
+
   it('a header set after res.end() throws ERR_HTTP_HEADERS_SENT as without the facade (no crash on replay)', async () => {
     const s = await facadeServer({ resave: true, saveUninitialized: true }, (_req, res) => {
       res.end();

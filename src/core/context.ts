@@ -227,8 +227,9 @@ function call<A, B, O extends object, T>(
 
 // Every store call runs under a deadline: a backend that hangs (an offline queue, a dead TCP
 // peer) becomes a StoreError — a 503 — instead of a request that never ends. The deadline is the
-// manager's shared wheel (deadlines.ts): no timer or AbortController of its own per call.
-async function run<A, B, O extends object, T>(
+// manager's shared wheel (deadlines.ts): no timer or AbortController of its own per call, and no
+// async frame either — the wheel's one promise per call also maps the failure.
+function run<A, B, O extends object, T>(
   ctx: Context,
   operation: StoreOperation,
   invoke: Invoke<A, B, O, T>,
@@ -237,22 +238,49 @@ async function run<A, B, O extends object, T>(
   extra: O,
 ): Promise<T> {
   const { store, deadlines } = ctx;
+  if (deadlines === undefined) return runUnbounded(ctx, operation, invoke, a, b, extra);
+  const tick = deadlines.enter();
+  const options = extra === NONE ? tick.options : { ...extra, signal: tick.options.signal };
+  let work: Promise<T>;
   try {
-    if (deadlines === undefined) return await invoke(store, a, b, extra);
-    const tick = deadlines.enter();
-    const options = extra === NONE ? tick.options : { ...extra, signal: tick.options.signal };
-    return await deadlines.guard(tick, operation, invoke(store, a, b, options as O));
+    work = invoke(store, a, b, options as O);
   } catch (error) {
-    const wrapped = isSessionError(error)
-      ? error
-      : new StoreError(`The ${store.name} session store failed during ${operation}.`, {
-          cause: error,
-        });
-    if (isSessionError(wrapped, 'ERR_SESSION_STORE')) {
-      emit(ctx, { type: 'store-error', operation, code: wrapped.code });
-    }
-    throw wrapped;
+    work = Promise.reject(error); // e.g. a store lacking an optional method
   }
+  return deadlines.guard(tick, operation, work, storeFailure, ctx);
+}
+
+/** {@link run} with `storeTimeout: 0`: no deadline. */
+async function runUnbounded<A, B, O extends object, T>(
+  ctx: Context,
+  operation: StoreOperation,
+  invoke: Invoke<A, B, O, T>,
+  a: A,
+  b: B,
+  extra: O,
+): Promise<T> {
+  try {
+    return await invoke(ctx.store, a, b, extra);
+  } catch (error) {
+    throw storeFailure(ctx, operation, error);
+  }
+}
+
+/**
+ * What a failed store call rejects with: a `SessionError` as it is, anything else as a
+ * `StoreError` naming the store and the operation (the backend's error as its cause); a
+ * `StoreError` also emits `store-error`.
+ */
+function storeFailure(ctx: Context, operation: string, error: unknown): unknown {
+  const wrapped = isSessionError(error)
+    ? error
+    : new StoreError(`The ${ctx.store.name} session store failed during ${operation}.`, {
+        cause: error,
+      });
+  if (isSessionError(wrapped, 'ERR_SESSION_STORE')) {
+    emit(ctx, { type: 'store-error', operation: operation as StoreOperation, code: wrapped.code });
+  }
+  return wrapped;
 }
 
 // One named invoker per store method: module-level, so no closure is made per call and a stack

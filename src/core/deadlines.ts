@@ -26,7 +26,8 @@ interface SignalOnly {
   readonly signal: AbortSignal;
 }
 
-type Reject = (error: unknown) => void;
+/** How a call of a tick fails: with its error (the tick's timeout, or the work's own). */
+type Fail = (error: unknown) => void;
 
 /** Calls admitted during one window, sharing one signal and one timer. */
 class Tick {
@@ -34,8 +35,8 @@ class Tick {
   readonly controller: AbortController = new AbortController();
   /** `{ signal }`: shared by every call without other options. */
   readonly options: SignalOnly = { signal: this.controller.signal };
-  /** Still-running calls of this tick and the operation each one runs. */
-  readonly pending: Map<Reject, string> = new Map();
+  /** Still-running calls of this tick (how each one fails) and the operation each one runs. */
+  readonly pending: Map<Fail, string> = new Map();
   /** No call joins this tick at or after this time (ms since the epoch). */
   readonly closesAt: number;
   /** Fires `storeTimeout` after the tick opened; `undefined` once cleared or fired. */
@@ -50,14 +51,18 @@ class Tick {
     unref(this.timer);
   }
 
-  /** Forget a call that settled; clear the timer once the tick can take no more calls. */
-  settle(reject: Reject): void {
+  /**
+   * Forget a call that settled; clear the timer once the tick can take no more calls. `false` when
+   * the call was no longer pending (it had failed by the deadline already).
+   */
+  settle(call: Fail): boolean {
     const { pending } = this;
-    pending.delete(reject);
-    if (pending.size > 0) return;
+    if (!pending.delete(call)) return false;
+    if (pending.size > 0) return true;
     // Still admitting calls: keep the timer for them, without holding the process open.
     if (this.wheel.current === this && Date.now() < this.closesAt) unref(this.timer);
     else this.clear();
+    return true;
   }
 
   clear(): void {
@@ -72,12 +77,12 @@ function expire(tick: Tick): void {
   tick.timer = undefined;
   if (tick.wheel.current === tick) tick.wheel.current = undefined;
   const { name, timeout } = tick.wheel;
-  for (const [reject, operation] of tick.pending) {
-    reject(
+  // Each call leaves the pending set as it fails.
+  for (const [fail, operation] of tick.pending) {
+    fail(
       new StoreError(`The ${name} session store did not answer ${operation} within ${timeout} ms.`),
     );
   }
-  tick.pending.clear();
   tick.controller.abort(
     new StoreError(`The ${name} session store did not answer within ${timeout} ms.`),
   );
@@ -124,23 +129,27 @@ export class DeadlineWheel {
   }
 
   /**
-   * Settle like `work`, or reject with a `StoreError` naming `operation` when `tick` expires
-   * first (work started in `tick`, with its signal).
+   * Settle like `work`, or fail when `tick` expires first (work started in `tick`, with its
+   * signal). Either failure — the work's own error or the deadline's `StoreError` naming
+   * `operation` — rejects with what `failure(context, operation, error)` makes of it, called once
+   * per call: the caller's error mapping rides on the one promise a call costs here.
    */
-  guard<T>(tick: Tick, operation: string, work: Promise<T>): Promise<T> {
+  guard<T, C>(
+    tick: Tick,
+    operation: string,
+    work: Promise<T>,
+    failure: (context: C, operation: string, error: unknown) => unknown,
+    context: C,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        if (tick.settle(fail)) reject(failure(context, operation, error));
+      };
       if (tick.pending.size === 0) ref(tick.timer);
-      tick.pending.set(reject, operation);
-      work.then(
-        (value) => {
-          tick.settle(reject);
-          resolve(value);
-        },
-        (error: unknown) => {
-          tick.settle(reject);
-          reject(error);
-        },
-      );
+      tick.pending.set(fail, operation);
+      work.then((value) => {
+        if (tick.settle(fail)) resolve(value);
+      }, fail);
     });
   }
 }

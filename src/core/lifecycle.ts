@@ -158,7 +158,7 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
     // The handler answers without its session: no write, and the client keeps the cookie (and
     // the site data) it has, whatever the request got to before failing. The page still
     // depended on the session.
-    await releaseLock(ctx, s).catch(() => undefined);
+    if (s.lease !== undefined) await releaseLock(ctx, s).catch(ignore);
     return {
       setCookie: [],
       vary: true,
@@ -175,7 +175,7 @@ export async function end(ctx: Context, s: SessionState): Promise<SessionRespons
   try {
     await commit(ctx, s);
   } finally {
-    await releaseLock(ctx, s).catch(() => undefined);
+    if (s.lease !== undefined) await releaseLock(ctx, s).catch(ignore);
   }
   const setCookie: string[] = [];
   const t = ctx.now();
@@ -214,7 +214,7 @@ export async function commitEarly<T extends SessionOp>(
       const op = makeOp();
       const payload = applyOps(s.base, [op], ctx.limits.maxDepth);
       const record = recordOf(ctx, key, payload, s.version + 1);
-      await fenceWrite(ctx, s);
+      if (s.lease !== undefined) await fenceWrite(ctx, s);
       if (await storeSet(ctx, key, record, conditionOf(s))) {
         s.version = record.version;
         s.expiresAt = record.expiresAt;
@@ -256,7 +256,7 @@ async function settleHybrid(ctx: Context, s: SessionState): Promise<void> {
 async function deleteCurrent(ctx: Context, s: SessionState): Promise<void> {
   if (s.id === null) return;
   const key = keyOf(s);
-  await fenceWrite(ctx, s);
+  if (s.lease !== undefined) await fenceWrite(ctx, s);
   await storeDelete(ctx, key);
   emit(ctx, { type: 'destroy', handle: short(key) });
   s.id = null;
@@ -295,4 +295,8 @@ function verifyCookie(
   }
   if (sawMalformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed', ip: s.client.ip });
   return null;
+}
+
+function ignore(): undefined {
+  return undefined;
 }

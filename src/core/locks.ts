@@ -17,14 +17,23 @@ import type { SessionState } from './state.js';
  */
 export function serialize<T>(ctx: Context, key: string, fn: () => Promise<T>): Promise<T> {
   const { queues } = ctx;
-  const previous = queues.get(key) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
-  const tail = run.then(settled, settled);
-  queues.set(key, tail);
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
-  });
+  const previous = queues.get(key);
+  // Nothing queued (the usual case): start at once, without a hop through a resolved promise.
+  const run = previous === undefined ? start(fn) : previous.then(fn, fn);
+  queues.set(key, run);
+  const forget = (): void => {
+    if (queues.get(key) === run) queues.delete(key);
+  };
+  run.then(forget, forget);
   return run;
+}
+
+function start<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**
@@ -173,10 +182,6 @@ function joinTurns(ctx: Context, key: string): { previous: Promise<void>; endTur
     if (lockTurns.get(key) === tail) lockTurns.delete(key);
   });
   return { previous, endTurn };
-}
-
-function settled(): undefined {
-  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {

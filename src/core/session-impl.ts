@@ -34,6 +34,9 @@ import { markAccessed, type SessionState } from './state.js';
 import type { SessionPath, SessionPathValue } from './types.js';
 import { NOTHING_WRITTEN, record, viewOf } from './view.js';
 
+/** What `load()` resolves once the session is loaded: one settled promise for every request. */
+const LOADED: Promise<void> = Promise.resolve();
+
 /** Implementation of {@link Session}. @internal */
 export class SessionImpl<D extends object, F extends object> implements Session<D, F> {
   readonly #state: SessionState;
@@ -86,13 +89,14 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     return pending || s.sealed?.move === true ? 'modified' : 'unmodified';
   }
 
-  async load(): Promise<void> {
+  load(): Promise<void> {
     const s = this.#state;
     markAccessed(s);
-    if (s.failed !== undefined) throw s.failed;
-    if (s.loaded) return;
+    if (s.failed !== undefined) return Promise.reject(s.failed);
+    if (s.loaded) return LOADED;
+    // Not an async method: the load's own promise, with no second frame around it.
     s.loading ??= lifecycle.load(this.#ctx, s);
-    await s.loading;
+    return s.loading;
   }
 
   async get<P extends SessionPath<D>>(key: P): Promise<SessionPathValue<D, P> | undefined> {

@@ -49,7 +49,7 @@ export async function write(ctx: Context, s: SessionState): Promise<void> {
         payload = await stamp(ctx, s, payload, userId, oldKey, generations);
         await admit(ctx, admission, userId, oldKey);
       }
-      await fenceWrite(ctx, s);
+      if (s.lease !== undefined) await fenceWrite(ctx, s);
       if (s.rotation !== 'none' || oldKey === null) {
         const newKey = await writeRotated(ctx, s, payload, oldKey);
         if (newKey === undefined) continue;
@@ -66,7 +66,7 @@ export async function write(ctx: Context, s: SessionState): Promise<void> {
       await reload(ctx, s);
     }
   } finally {
-    await endAdmission(ctx, admission);
+    if (admission.lease !== undefined) await endAdmission(ctx, admission);
   }
   emit(ctx, { type: 'conflict', handle: short(handleOf(s) ?? ''), reason: 'retries-exhausted' });
   throw new ConflictError('retries-exhausted');

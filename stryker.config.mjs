@@ -18,6 +18,7 @@ export default {
     'src/core/cookie.ts',
     'src/core/codec.ts',
     'src/core/data.ts',
+    'src/core/decoded.ts',
     'src/core/payload-seal.ts',
     'src/core/keys.ts',
     'src/csrf/index.ts',

@@ -2,13 +2,14 @@
  * `sessionkit` — the versioned payload codec: a session's payload (data, flash, metadata) ⇄ the
  * JSON text of its record, and the forwarding record of a regenerate grace period.
  *
- * Session data follows the JSON data rules of `data.ts` (docs/security.md §16): decoding copies
- * it into frozen null-prototype containers, drops `__proto__` / `constructor` / `prototype` keys
- * (§15) and bounds its depth; encoding bounds its size. Encryption of the encoded text is
- * `payload-seal.ts`.
+ * Session data follows the JSON data rules of `data.ts` (docs/security.md §16): decoding bounds
+ * its depth and copies it into frozen null-prototype containers without `__proto__` /
+ * `constructor` / `prototype` keys (§15) — the data as it is read (`decoded.ts`); encoding bounds
+ * its size. Encryption of the encoded text is `payload-seal.ts`.
  */
 
-import { type DataObject, FORBIDDEN } from './data.js';
+import { type DataObject, emptyObject, FORBIDDEN } from './data.js';
+import { DecodedPayload, openers, sanitize, within } from './decoded.js';
 import { TooLargeError } from './errors.js';
 
 // The data rules and payload encryption live in their own parts; importers of the codec keep
@@ -21,6 +22,7 @@ export {
   toSessionValue,
   toValueAt,
 } from './data.js';
+export { readAt } from './decoded.js';
 export { sealPayload, unsealPayload } from './payload-seal.js';
 
 /** Version of the payload envelope written by this release. */
@@ -102,78 +104,82 @@ export function checkEncodedSize(text: string, limits: CodecLimits): string {
 
 /**
  * Decode a payload. Resolves `undefined` — never throws — for anything that is not a payload
- * this release wrote: wrong version, wrong shape, too large, too deep, invalid JSON.
+ * this release wrote: wrong version, wrong shape, too large, too deep, invalid JSON. Its data is
+ * copied as it is read (see {@link payloadFromJson}).
  */
 export function decodePayload(text: string, limits: CodecLimits): SessionPayload | undefined {
   if (typeof text !== 'string' || text.length > limits.maxBytes) return undefined;
   let raw: unknown;
   try {
-    // Plain JSON.parse (native, no reviver) and then one pass that copies into frozen
-    // null-prototype containers, drops forbidden keys and bounds the depth: a JSON "__proto__"
-    // key is only ever an own property of the parsed object, never assigned through.
+    // Plain JSON.parse (native, no reviver); the data is then copied into frozen null-prototype
+    // containers as it is read: a JSON "__proto__" key is only ever an own property of the
+    // parsed object, never assigned through, and is dropped.
     raw = JSON.parse(text);
   } catch {
     return undefined;
   }
-  return payloadFromJson(raw, limits);
+  // The data cannot nest deeper than the text has brackets, less the envelope's own three
+  // (itself, `f` and `m`; brackets inside strings only raise the bound): when that is within
+  // the limit, no walk is needed to check it.
+  return payloadFromJson(raw, limits, openers(text) - 3 <= limits.maxDepth);
 }
 
 /**
  * The payload in a value fresh from `JSON.parse` (an envelope `{ v, d, f, m }`, other fields
- * ignored), copied into frozen null-prototype containers. Resolves `undefined` — never throws —
- * for a wrong version or shape, or nesting deeper than `limits.maxDepth`. The caller bounds the
- * text's size before parsing.
+ * ignored; the caller bounds the text's size before parsing, and hands the value over). Resolves
+ * `undefined` — never throws — for a wrong version or shape, or nesting deeper than
+ * `limits.maxDepth` (`shallow`: the caller knows the data is not). The metadata and flash are
+ * checked and copied at once; the data is checked at once but copied into frozen null-prototype
+ * containers (forbidden keys dropped) only as it is read, one top-level key at a time
+ * ({@link readAt}; all of it on the first use of `data`).
  */
-export function payloadFromJson(raw: unknown, limits: CodecLimits): SessionPayload | undefined {
+export function payloadFromJson(
+  raw: unknown,
+  limits: CodecLimits,
+  shallow = false,
+): SessionPayload | undefined {
   if (!isObject(raw)) return undefined;
   const { v, d, f, m } = raw;
   if (v !== PAYLOAD_FORMAT_VERSION || !isObject(m)) return undefined;
-  const content = contentFromJson(d, f, limits);
-  const meta = content === undefined ? undefined : readMeta(m);
-  return meta === undefined ? undefined : { data: content!.data, flash: content!.flash, meta };
+  if (!isObject(d) || !(shallow || within(d, limits.maxDepth, 1))) return undefined;
+  const flash = flashFromJson(f, limits);
+  const meta = flash === undefined ? undefined : readMeta(m);
+  return meta === undefined ? undefined : new DecodedPayload(d, flash!, meta);
 }
 
 /**
  * A session's data and flash from values fresh from `JSON.parse` — `d` an object, `f` an object
- * of arrays — copied into frozen null-prototype containers without forbidden keys. Resolves
- * `undefined` — never throws — for a wrong shape or nesting deeper than `limits.maxDepth`.
- * @internal
+ * of arrays — copied into frozen null-prototype containers without forbidden keys, all at once.
+ * Resolves `undefined` — never throws — for a wrong shape or nesting deeper than
+ * `limits.maxDepth`. @internal
  */
 export function contentFromJson(
   d: unknown,
   f: unknown,
   limits: CodecLimits,
 ): { data: DataObject; flash: DataObject } | undefined {
-  if (!isObject(d) || !isObject(f)) return undefined;
-  try {
-    const data = sanitize(d, limits.maxDepth, 1) as DataObject;
-    const flash = Object.create(null) as DataObject;
-    for (const key in f) {
-      const list = f[key];
-      if (!Array.isArray(list)) return undefined;
-      if (!FORBIDDEN.has(key)) flash[key] = sanitize(list, limits.maxDepth, 1);
-    }
-    return { data, flash: Object.freeze(flash) };
-  } catch {
-    return undefined; // nested deeper than maxDepth
-  }
+  if (!isObject(d) || !within(d, limits.maxDepth, 1)) return undefined;
+  const flash = flashFromJson(f, limits);
+  return flash === undefined ? undefined : { data: sanitize(d) as DataObject, flash };
 }
 
-/** Copy parsed JSON into frozen null-prototype containers; throws past `maxDepth` levels. */
-function sanitize(value: unknown, maxDepth: number, depth: number): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (depth > maxDepth) throw new RangeError('too deep');
-  if (Array.isArray(value)) {
-    // Arrays fresh from JSON.parse are ours to fill in place.
-    for (let i = 0; i < value.length; i++) value[i] = sanitize(value[i], maxDepth, depth + 1);
-    return Object.freeze(value);
+/** The flash `f` (an object of lists) copied, or `undefined` for a wrong shape or depth. */
+function flashFromJson(f: unknown, limits: CodecLimits): DataObject | undefined {
+  if (!isObject(f)) return undefined;
+  let flash = NO_FLASH;
+  for (const key in f) {
+    const list = f[key];
+    if (!Array.isArray(list)) return undefined;
+    if (FORBIDDEN.has(key)) continue;
+    if (!within(list, limits.maxDepth, 1)) return undefined;
+    if (flash === NO_FLASH) flash = Object.create(null) as DataObject;
+    flash[key] = sanitize(list);
   }
-  const out = Object.create(null) as DataObject;
-  for (const key in value) {
-    if (!FORBIDDEN.has(key)) out[key] = sanitize((value as DataObject)[key], maxDepth, depth + 1);
-  }
-  return Object.freeze(out);
+  return flash === NO_FLASH ? flash : Object.freeze(flash);
 }
+
+/** The flash of a payload that has none: shared, frozen. */
+const NO_FLASH: DataObject = emptyObject();
 
 function isObject(value: unknown): value is DataObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -131,9 +131,14 @@ export function toValueAt(path: readonly string[], value: unknown, maxDepth: num
 
 /** Read the value at `segments` (undefined when any step is missing or not an object/array). */
 export function getAt(root: DataObject, segments: readonly string[]): unknown {
-  let node: unknown = root;
-  for (const segment of segments) {
+  return getFrom(root, segments, 0);
+}
+
+/** {@link getAt} below `node`, for `segments` from index `from` on. */
+export function getFrom(node: unknown, segments: readonly string[], from: number): unknown {
+  for (let i = from; i < segments.length; i++) {
     if (typeof node !== 'object' || node === null) return undefined;
+    const segment = segments[i]!;
     if (!Object.hasOwn(node, segment)) return undefined;
     node = (node as DataObject)[segment];
   }

@@ -7,7 +7,7 @@
  * from stale data would lose the other request's write.
  */
 
-import { type DataObject, getAt, type SessionMeta, type SessionPayload } from './codec.js';
+import { type DataObject, readAt, type SessionMeta, type SessionPayload } from './codec.js';
 import { jsonEqual } from './data.js';
 import { Draft } from './draft.js';
 
@@ -115,7 +115,7 @@ export function observe(
   const key = path.length === 1 ? path[0]! : path.join('.');
   if (observed?.has(key) || written.overlaps(key)) return observed;
   const map = observed ?? new Map<string, unknown>();
-  map.set(key, getAt(base.data, path));
+  map.set(key, readAt(base, path));
   return map;
 }
 
@@ -134,7 +134,7 @@ export function staleReads(
   const stale: string[] = [];
   for (const [path, seen] of observed) {
     if (!written.overlaps(path)) continue;
-    const current = path === '' ? base.data : getAt(base.data, path.split('.'));
+    const current = readAt(base, path === '' ? [] : path.split('.'));
     if (!jsonEqual(current, seen)) stale.push(path);
   }
   return stale;

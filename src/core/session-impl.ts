@@ -9,8 +9,8 @@ import { clientMeta } from './client.js';
 import {
   type DataObject,
   emptyObject,
-  getAt,
   parsePath,
+  readAt,
   type SessionMeta,
   type SessionPayload,
   toSessionValue,
@@ -308,7 +308,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     if (s.destroyed) return path.length === 0 ? emptyObject() : undefined;
     if (s.ops.length === 0) {
       s.observed = observe(s.observed, NOTHING_WRITTEN, s.base, path);
-      return getAt(s.base.data, path);
+      return readAt(s.base, path);
     }
     const view = viewOf(this.#ctx, s);
     s.observed = observe(s.observed, view.written, s.base, path);

@@ -1,11 +1,13 @@
 /**
  * The core's hot path does each piece of work once (issue 12, item 2): an `update()` function runs
- * once per version of the data it is applied to, and a read records what it saw without
- * serializing it — while the semantics those shortcuts must keep (replay on a lost race,
- * read-write conflicts) stay observable.
+ * once per version of the data it is applied to, a read records what it saw without serializing
+ * it, and a decoded record copies only the data that is read — while the semantics those
+ * shortcuts must keep (replay on a lost race, read-write conflicts, frozen null-prototype data
+ * without forbidden keys) stay observable.
  */
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type DataObject, decodePayload, readAt } from '../../src/core/codec.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { manager, request } from './helpers.js';
 
@@ -115,5 +117,62 @@ describe('reads record what they saw without serializing it', () => {
       reason: 'read-write',
       keys: ['profile.y'],
     });
+  });
+});
+
+describe('a decoded record copies only what is read', () => {
+  const limits = { maxBytes: 1 << 16, maxDepth: 8 };
+  const meta = {
+    createdAt: 1,
+    lastSeenAt: 1,
+    absoluteExpiresAt: 2,
+    userId: null,
+    ip: null,
+    userAgent: null,
+    persistent: false,
+  };
+  const text =
+    '{"v":1,"d":{"a":{"b":[1,{"c":2}],"__proto__":{"x":1}},"n":5,"constructor":{"y":1}},' +
+    `"f":{},"m":${JSON.stringify(meta)}}`;
+  const isSessionData = (value: unknown): boolean =>
+    Object.isFrozen(value) && Object.getPrototypeOf(value) === null;
+
+  it('a key read alone is what decoding it all gives: frozen, null-prototype, no forbidden key', () => {
+    const alone = decodePayload(text, limits)!;
+    const a = readAt(alone, ['a']) as DataObject;
+    expect(isSessionData(a)).toBe(true);
+    expect(Object.keys(a)).toEqual(['b']);
+    expect(Object.isFrozen(a.b)).toBe(true);
+    expect(isSessionData((a.b as unknown[])[1])).toBe(true);
+    expect(readAt(alone, ['a', 'b', '1', 'c'])).toBe(2);
+    expect(readAt(alone, ['constructor'])).toBeUndefined();
+    expect(readAt(alone, ['missing', 'x'])).toBeUndefined();
+    // Read again, and then whole: the same objects.
+    expect(readAt(alone, ['a'])).toBe(a);
+    expect(alone.data.a).toBe(a);
+    expect(isSessionData(alone.data)).toBe(true);
+    expect(JSON.parse(JSON.stringify(alone.data))).toEqual({ a: { b: [1, { c: 2 }] }, n: 5 });
+    const whole = decodePayload(text, limits)!;
+    expect(JSON.stringify(whole.data)).toBe(JSON.stringify(alone.data));
+    expect(readAt(whole, ['a'])).toBe(whole.data.a);
+  });
+
+  it('a spread of a decoded payload carries its data', () => {
+    const payload = decodePayload(text, limits)!;
+    const copy = { ...payload, meta: { ...payload.meta, generation: 3 } };
+    expect(copy.data).toBe(payload.data);
+    expect(copy.data.n).toBe(5);
+  });
+
+  it('depth is still checked at decode, brackets inside strings or not', () => {
+    const deep = (levels: number): string => `${'{"k":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const record = (d: string, padding = ''): string =>
+      `{"v":1,"d":{"s":"${padding}","x":${d}},"f":{},"m":${JSON.stringify(meta)}}`;
+    // The data object is level 1: x may hold 7 more levels at maxDepth 8.
+    expect(decodePayload(record(deep(7)), limits)).toBeDefined();
+    expect(decodePayload(record(deep(8)), limits)).toBeUndefined();
+    // Brackets in a string make the text look deeper: the data is then walked, and still fits.
+    expect(readAt(decodePayload(record(deep(7), '{[{[{['), limits)!, ['s'])).toBe('{[{[{[');
+    expect(decodePayload(record(deep(8), '{[{[{['), limits)).toBeUndefined();
   });
 });

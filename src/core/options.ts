@@ -72,8 +72,10 @@ export interface LockOptions {
 /** Options of {@link createSessionManager}. */
 export interface SessionManagerOptions {
   /**
-   * Where sessions live: a server-side store, or `cookieStore()` (`sessionkit/stores/cookie`) to
-   * keep the whole session in a sealed cookie (docs/stateless.md).
+   * Where sessions live: a server-side store, `cookieStore()` (`sessionkit/stores/cookie`) to
+   * keep the whole session in a sealed cookie, or `hybridStore({ store })`
+   * (`sessionkit/stores/hybrid`) to keep it sealed while anonymous and small and move it to
+   * `store` when it signs in or grows (docs/stateless.md).
    */
   store: SessionStore;
   /**
@@ -106,7 +108,10 @@ export interface SessionManagerOptions {
   persistent?: boolean;
   /**
    * Concurrency mode: `merge` (optimistic CAS + replay), `lock` (per-session lease lock; needs a
-   * store with `lock`), `none` (last writer wins).
+   * store with `lock`), `none` (last writer wins). A sealed session has no record to compare or
+   * lock: `cookieStore()` refuses `lock`, and a `hybridStore()` moves a stateless session written
+   * in `lock` mode server-side; across parallel requests a sealed cookie is last-response-wins in
+   * every mode (docs/stateless.md).
    * @default 'merge'
    */
   concurrency?: ConcurrencyMode;

@@ -16,7 +16,7 @@
  */
 
 import { type Context, emit, short, storeGet, storeSet } from './context.js';
-import { ConfigError, SessionLimitError } from './errors.js';
+import { ConfigError, isSessionError, SessionLimitError } from './errors.js';
 import { hashSessionId } from './keys.js';
 import {
   changeUser,
@@ -79,8 +79,12 @@ export async function checkRevoked(
 }
 
 /**
- * Denylist `handle` until `exp` (plus the leeway) and drop it from `userId`'s list. Rejects with
- * `StoreError`. @internal
+ * Denylist `handle` until `exp` (plus the leeway) and drop it from `userId`'s list. The denylist
+ * entry is the revocation: once it is written the session is over, so a failure of the list
+ * update after it (a `StoreError`, reported as `store-error`, or lost races) does not fail the
+ * caller — a rotation still delivers its new session, a logout its expired cookie — and leaves a
+ * dead entry listed until `exp`. Rejects with `StoreError` when the denylist write fails (nothing
+ * changed). @internal
  */
 export async function retire(
   ctx: Context,
@@ -89,17 +93,28 @@ export async function retire(
   exp: number,
 ): Promise<void> {
   await deny(ctx, handle, exp);
-  await changeUser(ctx, userId, (record) => {
-    if (!record.s.some((entry) => entry.h === handle)) return undefined;
-    return { ...record, s: record.s.filter((entry) => entry.h !== handle) };
-  });
+  try {
+    await changeUser(ctx, userId, (record) => {
+      if (!record.s.some((entry) => entry.h === handle)) return undefined;
+      return { ...record, s: record.s.filter((entry) => entry.h !== handle) };
+    });
+  } catch (error) {
+    if (
+      !isSessionError(error, 'ERR_SESSION_STORE') &&
+      !isSessionError(error, 'ERR_SESSION_CONFLICT')
+    ) {
+      throw error;
+    }
+  }
 }
 
 /**
- * Add a session to `userId`'s list (replacing `replaces`, the session it rotates from) and
- * enforce `maxSessionsPerUser`: `reject` throws `SessionLimitError` before anything is written,
- * `evict-oldest` denylists the least recently seen others (event `evict`). Resolves the user's
- * generation, to seal into the new token. Rejects with `StoreError`. @internal
+ * Add a session to `userId`'s list and enforce `maxSessionsPerUser`: `reject` throws
+ * `SessionLimitError` before anything is written, `evict-oldest` denylists the least recently
+ * seen others (event `evict`). `replaces`, the session it rotates from, does not count against
+ * the limit but stays listed until {@link retire} denylists it: if that fails, the old session
+ * still works and must stay revocable. Resolves the user's generation, to seal into the new
+ * token. Rejects with `StoreError`. @internal
  */
 export async function registerSession(
   ctx: Context,
@@ -128,7 +143,8 @@ export async function registerSession(
       ua: session.userAgent,
       p: session.persistent,
     };
-    return { ...current, s: [...others.slice(evicted.length), entry] };
+    const replaced = current.s.filter((e) => e.h === replaces && replaces !== session.handle);
+    return { ...current, s: [...others.slice(evicted.length), ...replaced, entry] };
   });
   for (const victim of evicted) {
     await deny(ctx, victim.h, victim.e);

@@ -7,16 +7,7 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createKeyRing, generateSessionId, hashSessionId } from '../../src/core/keys.js';
-import { type Harness, matrix, type Reply, STACK_MARKERS, start } from './targets.js';
-
-function expectGenericFailure(h: Harness, reply: Reply, status: number): void {
-  expect(reply.status).toBe(status);
-  expect(reply.headers.get('cache-control')).toBe('no-store');
-  expect(reply.setCookies).toEqual([]);
-  expect(reply.text.length).toBeLessThan(100);
-  for (const marker of [...STACK_MARKERS, ...h.forbidden()])
-    expect(reply.text).not.toContain(marker);
-}
+import { expectGenericFailure, matrix, start } from './targets.js';
 
 for (const [adapter, storeTarget] of matrix(import.meta.url)) {
   describe(`sessions: ${adapter.name} × ${storeTarget.name}`, () => {

@@ -7,16 +7,16 @@
  * and no user, no `Set-Cookie` or token, no write to the revocation store, never a 5xx.
  */
 
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SessionManagerOptions } from '../../src/core/manager.js';
 import { cookieStore } from '../../src/stores/cookie.js';
 import { Jar } from '../support/cookie-jar.js';
-import { type ProbeStore, probeStore } from '../support/probe-store.js';
+import type { ProbeStore } from '../support/probe-store.js';
 import {
   ADAPTERS,
   type AdapterTarget,
-  type Clock,
   type Harness,
+  probedBackend,
   type Reply,
   rawRequest,
   STORES,
@@ -43,16 +43,7 @@ async function sealedTarget(
   manager: Partial<SessionManagerOptions> = {},
   options: { leeway?: number } = {},
 ): Promise<Target> {
-  let t = Date.now();
-  const clock: Clock = {
-    now: () => t,
-    advance(ms) {
-      t += ms;
-    },
-  };
-  const backend = await memory.create(clock.now);
-  onTestFinished(() => backend.close());
-  const revocation = probeStore(backend.store);
+  const { clock, backend, probe: revocation } = await probedBackend(memory);
   const store = cookieStore({ revocation, leeway: options.leeway ?? 0 });
   const h = await start(adapter, memory, { backend, clock, manager: { store, ...manager } });
   return {

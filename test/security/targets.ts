@@ -12,7 +12,7 @@
  */
 
 import net from 'node:net';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
 import type {
@@ -196,6 +196,30 @@ export function securityRoutes(
       session.login(String(userId), persistent === undefined ? {} : { persistent: !!persistent });
       return { json: { ok: true } };
     },
+    // Degraded mode: a page that can be served without its session, on an outage.
+    'GET /whoami-degraded': async (session) => {
+      try {
+        const data = await session.all();
+        return { json: { data, userId: await userOf(session), degraded: false } };
+      } catch (error) {
+        session.degrade(error); // rethrows anything but an outage
+        return { json: { data: {}, userId: null, degraded: true } };
+      }
+    },
+    'POST /login-degraded': async (session, input) => {
+      session.login(String(bodyOf(input).userId ?? 'alice'));
+      try {
+        await session.commit();
+        return { json: { degraded: false } };
+      } catch (error) {
+        session.degrade(error);
+        return { status: 202, json: { degraded: true } };
+      }
+    },
+    'POST /regenerate': async (session) => {
+      session.regenerate();
+      return { json: { ok: true } };
+    },
     'POST /logout': async (session) => {
       session.logout();
       return { json: { ok: true } };
@@ -258,6 +282,31 @@ export function securityRoutes(
 export interface Clock {
   now(): number;
   advance(ms: number): void;
+}
+
+/** A clock that starts now and moves only by `advance`. */
+export function newClock(): Clock {
+  let t = Date.now();
+  return {
+    now: () => t,
+    advance(ms) {
+      t += ms;
+    },
+  };
+}
+
+/**
+ * A fresh `storeTarget` store on a new clock, wrapped in the probe store — for a store the
+ * manager reaches through another (a sealed cookie's revocation store, a hybrid's server side),
+ * to pass to {@link start} as `backend` and `clock`. Closed when the test ends.
+ */
+export async function probedBackend(
+  storeTarget: StoreTarget,
+): Promise<{ clock: Clock; backend: StoreHandle; probe: ProbeStore }> {
+  const clock = newClock();
+  const backend = await storeTarget.create(clock.now);
+  onTestFinished(() => backend.close());
+  return { clock, backend, probe: probeStore(backend.store) };
 }
 
 /** Options of {@link start}. */
@@ -323,13 +372,7 @@ export async function start(
   storeTarget: StoreTarget,
   options: StartOptions = {},
 ): Promise<Harness> {
-  let t = Date.now();
-  const clock: Clock = options.clock ?? {
-    now: () => t,
-    advance(ms) {
-      t += ms;
-    },
-  };
+  const clock = options.clock ?? newClock();
   const owned = options.backend === undefined;
   const backend = options.backend ?? (await storeTarget.create(clock.now));
   const probe = probeStore(backend.store);
@@ -472,6 +515,19 @@ export const STACK_MARKERS: readonly string[] = [
   'ECONNREFUSED',
   'hunter2',
 ];
+
+/**
+ * Check that `reply` is a generic failure with `status`: `Cache-Control: no-store`, no
+ * `Set-Cookie` (the client keeps its cookie), a short body without a stack or a secret of `h`.
+ */
+export function expectGenericFailure(h: Harness, reply: Reply, status: number): void {
+  expect(reply.status).toBe(status);
+  expect(reply.headers.get('cache-control')).toBe('no-store');
+  expect(reply.setCookies).toEqual([]);
+  expect(reply.text.length).toBeLessThan(100);
+  for (const marker of [...STACK_MARKERS, ...h.forbidden()])
+    expect(reply.text).not.toContain(marker);
+}
 
 /**
  * Send a raw HTTP/1.1 request over a socket (for bytes `fetch` refuses to send: CR, LF, NUL,

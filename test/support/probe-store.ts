@@ -9,6 +9,7 @@
  * const store = probeStore(memoryStore());
  * const manager = testManager({ store });
  * store.failing.add('get');   // the next get rejects with an "ECONNREFUSED …" error
+ * store.failWhen = ([method, [key]]) => method === 'set' && key === k; // only these calls fail
  * store.delays.set('set', 50); // every set waits 50 ms first
  * store.calls.get('get');      // how many gets since the last reset()
  * ```
@@ -34,6 +35,11 @@ export interface ProbeControls {
   readonly log: ProbeCall[];
   /** Methods that reject (after their delay) with `injected <method> failure: …`. */
   readonly failing: Set<string>;
+  /**
+   * Fail (as {@link failing} does) exactly the calls this returns `true` for — one key, or every
+   * call after a given one (it sees each call, in order, and may keep state). Unset: none.
+   */
+  failWhen: ((call: ProbeCall) => boolean) | undefined;
   /** Methods that return a promise that never settles (the manager's deadline must end them). */
   readonly hanging: Set<string>;
   /** Milliseconds a method waits before it answers (or fails, or hangs). */
@@ -69,6 +75,7 @@ export function probeStore(inner: SessionStore, options: ProbeOptions = {}): Pro
     calls: new Map(),
     log: [],
     failing: new Set(),
+    failWhen: undefined,
     hanging: new Set(),
     delays: new Map(),
     total: () => [...controls.calls.values()].reduce((sum, n) => sum + n, 0),
@@ -85,13 +92,21 @@ export function probeStore(inner: SessionStore, options: ProbeOptions = {}): Pro
     (...args: unknown[]): unknown => {
       controls.calls.set(method, (controls.calls.get(method) ?? 0) + 1);
       controls.log.push([method, args]);
+      const fails = controls.failWhen?.([method, args]) === true;
       const ms = wait(method);
-      if (ms === 0) return answer(method, fn, args);
-      return new Promise((resolve) => setTimeout(resolve, ms)).then(() => answer(method, fn, args));
+      if (ms === 0) return answer(method, fn, args, fails);
+      return new Promise((resolve) => setTimeout(resolve, ms)).then(() =>
+        answer(method, fn, args, fails),
+      );
     };
-  const answer = (method: string, fn: (...args: unknown[]) => unknown, args: unknown[]) => {
+  const answer = (
+    method: string,
+    fn: (...args: unknown[]) => unknown,
+    args: unknown[],
+    fails: boolean,
+  ) => {
     if (controls.hanging.has(method)) return new Promise(() => undefined);
-    if (controls.failing.has(method)) {
+    if (fails || controls.failing.has(method)) {
       return Promise.reject(new Error(`injected ${method} failure: ${BACKEND_FAILURE}`));
     }
     return fn.apply(inner, args);
@@ -104,6 +119,11 @@ export function probeStore(inner: SessionStore, options: ProbeOptions = {}): Pro
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function' || typeof property !== 'string') return value;
       return wrap(property, value as (...args: unknown[]) => unknown);
+    },
+    set(target, property, value, receiver) {
+      if (property !== 'failWhen') return Reflect.set(target, property, value, receiver);
+      controls.failWhen = value as ProbeControls['failWhen'];
+      return true;
     },
   }) as ProbeStore;
 }

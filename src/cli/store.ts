@@ -7,6 +7,7 @@
 
 import { isNoTable } from '../config/_open.js';
 import { type ConfiguredStore, STORE_URL_SYNTAX, storeFromUrl } from '../config/index.js';
+import { type BookkeepingKind, bookkeepingOf } from '../core/bookkeeping.js';
 import {
   decodePayload,
   decodeRedirect,
@@ -69,10 +70,15 @@ export function storeUrl(
   return url;
 }
 
-/** What a record holds, as far as the CLI can read it. */
+/**
+ * What a record holds, as far as the CLI can read it: a session, a grace forward, revocation
+ * bookkeeping (`bookkeeping.ts`: a per-user record or a denylist entry — not a session), or
+ * something it cannot open.
+ */
 export type OpenedRecord =
   | { kind: 'session'; payload: SessionPayload; sealed: boolean }
   | { kind: 'forward'; to: string }
+  | { kind: 'bookkeeping'; of: BookkeepingKind }
   | { kind: 'unreadable'; sealed: boolean };
 
 /** Opens records: plaintext as is, sealed ones with the `SESSION_SECRETS` key ring. */
@@ -88,6 +94,8 @@ const LIMITS = { maxBytes: 64 * 1024 * 1024, maxDepth: 1000 };
 export function recordReader(env: Readonly<Record<string, string | undefined>>): RecordReader {
   const ring = keyRing(env);
   return (key, record) => {
+    const of = bookkeepingOf(record.data);
+    if (of !== undefined) return { kind: 'bookkeeping', of };
     const sealed = record.data.startsWith('sk1.');
     const text = sealed
       ? ring === undefined

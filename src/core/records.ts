@@ -4,6 +4,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { bookkeepingOf } from './bookkeeping.js';
 import { clientMeta } from './client.js';
 import {
   decodePayload,
@@ -21,7 +22,6 @@ import { ConfigError } from './errors.js';
 import { hashSessionId } from './keys.js';
 import type { SessionState } from './state.js';
 import type { StoreRecord } from './store.js';
-import { isUserRecord } from './user-record.js';
 
 /** Options of `SessionManager.reseal`. */
 export interface ResealOptions {
@@ -222,8 +222,12 @@ export async function reseal(ctx: Context, options: ResealOptions): Promise<Rese
     const record = await storeGet(ctx, key);
     const opened = record && unsealPayload(record.data, keys, key);
     let text: string | undefined;
-    // A user record (a revocation generation and hashed handles, nothing secret) is not a session.
-    if (record === undefined || opened?.keyId === primary || isUserRecord(record.data)) {
+    // Revocation bookkeeping (generations, hashed handles: nothing secret) is not a session.
+    if (
+      record === undefined ||
+      opened?.keyId === primary ||
+      bookkeepingOf(record.data) !== undefined
+    ) {
       result.skipped++;
     } else if (opened !== undefined) text = opened.text;
     else if (options.plaintext && decodePayload(record.data, ctx.limits)) text = record.data;

@@ -15,6 +15,7 @@
  * anonymous sealed requests do no I/O. User records change with a compare-and-set, retried.
  */
 
+import { DENIED_RECORD } from './bookkeeping.js';
 import { type Context, emit, short, storeGet, storeSet } from './context.js';
 import { ConfigError, isSessionError, SessionLimitError } from './errors.js';
 import { hashSessionId } from './keys.js';
@@ -42,7 +43,6 @@ export interface NewUserSession {
 
 /** Most live sessions a user record lists; older ones drop off (and are denylisted). */
 const MAX_LISTED = 1000;
-const DENIED = '{"v":1,"revoked":true}';
 
 /** `true` when the manager's cookie store has a revocation store. @internal */
 export function hasRevocation(ctx: Context): boolean {
@@ -257,5 +257,10 @@ export async function isDenied(ctx: Context, handle: string): Promise<boolean> {
 export async function deny(ctx: Context, handle: string, exp: number): Promise<void> {
   const expiresAt = exp + ctx.sealed!.leeway;
   if (expiresAt <= ctx.now()) return; // the token is refused as expired anyway
-  await storeSet(ctx, denyKey(handle), { data: DENIED, version: 1, expiresAt, userId: null });
+  await storeSet(ctx, denyKey(handle), {
+    data: DENIED_RECORD,
+    version: 1,
+    expiresAt,
+    userId: null,
+  });
 }

@@ -20,7 +20,15 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyRing } from '../../src/index.js';
+import { storeFromUrl } from '../../src/config/index.js';
+import {
+  createKeyRing,
+  createSessionManager,
+  generateSecret,
+  type Session,
+  type SessionManager,
+} from '../../src/index.js';
+import { cookieStore } from '../../src/stores/cookie.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -64,9 +72,13 @@ afterAll(() => {
 });
 
 /** Spawn the symlinked bin from the temp project; `node` on PATH is the one running the tests. */
-function spawnBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function spawnBin(
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = {
     ...process.env,
+    ...extra,
     PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH}`,
   };
   return new Promise((resolve) => {
@@ -128,5 +140,89 @@ describe('sessionkit bin, installed and run through its symlink', () => {
     const { code, stdout, stderr } = await spawnBin([]);
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr).toMatch(/^sessionkit: missing command\n\nUsage: sessionkit <command>/);
+  });
+});
+
+describe('store scans: revocation bookkeeping is not a session', () => {
+  /**
+   * A file store holding two server-side sessions (bob signed in, one anonymous) and, beside
+   * them, the revocation bookkeeping the library writes into an ordinary store: alice's user
+   * record and a denylist entry (sealed sessions, this store as their revocation store: two
+   * logins, one logout) and bob's user record (his revokeAll).
+   */
+  async function seeded(): Promise<{ url: string; secret: string; user: string; bob: string }> {
+    const url = `file:${mkdtempSync(join(dir, 'store-'))}`;
+    const store = await storeFromUrl(url, { cwd: dir });
+    const secret = generateSecret();
+    const request = async (
+      manager: SessionManager,
+      act: (session: Session) => void,
+      cookie?: string,
+    ): Promise<string | undefined> => {
+      const scope = manager.begin(cookie === undefined ? {} : { cookie });
+      act(scope.session);
+      return (await scope.end()).setCookie[0]?.split(';')[0];
+    };
+    try {
+      const sealed = createSessionManager({
+        store: cookieStore({ revocation: store }),
+        secrets: [secret],
+      });
+      await request(sealed, (s) => s.login('alice'));
+      const second = await request(sealed, (s) => s.login('alice'));
+      await request(sealed, (s) => s.logout(), second);
+      const server = createSessionManager({ store, secrets: [secret] });
+      await request(server, (s) => s.login('bob'));
+      await request(server, (s) => s.set('cart', [1]));
+      const [bob] = await server.listSessions('bob');
+      await server.revokeAll('bob', { except: [bob!.handle] });
+      let user = '';
+      for await (const key of store.ids!()) {
+        if ((await store.get(key))?.data.startsWith('{"v":1,"g":')) user = key;
+      }
+      return { url, secret, user, bob: bob!.handle };
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('stats counts only sessions and reports the bookkeeping apart; show labels it; reseal skips it', async () => {
+    const { url, secret, user, bob } = await seeded();
+    const stats = await spawnBin(['stats', '--json', '--store', url]);
+    expect({ code: stats.code, stderr: stats.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      sessions: 2,
+      signedIn: 1,
+      anonymous: 1,
+      users: 1,
+      topUsers: [{ userId: 'bob', sessions: 1 }],
+      unreadable: 0,
+      bookkeeping: { users: 2, denied: 1 },
+    });
+    const text = (await spawnBin(['stats', '--store', url])).stdout;
+    expect(text).toContain('\nsessions    2 live: 1 signed in, 1 anonymous\n');
+    expect(text).toContain('\nrevocation  2 user records, 1 denylist entry (not sessions)\n');
+    expect(text).not.toContain('unreadable');
+
+    const shown = await spawnBin(['show', '--store', url, '--', user]);
+    expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(shown.stdout).toContain(
+      '\nrecord      per-user revocation record (generation, sealed sessions listed), not a session\n',
+    );
+    expect(shown.stdout).not.toContain('SESSION_SECRETS');
+    const listed = JSON.parse(
+      (await spawnBin(['list', '--user', 'bob', '--json', '--store', url])).stdout,
+    );
+    expect(listed.map((s: { handle: string }) => s.handle)).toEqual([bob]);
+
+    const env = { SESSION_SECRETS: `${generateSecret()},${secret}` };
+    const resealed = await spawnBin(['reseal', '--plaintext', '--json', '--store', url], env);
+    expect({ code: resealed.code, stderr: resealed.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(resealed.stdout)).toMatchObject({
+      scanned: 5,
+      resealed: 2,
+      skipped: 3,
+      unreadable: 0,
+    });
   });
 });

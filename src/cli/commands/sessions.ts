@@ -6,6 +6,7 @@
  */
 
 import type { ConfiguredStore } from '../../config/index.js';
+import type { BookkeepingKind } from '../../core/bookkeeping.js';
 import { ConfigError } from '../../core/errors.js';
 import { isStoreKey } from '../../core/store.js';
 import { bytes, isoTime, type OpenedRecord, type RecordReader } from '../store.js';
@@ -66,7 +67,11 @@ export function formatList(userId: string, sessions: readonly SessionSummary[]):
   return sessions.length === 0 ? [count] : [line(head), ...rows.map(line), count];
 }
 
-/** One session in detail (data values only with `withData`), or `undefined` when there is none. */
+/**
+ * One session in detail (data values only with `withData`), or `undefined` when there is none. A
+ * handle of revocation bookkeeping resolves `{ handle, record, expiresAt }`, `record` saying what
+ * it is.
+ */
 export async function showSession(
   store: ConfiguredStore,
   handle: string,
@@ -77,6 +82,9 @@ export async function showSession(
   const record = await store.get(handle);
   if (record === undefined) return undefined;
   const opened = read(handle, record);
+  if (opened.kind === 'bookkeeping') {
+    return { handle, record: BOOKKEEPING[opened.of], expiresAt: record.expiresAt };
+  }
   const base = summary(handle, record.data, record.expiresAt, record.userId, opened);
   const detail: Record<string, unknown> = { ...base, version: record.version };
   if (opened.kind === 'forward') detail.forwardsTo = opened.to;
@@ -88,9 +96,22 @@ export async function showSession(
   return detail;
 }
 
+/** How `show` names a bookkeeping record (`record` of its result): what it is, not a session. */
+const BOOKKEEPING: Readonly<Record<BookkeepingKind, string>> = {
+  user: 'per-user revocation record (generation, sealed sessions listed), not a session',
+  denied: 'denylist entry (a revoked or moved session), not a session',
+};
+
 /** `key  value` lines of {@link showSession}'s result. */
 export function formatShow(detail: Record<string, unknown>): string[] {
   const time = (v: unknown) => (typeof v === 'number' ? isoTime(v) : '-');
+  if (typeof detail.record === 'string') {
+    return [
+      `${'handle'.padEnd(11)} ${String(detail.handle)}`,
+      `${'record'.padEnd(11)} ${detail.record}`,
+      `${'expires'.padEnd(11)} ${time(detail.expiresAt)}`,
+    ];
+  }
   const lines: [string, string][] = [
     ['handle', String(detail.handle)],
     ['user', detail.userId === null ? '(anonymous)' : String(detail.userId)],

@@ -29,6 +29,11 @@ export interface Stats {
   idle: Histogram;
   /** Records that could not be opened (sealed, without `SESSION_SECRETS`). */
   unreadable: number;
+  /**
+   * Revocation bookkeeping found beside the sessions, not counted as sessions: per-user records
+   * (`users`) and denylist entries of revoked sealed sessions or moved hybrid ones (`denied`).
+   */
+  bookkeeping: { users: number; denied: number };
   /** SQL stores: expired rows awaiting prune, and lock rows; `null` elsewhere. */
   tables: { expired: number; locks: number; expiredLocks: number } | null;
 }
@@ -76,11 +81,16 @@ export async function stats(
   const idle = IDLE_BUCKETS.map(() => 0);
   let anonymous = 0;
   let unreadable = 0;
+  const bookkeeping = { users: 0, denied: 0 };
   for await (const { key, record } of entries(source)) {
+    const opened = read(key, record);
+    if (opened.kind === 'bookkeeping') {
+      bookkeeping[opened.of === 'user' ? 'users' : 'denied']++;
+      continue;
+    }
     sizes.push(Buffer.byteLength(record.data));
     if (record.userId === null) anonymous++;
     else perUser.set(record.userId, (perUser.get(record.userId) ?? 0) + 1);
-    const opened = read(key, record);
     if (opened.kind === 'unreadable') unreadable++;
     if (opened.kind !== 'session') continue;
     const { createdAt, lastSeenAt } = opened.payload.meta;
@@ -114,6 +124,7 @@ export async function stats(
     age: histogram(AGE_BUCKETS, age),
     idle: histogram(IDLE_BUCKETS, idle),
     unreadable,
+    bookkeeping,
     tables:
       counts === undefined
         ? null
@@ -134,6 +145,12 @@ export function formatStats(s: Stats): string[] {
     lines.push(
       `expired     ${s.tables.expired} awaiting prune`,
       `lock rows   ${s.tables.locks} held, ${s.tables.expiredLocks} expired`,
+    );
+  }
+  const { users, denied } = s.bookkeeping;
+  if (users + denied > 0) {
+    lines.push(
+      `revocation  ${users} user record${users === 1 ? '' : 's'}, ${denied} denylist entr${denied === 1 ? 'y' : 'ies'} (not sessions)`,
     );
   }
   if (s.unreadable > 0) {

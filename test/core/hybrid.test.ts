@@ -34,6 +34,13 @@ async function run<T>(m: TestManager, jar: Jar, handler: (session: S) => Promise
   return { result, out };
 }
 
+/** Every key of `store` (for a look at what it holds). */
+async function collectIds(store: { ids?: () => AsyncIterable<string> }): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of store.ids!()) keys.push(key);
+  return keys;
+}
+
 /** Data that does not fit in three cookies (incompressible, so the seal cannot shrink it). */
 function bulky(): string {
   let text = '';
@@ -311,6 +318,28 @@ describe('hybrid store: configuration', () => {
     expect(() => manager({ store: bare, concurrency: 'lock' })).toThrow(
       /needs a store with `lock`/,
     );
+  });
+
+  it("the store's options work as with the store itself: encrypt, maxSessionsPerUser", async () => {
+    const inner = memoryStore({ sweepInterval: 0 });
+    const m = manager({
+      store: hybridStore({ store: inner }),
+      encrypt: true,
+      maxSessionsPerUser: 1,
+    });
+    const [first, second] = [new Jar(), new Jar()];
+    await run(m, first, (s) => {
+      s.set('secret', 'hunter2');
+      s.login('grace');
+    });
+    const [key] = await collectIds(inner);
+    const stored = await inner.get(key!);
+    expect(stored?.data).not.toContain('hunter2');
+    expect((await run(m, first, (s) => s.get('secret'))).result).toBe('hunter2');
+    // The limit of one: the second login evicts the first.
+    await run(m, second, (s) => s.login('grace'));
+    expect((await run(m, first, async (s) => (await s.meta()).userId)).result).toBeNull();
+    expect((await run(m, second, async (s) => (await s.meta()).userId)).result).toBe('grace');
   });
 
   it('over Bearer: the stateless token and, after the move, the signed id travel in the header', async () => {

@@ -38,8 +38,10 @@ export type { SessionResponse } from './response.js';
 /**
  * Load the session: verify the cookie, lock (lock mode), read the record, check that a signed-in
  * session was not revoked (`checkGeneration`) and the fingerprint. A session with no valid
- * cookie or no live record starts fresh. Rejects with `StoreError` or
- * `LockTimeoutError`, after which the session is unusable (`s.failed`). @internal
+ * cookie or no live record starts fresh. A sealed session is opened by `loadSealed`; a hybrid
+ * request is server-side when its cookie is a signed id of a live record, else sealed. Rejects
+ * with `StoreError` or `LockTimeoutError`, after which the session is unusable (`s.failed`).
+ * @internal
  */
 export async function load(ctx: Context, s: SessionState): Promise<void> {
   if (s.sealed !== undefined) {
@@ -52,6 +54,8 @@ export async function load(ctx: Context, s: SessionState): Promise<void> {
         s.sealed = undefined;
         return;
       }
+      // No live record: the request stays on the sealed side, which takes no lock.
+      await releaseLock(ctx, s);
       s.loaded = false;
     }
     return loadSealed(ctx, s, sealed);

@@ -342,6 +342,19 @@ describe('hybrid store: configuration', () => {
     expect((await run(m, second, async (s) => (await s.meta()).userId)).result).toBe('grace');
   });
 
+  it('in lock mode, a signed id without a live record falls back to the sealed side and holds no lock', async () => {
+    const inner = memoryStore({ sweepInterval: 0 });
+    const m = manager({ store: hybridStore({ store: inner }), concurrency: 'lock' });
+    const jar = new Jar();
+    await run(m, jar, (s) => s.login('heidi'));
+    const signed = jar.header!;
+    const key = (await run(m, jar, (s) => s.handle())).result!;
+    await run(m, new Jar(signed), (s) => s.destroy());
+    const replay = await run(m, new Jar(signed), (s) => s.all());
+    expect(replay.result).toEqual({});
+    await expect(inner.lock!(key, { owner: 'other', ttl: 1000 })).resolves.toBe(true);
+  });
+
   it('over Bearer: the stateless token and, after the move, the signed id travel in the header', async () => {
     const m = manager({ store: hybridStore({ store: memoryStore() }), transport: 'bearer' });
     const call = async (token: string | undefined, fn: (s: S) => unknown) => {

@@ -130,20 +130,22 @@ export class DeadlineWheel {
 
   /**
    * Settle like `work`, or fail when `tick` expires first (work started in `tick`, with its
-   * signal). Either failure — the work's own error or the deadline's `StoreError` naming
-   * `operation` — rejects with what `failure(context, operation, error)` makes of it, called once
-   * per call: the caller's error mapping rides on the one promise a call costs here.
+   * signal) with a `StoreError` naming `operation`. With `failure`, either failure — the work's
+   * own error or the deadline's — rejects with what `failure(context, operation, error)` makes of
+   * it, called once per call: the caller's error mapping rides on the one promise a call costs
+   * here.
    */
-  guard<T, C>(
+  guard<T, C = undefined>(
     tick: Tick,
     operation: string,
     work: Promise<T>,
-    failure: (context: C, operation: string, error: unknown) => unknown,
-    context: C,
+    failure?: (context: C, operation: string, error: unknown) => unknown,
+    context?: C,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fail = (error: unknown): void => {
-        if (tick.settle(fail)) reject(failure(context, operation, error));
+        if (!tick.settle(fail)) return;
+        reject(failure === undefined ? error : failure(context as C, operation, error));
       };
       if (tick.pending.size === 0) ref(tick.timer);
       tick.pending.set(fail, operation);

@@ -110,11 +110,15 @@ export function sealedCookieLines(
   maxChunks: number,
   presented: number,
 ): string[] | { size: number; limit: number } {
-  const singleOverhead = serializeCookie(names.single, '', maxAge, now).length;
-  if (singleOverhead + token.length <= MAX_COOKIE_BYTES) {
-    const lines = [serializeCookie(names.single, token, maxAge, now)];
-    expire(names, presented & (SINGLE - 1), lines, now);
-    return lines;
+  // One serialization when the token fits in one cookie (the usual case): the line is measured
+  // as it is. Names and tokens are ASCII, so lengths are bytes.
+  if (names.single.name.length + 1 + token.length <= MAX_COOKIE_BYTES) {
+    const line = serializeCookie(names.single, token, maxAge, now);
+    if (line.length <= MAX_COOKIE_BYTES) {
+      const lines = [line];
+      expire(names, presented & (SINGLE - 1), lines, now);
+      return lines;
+    }
   }
   // Every chunk name has the same length, so every chunk line has the same overhead.
   const capacity = MAX_COOKIE_BYTES - serializeCookie(names.chunks[0]!, '', maxAge, now).length;

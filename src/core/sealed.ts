@@ -16,9 +16,9 @@
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import type { CodecLimits, SessionPayload } from './codec.js';
 import type { KeyRing } from './keys.js';
-import { compactText, readCompact, type SealedClaims } from './sealed-text.js';
+import { compactText, readCompact, type SealedClaims, type Unsealed } from './sealed-text.js';
 
-export type { SealedClaims } from './sealed-text.js';
+export type { SealedClaims, Unsealed } from './sealed-text.js';
 
 /** Version of the sealed format written by this release (bound in the AAD, never sent). */
 export const SEALED_FORMAT_VERSION = 1;
@@ -69,14 +69,6 @@ export function aeadCodec(keys: SealKeys): TokenCodec {
     seal: (claims, payload, limits) => sealSession(keys, claims, payload, limits),
     open: (token, limits) => unsealSession(keys, token, limits),
   };
-}
-
-/** A token that opened. */
-export interface Unsealed {
-  claims: SealedClaims;
-  payload: SessionPayload;
-  /** Which key opened it: `0` the primary, `n > 0` an older key (re-seal under the primary). */
-  keyIndex: number;
 }
 
 /**
@@ -185,8 +177,7 @@ export function unsealSession(
   } catch {
     return 'signature';
   }
-  const opened = readCompact(plain.toString('utf8'), limits);
-  return opened === undefined ? 'claims' : { ...opened, keyIndex };
+  return readCompact(plain.toString('utf8'), limits, keyIndex) ?? 'claims';
 }
 
 /**

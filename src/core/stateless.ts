@@ -31,6 +31,7 @@ import {
 } from './revocation.js';
 import type { SessionState } from './state.js';
 import { MAX_TOKEN_LENGTH, type TokenHeader } from './transport.js';
+import { viewOf } from './view.js';
 
 /** What one request of a sealed-cookie session keeps beside the shared state. @internal */
 export interface SealedState {
@@ -198,7 +199,9 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
     return;
   }
   if (!changed && (s.id === null || t - st.iat < ctx.touchInterval)) return;
-  const payload = applyOps(s.base, s.ops, ctx.limits.maxDepth);
+  // The request's view already holds base + ops (each update function ran once, there): no
+  // replay, as there is no fresher record to replay on.
+  const payload = s.ops.length === 0 ? s.base : viewOf(ctx, s).draft.result();
   const { userId } = payload.meta;
   const meta = { ...payload.meta, lastSeenAt: t };
   let id = s.id;

@@ -137,6 +137,33 @@ describe('facade on a sessionkit store: expiry refresh of unmodified sessions', 
   });
 });
 
+describe('facade on a sessionkit store: an unmodified read is not held', () => {
+  it('with no save and no expiry refresh due, the response goes out at once (write returns true)', async () => {
+    const app = express();
+    app.use(
+      session({
+        secret: SECRET,
+        store: memoryStore(),
+        resave: false,
+        saveUninitialized: false,
+        cookie: { maxAge: 3_600_000 },
+      }),
+    );
+    app.all('/write', (req: Request, res: Response) => {
+      if (req.method === 'POST') (data(req) as Data).count = 1;
+      const sent = res.write('[');
+      res.end(`${sent}]`);
+    });
+    const served = await serve(app);
+    servers.push(served);
+    const browser = new Browser(served.url);
+    // A save: held until the store answered, so the write was held too.
+    expect((await browser.fetch('/write', { method: 'POST' })).body).toBe('[false]');
+    // Unmodified, expiry moved by less than the touch threshold: no store call, nothing held.
+    expect((await browser.fetch('/write')).body).toBe('[true]');
+  });
+});
+
 describe('facade on a sessionkit store: store deadlines', () => {
   // A store that never answers (a dead TCP peer, an offline queue) must not hang the request:
   // every call ends at storeTimeout, as the native API's calls do.

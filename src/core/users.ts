@@ -137,12 +137,18 @@ export async function endAdmission(ctx: Context, admission: Admission): Promise<
 
 /**
  * With `maxSessionsPerUser` and `evict-oldest`: after `current` was written for `userId`, revoke
- * the least recently used other sessions beyond the limit (event `evict`). @internal
+ * the least recently used other sessions beyond the limit (event `evict`) — never `replaces`, the
+ * session `current` rotates from (about to be retired by its own write, uncounted). @internal
  */
-export async function evictOverLimit(ctx: Context, userId: string, current: string): Promise<void> {
+export async function evictOverLimit(
+  ctx: Context,
+  userId: string,
+  current: string,
+  replaces: string | null = null,
+): Promise<void> {
   const max = ctx.maxSessionsPerUser;
   if (max === undefined || ctx.sessionLimit !== 'evict-oldest') return;
-  const others = await othersOf(ctx, userId, current);
+  const others = (await othersOf(ctx, userId, current)).filter((o) => o.handle !== replaces);
   for (const victim of others.slice(0, Math.max(0, others.length + 1 - max))) {
     if (await storeDelete(ctx, victim.handle)) {
       emit(ctx, { type: 'evict', handle: short(victim.handle), userId });

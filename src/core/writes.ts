@@ -51,9 +51,8 @@ export async function write(ctx: Context, s: SessionState): Promise<void> {
       }
       if (s.lease !== undefined) await fenceWrite(ctx, s);
       if (s.rotation !== 'none' || oldKey === null) {
-        const newKey = await writeRotated(ctx, s, payload, oldKey);
+        const newKey = await writeRotated(ctx, s, payload, oldKey, joinsUser ? userId : null);
         if (newKey === undefined) continue;
-        if (joinsUser) await evictOverLimit(ctx, userId, newKey);
         return;
       }
       const record = recordOf(ctx, oldKey, payload, s.version + 1);
@@ -100,27 +99,47 @@ async function stamp(
 }
 
 /**
- * Write `payload` under a new id (a new session, or a rotation) and retire the old record: delete
- * it — conditionally on the merged version when regenerating under `merge`/`lock` — or leave a
- * grace forward. Resolves the new store key, or `undefined` to try again (lost a race; reloaded).
+ * Write `payload` under a new id (a new session, or a rotation), enforce the `evict-oldest` limit
+ * of `joins` (the user it signs in, if any) and retire the old record: delete it — conditionally
+ * on the merged version when regenerating under `merge`/`lock` — or leave a grace forward. The
+ * old record goes last: until then a failure (rejected, after deleting the undelivered new record
+ * if it can) leaves the client's old session working; after it nothing can fail, so the client
+ * gets the new one. Resolves the new store key, or `undefined` to try again (lost a race;
+ * reloaded).
  */
 async function writeRotated(
   ctx: Context,
   s: SessionState,
   payload: SessionPayload,
   oldKey: string | null,
+  joins: string | null,
 ): Promise<string | undefined> {
   const newId = ctx.generateId();
   const newKey = newStoreKey(newId);
   const record = recordOf(ctx, newKey, payload, 1);
   if (!(await storeSet(ctx, newKey, record, 0))) return undefined;
+  let ok = true;
+  const conditional = s.rotation === 'regenerate' && s.mode !== 'none';
+  try {
+    if (joins !== null) await evictOverLimit(ctx, joins, newKey, oldKey);
+    if (oldKey !== null) {
+      const ifVersion = conditional ? s.version : undefined;
+      ok =
+        s.rotation === 'regenerate' && ctx.grace > 0
+          ? await storeSet(
+              ctx,
+              oldKey,
+              forwardRecord(ctx, oldKey, newKey, s.version + 1),
+              ifVersion,
+            )
+          : await storeDelete(ctx, oldKey, ifVersion);
+    }
+  } catch (error) {
+    // The new session was never delivered: no phantom device (a failure here is reported).
+    await storeDelete(ctx, newKey).catch(() => undefined);
+    throw error;
+  }
   if (oldKey !== null) {
-    const conditional = s.rotation === 'regenerate' && s.mode !== 'none';
-    const ifVersion = conditional ? s.version : undefined;
-    const ok =
-      s.rotation === 'regenerate' && ctx.grace > 0
-        ? await storeSet(ctx, oldKey, forwardRecord(ctx, oldKey, newKey, s.version + 1), ifVersion)
-        : await storeDelete(ctx, oldKey, ifVersion);
     if (!ok && conditional) {
       await storeDelete(ctx, newKey);
       await reload(ctx, s);

@@ -11,8 +11,8 @@
  * naming its operation, then the shared signal is aborted with a `StoreError` as its reason.
  *
  * So a hung call fails after between 15/16 and all of `storeTimeout` — never later than
- * `storeTimeout` — and a call costs one entry in its tick's pending set, removed when it settles,
- * so a fast call leaves nothing behind for the collector to promote. The timer keeps the process
+ * `storeTimeout` — and a call costs one node in its tick's list of pending calls, unlinked when it
+ * settles, so a fast call leaves nothing behind for the collector to promote. The timer keeps the process
  * alive only while its tick has pending calls, and is cleared once the tick is closed and empty.
  */
 
@@ -26,8 +26,47 @@ interface SignalOnly {
   readonly signal: AbortSignal;
 }
 
-/** How a call of a tick fails: with its error (the tick's timeout, or the work's own). */
-type Fail = (error: unknown) => void;
+/**
+ * One call a tick is waiting for: a node of the tick's list of pending calls (a list, not a `Map`:
+ * a map that empties and fills again on every call reallocates its table each time).
+ */
+interface Pending {
+  prev: Pending | undefined;
+  next: Pending | undefined;
+  /** Still in its tick's list. */
+  pending: boolean;
+  readonly operation: string;
+  fail(error: unknown): void;
+}
+
+/** A {@link Pending} call that settles its caller's promise. */
+class Call<T, C> implements Pending {
+  prev: Pending | undefined = undefined;
+  next: Pending | undefined = undefined;
+  /** Still in its tick's list. */
+  pending = true;
+
+  constructor(
+    readonly tick: Tick,
+    readonly operation: string,
+    readonly resolve: (value: T) => void,
+    readonly reject: (error: unknown) => void,
+    readonly failure: ((context: C, operation: string, error: unknown) => unknown) | undefined,
+    readonly context: C | undefined,
+  ) {}
+
+  /** The work succeeded: resolve, unless the deadline failed the call first. */
+  done(value: T): void {
+    if (this.tick.settle(this)) this.resolve(value);
+  }
+
+  /** The work, or the deadline, failed: reject (mapped by `failure`) once. */
+  fail(error: unknown): void {
+    if (!this.tick.settle(this)) return;
+    const { failure } = this;
+    this.reject(failure === undefined ? error : failure(this.context as C, this.operation, error));
+  }
+}
 
 /** Calls admitted during one window, sharing one signal and one timer. */
 class Tick {
@@ -35,8 +74,9 @@ class Tick {
   readonly controller: AbortController = new AbortController();
   /** `{ signal }`: shared by every call without other options. */
   readonly options: SignalOnly = { signal: this.controller.signal };
-  /** Still-running calls of this tick (how each one fails) and the operation each one runs. */
-  readonly pending: Map<Fail, string> = new Map();
+  /** The still-running calls of this tick, a doubly linked list, and how many. */
+  first: Pending | undefined = undefined;
+  size = 0;
   /** No call joins this tick at or after this time (ms since the epoch). */
   readonly closesAt: number;
   /** Fires `storeTimeout` after the tick opened; `undefined` once cleared or fired. */
@@ -51,14 +91,30 @@ class Tick {
     unref(this.timer);
   }
 
+  /** Wait for `call`. */
+  add(call: Pending): void {
+    if (this.size === 0) ref(this.timer);
+    const { first } = this;
+    call.next = first;
+    if (first !== undefined) first.prev = call;
+    this.first = call;
+    this.size++;
+  }
+
   /**
    * Forget a call that settled; clear the timer once the tick can take no more calls. `false` when
    * the call was no longer pending (it had failed by the deadline already).
    */
-  settle(call: Fail): boolean {
-    const { pending } = this;
-    if (!pending.delete(call)) return false;
-    if (pending.size > 0) return true;
+  settle(call: Pending): boolean {
+    if (!call.pending) return false;
+    call.pending = false;
+    const { prev, next } = call;
+    if (prev === undefined) this.first = next;
+    else prev.next = next;
+    if (next !== undefined) next.prev = prev;
+    call.prev = undefined;
+    call.next = undefined;
+    if (--this.size > 0) return true;
     // Still admitting calls: keep the timer for them, without holding the process open.
     if (this.wheel.current === this && Date.now() < this.closesAt) unref(this.timer);
     else this.clear();
@@ -77,10 +133,12 @@ function expire(tick: Tick): void {
   tick.timer = undefined;
   if (tick.wheel.current === tick) tick.wheel.current = undefined;
   const { name, timeout } = tick.wheel;
-  // Each call leaves the pending set as it fails.
-  for (const [fail, operation] of tick.pending) {
-    fail(
-      new StoreError(`The ${name} session store did not answer ${operation} within ${timeout} ms.`),
+  // Each call leaves the list as it fails.
+  for (let call = tick.first; call !== undefined; call = tick.first) {
+    call.fail(
+      new StoreError(
+        `The ${name} session store did not answer ${call.operation} within ${timeout} ms.`,
+      ),
     );
   }
   tick.controller.abort(
@@ -122,7 +180,7 @@ export class DeadlineWheel {
     const now = Date.now();
     const tick = this.current;
     if (tick !== undefined && now < tick.closesAt) return tick;
-    if (tick !== undefined && tick.pending.size === 0) tick.clear();
+    if (tick !== undefined && tick.size === 0) tick.clear();
     const next = new Tick(this, now);
     this.current = next;
     return next;
@@ -143,15 +201,12 @@ export class DeadlineWheel {
     context?: C,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const fail = (error: unknown): void => {
-        if (!tick.settle(fail)) return;
-        reject(failure === undefined ? error : failure(context as C, operation, error));
-      };
-      if (tick.pending.size === 0) ref(tick.timer);
-      tick.pending.set(fail, operation);
-      work.then((value) => {
-        if (tick.settle(fail)) resolve(value);
-      }, fail);
+      const call = new Call(tick, operation, resolve, reject, failure, context);
+      tick.add(call);
+      work.then(
+        (value) => call.done(value),
+        (error: unknown) => call.fail(error),
+      );
     });
   }
 }

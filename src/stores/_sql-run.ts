@@ -102,6 +102,13 @@ export async function migrate(ctx: SqlContext, signal?: AbortSignal): Promise<vo
       throw toStoreError(ctx.dialect.name, 'migrate', error, signal);
     }
   }
+  if (ctx.dialect.upgrade === undefined) return;
+  throwIfAborted(signal);
+  try {
+    await ctx.dialect.upgrade(ctx.query, ctx.names);
+  } catch (error) {
+    throw toStoreError(ctx.dialect.name, 'migrate', error, signal);
+  }
 }
 
 /** The DDL once per store, shared by concurrent first statements; a failed run is retried. */

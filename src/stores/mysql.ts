@@ -33,6 +33,10 @@ export type {
 const ER_DUP_ENTRY = 1062;
 /** InnoDB chose the statement as a deadlock victim and rolled it back (`ER_LOCK_DEADLOCK`). */
 const ER_LOCK_DEADLOCK = 1213;
+/** A concurrent migration got there first: duplicate column, duplicate key name, no such key. */
+const ALREADY_DONE = new Set([1060, 1061, 1091]);
+/** Width of an expiry bucket: one hour, in ms. */
+const BUCKET_MS = 3_600_000;
 
 /** A value bound to a MySQL statement parameter. */
 export type MysqlParam = string | number | null;
@@ -65,8 +69,9 @@ const DIALECT: SqlDialect = {
   ${n.version} BIGINT NOT NULL,
   ${n.expiresAt} BIGINT NOT NULL,
   ${n.userId} VARBINARY(2048) NULL,
+  ${bucketColumn(n)},
   PRIMARY KEY (${n.key}),
-  INDEX ${n.expiresIndex} (${n.expiresAt}),
+  INDEX ${n.bucketIndex} (${n.expiresBucket}),
   INDEX ${n.userIndex} (${n.userId})
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     `CREATE TABLE IF NOT EXISTS ${n.locks} (
@@ -93,12 +98,51 @@ const DIALECT: SqlDialect = {
     sql: `${column} NOT IN (${values.map(() => '?').join(', ')})`,
     params: [...values],
   }),
+  // InnoDB rewrites a secondary index entry only when its value changes: the hour of the expiry
+  // changes at most hourly, expires_at on nearly every write.
+  expiryBucket: BUCKET_MS,
+  upgrade,
 };
 
+/** The expiry-bucket column: virtual (computed on read, nothing to rewrite when added). */
+function bucketColumn(n: SqlNames): string {
+  return `${n.expiresBucket} BIGINT AS (${n.expiresAt} DIV ${BUCKET_MS}) VIRTUAL`;
+}
+
 /**
- * The DDL of the store: the sessions table (indexes on `expires_at` and `user_id`) and the
- * lease-lock table, idempotent (`IF NOT EXISTS`). Print it for a migration tool, or let
- * `store.migrate()` apply it. Throws `ConfigError` (`ERR_SESSION_CONFIG`) for an invalid name.
+ * A table of an earlier release (`expires_at` indexed): add the bucket column and its index,
+ * then drop the `expires_at` index — each only if missing or present, and a concurrent
+ * migration that did it first is not an error. MySQL has no `ADD COLUMN IF NOT EXISTS`.
+ */
+async function upgrade(
+  query: (sql: string, params: SqlParam[]) => Promise<unknown> | unknown,
+  n: SqlNames,
+): Promise<void> {
+  const [table] = n.tableNames;
+  const bare = (quoted: string | undefined) => String(quoted).slice(1, -1);
+  const exists = async (sql: string, name: string) =>
+    ((await query(sql, [table, name])) as { rows: unknown[] }).rows.length > 0;
+  const where = 'WHERE table_schema = DATABASE() AND table_name = ?';
+  const alter = async (change: string) => {
+    try {
+      await query(`ALTER TABLE ${n.table} ${change}`, []);
+    } catch (error) {
+      if (!ALREADY_DONE.has((error as { errno?: unknown } | null)?.errno as number)) throw error;
+    }
+  };
+  const column = `SELECT 1 FROM information_schema.columns ${where} AND column_name = ?`;
+  if (!(await exists(column, bare(n.expiresBucket)))) {
+    await alter(`ADD COLUMN ${bucketColumn(n)}, ADD INDEX ${n.bucketIndex} (${n.expiresBucket})`);
+  }
+  const index = `SELECT 1 FROM information_schema.statistics ${where} AND index_name = ?`;
+  if (await exists(index, bare(n.expiresIndex))) await alter(`DROP INDEX ${n.expiresIndex}`);
+}
+
+/**
+ * The DDL of the store: the sessions table (indexes on the hour of `expires_at` and on
+ * `user_id`) and the lease-lock table, idempotent (`IF NOT EXISTS`). Print it for a migration
+ * tool, or let `store.migrate()` apply it (which also upgrades a table of an earlier release).
+ * Throws `ConfigError` (`ERR_SESSION_CONFIG`) for an invalid name.
  */
 export function mysqlSchema(options: SqlSchemaOptions = {}): string {
   return sqlSchema(DIALECT, options, 'mysqlSchema');

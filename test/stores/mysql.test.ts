@@ -48,13 +48,14 @@ const target: SqlTarget = {
     mysqlStore({ ...options, pool: recording(extra?.second ? second : pool, extra?.onSql) }),
   schema: (options) => mysqlSchema(options),
   table,
+  insertColumns: '(`key`, `data`, `version`, `expires_at`, `user_id`)',
   async sql(text, params = []) {
     const [rows] = await pool.query(text, [...params]);
     return rows as Record<string, unknown>[];
   },
   async columns(name) {
     const [rows] = await pool.query(
-      'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position',
+      "SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND COALESCE(generation_expression, '') = '' ORDER BY ordinal_position",
       [name],
     );
     return (rows as { c: string }[]).map((row) => row.c.toLowerCase());
@@ -126,6 +127,7 @@ describeStore({
           { c: 'version' },
           { c: 'expires_at' },
           { c: 'user_id', cs: null },
+          { c: 'expires_at_bucket', cs: null },
         ]);
         const key = storeKey();
         const data = `${'👨‍👩‍👧😀'.repeat(5000)}${'é'.repeat(65_536)}`;

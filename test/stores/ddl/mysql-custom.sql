@@ -4,8 +4,9 @@ CREATE TABLE IF NOT EXISTS `app_sessions` (
   `rev` BIGINT NOT NULL,
   `expires` BIGINT NOT NULL,
   `owner` VARBINARY(2048) NULL,
+  `expires_bucket` BIGINT AS (`expires` DIV 3600000) VIRTUAL,
   PRIMARY KEY (`sid`),
-  INDEX `app_sessions_expires_at_idx` (`expires`),
+  INDEX `app_sessions_bucket_idx` (`expires_bucket`),
   INDEX `app_sessions_user_id_idx` (`owner`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 

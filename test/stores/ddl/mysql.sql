@@ -4,8 +4,9 @@ CREATE TABLE IF NOT EXISTS `sessionkit_sessions` (
   `version` BIGINT NOT NULL,
   `expires_at` BIGINT NOT NULL,
   `user_id` VARBINARY(2048) NULL,
+  `expires_at_bucket` BIGINT AS (`expires_at` DIV 3600000) VIRTUAL,
   PRIMARY KEY (`key`),
-  INDEX `sessionkit_sessions_expires_at_idx` (`expires_at`),
+  INDEX `sessionkit_sessions_bucket_idx` (`expires_at_bucket`),
   INDEX `sessionkit_sessions_user_id_idx` (`user_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 

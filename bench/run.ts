@@ -27,16 +27,25 @@ import {
   stopAll,
   stopChild,
 } from './harness/children.js';
-import { burst, createSessions, runLoad, type Scenario, stopLoad } from './harness/load.js';
+import {
+  burst,
+  type Credential,
+  createSessions,
+  runLoad,
+  type Scenario,
+  stopLoad,
+} from './harness/load.js';
 import {
   CONTENDERS,
   type Contender,
   type ContenderResult,
   FULL,
+  onRedis,
   QUICK,
   type Round,
   type RunConfig,
   type RunResult,
+  transportOf,
 } from './harness/plan.js';
 import { profile } from './harness/profile.js';
 import { renderMarkdown, renderSvg } from './harness/report.js';
@@ -149,19 +158,22 @@ async function compare(b: Backends): Promise<RunResult> {
     const pgBefore = contender.store === 'postgres' ? await b.pgUpdates(table) : undefined;
     try {
       child = await startChild(contender.file, env(contender));
-      const cookies =
-        contender.library === 'bare' ? [''] : await createSessions(child.port, config.sessions);
+      const transport = transportOf(contender);
+      const credentials =
+        contender.library === 'bare'
+          ? [{}]
+          : await createSessions(child.port, config.sessions, transport);
       for (const scenario of SCENARIOS) {
-        await runLoad(child.port, scenario, cookies, config.connections, config.warmup);
+        await runLoad(child.port, scenario, credentials, config.connections, config.warmup);
         const rounds: Round[] = [];
         for (let i = 0; i < config.rounds; i++) {
-          const round = await measure(b, child, contender, scenario, cookies, noise);
+          const round = await measure(b, child, contender, scenario, credentials, noise);
           rounds.push(round);
         }
         const median = medianRound(rounds);
         entry.scenarios[scenario] = { rounds, median };
         log(
-          `${contender.id.padEnd(28)} ${scenario}  ${median.rps.toFixed(0).padStart(6)} req/s  ` +
+          `${contender.id.padEnd(30)} ${scenario}  ${median.rps.toFixed(0).padStart(6)} req/s  ` +
             `p50 ${median.p50} ms  p99 ${median.p99} ms  ${median.cpuUs.toFixed(0)} µs CPU/req  ` +
             `${median.trips.toFixed(2)} trips/req (${median.cmds.toFixed(2)} cmds)  ` +
             `GC/1k req: ${(median.gcMinor ?? 0).toFixed(1)} minor, ${(median.gcMajor ?? 0).toFixed(2)} major, ` +
@@ -170,10 +182,10 @@ async function compare(b: Backends): Promise<RunResult> {
       }
       if (contender.library !== 'bare') {
         for (let i = 0; i < config.burstTrials; i++) {
-          entry.burst.push(await burst(child.port, config.burstConcurrency));
+          entry.burst.push(await burst(child.port, config.burstConcurrency, transport));
         }
         log(
-          `${contender.id.padEnd(28)} burst  lost ${entry.burst.map((t) => t.lost).join(', ')}` +
+          `${contender.id.padEnd(30)} burst  lost ${entry.burst.map((t) => t.lost).join(', ')}` +
             ` of ${config.burstConcurrency} (failed ${entry.burst.map((t) => t.failed).join(', ')})`,
         );
       }
@@ -203,19 +215,20 @@ async function measure(
   child: Child,
   contender: Contender,
   scenario: Scenario,
-  cookies: readonly string[],
+  credentials: readonly Credential[],
   noise: { commands: number; seconds: number },
 ): Promise<Round> {
   // The child counts its own round trips when it uses ioredis or pg; connect-redis's node-redis
   // client is not counted in the child, but it sends no scripts, so Redis's count is its trips.
   const counted = contender.store === 'postgres' || contender.ioredis;
+  const redisStore = onRedis(contender);
   const redisBefore = await b.redisCommands();
   const before = await child.stats();
   const cpuBefore = cpuMicros(child.pid);
   const load = await runLoad(
     child.port,
     scenario,
-    cookies,
+    credentials,
     config.connections,
     config.roundSeconds,
   );
@@ -225,12 +238,12 @@ async function measure(
   const redisAfter = await b.redisCommands();
   const redis = redisAfter.total - redisBefore.total;
   const requests = load.requests.total;
-  if (contender.store !== 'redis') {
+  if (!redisStore) {
     noise.commands += redis;
     noise.seconds += load.duration;
   }
   const per = (n: number): number => (requests > 0 ? n / requests : 0);
-  const trips = counted ? calls : contender.store === 'redis' ? redis : 0;
+  const trips = counted ? calls : redisStore ? redis : 0;
   const byName: Record<string, number> = {};
   for (const [name, n] of Object.entries(redisAfter.byName)) {
     const delta = n - (redisBefore.byName[name] ?? 0);
@@ -241,9 +254,9 @@ async function measure(
     p50: load.latency.p50,
     p99: load.latency.p99,
     cpuUs: per(cpu),
-    cmds: contender.store === 'redis' ? per(redis) : per(trips),
+    cmds: redisStore ? per(redis) : per(trips),
     trips: per(trips),
-    ...(contender.store === 'redis' ? { redisByCommand: byName } : {}),
+    ...(redisStore ? { redisByCommand: byName } : {}),
     gcMinor: per(after.gc.minor - before.gc.minor) * 1000,
     gcMajor: per(after.gc.major - before.gc.major) * 1000,
     gcMs: per(after.gc.ms - before.gc.ms) * 1000,
@@ -294,6 +307,7 @@ function tableOf(contender: Contender): string {
 function env(contender: Contender): Record<string, string> {
   return {
     BENCH_STORE: contender.store === 'none' ? 'memory' : contender.store,
+    BENCH_TRANSPORT: transportOf(contender),
     BENCH_SECRET: randomBytes(32).toString('hex'),
     BENCH_PREFIX: prefix,
     BENCH_TABLE: tableOf(contender),

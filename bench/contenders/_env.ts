@@ -21,9 +21,10 @@ import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createClient } from 'redis';
+import type { Transport } from '../harness/plan.js';
 
-/** The store a contender runs on. */
-export type StoreKind = 'memory' | 'redis' | 'postgres' | 'cookie' | 'jwt';
+/** The store a contender runs on (`hybrid`: sessionkit's hybrid over Redis). */
+export type StoreKind = 'memory' | 'redis' | 'postgres' | 'cookie' | 'jwt' | 'hybrid';
 
 /** Session data of every contender. */
 export interface BenchData {
@@ -33,6 +34,8 @@ export interface BenchData {
 
 /** The store this child runs on (`BENCH_STORE`). */
 export const STORE: StoreKind = parseStore(process.env.BENCH_STORE);
+/** Where the session token travels (`BENCH_TRANSPORT`; the cookie unless it says `bearer`). */
+export const TRANSPORT: Transport = parseTransport(process.env.BENCH_TRANSPORT);
 /** Signing secret, 64 hex chars from the harness (`BENCH_SECRET`). */
 export const SECRET: string = required('BENCH_SECRET');
 /** Redis key prefix of this run (`BENCH_PREFIX`), cleaned up by the harness. */
@@ -151,8 +154,14 @@ function required(name: string): string {
 }
 
 function parseStore(value: string | undefined): StoreKind {
-  const kinds: readonly StoreKind[] = ['memory', 'redis', 'postgres', 'cookie', 'jwt'];
+  const kinds: readonly StoreKind[] = ['memory', 'redis', 'postgres', 'cookie', 'jwt', 'hybrid'];
   if (kinds.includes(value as StoreKind)) return value as StoreKind;
   if (value === undefined) return 'memory';
   throw new Error(`BENCH_STORE must be one of ${kinds.join(', ')}, not ${value}`);
+}
+
+function parseTransport(value: string | undefined): Transport {
+  if (value === undefined || value === 'cookie') return 'cookie';
+  if (value === 'bearer') return value;
+  throw new Error(`BENCH_TRANSPORT must be cookie or bearer, not ${value}`);
 }

@@ -1,13 +1,18 @@
 /**
- * Load: a pool of sessions (one cookie per autocannon connection), timed autocannon runs from
- * this process (programmatic API), and the lost-update burst.
+ * Load: a pool of sessions (one credential per autocannon connection), timed autocannon runs from
+ * this process (programmatic API), and the lost-update burst. A session is presented the way the
+ * contender's transport says: its cookies, or `Authorization: Bearer` with the token its
+ * responses return in {@link TOKEN_HEADER}.
  */
 
-import { Agent, request } from 'node:http';
+import { Agent, type IncomingMessage, request } from 'node:http';
 import autocannon, { type AutocannonResult, type Instance } from 'autocannon';
-import type { BurstTrial, Scenario } from './plan.js';
+import { type BurstTrial, type Scenario, TOKEN_HEADER, type Transport } from './plan.js';
 
 export type { BurstTrial, Scenario };
+
+/** The request headers that present one session (`{}`: none). */
+export type Credential = Readonly<Record<string, string>>;
 
 /** Method and path of each scenario's request. */
 export const ROUTES: Record<Scenario, { method: 'GET' | 'POST'; path: string }> = {
@@ -23,14 +28,28 @@ export function stopLoad(): void {
   current?.stop();
 }
 
-/** One response: status, body and the `name=value` pairs of its `Set-Cookie` headers. */
+/**
+ * The credential a response issues under `transport`: its `Set-Cookie` pairs as one `cookie`
+ * header, or its {@link TOKEN_HEADER} token as `Authorization: Bearer`; `{}` when it issues none.
+ */
+function issued(transport: Transport, res: IncomingMessage): Credential {
+  if (transport === 'bearer') {
+    const token = res.headers[TOKEN_HEADER];
+    return typeof token === 'string' && token !== '' ? { authorization: `Bearer ${token}` } : {};
+  }
+  const pairs = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0] ?? '');
+  return pairs.length === 0 ? {} : { cookie: pairs.join('; ') };
+}
+
+/** One response: status, body and the credential it issued under `transport`. */
 export async function call(
   port: number,
   method: string,
   path: string,
-  cookie: string,
+  transport: Transport,
+  credential: Credential,
   agent?: Agent,
-): Promise<{ status: number; body: string; cookie: string }> {
+): Promise<{ status: number; body: string; credential: Credential }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -38,7 +57,7 @@ export async function call(
         port,
         method,
         path,
-        headers: cookie === '' ? {} : { cookie },
+        headers: credential,
         ...(agent === undefined ? {} : { agent }),
         timeout: 30_000,
       },
@@ -49,8 +68,7 @@ export async function call(
           body += chunk;
         });
         res.on('end', () => {
-          const pairs = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0] ?? '');
-          resolve({ status: res.statusCode ?? 0, body, cookie: pairs.join('; ') });
+          resolve({ status: res.statusCode ?? 0, body, credential: issued(transport, res) });
         });
       },
     );
@@ -60,25 +78,35 @@ export async function call(
   });
 }
 
-/** Create `count` sessions (`POST /init`); their cookies ('' for a contender without sessions). */
-export async function createSessions(port: number, count: number): Promise<string[]> {
-  const cookies: string[] = [];
+/**
+ * Create `count` sessions (`POST /init`) and return their credentials under `transport`. Throws
+ * when a response issues none: the load would otherwise measure anonymous requests.
+ */
+export async function createSessions(
+  port: number,
+  count: number,
+  transport: Transport,
+): Promise<Credential[]> {
+  const credentials: Credential[] = [];
   for (let i = 0; i < count; i++) {
-    const res = await call(port, 'POST', '/init', '');
+    const res = await call(port, 'POST', '/init', transport, {});
     if (res.status !== 200) throw new Error(`POST /init answered ${res.status}`);
-    cookies.push(res.cookie);
+    if (Object.keys(res.credential).length === 0) {
+      throw new Error(`POST /init issued no session token (transport ${transport})`);
+    }
+    credentials.push(res.credential);
   }
-  return cookies;
+  return credentials;
 }
 
 /**
- * Run autocannon for `seconds` with `connections` connections; connection i sends cookie i
+ * Run autocannon for `seconds` with `connections` connections; connection i sends credential i
  * (scenario A sends none).
  */
 export function runLoad(
   port: number,
   scenario: Scenario,
-  cookies: readonly string[],
+  credentials: readonly Credential[],
   connections: number,
   seconds: number,
 ): Promise<AutocannonResult> {
@@ -93,8 +121,9 @@ export function runLoad(
         duration: seconds,
         timeout: 10,
         setupClient: (client) => {
-          const cookie = scenario === 'A' ? '' : (cookies[next++ % cookies.length] ?? '');
-          if (cookie !== '') client.setHeaders({ cookie });
+          const credential =
+            scenario === 'A' ? {} : (credentials[next++ % credentials.length] ?? {});
+          if (Object.keys(credential).length > 0) client.setHeaders({ ...credential });
         },
       },
       (error, result) => {
@@ -110,17 +139,23 @@ export function runLoad(
  * `concurrency` concurrent `POST /c` on one fresh session, each on its own connection, then
  * `GET /counter`. A lost update is an increment that was answered 2xx yet is missing.
  */
-export async function burst(port: number, concurrency: number): Promise<BurstTrial> {
-  const [cookie = ''] = await createSessions(port, 1);
+export async function burst(
+  port: number,
+  concurrency: number,
+  transport: Transport,
+): Promise<BurstTrial> {
+  const [credential = {}] = await createSessions(port, 1, transport);
   const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   try {
     const results = await Promise.allSettled(
-      Array.from({ length: concurrency }, () => call(port, 'POST', '/c', cookie, agent)),
+      Array.from({ length: concurrency }, () =>
+        call(port, 'POST', '/c', transport, credential, agent),
+      ),
     );
     const ok = results.filter(
       (r) => r.status === 'fulfilled' && r.value.status >= 200 && r.value.status < 300,
     ).length;
-    const res = await call(port, 'GET', '/counter', cookie);
+    const res = await call(port, 'GET', '/counter', transport, credential);
     const final = Number((JSON.parse(res.body) as { counter?: number }).counter ?? 0);
     return { ok, failed: concurrency - ok, final, lost: Math.max(0, ok - final) };
   } finally {

@@ -31,13 +31,40 @@ export type Library =
   | 'iron-session';
 /**
  * Backend of the session store; `cookie` (sealed) and `jwt` keep the session in the cookie: no
- * backend at all.
+ * backend at all. `hybrid` is sessionkit's write-on-demand hybrid over Redis: the bench's
+ * sessions are anonymous and small, so they stay sealed in the cookie and Redis only answers the
+ * denylist read of every opened token.
  */
-export type StoreName = 'none' | 'memory' | 'redis' | 'postgres' | 'cookie' | 'jwt';
+export type StoreName = 'none' | 'memory' | 'redis' | 'postgres' | 'cookie' | 'jwt' | 'hybrid';
 
-/** `true` for a contender whose sessions travel in the cookie (no compare-and-set possible). */
+/**
+ * Where the session token travels: the cookie, or `Authorization: Bearer` with the new token
+ * returned in the {@link TOKEN_HEADER} response header (sessionkit's `transport: 'bearer'`).
+ */
+export type Transport = 'cookie' | 'bearer';
+
+/**
+ * The response header a Bearer contender returns its new token in; the child configures it
+ * explicitly (`bench/contenders/_sessionkit.ts`), the load generator reads it (`load.ts`).
+ */
+export const TOKEN_HEADER = 'session-token';
+
+/**
+ * `true` for a contender whose sessions travel in the token (no compare-and-set possible): the
+ * sealed cookie, JWT, and the hybrid, whose anonymous bench sessions stay stateless.
+ */
 export function stateless(c: Contender): boolean {
-  return c.store === 'cookie' || c.store === 'jwt';
+  return c.store === 'cookie' || c.store === 'jwt' || c.store === 'hybrid';
+}
+
+/** `true` for a contender whose store talks to Redis (the hybrid keeps its denylist there). */
+export function onRedis(c: Contender): boolean {
+  return c.store === 'redis' || c.store === 'hybrid';
+}
+
+/** The transport of `c`; results of runs before transports were recorded have none: cookie. */
+export function transportOf(c: Contender): Transport {
+  return c.transport ?? 'cookie';
 }
 
 /** One server configuration. */
@@ -51,6 +78,8 @@ export interface Contender {
   connect: boolean;
   /** The child counts its own Redis round trips (it talks to Redis through ioredis). */
   ioredis: boolean;
+  /** Where the session token travels; absent in results of older runs (read {@link transportOf}). */
+  transport?: Transport;
 }
 
 function contender(
@@ -59,10 +88,11 @@ function contender(
   library: Library,
   store: StoreName,
   connect = library === 'express-session' || library === '@fastify/session',
+  transport: Transport = 'cookie',
 ): Contender {
-  const id = store === 'none' ? file : `${file}-${store}`;
-  const ioredis = store === 'redis' && !connect;
-  return { id, file: `${file}.ts`, framework, library, store, connect, ioredis };
+  const id = `${store === 'none' ? file : `${file}-${store}`}${transport === 'cookie' ? '' : `-${transport}`}`;
+  const ioredis = (store === 'redis' || store === 'hybrid') && !connect;
+  return { id, file: `${file}.ts`, framework, library, store, connect, ioredis, transport };
 }
 
 /**
@@ -79,7 +109,9 @@ export const CONTENDERS: readonly Contender[] = [
   contender('sessionkit-node', 'node', 'sessionkit', 'postgres'),
   contender('iron-session-node', 'node', 'iron-session', 'cookie', false),
   contender('sessionkit-node', 'node', 'sessionkit', 'cookie'),
+  contender('sessionkit-node', 'node', 'sessionkit', 'cookie', false, 'bearer'),
   contender('sessionkit-node', 'node', 'sessionkit', 'jwt'),
+  contender('sessionkit-node', 'node', 'sessionkit', 'hybrid'),
   contender('bare-express', 'express', 'bare', 'none'),
   contender('express-session', 'express', 'express-session', 'memory'),
   contender('express-session', 'express', 'express-session', 'redis'),
@@ -124,7 +156,7 @@ export const FULL: RunConfig = {
   roundSeconds: 4,
   burstConcurrency: 200,
   burstTrials: 5,
-  // 25 contenders at ~50 s each (3 × (2 + 3 × 4) s of load, the burst, start and stop): ~21 min.
+  // 27 contenders at ~50 s each (3 × (2 + 3 × 4) s of load, the burst, start and stop): ~23 min.
   timeLimit: 30 * 60_000,
 };
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild, stopChild } from './children.js';
 import { createSessions, runLoad, type Scenario } from './load.js';
-import type { Contender, RunConfig } from './plan.js';
+import { type Contender, type RunConfig, transportOf } from './plan.js';
 
 interface ProfileNode {
   id: number;
@@ -37,9 +37,9 @@ export async function profile(
     rmSync(dir, { recursive: true, force: true });
     const child = await startChild(contender.file, env, ['--cpu-prof', '--cpu-prof-dir', dir]);
     try {
-      const cookies = await createSessions(child.port, config.sessions);
-      await runLoad(child.port, scenario, cookies, config.connections, 2);
-      const load = await runLoad(child.port, scenario, cookies, config.connections, seconds);
+      const credentials = await createSessions(child.port, config.sessions, transportOf(contender));
+      await runLoad(child.port, scenario, credentials, config.connections, 2);
+      const load = await runLoad(child.port, scenario, credentials, config.connections, seconds);
       process.stdout.write(
         `${contender.id} ${scenario}: ${(load.requests.total / load.duration).toFixed(0)} req/s under --cpu-prof\n`,
       );

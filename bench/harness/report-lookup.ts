@@ -12,6 +12,8 @@ import {
   type RunResult,
   type Scenario,
   stateless,
+  type Transport,
+  transportOf,
 } from './plan.js';
 
 /** Display name of each framework. */
@@ -45,18 +47,20 @@ export function medianOf(r: ContenderResult | undefined, scenario: Scenario): Ro
   return r?.scenarios[scenario]?.median;
 }
 
-/** The contender of `library` on `framework` and `store` (any store for `bare`). */
+/** The contender of `library` on `framework`, `store` (any store for `bare`) and `transport`. */
 export function find(
   run: RunResult,
   framework: Framework,
   library: Library,
   store: string,
+  transport: Transport = 'cookie',
 ): ContenderResult | undefined {
   return run.results.find(
     (r) =>
       r.contender.framework === framework &&
       r.contender.library === library &&
-      (library === 'bare' || r.contender.store === store),
+      (library === 'bare' || r.contender.store === store) &&
+      transportOf(r.contender) === transport,
   );
 }
 
@@ -66,8 +70,8 @@ export function bareOf(run: RunResult, framework: Framework): ContenderResult | 
 }
 
 /**
- * The best peer of `r` in `scenario` (same framework and store): the most req/s, or the least
- * CPU per request.
+ * The best peer of `r` in `scenario` (same framework and store, whatever the transport: the peers
+ * only have cookies): the most req/s, or the least CPU per request.
  */
 export function bestPeer(
   run: RunResult,
@@ -145,29 +149,37 @@ export function divide(a: number | undefined, b: number | undefined): number | u
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
 }
 
-/** Framework, library and store as the tables show them. */
+/** Framework, library and store (with a Bearer transport: and where the token travels). */
 export function label(c: Contender): [string, string, string] {
+  const store = storeLabel(c);
+  return [
+    FRAMEWORK_NAMES[c.framework],
+    c.library,
+    transportOf(c) === 'bearer' ? `${store.replace(/ cookie$/, ' token')} in Bearer` : store,
+  ];
+}
+
+function storeLabel(c: Contender): string {
   const connectName = {
     memory: 'MemoryStore',
     redis: 'connect-redis',
     postgres: 'connect-pg-simple',
     cookie: 'sealed cookie',
     jwt: 'JWT',
+    hybrid: 'hybrid over Redis',
   };
-  const store =
-    c.store === 'none'
-      ? '—'
-      : stateless(c)
-        ? connectName[c.store]
-        : c.library === 'floor'
-          ? c.store
-          : // Results of runs before the facade joined have no `connect`: only sessionkit was native.
-            (c.connect ?? c.library !== 'sessionkit')
-            ? connectName[c.store]
-            : c.library === 'sessionkit'
-              ? c.store
-              : `sessionkit ${c.store}`;
-  return [FRAMEWORK_NAMES[c.framework], c.library, store];
+  return c.store === 'none'
+    ? '—'
+    : stateless(c)
+      ? connectName[c.store]
+      : c.library === 'floor'
+        ? c.store
+        : // Results of runs before the facade joined have no `connect`: only sessionkit was native.
+          (c.connect ?? c.library !== 'sessionkit')
+          ? connectName[c.store]
+          : c.library === 'sessionkit'
+            ? c.store
+            : `sessionkit ${c.store}`;
 }
 
 /** The contender's label of `label`, as one string. */

@@ -14,8 +14,9 @@ export function method(run: RunResult): string[] {
     `- Load: autocannon's programmatic API in the harness process, ${c.connections} keep-alive connections,`,
     `  per scenario ${c.warmup} s warm-up then ${c.rounds} round${c.rounds > 1 ? 's' : ''} of ${c.roundSeconds} s; the tables show the median of the`,
     '  rounds (failures: the sum). Before B and C the harness creates',
-    `  ${c.sessions} sessions (\`POST /init\`: \`{ name, counter }\`) and connection *i* always sends cookie *i*.`,
-    '  Scenario A sends no cookie.',
+    `  ${c.sessions} sessions (\`POST /init\`: \`{ name, counter }\`) and connection *i* always sends cookie *i*`,
+    '  (the Bearer contender: token *i* in `Authorization: Bearer`, taken from the `Session-Token`',
+    '  response header). Scenario A sends none.',
     '- **Two cores, shared**: autocannon and the server compete for the same 2 CPUs (plus Redis or',
     '  PostgreSQL when used), so absolute req/s are lower than on a dedicated load machine and a',
     '  cheaper server leaves more CPU to the load generator. Compare ratios within this run, not',
@@ -67,7 +68,14 @@ export function method(run: RunResult): string[] {
     '  express-session) and once over sessionkit’s Redis store on ioredis (diff-and-merge with',
     '  compare-and-set: it must lose none).',
     '- iron-session 8.0.4 (the last version for Node 20) on node:http is the peer of sessionkit’s',
-    '  sealed cookie; sessionkit’s JWT contender has no peer here.',
+    '  sealed cookie, and of the same sealed token carried in `Authorization: Bearer`',
+    "  (`transport: 'bearer'`; iron-session has no header transport); sessionkit’s JWT contender",
+    '  has no peer here.',
+    '- The hybrid (`sessionkit/stores/hybrid` over sessionkit’s Redis store on ioredis): the bench’s',
+    '  sessions are anonymous and small, so they stay sealed in the cookie and never move',
+    '  server-side. Redis sees no write from them; opening a sealed token costs one denylist read',
+    '  (a `GET`), which the round-trip and Redis-command columns show. Its burst loses updates like',
+    '  the sealed cookie’s (no compare-and-set on the stateless side).',
   ];
 }
 

@@ -7,10 +7,10 @@
 
 import {
   type ContenderResult,
+  onRedis,
   type Round,
   type RunResult,
   type Scenario,
-  stateless,
 } from './plan.js';
 import {
   bareOf,
@@ -121,8 +121,8 @@ function scenarioTable(run: RunResult, scenario: Scenario): string[] {
       xOrDash(divide(s.cpuUs, peerCpu?.cpuUs)),
       gcCounts(s),
       s.gcMs === undefined ? '—' : s.gcMs.toFixed(1),
-      c.store === 'none' || c.store === 'memory' || stateless(c) ? '—' : s.trips.toFixed(2),
-      c.store === 'redis' ? s.cmds.toFixed(2) : '—',
+      c.store === 'postgres' || onRedis(c) ? s.trips.toFixed(2) : '—',
+      onRedis(c) ? s.cmds.toFixed(2) : '—',
       String(s.failures),
     ];
     rows.push(`| ${label(c).join(' | ')} | ${cells.join(' | ')} |`);
@@ -147,7 +147,7 @@ function gcCounts(s: Round): string {
 
 /** Redis commands by name per request (B and C) and PostgreSQL HOT updates per contender. */
 function storeSection(run: RunResult): string[] {
-  const redis = run.results.filter((r) => r.contender.store === 'redis');
+  const redis = run.results.filter((r) => onRedis(r.contender));
   const pg = run.results.filter((r) => r.pgUpdates !== undefined);
   if (redis.length === 0 && pg.length === 0) return [];
   const out = ['## Store commands', ''];

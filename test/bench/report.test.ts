@@ -1,7 +1,8 @@
 /**
  * The benchmark report (`bench/harness/report*.ts`) rendered from a hand-made run: ratios to the
- * bare framework, the floor and the best peer; target rows; GC and store columns; the
- * hand-written section kept across runs; results of older runs still render.
+ * bare framework, the floor and the best peer; target rows; GC and store columns; the sealed
+ * token per transport and the hybrid over Redis; the hand-written section kept across runs;
+ * results of older runs still render.
  */
 
 import { describe, expect, it } from 'vitest';
@@ -164,6 +165,63 @@ describe('benchmark report', () => {
     expect(md).toContain('| node:http | sessionkit | postgres | 1,000 | 250 | 25.0 % |');
   });
 
+  it('tells the sealed cookie from the same token in Bearer, each against iron-session', () => {
+    const stateless = run([
+      result('bare-node', { B: round(20_000, 10), C: round(20_000, 12) }),
+      result('iron-session-node-cookie', { B: round(1_000, 400), C: round(500, 800) }),
+      result('sessionkit-node-cookie-bearer', { B: round(7_000, 21), C: round(4_000, 30) }),
+      result('sessionkit-node-cookie', { B: round(8_000, 20), C: round(6_000, 25) }),
+    ]);
+    const md = renderMarkdown(stateless, 'chart.svg');
+    expect(md).toContain(
+      '| Read (B), node:http, sealed cookie: req/s ≥ 6× iron-session 8.0.4 | 8.00× (8,000 vs 1,000 req/s) | yes |',
+    );
+    expect(md).toContain(
+      '| Write (C), node:http, sealed token in Bearer: req/s ≥ 10× iron-session 8.0.4 | 8.00× (4,000 vs 500 req/s) | **no** |',
+    );
+    expect(md).toContain(
+      '| Read (B), node:http, sealed token in Bearer: CPU/request ≤ bare node:http + 12 µs | 21.0 µs vs 10.0 µs (+11.0) | yes |',
+    );
+    // Its own row, read against iron-session (which only has cookies): 7,000 / 1,000 req/s.
+    const bearer = row(md, 'B', 'node:http | sessionkit | sealed token in Bearer');
+    expect(bearer.slice(3, 7)).toEqual(['7,000', '0.35×', '—', '7.00×']);
+    expect(row(md, 'B', 'node:http | sessionkit | sealed cookie')[3]).toBe('8,000');
+    // Without the cookie contender (`--only bearer`), its targets are not met by the Bearer one.
+    const only = run(stateless.results.filter((r) => r.contender.id !== 'sessionkit-node-cookie'));
+    expect(renderMarkdown(only, 'chart.svg')).toContain(
+      '| Read (B), node:http, sealed cookie: req/s ≥ 6× iron-session 8.0.4 | — | n/a |',
+    );
+  });
+
+  it('shows the hybrid’s denylist reads on Redis and holds its burst to no target', () => {
+    const md = renderMarkdown(
+      run([
+        result('bare-node', { B: round(20_000, 10) }),
+        result(
+          'sessionkit-node-hybrid',
+          { B: round(9_000, 30, { cmds: 1, trips: 1, redisByCommand: { get: 1 } }) },
+          { burst: [{ ok: 200, failed: 0, final: 1, lost: 199 }] },
+        ),
+      ]),
+      'chart.svg',
+    );
+    const cells = row(md, 'B', 'node:http | sessionkit | hybrid over Redis');
+    expect(cells.slice(15, 17)).toEqual(['1.00', '1.00']);
+    expect(md).toContain('| node:http | sessionkit | hybrid over Redis | GET 1.00 | — |');
+    expect(md).toContain('| node:http | sessionkit | hybrid over Redis | 199 | 0 | 1 |');
+    expect(md).toContain(
+      '| 0 lost updates for sessionkit (server-side stores) in every burst | 0 lost in 0 trials over 0 contenders | n/a |',
+    );
+  });
+
+  it('names every contender once; the Bearer and hybrid ones are selectable by --only', () => {
+    const ids = CONTENDERS.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => id.includes('bearer'))).toEqual(['sessionkit-node-cookie-bearer']);
+    expect(ids.filter((id) => id.includes('hybrid'))).toEqual(['sessionkit-node-hybrid']);
+    expect(CONTENDERS.find((c) => c.id === 'sessionkit-node-hybrid')?.ioredis).toBe(true);
+  });
+
   it('keeps the hand-written section of the previous report, up to the next heading', () => {
     const previous = [
       '# Benchmarks',
@@ -181,9 +239,11 @@ describe('benchmark report', () => {
     expect(handWritten(undefined)[0]).toBe('## Where the time goes');
   });
 
-  it('renders results of runs that recorded no GC or command breakdown', () => {
+  it('renders results of runs that recorded no GC, command breakdown or transport', () => {
     const old = sample();
     for (const r of old.results) {
+      r.contender = { ...r.contender };
+      delete r.contender.transport;
       for (const s of Object.values(r.scenarios)) {
         delete s.median.gcMinor;
         delete s.median.gcMajor;

@@ -24,6 +24,7 @@ import {
   type Flavour,
   keySlot,
   monitored,
+  scanAll,
   tagOf,
 } from './redis-helpers.js';
 
@@ -53,10 +54,7 @@ export function specifics(
       const written = record({ data: 'd\n|x', version: 4, userId: user, expiresAt: later() });
       await store.set(key, written);
       await store.lock!(key, { owner: 'o', ttl: 10_000 });
-      const [, keys] = (await raw('SCAN', 0, 'MATCH', `${prefix}*`, 'COUNT', 1000)) as [
-        string,
-        string[],
-      ];
+      const keys = await scanAll(raw, `${prefix}*`);
       const [rk, lk, uk] = [
         `${prefix}s:{${key}}`,
         `${prefix}l:{${key}}`,

@@ -150,24 +150,6 @@ export async function writeLegacy(
 }
 
 /**
- * Every key matching `pattern`, through the whole SCAN (one call of COUNT 1000 covers only part
- * of a large keyspace, such as a Redis shared by parallel test runs).
- */
-export async function scanAll(raw: Raw, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, names] = (await raw('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)) as [
-      string,
-      string[],
-    ];
-    cursor = String(next);
-    keys.push(...names);
-  } while (cursor !== '0');
-  return keys;
-}
-
-/**
  * Rewrite every record under `prefix` in the previous layout (as if the previous version had
  * written it), keeping each key's expiry; resolves how many. Index entries stay as they are.
  */

@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { createKeyRing, generateSecret, hashSessionId } from '../../src/core/keys.js';
-import { type Harness, matrix, start } from './targets.js';
+import { flip, type Harness, matrix, start } from './targets.js';
 
 const MINUTE = 60_000;
 
@@ -17,12 +17,6 @@ async function expectAnonymous(h: Harness, cookie: string | undefined): Promise<
   expect(reply.status).toBe(200);
   expect(reply.json).toEqual({ data: {}, userId: null, flagged: false });
   expect(reply.setCookies).toEqual([]);
-}
-
-/** Replace the character at `index` by a different base64url character. */
-function flip(text: string, index: number): string {
-  const c = text[index]!;
-  return `${text.slice(0, index)}${c === 'A' ? 'B' : 'A'}${text.slice(index + 1)}`;
 }
 
 for (const [adapter, storeTarget] of matrix(import.meta.url)) {

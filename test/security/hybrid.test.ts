@@ -19,10 +19,12 @@ import {
   ADAPTERS,
   type AdapterTarget,
   type Clock,
+  flip,
   type Harness,
   type Reply,
   STORES,
   type StoreTarget,
+  sealedFlipPositions,
   start,
   storesToRun,
 } from './targets.js';
@@ -82,12 +84,6 @@ async function expectAnonymous(target: Target, header: string | undefined, label
   expect(reply.json, label).toEqual(ANONYMOUS);
   expect(reply.setCookies, label).toEqual([]);
   expect((store.calls.get('set') ?? 0) + (store.calls.get('delete') ?? 0), label).toBe(writes);
-}
-
-/** Replace the character at `index` of `text` by another base64url character. */
-function flip(text: string, index: number): string {
-  const c = text[index]!;
-  return `${text.slice(0, index)}${c === 'A' ? 'B' : 'A'}${text.slice(index + 1)}`;
 }
 
 /** Sign `userId` in with the jar's session; resolves the jar after the response. */
@@ -172,19 +168,7 @@ for (const adapter of ADAPTERS) {
       expect((await h.req('GET', '/whoami', { cookie: jar.header })).json).toMatchObject({
         data: { secret: 'mine' },
       });
-      const [kid, iv, body] = token.split('.') as [string, string, string];
-      const ivStart = kid.length + 1;
-      const bodyStart = ivStart + iv.length + 1;
-      const positions = new Set<number>([
-        0,
-        ...Array.from({ length: iv.length }, (_, i) => ivStart + i),
-        ...Array.from(
-          { length: 20 },
-          (_, i) => bodyStart + Math.floor((i * (body.length - 1)) / 19),
-        ),
-        ...Array.from({ length: 22 }, (_, i) => token.length - 22 + i),
-      ]);
-      for (const index of positions) {
+      for (const index of sealedFlipPositions(token, 20)) {
         await expectAnonymous(target, `${name}=${flip(token, index)}`, `flip at ${index}`);
       }
     });

@@ -560,3 +560,33 @@ export function rawRequest(
     socket.end(head);
   });
 }
+
+/** Replace the character at `index` of `text` by a different base64url character. */
+export function flip(text: string, index: number): string {
+  const c = text[index]!;
+  return `${text.slice(0, index)}${c === 'A' ? 'B' : 'A'}${text.slice(index + 1)}`;
+}
+
+/**
+ * The positions of a sealed token (`<kid>.<iv>.<body>`) worth flipping: the `leading` ones (in
+ * the key id), every IV character, `bodySamples` spread evenly over the body, and the last 22
+ * characters (the 16-byte tag).
+ */
+export function sealedFlipPositions(
+  token: string,
+  bodySamples: number,
+  leading: readonly number[] = [0],
+): Set<number> {
+  const [kid, iv, body] = token.split('.') as [string, string, string];
+  const ivStart = kid.length + 1;
+  const bodyStart = ivStart + iv.length + 1;
+  return new Set<number>([
+    ...leading,
+    ...Array.from({ length: iv.length }, (_, i) => ivStart + i),
+    ...Array.from(
+      { length: bodySamples },
+      (_, i) => bodyStart + Math.floor((i * (body.length - 1)) / (bodySamples - 1)),
+    ),
+    ...Array.from({ length: 22 }, (_, i) => token.length - 22 + i),
+  ]);
+}

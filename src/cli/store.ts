@@ -138,7 +138,7 @@ export function describeFailure(error: unknown): { code: 1 | 2; line: string } {
 /** A time for humans: `2024-05-01 10:00:00Z`. */
 export function isoTime(ms: number): string {
   return Number.isFinite(ms)
-    ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + 'Z'
+    ? `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)}Z`
     : '-';
 }
 

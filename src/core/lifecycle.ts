@@ -10,18 +10,11 @@
 import { CHUNK_NAMES, expiredCookieLines } from './chunks.js';
 import { fingerprintMatches } from './client.js';
 import type { SessionPayload } from './codec.js';
-import {
-  type Context,
-  emit,
-  emitGuess,
-  short,
-  storeDelete,
-  storeSet,
-  storeTouch,
-} from './context.js';
+import { type Context, emit, emitGuess, short } from './context.js';
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, isSessionError } from './errors.js';
+import { storeDelete, storeSet, storeTouch } from './gateway.js';
 import { checkGeneration } from './generation.js';
 import { moveServerSide, mustMove, outgrewCookie, splitTokens } from './hybrid.js';
 import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';

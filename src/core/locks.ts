@@ -5,9 +5,10 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { type Context, emit, short, storeLock, storeUnlock } from './context.js';
+import { type Context, emit, short } from './context.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
 import { ConflictError, LockTimeoutError } from './errors.js';
+import { storeLock, storeUnlock } from './gateway.js';
 import type { SessionState } from './state.js';
 
 /**

@@ -5,7 +5,7 @@
  * get back a session plus an `end()` that commits and returns what to put on the response
  * (`Set-Cookie` values, `Vary: Cookie`, `Cache-Control`). The work happens in named parts over one
  * per-manager context: `lifecycle.ts` (load → commit → end), `records.ts`, `locks.ts`,
- * `users.ts`, `ops.ts`, with every store call through the gateway in `context.ts`.
+ * `users.ts`, `ops.ts`, with every store call through the gateway in `gateway.ts`.
  */
 
 import { readSealedCookie } from './chunks.js';

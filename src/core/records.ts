@@ -17,8 +17,9 @@ import {
   sealPayload,
   unsealPayload,
 } from './codec.js';
-import { type Context, emit, emitGuess, short, storeGet, storeIds, storeSet } from './context.js';
+import { type Context, emit, emitGuess, short } from './context.js';
 import { ConfigError } from './errors.js';
+import { storeGet, storeIds, storeSet } from './gateway.js';
 import { hashSessionId } from './keys.js';
 import type { SessionState } from './state.js';
 import type { StoreRecord } from './store.js';

@@ -16,8 +16,9 @@
  */
 
 import { DENIED_RECORD } from './bookkeeping.js';
-import { type Context, emit, short, storeGet, storeSet } from './context.js';
+import { type Context, emit, short } from './context.js';
 import { ConfigError, isSessionError, SessionLimitError } from './errors.js';
+import { storeGet, storeSet } from './gateway.js';
 import { hashSessionId } from './keys.js';
 import {
   changeUser,

@@ -6,8 +6,9 @@
  * server-side sessions in the session store itself (`generation.ts`).
  */
 
-import { type Context, storeGet, storeSet } from './context.js';
+import type { Context } from './context.js';
 import { ConflictError } from './errors.js';
+import { storeGet, storeSet } from './gateway.js';
 import { hashSessionId } from './keys.js';
 
 /** One live session in a user record (sealed sessions). Times in ms. */

@@ -4,16 +4,9 @@
  * `reject` limit: `lock`, for the user lock that makes its count and the write one step).
  */
 
-import {
-  type Context,
-  emit,
-  short,
-  storeDelete,
-  storeDeleteByUser,
-  storeGet,
-  storeListByUser,
-} from './context.js';
+import { type Context, emit, short } from './context.js';
 import { ConfigError, SessionLimitError } from './errors.js';
+import { storeDelete, storeDeleteByUser, storeGet, storeListByUser } from './gateway.js';
 import { bumpGeneration, revokedFilter, type UserSessionEntry } from './generation.js';
 import { confirmLease, dropLease, type Lease, takeLease } from './locks.js';
 import { openRecord, userStoreKey } from './records.js';

@@ -6,8 +6,9 @@
  */
 
 import type { SessionPayload } from './codec.js';
-import { type Context, emit, short, storeDelete, storeSet } from './context.js';
+import { type Context, emit, short } from './context.js';
 import { ConflictError } from './errors.js';
+import { storeDelete, storeSet } from './gateway.js';
 import { checkGeneration, currentGeneration } from './generation.js';
 import { fenceWrite } from './locks.js';
 import { staleReads } from './ops.js';

@@ -112,13 +112,13 @@ async function loadStored(ctx: Context, s: SessionState, values: readonly string
 }
 
 /**
- * Persist what the request did: nothing when untouched or degraded, a delete after
- * `destroy`/`invalidate`, a touch when only read, else a `write` (queued per session in this
- * process). Rejects with `ConflictError`, `StoreError`, `SessionLimitError` or the load's error.
+ * Persist what the request did: nothing when untouched, a delete after `destroy`/`invalidate`, a
+ * touch when only read, else a `write` (queued per session in this process). Never reached
+ * degraded: `end` returns first, and `session.commit()` throws the outage (`degrade` sets
+ * `failed`). Rejects with `ConflictError`, `StoreError`, `SessionLimitError` or the load's error.
  * @internal
  */
 export async function commit(ctx: Context, s: SessionState): Promise<void> {
-  if (s.degraded) return; // the handler answers without its session: nothing to write
   if (s.sealed !== undefined && ctx.sealed!.hybrid) await settleHybrid(ctx, s);
   if (s.sealed !== undefined) return commitSealed(ctx, s);
   if (s.failed !== undefined) throw s.failed;

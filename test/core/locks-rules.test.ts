@@ -22,11 +22,11 @@ interface Hooks {
   /** Refuse this many more `lock` calls (as if another process held the lock). */
   refuse: number;
   /** Runs first on every `lock` call. */
-  onLock?: () => void;
+  onLock?: (() => void) | undefined;
   /** `lock` calls so far. */
   locks: number;
   /** Runs first on every `set` call; the call waits for what it returns. */
-  onSet?: () => Promise<void>;
+  onSet?: (() => Promise<void>) | undefined;
 }
 
 /** A memory store whose `lock` and `set` go through {@link Hooks}. */

@@ -14,6 +14,7 @@ import { signCookieValue } from '../../src/core/cookie-value.js';
 import { EVENT_CHANNEL } from '../../src/core/diagnostics.js';
 import { createKeyRing, generateSessionId, hashSessionId } from '../../src/core/keys.js';
 import type { SessionManagerOptions } from '../../src/index.js';
+import { hybridStore } from '../../src/stores/hybrid.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { probeStore } from '../support/probe-store.js';
 import { clock, manager, request, SECRET } from './helpers.js';
@@ -384,5 +385,94 @@ describe('the load message on the diagnostics channel', () => {
       { store: 'memory', type: 'load', handle: handleOfId(idOf(cookie!)), found: true },
       { store: 'memory', type: 'load', handle: undefined, found: false },
     ]);
+  });
+});
+
+describe('delete and touch need a session', () => {
+  it('destroy: the record goes, with one destroy event for its handle', async () => {
+    const { m, inner } = setup();
+    const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
+    m.events.length = 0;
+    await request(m, cookie, (s) => s.destroy());
+    const key = hashSessionId(idOf(cookie!));
+    expect(m.events).toEqual([{ type: 'destroy', handle: key.slice(0, 12) }]);
+    expect(await inner.get(key)).toBeUndefined();
+  });
+
+  it('in lock mode a destroy after the lease lapsed fails with lock-lost and deletes nothing', async () => {
+    const { c, m, inner } = setup({ concurrency: 'lock', lock: { ttl: 5_000 } });
+    const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
+    const scope = m.begin({ cookie, ip: IP });
+    expect(await scope.session.get('a')).toBe(1);
+    scope.session.destroy();
+    c.advance(5_000);
+    await expect(scope.end()).rejects.toMatchObject({
+      code: 'ERR_SESSION_CONFLICT',
+      reason: 'lock-lost',
+    });
+    expect((await inner.get(hashSessionId(idOf(cookie!))))?.version).toBe(1);
+  });
+
+  it('a read without a cookie, or a destroy of a session never stored, makes no store call', async () => {
+    const { m, store } = setup({ touchInterval: 0 });
+    const read = await request(m, undefined, (s) => s.get('a'));
+    const gone = await request(m, undefined, (s) => s.destroy());
+    expect([read.out.setCookie, gone.out.setCookie]).toEqual([[], []]);
+    expect(store.total()).toBe(0);
+    expect(m.events).toEqual([]);
+  });
+});
+
+describe('hybrid: the server side of a hybrid store', () => {
+  function hybrid() {
+    const inner = memoryStore({ sweepInterval: 0 });
+    const probe = probeStore(inner);
+    const m = manager({ store: hybridStore({ store: probe }) });
+    return { inner, probe, m };
+  }
+
+  /** Every `load` message published while `fn` runs. */
+  async function loads(fn: () => Promise<unknown>): Promise<unknown[]> {
+    const seen: unknown[] = [];
+    const listener = (message: unknown) => {
+      if ((message as { type: string }).type === 'load') seen.push(message);
+    };
+    subscribe(EVENT_CHANNEL, listener);
+    try {
+      await fn();
+    } finally {
+      unsubscribe(EVENT_CHANNEL, listener);
+    }
+    return seen;
+  }
+
+  it('a stateless token never goes through the server-side load; a signed id does, once', async () => {
+    const { m } = hybrid();
+    const { cookie: sealed } = await request(m, undefined, (s) => s.set('a', 1));
+    const { cookie: signed } = await request(m, undefined, (s) => s.login('ivan'));
+    const handle = (await request(m, signed, (s) => s.handle())).result!;
+    const seen = await loads(async () => {
+      expect((await request(m, sealed, (s) => s.get('a'))).result).toBe(1);
+      expect((await request(m, undefined, (s) => s.get('a'))).result).toBeUndefined();
+      expect((await request(m, signed, async (s) => (await s.meta()).userId)).result).toBe('ivan');
+    });
+    expect(seen).toEqual([
+      { store: 'hybrid-memory', type: 'load', handle: handle.slice(0, 12), found: true },
+    ]);
+  });
+
+  it('after a failed load, a login at the end moves nothing server-side: end rejects with the outage', async () => {
+    const { m, probe } = hybrid();
+    const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
+    probe.failing.add('get');
+    const scope = m.begin({ cookie, ip: IP });
+    const failure = await scope.session.get('a').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ERR_SESSION_STORE' });
+    probe.failing.delete('get');
+    probe.reset();
+    scope.session.login('judy');
+    await expect(scope.end()).rejects.toBe(failure);
+    expect(probe.total()).toBe(0);
+    expect(await m.listSessions('judy')).toEqual([]);
   });
 });

@@ -29,6 +29,8 @@ export default {
     'src/core/users.ts',
     'src/stores/_sql.ts',
     'src/stores/redis.ts',
+    'src/stores/_redis-record.ts',
+    'src/stores/_redis-scripts.ts',
   ],
   coverageAnalysis: 'perTest',
   // The machine is shared: two workers at most (the npm script also runs Stryker under nice).

@@ -173,7 +173,13 @@ afterAll(async () => {
   if (cluster !== undefined) await (await cluster).stop();
 });
 
+// `REDIS_FLAVOURS` (comma-separated names) narrows the run to some flavours: the mutation run of
+// the store's own files (vitest.mutation.redis.config.ts) keeps one standalone and one Cluster
+// client, since the client flavours differ only in `_redis-client.ts`. Unset: every flavour.
+const only = process.env.REDIS_FLAVOURS?.split(',');
+
 for (const flavour of FLAVOURS) {
+  if (only !== undefined && !only.includes(flavour.name)) continue;
   if (flavour.cluster && !HAS_REDIS_SERVER) {
     describe.skip(`store conformance: redis (${flavour.name}) — no redis-server binary to start a cluster`, () => {});
     continue;

@@ -1,0 +1,335 @@
+/**
+ * Rules of the Redis store that the conformance suite and the flavour tests left unpinned (found
+ * by the mutation run, docs/testing.md), on the real Redis at 127.0.0.1:6379 through ioredis:
+ * which stored values read as records (both layouts, the clock boundary), the exact header of
+ * an anonymous record, dead and fractional writes, which server errors the store retries
+ * differently (NOSCRIPT, WRONGTYPE, CROSSSLOT) and which it reports, the Cluster write path
+ * (index first) driven through a client that offers `nodes()`, SCAN paging and repeats, and the
+ * commands a call costs when nothing is due.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isSessionError } from '../../src/core/errors.js';
+import { decodeRecord } from '../../src/stores/_redis-record.js';
+import { type IoredisClientLike, REDIS_SCRIPTS, redisStore } from '../../src/stores/redis.js';
+import { REDIS_URL } from '../support/backends.js';
+import { collect, HOUR, record, storeKey } from './conformance.js';
+import { monitored, type Raw, scanAll, tagOf } from './redis-helpers.js';
+
+let redis: Redis;
+const raw: Raw = (cmd, ...args) => redis.call(String(cmd), ...args);
+const prefixes: string[] = [];
+
+beforeAll(async () => {
+  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  await redis.connect();
+  // Cached, so the tests that count commands see EVALSHA alone, never a NOSCRIPT retry.
+  for (const { source } of Object.values(REDIS_SCRIPTS)) await raw('SCRIPT', 'LOAD', source);
+});
+afterAll(async () => {
+  for (const prefix of prefixes) {
+    const names = await scanAll(raw, `${prefix}*`);
+    for (let i = 0; i < names.length; i += 500) await raw('DEL', ...names.slice(i, i + 500));
+  }
+  await redis.quit();
+});
+
+/** A fresh prefix, its key names, and a store on the shared client (or on `client`). */
+function setup(client: IoredisClientLike = redis) {
+  const prefix = `sktest:${randomBytes(6).toString('hex')}:`;
+  prefixes.push(prefix);
+  const store = redisStore({ client, prefix });
+  const rk = (key: string) => `${prefix}s:{${key}}`;
+  const uk = (user: string) => `${prefix}u:{${tagOf(user)}}`;
+  /** The commands `fn` sends with the prefix's keys (with `>` those its scripts run). */
+  const commands = async (fn: () => Promise<unknown>) =>
+    (await monitored(raw, prefix, fn, { lua: true })).map(([name]) => name!.toUpperCase());
+  return { prefix, store, rk, uk, commands };
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    (value) => {
+      throw new Error(`resolved with ${String(value)}`);
+    },
+    (error: unknown) => error as Error,
+  );
+}
+
+/** A reply error as ioredis raises one: a server refusal whose message starts with its reason. */
+const refusal = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+
+/** The shared client, with `fault` deciding per command whether to refuse it instead. */
+function faulty(fault: (command: string, args: (string | number)[]) => Error | undefined) {
+  const sent: string[] = [];
+  const client: IoredisClientLike = {
+    call: (command, ...args) => {
+      sent.push(command);
+      const error = fault(command, args);
+      return error === undefined ? redis.call(command, ...args) : Promise.reject(error);
+    },
+  };
+  return { client, sent };
+}
+
+describe('redis stored values: what reads as a record', () => {
+  const later = () => Date.now() + HOUR;
+
+  it('reads only the `1|` layout with four header fields, a version ≥ 1 and a live expiry', async () => {
+    const { store, rk } = setup();
+    const e = later();
+    const cases: [string, string, boolean][] = [
+      ['valid', `1|3|${e}||u\ndata`, true],
+      ['another layout tag', `2|3|${e}||u\ndata`, false],
+      ['layout tag with a suffix', `12|3|${e}||u\ndata`, false],
+      ['three header fields', `1|3|${e}|u\ndata`, false],
+      ['version 0', `1|0|${e}||u\ndata`, false],
+      ['version not an integer', `1|1.5|${e}||u\ndata`, false],
+      ['version past the safe range', `1|9007199254740993|${e}||u\ndata`, false],
+      ['expired', `1|3|${Date.now() - 1000}||u\ndata`, false],
+    ];
+    for (const [name, value, readable] of cases) {
+      const key = storeKey();
+      await raw('SET', rk(key), value, 'PX', HOUR);
+      const expected = readable
+        ? { data: 'data', version: 3, expiresAt: e, userId: 'u' }
+        : undefined;
+      await expect(store.get(key), name).resolves.toStrictEqual(expected);
+    }
+  });
+
+  it('reads a legacy hash only with all four fields and a version ≥ 1', async () => {
+    const { store, rk } = setup();
+    const e = later();
+    const cases: [string, (string | number)[], boolean][] = [
+      ['complete', ['d', 'data', 'v', 3, 'e', e, 'u', 'u'], true],
+      ['no data', ['v', 3, 'e', e, 'u', 'u'], false],
+      ['no version', ['d', 'data', 'e', e, 'u', 'u'], false],
+      ['no expiry', ['d', 'data', 'v', 3, 'u', 'u'], false],
+      ['no user field', ['d', 'data', 'v', 3, 'e', e], false],
+    ];
+    for (const [name, fields, readable] of cases) {
+      const key = storeKey();
+      await raw('HSET', rk(key), ...fields);
+      await raw('PEXPIRE', rk(key), HOUR);
+      const expected = readable
+        ? { data: 'data', version: 3, expiresAt: e, userId: 'u' }
+        : undefined;
+      await expect(store.get(key), name).resolves.toStrictEqual(expected);
+      // The scripts agree: a hash missing a field is no record to touch either.
+      await expect(store.touch(key, later()), name).resolves.toBe(readable);
+    }
+    const zero = storeKey();
+    await raw('HSET', rk(zero), 'd', 'data', 'v', 0, 'e', e, 'u', 'u');
+    await raw('PEXPIRE', rk(zero), HOUR);
+    await expect(store.get(zero)).resolves.toBeUndefined();
+  });
+
+  it('is dead from the millisecond of its expiry on (both layouts)', () => {
+    const now = 1_800_000_000_000;
+    const live = { data: 'd', version: 2, expiresAt: now + 1, userId: null };
+    expect(decodeRecord(`1|2|${now + 1}||\nd`, now)).toStrictEqual(live);
+    expect(decodeRecord(`1|2|${now}||\nd`, now)).toBeUndefined();
+    expect(decodeRecord(['d', '2', String(now + 1), ''], now)).toStrictEqual(live);
+    expect(decodeRecord(['d', '2', String(now), ''], now)).toBeUndefined();
+    // A legacy reply must hold strings: a missing field (null) is no record, whatever the clock.
+    expect(decodeRecord(['d', '2', null, ''], -1)).toBeUndefined();
+  });
+
+  it('never reads or touches a name an invalid key would map to', async () => {
+    const { store, rk } = setup();
+    for (const key of ['short', `${storeKey()}}`, '']) {
+      await raw('SET', rk(key), `1|1|${later()}||\nplanted`, 'PX', HOUR);
+      await expect(store.get(key), key).resolves.toBeUndefined();
+      await expect(store.touch(key, later()), key).resolves.toBe(false);
+      await expect(store.delete(key), key).resolves.toBe(false);
+      expect(await raw('EXISTS', rk(key)), key).toBe(1);
+    }
+  });
+});
+
+describe('redis writes: header, expiry and the index score', () => {
+  it('writes an anonymous record with empty index and user fields', async () => {
+    const { store, rk } = setup();
+    const key = storeKey();
+    const written = record({ data: 'a|b\nc', version: 5 });
+    await store.set(key, written);
+    expect(await raw('GET', rk(key))).toBe(`1|5|${written.expiresAt}||\na|b\nc`);
+  });
+
+  it('keeps a fractional expiry exactly and gives Redis the next whole millisecond', async () => {
+    const { store, rk, uk } = setup();
+    const key = storeKey();
+    const e = (Math.floor(Date.now() / HOUR) + 2) * HOUR + 0.5;
+    await store.set(key, record({ userId: 'f', expiresAt: e }));
+    expect(await raw('PEXPIRETIME', rk(key))).toBe(e + 0.5);
+    // Indexed in the bucket that holds Redis's expiry, the one after the record's.
+    expect(Number(await raw('ZSCORE', uk('f'), key))).toBe(e - 0.5 + HOUR);
+    await expect(store.get(key)).resolves.toMatchObject({ expiresAt: e });
+  });
+
+  it('a dead signed-in write deletes the record and leaves an index entry due at its expiry', async () => {
+    const { store, rk, uk } = setup();
+    const key = storeKey();
+    await store.set(key, record({ userId: 'ann' }));
+    const e = Date.now() - 5000.5;
+    await expect(store.set(key, record({ userId: 'ann', version: 2, expiresAt: e }))).resolves.toBe(
+      true,
+    );
+    expect(await raw('EXISTS', rk(key))).toBe(0);
+    expect(Number(await raw('ZSCORE', uk('ann'), key))).toBe(Math.ceil(e));
+    const fresh = storeKey();
+    await store.set(fresh, record({ userId: 'bob', expiresAt: e }));
+    expect(Number(await raw('ZSCORE', uk('bob'), fresh))).toBe(Math.ceil(e));
+    await expect(store.prune!()).resolves.toBe(2);
+    expect(await raw('EXISTS', uk('ann'), uk('bob'))).toBe(0);
+  });
+});
+
+describe('redis server errors: retried only for their own reason', () => {
+  it('answers NOSCRIPT with EVAL, and any other refusal of EVALSHA with a StoreError', async () => {
+    const { client, sent } = faulty((command) =>
+      command === 'EVALSHA' ? refusal('ERR script killed by a test') : undefined,
+    );
+    const { store } = setup(client);
+    const error = await rejection(store.set(storeKey(), record()));
+    expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+    expect((error.cause as Error).message).toBe('ERR script killed by a test');
+    expect(sent).toEqual(['EVALSHA']);
+  });
+
+  it('reads a hash with HMGET only after WRONGTYPE; another refusal of GET is a StoreError', async () => {
+    const { client, sent } = faulty((command) =>
+      command === 'GET' ? refusal('ERR read refused by a test') : undefined,
+    );
+    const { store } = setup(client);
+    const error = await rejection(store.get(storeKey()));
+    expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+    expect((error.cause as Error).message).toBe('ERR read refused by a test');
+    expect(sent).toEqual(['GET']);
+  });
+
+  it('leaves the joint script only on CROSSSLOT: another refusal fails the write and is not remembered', async () => {
+    let refuse = true;
+    const { client, sent } = faulty((command, args) => {
+      if (command !== 'EVALSHA' || args[1] !== 2 || !refuse) return undefined;
+      refuse = false;
+      return refusal('ERR busy, refused by a test');
+    });
+    const { store, uk } = setup(client);
+    const key = storeKey();
+    const error = await rejection(store.set(key, record({ userId: 'cara' })));
+    expect((error.cause as Error).message).toBe('ERR busy, refused by a test');
+    expect(sent).toEqual(['EVALSHA']);
+    await expect(store.get(key)).resolves.toBeUndefined();
+    // The next write still runs the record and its index in one two-key script.
+    sent.length = 0;
+    await expect(store.set(key, record({ userId: 'cara' }))).resolves.toBe(true);
+    expect(sent).toEqual(['EVALSHA']);
+    expect(await raw('ZSCORE', uk('cara'), key)).not.toBeNull();
+  });
+});
+
+describe('redis on a Cluster client: the index goes first, by its own command', () => {
+  /** The shared client as a Cluster client offers itself: `nodes()` makes the store keep record and index apart. */
+  const clusterLike = (nodes: () => IoredisClientLike[] = () => [redis]): IoredisClientLike => ({
+    call: (command, ...args) => redis.call(command, ...args),
+    nodes,
+  });
+
+  it('indexes before a create, an unconditional write and a dead write; a replace asks the script first', async () => {
+    const { store, uk, commands } = setup(clusterLike());
+    const key = storeKey();
+    const start = (Math.floor(Date.now() / HOUR) + 2) * HOUR + 1;
+    const write = (version: number, userId: string, ifVersion?: number, expiresAt = start) =>
+      commands(async () => {
+        const done = await store.set(
+          key,
+          record({ version, userId, expiresAt }),
+          ifVersion === undefined ? {} : { ifVersion },
+        );
+        expect(done, `version ${version}`).toBe(ifVersion !== 9);
+      });
+    const bucket = start - 1 + HOUR;
+    expect(await write(1, 'u', 0)).toEqual(['ZADD', 'EVALSHA', '>GET', '>SET']);
+    expect(Number(await raw('ZSCORE', uk('u'), key))).toBe(bucket);
+    // Same user, same bucket: the script finds the index entry covers the write.
+    expect(await write(2, 'u', 1)).toEqual(['EVALSHA', '>GET', '>SET']);
+    // A failed compare-and-set indexes nothing.
+    expect(await write(3, 'u', 9)).toEqual(['EVALSHA', '>GET']);
+    // A new user: the script answers 2, the index entry goes in, the script runs again.
+    expect(await write(3, 'v', 2)).toEqual(['EVALSHA', '>GET', 'ZADD', 'EVALSHA', '>GET', '>SET']);
+    expect(Number(await raw('ZSCORE', uk('v'), key))).toBe(bucket);
+    // Unconditional: indexed first, whatever the record holds.
+    expect(await write(4, 'v')).toEqual(['ZADD', 'EVALSHA', '>GET', '>SET']);
+    // Dead (expiry passed): indexed first at the expiry itself, so prune finds it due.
+    const dead = Date.now() - 5000;
+    expect(await write(5, 'v', 4, dead)).toEqual(['ZADD', 'EVALSHA', '>GET', '>DEL']);
+    expect(Number(await raw('ZSCORE', uk('v'), key))).toBe(dead);
+    await expect(store.get(key)).resolves.toBeUndefined();
+    await expect(store.prune!()).resolves.toBe(1);
+    await expect(store.listByUser!('u')).resolves.toEqual([]);
+  });
+
+  it('rejects prune and ids with a StoreError while no master is known', async () => {
+    const { store } = setup(clusterLike(() => []));
+    for (const call of [() => store.prune!(), () => collect(store.ids!())]) {
+      const error = await rejection(call());
+      expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+      expect((error.cause as Error).message).toBe('No Redis master node is known (not connected).');
+    }
+  });
+});
+
+describe('redis SCAN: every page, every key once', () => {
+  it('follows the cursor past the first page', async () => {
+    const { store, rk } = setup();
+    // More records than one SCAN call (COUNT 500) returns.
+    const keys = Array.from({ length: 1200 }, storeKey);
+    const value = `1|1|${Date.now() + HOUR}||\nd`;
+    await raw('MSET', ...keys.flatMap((key) => [rk(key), value]));
+    expect((await collect(store.ids!())).sort()).toEqual([...keys].sort());
+  });
+
+  it('yields a key SCAN repeats once', async () => {
+    const scans: number[] = [];
+    const client: IoredisClientLike = {
+      call: async (command, ...args) => {
+        const reply = await redis.call(command, ...args);
+        if (command !== 'SCAN') return reply;
+        const [cursor, names] = reply as [string, string[]];
+        scans.push(names.length);
+        return [cursor, [...names, ...names]];
+      },
+    };
+    const { store } = setup(client);
+    const keys = [storeKey(), storeKey()];
+    for (const key of keys) await store.set(key, record());
+    expect((await collect(store.ids!())).sort()).toEqual([...keys].sort());
+    expect(scans.reduce((a, b) => a + b, 0)).toBe(2);
+  });
+});
+
+describe('redis costs: nothing due, nothing sent', () => {
+  it('listByUser and prune send no unindex script when no entry is stale', async () => {
+    const { store, commands } = setup();
+    const key = storeKey();
+    await store.set(key, record({ userId: 'dan' }));
+    expect(await commands(() => store.listByUser!('dan'))).toEqual(['ZRANGE', 'GET']);
+    expect((await commands(() => store.prune!())).filter((c) => c !== 'SCAN')).toEqual(['ZRANGE']);
+    await expect(store.prune!()).resolves.toBe(0);
+  });
+
+  it('deleteByUser counts only the records it deleted, and removes only their entries', async () => {
+    const { store, uk } = setup();
+    const [live, vanished] = [storeKey(), storeKey()];
+    await store.set(live, record({ userId: 'eve' }));
+    await raw('ZADD', uk('eve'), Date.now() + HOUR, vanished);
+    await expect(store.deleteByUser!('eve')).resolves.toBe(1);
+    expect(await raw('ZRANGE', uk('eve'), 0, -1)).toEqual([vanished]);
+  });
+});

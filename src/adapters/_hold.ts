@@ -2,8 +2,19 @@
  * Private, node-only: hold a `node:http` response at its first header byte — the one hold of the
  * node and Express adapters and of the express-session facade. node:http and Express have no
  * async pre-header hook, so the response's `writeHead`, `write`, `end` and `flushHeaders` are
- * replaced by four module-level functions, the same for every response (no closure per
- * response), which find the response's {@link Hold} under a symbol.
+ * intercepted by module-level functions, the same for every response (no closure per response),
+ * which find the response's {@link Hold} under a symbol.
+ *
+ * Where they sit: on `http.ServerResponse.prototype`, installed once (on the first hold) as
+ * pass-throughs that act only for a response held in that mode — so holding a response adds one
+ * property to it (the hold), not five. That matters on Express: it gives every request and
+ * response a new prototype, after which V8 makes a new hidden class (map and descriptor array, in
+ * the old generation) for every property added to that object; four patched methods cost ~6 KB
+ * per request there. When a response would not reach them — one of the four is an own property
+ * (compression, on-headers, express-session patch them per response) or a subclass overrides it —
+ * the four are patched on the response itself instead, as before. A response goes on through
+ * every later prototype Express gives it (mounted apps swap them), since all of them inherit from
+ * `ServerResponse.prototype`.
  *
  * The first of those calls asks each owner ({@link HoldOwner.firstByte}): when none returns a
  * promise the response goes on at once, with nothing held or copied; otherwise that call and
@@ -23,7 +34,7 @@
  * by them (no copy of the headers object is made).
  */
 
-import { OutgoingMessage, type ServerResponse } from 'node:http';
+import { OutgoingMessage, ServerResponse } from 'node:http';
 
 /** The side of a hold that decides whether, and how long, the response waits. */
 export interface HoldOwner<T = unknown> {
@@ -58,7 +69,7 @@ type HeldResponse = ServerResponse & { [HOLD]?: Hold; _header?: string | null };
  */
 const PLACEHOLDER = 'held by sessionkit until the session is committed\r\n\r\n';
 
-/** One response's hold: the methods it replaced, its owners and what it holds. */
+/** One response's hold: the methods it passes calls on to, its owners and what it holds. */
 class Hold {
   phase = OPEN;
   /** Held calls, flat: kind, arguments, kind, arguments, … */
@@ -70,12 +81,22 @@ class Hold {
   readonly end: Method;
   readonly flushHeaders: Method;
 
-  constructor(res: ServerResponse, owner: HoldOwner) {
+  /**
+   * `shared`: the response reaches the prototype's interceptors (nothing patched on it); the
+   * calls go on to what those interceptors stand in front of. Otherwise the response's own
+   * methods are replaced, and the calls go on to them.
+   */
+  constructor(
+    res: ServerResponse,
+    owner: HoldOwner,
+    readonly shared: boolean,
+  ) {
     this.owners = [owner];
-    this.writeHead = res.writeHead as Method;
-    this.write = res.write as Method;
-    this.end = res.end as Method;
-    this.flushHeaders = res.flushHeaders as Method;
+    const own = res as unknown as Record<Kind, Method>;
+    this.writeHead = shared ? next('writeHead') : own.writeHead;
+    this.write = shared ? next('write') : own.write;
+    this.end = shared ? next('end') : own.end;
+    this.flushHeaders = shared ? next('flushHeaders') : own.flushHeaders;
   }
 }
 
@@ -91,14 +112,79 @@ export function holdResponse<T>(res: ServerResponse, owner: HoldOwner<T>): boole
     return true;
   }
   if (res.headersSent || res.writableEnded) return false;
-  const hold = new Hold(res, owner as HoldOwner);
+  installShared();
+  const shared =
+    res.writeHead === sharedWriteHead &&
+    res.write === sharedWrite &&
+    res.end === sharedEnd &&
+    res.flushHeaders === sharedFlushHeaders;
+  const hold = new Hold(res, owner as HoldOwner, shared);
   (res as HeldResponse)[HOLD] = hold;
-  res.writeHead = heldWriteHead as typeof res.writeHead;
-  res.write = heldWrite as typeof res.write;
-  res.end = heldEnd as typeof res.end;
-  res.flushHeaders = heldFlushHeaders;
+  if (!shared) {
+    res.writeHead = heldWriteHead as typeof res.writeHead;
+    res.write = heldWrite as typeof res.write;
+    res.end = heldEnd as typeof res.end;
+    res.flushHeaders = heldFlushHeaders;
+  }
   if (typeof owner.closed === 'function') res.on('close', onClose);
   return true;
+}
+
+/** `ServerResponse.prototype`'s own methods before the interceptors replaced them (`writeHead`). */
+const OWN: Partial<Record<Kind, Method>> = {};
+/** The prototype `ServerResponse.prototype` inherits the other methods from (`OutgoingMessage`'s). */
+let parent: Record<Kind, Method> | undefined;
+
+/**
+ * What an interceptor stands in front of: the prototype's own method as it was when the
+ * interceptors were installed, else the inherited one as it is now (patched later or not).
+ */
+function next(kind: Kind): Method {
+  return OWN[kind] ?? (parent as Record<Kind, Method>)[kind];
+}
+
+/** Put the four interceptors on `ServerResponse.prototype`, once per process. */
+function installShared(): void {
+  if (parent !== undefined) return;
+  const proto = ServerResponse.prototype as unknown as Record<Kind, Method>;
+  parent = Object.getPrototypeOf(proto) as Record<Kind, Method>;
+  const interceptors: Record<Kind, Method> = {
+    writeHead: sharedWriteHead,
+    write: sharedWrite,
+    end: sharedEnd,
+    flushHeaders: sharedFlushHeaders,
+  };
+  for (const kind of ['writeHead', 'write', 'end', 'flushHeaders'] as const) {
+    if (Object.hasOwn(proto, kind)) OWN[kind] = proto[kind];
+    Object.defineProperty(proto, kind, {
+      value: interceptors[kind],
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+}
+
+/** An interceptor's call: through the hold when its response is held in the shared mode. */
+function intercept(res: ServerResponse, kind: Kind, args: unknown[]): unknown {
+  const hold = (res as HeldResponse)[HOLD];
+  if (hold === undefined || !hold.shared || hold.phase === DONE) {
+    return next(kind).apply(res, args);
+  }
+  return call(res, kind, args);
+}
+
+function sharedWriteHead(this: ServerResponse, ...args: unknown[]): unknown {
+  return intercept(this, 'writeHead', args);
+}
+function sharedWrite(this: ServerResponse, ...args: unknown[]): unknown {
+  return intercept(this, 'write', args);
+}
+function sharedEnd(this: ServerResponse, ...args: unknown[]): unknown {
+  return intercept(this, 'end', args);
+}
+function sharedFlushHeaders(this: ServerResponse, ...args: unknown[]): unknown {
+  return intercept(this, 'flushHeaders', args);
 }
 
 function heldWriteHead(this: ServerResponse, ...args: unknown[]): unknown {

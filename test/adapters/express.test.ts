@@ -117,6 +117,37 @@ for (const [name, factory, target] of flavours) {
       expect((await send(url, 'GET', '/nowhere')).status).toBe(404);
     });
 
+    it('a session written in a mounted app is committed before the parent app answers (Express swaps the response prototype on the way out)', async () => {
+      const m = testManager();
+      const sessions = sessionMiddleware(m);
+      const url = await start((app) => {
+        const admin = factory();
+        admin.use(sessions);
+        admin.use((req, _res, next) => {
+          sessions.get(req).set('seen', 'admin');
+          next();
+        });
+        app.use('/admin', admin);
+        // The parent answers after the mounted app gave the response back its own prototype.
+        app.post('/admin/visit', (_req, res) => {
+          res.json({ answeredBy: 'parent' });
+        });
+        app.get('/admin/read', (req, res, next) => {
+          sessions
+            .get(req)
+            .get('seen')
+            .then((seen) => res.json({ seen }))
+            .catch(next);
+        });
+      });
+      const visit = await send(url, 'POST', '/admin/visit');
+      expect([visit.status, visit.json]).toEqual([200, { answeredBy: 'parent' }]);
+      const [cookie] = cookiesNamed(visit, m.cookieName);
+      expect(cookie).toBeDefined();
+      const read = await send(url, 'GET', '/admin/read', { cookie: cookie?.pair });
+      expect(read.json).toEqual({ seen: 'admin' });
+    });
+
     it("req.ip under Express's trust proxy is recorded as the session's ip", async () => {
       const m = testManager();
       const sessions = sessionMiddleware(m);

@@ -81,6 +81,53 @@ describe('the response hold', () => {
     expect(reply.headers.get('x-ok')).toBeNull();
   });
 
+  it('a held response gets no methods of its own: the shared interceptors hold it', async () => {
+    const { url, seen } = await serve([owner('slow', 20)], (res, seen) => {
+      const kinds = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
+      seen.push(kinds.filter((kind) => Object.hasOwn(res, kind)));
+      seen.push(res.write('a'), res.headersSent);
+      res.end('b');
+    });
+    const reply = await send(url, 'GET', '/');
+    expect([reply.status, reply.text, reply.headers.get('x-slow')]).toEqual([200, 'ab', 'slow']);
+    expect(seen).toEqual([true, [], false, true]);
+  });
+
+  it('a response with its own end (a wrapper installed earlier) is held through its own methods', async () => {
+    const seen: unknown[] = [];
+    const server = await listen(
+      http.createServer((_req, res) => {
+        // What compression or on-headers do: wrap the method on the response itself.
+        const end = res.end;
+        res.end = function (this: ServerResponse, chunk?: unknown) {
+          return end.call(this, String(chunk).toUpperCase(), 'utf8');
+        } as typeof res.end;
+        seen.push(holdResponse(res, owner('slow', 20)));
+        res.setHeader('content-type', 'text/plain');
+        res.end('body');
+        seen.push(res.headersSent);
+      }),
+    );
+    servers.push(server);
+    const reply = await send(server.url, 'GET', '/');
+    expect([reply.status, reply.text, reply.headers.get('x-slow')]).toEqual([200, 'BODY', 'slow']);
+    expect(seen).toEqual([true, true]);
+  });
+
+  it('a wrapper installed on a held response still goes through the hold', async () => {
+    const { url, seen } = await serve([owner('slow', 20)], (res, seen) => {
+      const write = res.write;
+      res.write = function (this: ServerResponse, chunk: unknown) {
+        return write.call(this, `[${String(chunk)}]`, 'utf8');
+      } as typeof res.write;
+      seen.push(res.write('a'), res.headersSent);
+      res.end('b');
+    });
+    const reply = await send(url, 'GET', '/');
+    expect([reply.status, reply.text, reply.headers.get('x-slow')]).toEqual([200, '[a]b', 'slow']);
+    expect(seen).toEqual([true, false, true]);
+  });
+
   it('a response whose headers are out cannot be held', async () => {
     const { url, seen } = await serve([], (res, seen) => {
       res.write('x');

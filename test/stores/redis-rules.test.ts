@@ -234,6 +234,24 @@ describe('redis server errors: retried only for their own reason', () => {
   });
 });
 
+describe('redis behind a proxy that refuses two slots in one command (CROSSSLOT)', () => {
+  it('falls back to the index by its own command once, and never sends the joint script again', async () => {
+    const { client, sent } = faulty((command, args) =>
+      command === 'EVALSHA' && args[1] === 2
+        ? refusal("CROSSSLOT Keys in request don't hash to the same slot")
+        : undefined,
+    );
+    const { store, uk } = setup(client);
+    const [one, two] = [storeKey(), storeKey()];
+    await expect(store.set(one, record({ userId: 'gil' }))).resolves.toBe(true);
+    expect(sent).toEqual(['EVALSHA', 'ZADD', 'EVALSHA']);
+    sent.length = 0;
+    await expect(store.set(two, record({ userId: 'gil' }))).resolves.toBe(true);
+    expect(sent).toEqual(['ZADD', 'EVALSHA']);
+    expect(((await raw('ZRANGE', uk('gil'), 0, -1)) as string[]).sort()).toEqual([one, two].sort());
+  });
+});
+
 describe('redis on a Cluster client: the index goes first, by its own command', () => {
   /** The shared client as a Cluster client offers itself: `nodes()` makes the store keep record and index apart. */
   const clusterLike = (nodes: () => IoredisClientLike[] = () => [redis]): IoredisClientLike => ({

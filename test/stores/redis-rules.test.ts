@@ -123,10 +123,13 @@ describe('redis stored values: what reads as a record', () => {
       // The scripts agree: a hash missing a field is no record to touch either.
       await expect(store.touch(key, later()), name).resolves.toBe(readable);
     }
-    const zero = storeKey();
-    await raw('HSET', rk(zero), 'd', 'data', 'v', 0, 'e', e, 'u', 'u');
-    await raw('PEXPIRE', rk(zero), HOUR);
-    await expect(store.get(zero)).resolves.toBeUndefined();
+    // A version that is no positive integer: get does not read it (the scripts check shape only).
+    for (const version of ['0', '1.5', 'x']) {
+      const key = storeKey();
+      await raw('HSET', rk(key), 'd', 'data', 'v', version, 'e', e, 'u', 'u');
+      await raw('PEXPIRE', rk(key), HOUR);
+      await expect(store.get(key), version).resolves.toBeUndefined();
+    }
   });
 
   it('is dead from the millisecond of its expiry on (both layouts)', () => {

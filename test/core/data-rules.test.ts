@@ -1,0 +1,115 @@
+/**
+ * The JSON data rules of `src/core/data.ts` that codec.test.ts leaves at their edges: when data
+ * already frozen and null-prototype is kept as it is and when it is checked and copied (a
+ * non-finite number, a mutable or plain-prototype child, an unfrozen array inside), and
+ * `jsonEqual`, the equality a commit's read-write check uses (a reloaded equal value is no
+ * conflict): arrays by length and order, objects by keys in any order, never across kinds.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { type DataObject, toSessionValue } from '../../src/core/codec.js';
+import { jsonEqual } from '../../src/core/data.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { manager, request } from './helpers.js';
+
+/** A frozen null-prototype object with `members`. */
+function frozen(members: Record<string, unknown>): DataObject {
+  return Object.freeze(Object.assign(Object.create(null) as DataObject, members));
+}
+
+describe('session data kept as it is, or checked and copied', () => {
+  it('refuses a non-finite number inside frozen null-prototype data', () => {
+    for (const n of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => toSessionValue(frozen({ n }), 8)).toThrow(
+        'Session data cannot hold NaN or Infinity.',
+      );
+    }
+    const ok = frozen({ n: 1.5, s: 'x', b: false, z: null });
+    expect(toSessionValue(ok, 8)).toBe(ok);
+  });
+
+  it('copies a frozen child with a plain prototype into a null-prototype one', () => {
+    const input = frozen({ child: Object.freeze({ a: 1 }) });
+    const out = toSessionValue(input, 8) as DataObject;
+    expect(out).not.toBe(input);
+    expect(Object.getPrototypeOf(out.child)).toBeNull();
+    expect(JSON.stringify(out)).toBe('{"child":{"a":1}}');
+  });
+
+  it('keeps frozen arrays of session data, and copies an array with a mutable or unfrozen item', () => {
+    const kept = frozen({ list: Object.freeze([1, frozen({ a: 2 })]) });
+    expect(toSessionValue(kept, 8)).toBe(kept);
+    const unfrozenArray = frozen({ list: [1, 2] });
+    const copy = toSessionValue(unfrozenArray, 8) as DataObject;
+    expect(copy).not.toBe(unfrozenArray);
+    expect(Object.isFrozen(copy.list)).toBe(true);
+    const mutableItem = frozen({ list: Object.freeze([{ a: 1 }]) });
+    const copied = toSessionValue(mutableItem, 8) as DataObject;
+    expect(copied).not.toBe(mutableItem);
+    expect(Object.getPrototypeOf((copied.list as unknown[])[0])).toBeNull();
+  });
+});
+
+describe('jsonEqual', () => {
+  it('equal JSON data: identical, arrays item by item, objects by keys in any order', () => {
+    expect(jsonEqual(1, 1)).toBe(true);
+    expect(jsonEqual(undefined, undefined)).toBe(true);
+    expect(jsonEqual([1, [2, { a: 3 }]], [1, [2, { a: 3 }]])).toBe(true);
+    expect(jsonEqual({ a: 1, b: { c: [1] } }, { b: { c: [1] }, a: 1 })).toBe(true);
+    expect(jsonEqual([], [])).toBe(true);
+    expect(jsonEqual({}, {})).toBe(true);
+  });
+
+  it('different data: another scalar, length, order, key set or kind', () => {
+    const pairs: [unknown, unknown][] = [
+      [1, 2],
+      [1, '1'],
+      [null, {}],
+      [{}, null],
+      [undefined, null],
+      [[1], [1, 2]],
+      [[1, 2], [1]],
+      [
+        [1, 2],
+        [2, 1],
+      ],
+      [
+        [1, [2]],
+        [1, [3]],
+      ],
+      [{ a: 1 }, { a: 1, b: 2 }],
+      [{ a: 1, b: 2 }, { a: 1 }],
+      [{ a: 1 }, { b: 1 }],
+      [{ a: undefined }, { b: undefined }],
+      [{ a: { b: 1 } }, { a: { b: 2 } }],
+      [[], {}],
+      [{}, []],
+      [{ 0: 1 }, [1]],
+      [[1], { 0: 1 }],
+      // An object that looks like the array item by item, with a length.
+      [[1], { 0: 1, length: 1 }],
+      ['a', ['a']],
+    ];
+    for (const [a, b] of pairs) {
+      expect(jsonEqual(a, b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(false);
+    }
+  });
+
+  it('through a request: a reloaded equal value is no conflict, a changed one is', async () => {
+    const store = memoryStore();
+    const [a, b] = [manager({ store }), manager({ store })];
+    const { cookie } = await request(a, undefined, (s) => s.set('x', { list: [1, 2] }));
+    const slow = a.begin({ cookie });
+    await slow.session.get('x');
+    // Another request writes the same value again: a new version, equal data.
+    await request(b, cookie, (s) => s.set('x', { list: [1, 2] }));
+    slow.session.set('x', { list: [1, 2, 3] });
+    await slow.end();
+    const late = a.begin({ cookie });
+    await late.session.get('x');
+    await request(b, cookie, (s) => s.set('x', { list: [1, 2, 3, 4] }));
+    late.session.set('x', { list: [0] });
+    await expect(late.end()).rejects.toMatchObject({ reason: 'read-write', keys: ['x'] });
+    expect((await request(a, cookie, (s) => s.get('x'))).result).toEqual({ list: [1, 2, 3, 4] });
+  });
+});

@@ -270,6 +270,34 @@ describe('waiting for the lock', () => {
   });
 });
 
+describe('the wall-clock deadline of the wait', () => {
+  it('gives up at exactly lock.wait by the wall clock: two refused polls 40 ms apart for a wait of 80 ms', async () => {
+    fakeWallClock();
+    const { m, hooks, seed } = setup({ lock: { ttl: TTL, wait: 80 } });
+    const { cookie } = await seed();
+    const before = hooks.locks;
+    hooks.onLock = () => advanceWall(40);
+    hooks.refuse = 10;
+    const error = await m
+      .begin({ cookie })
+      .session.get('n')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_SESSION_LOCK_TIMEOUT' });
+    expect(hooks.locks - before).toBe(2);
+  });
+
+  it('a wait of 81 ms polls a third time, and takes the lock when the store grants it', async () => {
+    fakeWallClock();
+    const { m, hooks, seed } = setup({ lock: { ttl: TTL, wait: 81 } });
+    const { cookie } = await seed();
+    const before = hooks.locks;
+    hooks.onLock = () => advanceWall(40);
+    hooks.refuse = 2;
+    expect((await request(m, cookie, (s) => s.get('n'))).result).toBe(0);
+    expect(hooks.locks - before).toBe(3);
+  });
+});
+
 describe('the lock-wait diagnostics event', () => {
   /** Run `fn` while collecting the `lock-wait` messages on the event channel. */
   async function lockWaits(fn: () => Promise<void>): Promise<unknown[]> {

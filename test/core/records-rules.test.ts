@@ -7,7 +7,9 @@
  * a test clock, so that the manager alone decides expiry.
  */
 
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { userStoreKey } from '../../src/core/records.js';
 import type { SessionManagerOptions, SessionStore, StoreRecord } from '../../src/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { clock, manager, request, SECRET } from './helpers.js';
@@ -326,5 +328,14 @@ describe('reseal', () => {
     });
     expect((await inner.get(plainKey))!.data.startsWith('sk1.k2.')).toBe(true);
     expect((await request(v2, plainCookie, (s) => s.get('d'))).result).toBe(1);
+  });
+});
+
+describe('the store key of a user lock', () => {
+  it('is base64url(SHA-256("sessionkit:user\\0" + userId)): one per user, 43 characters, never the raw id', () => {
+    const expected = createHash('sha256').update('sessionkit:user\0alice').digest('base64url');
+    expect(userStoreKey('alice')).toBe(expected);
+    expect(userStoreKey('alice')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(userStoreKey('bob')).not.toBe(userStoreKey('alice'));
   });
 });

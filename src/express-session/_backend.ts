@@ -22,7 +22,7 @@ import { DeadlineWheel } from '../core/deadlines.js';
 import { ConflictError } from '../core/errors.js';
 import type { SessionStore, StoreCallOptions } from '../core/store.js';
 import { type ConnectStoreLike, callConnect } from '../stores/_connect.js';
-import { applyOps, diff, type JsonObject } from './_merge.js';
+import { applyOps, diff, type JsonObject, type MergeOp } from './_merge.js';
 import type { Session } from './_session.js';
 
 /** What a backend remembers of one request's session between load and save. */
@@ -137,8 +137,11 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
         state.expiresAt = expiresAt;
         return true;
       }
-      const mine = JSON.parse(text) as JsonObject;
-      const ops = diff(parse(state.snapshot) ?? {}, mine);
+      // The changes as merge operations are needed only once a compare-and-set is lost: the
+      // texts they come from are kept (taken now, before any await) and diffed then.
+      const loaded = state.snapshot;
+      let ops: MergeOp[] | undefined;
+      let cookie: unknown;
       let base = { version: state.version, data: text };
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const version = base.version + 1;
@@ -156,7 +159,12 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
         const freshData = fresh && parse(fresh.data);
         // Gone (destroyed or expired) since this request loaded it: never write it back.
         if (fresh === undefined || freshData === undefined) return false;
-        const merged = applyOps(freshData, ops, mine.cookie);
+        if (ops === undefined) {
+          const mine = JSON.parse(text) as JsonObject;
+          ops = diff(parse(loaded) ?? {}, mine);
+          cookie = mine.cookie;
+        }
+        const merged = applyOps(freshData, ops, cookie);
         base = { version: fresh.version, data: JSON.stringify(merged) };
       }
       throw new ConflictError('retries-exhausted');

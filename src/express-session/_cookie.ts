@@ -6,8 +6,9 @@
  * cookies pass both ways between express-session and the facade).
  */
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { readCookie as readCookieValues } from '../core/cookie.js';
+import { timingSafeEqualString } from '../core/keys.js';
 
 /** A secret as express-session takes it: a string or a Buffer. */
 export type Secret = string | Uint8Array;
@@ -185,23 +186,27 @@ export function readCookie(header: string | undefined, name: string): string | u
 
 /** `<value>.<base64 HMAC-SHA256 without padding>` under the raw secret (cookie-signature's format). */
 export function sign(value: string, secret: Secret): string {
-  const mac = createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
-  return `${value}.${mac}`;
+  return `${value}.${mac(value, secret)}`;
 }
 
 /**
- * The value inside `signed` when its signature verifies under one of `secrets`, else `false`.
- * Compares fixed-length digests in constant time (docs/security.md §10).
+ * The value inside `signed` when its signature verifies under one of `secrets`, else `false`:
+ * exactly when `signed` is `sign(value, secret)` for the text before its last `.`. The signature
+ * text is compared with the expected one in constant time (docs/security.md §10; a length
+ * mismatch is a clean `false`), as text, so no other spelling of the same bytes is accepted.
  */
 export function unsign(signed: string, secrets: readonly Secret[]): string | false {
-  const value = signed.slice(0, signed.lastIndexOf('.'));
-  const given = digest(signed);
+  const dot = signed.lastIndexOf('.');
+  if (dot === -1) return false;
+  const value = signed.slice(0, dot);
+  const given = signed.slice(dot + 1);
   for (const secret of secrets) {
-    if (timingSafeEqual(digest(sign(value, secret)), given)) return value;
+    if (timingSafeEqualString(mac(value, secret), given)) return value;
   }
   return false;
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+/** base64 HMAC-SHA256 of `value` without its padding (a 32-byte digest: 43 characters and one `=`). */
+function mac(value: string, secret: Secret): string {
+  return createHmac('sha256', secret).update(value).digest('base64').slice(0, 43);
 }

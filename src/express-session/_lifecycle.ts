@@ -13,6 +13,7 @@ import type { HoldOwner } from '../adapters/_hold.js';
 import { isSessionError, StoreError } from '../core/errors.js';
 import type { Backend, LoadState } from './_backend.js';
 import { Cookie, type CookieOptions, type Secret, sign } from './_cookie.js';
+import { type Fingerprint, fingerprint, same } from './_fingerprint.js';
 import { type RequestLike, Session, type SessionControl } from './_session.js';
 import { createSession } from './_store.js';
 
@@ -90,11 +91,11 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
   expiresAt: number | undefined = undefined;
   key: string | undefined = undefined;
   keyId: string | undefined = undefined;
-  /** The id and the change fingerprint ({@link hash}) of the session as loaded or generated. */
+  /** The id and the change fingerprint (`_fingerprint.ts`) of the session as loaded or generated. */
   originalId: string | undefined = undefined;
-  originalHash: string | undefined = undefined;
+  originalHash: Fingerprint | undefined = undefined;
   /** The fingerprint last saved (or loaded, when unmodified sessions are not re-saved). */
-  savedHash: string | undefined = undefined;
+  savedHash: Fingerprint | undefined = undefined;
   destroyedByRequest = false;
   /** `req.session.touch()` ran at the first header byte. */
   touched = false;
@@ -127,7 +128,7 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
   generate(): void {
     generateInto(this.config, this.req);
     this.originalId = this.req.sessionID;
-    this.originalHash = hash(this.req.session as Session);
+    this.originalHash = fingerprint(this.req.session as Session);
     this.version = undefined;
     this.snapshot = undefined;
     this.pending = undefined;
@@ -142,7 +143,7 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
     }
     createSession(this.req, data);
     this.originalId = this.req.sessionID;
-    this.originalHash = hash(data);
+    this.originalHash = fingerprint(data);
     // A session read from the store being migrated from is written to the new one regardless.
     if (!this.config.resave && !this.pending) this.savedHash = this.originalHash;
   }
@@ -164,27 +165,27 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
     else this.next(failure);
   }
 
-  // `h` is `hash(s)`, computed once per decision by the caller (the session's JSON).
-  isModified(s: Session, h: string): boolean {
-    return this.originalId !== s.id || this.originalHash !== h;
+  // `h` is `fingerprint(s)`, computed once per decision by the caller.
+  isModified(s: Session, h: Fingerprint): boolean {
+    return this.originalId !== s.id || !same(this.originalHash, h);
   }
-  isSaved(s: Session, h: string): boolean {
-    return this.originalId === s.id && this.savedHash === h;
+  isSaved(s: Session, h: Fingerprint): boolean {
+    return this.originalId === s.id && same(this.savedHash, h);
   }
-  shouldSave(s: Session, h: string): boolean {
+  shouldSave(s: Session, h: Fingerprint): boolean {
     if (typeof this.req.sessionID !== 'string') return false;
     return !this.config.saveUninitialized && !this.savedHash && this.cookieId !== this.req.sessionID
       ? this.isModified(s, h)
       : !this.isSaved(s, h);
   }
-  shouldTouch(s: Session, h: string): boolean {
+  shouldTouch(s: Session, h: Fingerprint): boolean {
     return (
       typeof this.req.sessionID === 'string' &&
       this.cookieId === this.req.sessionID &&
       !this.shouldSave(s, h)
     );
   }
-  shouldSetCookie(s: Session, h: string): boolean {
+  shouldSetCookie(s: Session, h: Fingerprint): boolean {
     if (typeof this.req.sessionID !== 'string') return false;
     return this.cookieId !== this.req.sessionID
       ? this.config.saveUninitialized || this.isModified(s, h)
@@ -192,14 +193,14 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
   }
 
   /** Save `s` (fingerprint `h`) to the store. */
-  write(s: Session, h: string): Promise<boolean> {
+  write(s: Session, h: Fingerprint): Promise<boolean> {
     this.savedHash = h;
     return this.config.backend.save(s.id, s, this);
   }
 
   // SessionControl: `req.session.save()` and the other methods.
   save(s: Session, callback: (error?: unknown) => void): void {
-    this.write(s, hash(s)).then(
+    this.write(s, fingerprint(s)).then(
       () => callback(),
       (error: unknown) => callback(this.fail('save', error)),
     );
@@ -243,7 +244,7 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
       s.touch();
       this.touched = true;
     }
-    const h = s ? hash(s) : '';
+    const h = s ? fingerprint(s) : [];
     this.setCookie =
       s != null && this.shouldSetCookie(s, h) && !(s.cookie.secure && !isSecure(req, config.proxy));
     let work: Promise<unknown> | undefined;
@@ -291,19 +292,6 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
     }
     if (cookie !== undefined) appendSetCookie(res, cookie);
   }
-}
-
-/**
- * express-session's change detector: the session's JSON without its top-level `cookie`, compared
- * as text (express-session hashes it; a string comparison needs no digest, and building the copy
- * avoids a replacer function called for every nested value).
- */
-function hash(session: object): string {
-  const copy: Record<string, unknown> = Object.create(null);
-  for (const key of Object.keys(session)) {
-    if (key !== 'cookie') copy[key] = (session as Record<string, unknown>)[key];
-  }
-  return JSON.stringify(copy);
 }
 
 /** Whether `req` came over TLS (or, per `proxy`, says so through its proxy). */

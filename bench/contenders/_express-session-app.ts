@@ -6,7 +6,7 @@
  * `saveUninitialized: false`, a real secret; plain http, so `secure: false`).
  */
 
-import express, { type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { portOf, SECRET, serve } from './_env.js';
 
 declare module 'express-session' {
@@ -26,6 +26,12 @@ export const SESSION_OPTIONS = {
 
 /** Serve the bench routes behind `middleware` and announce the port to the harness. */
 export function serveExpressSessionApp(middleware: RequestHandler): void {
+  const app = expressSessionApp(middleware);
+  const server = app.listen(0, '127.0.0.1', () => serve(server, portOf(server)));
+}
+
+/** The bench routes behind `middleware`, not listening yet (also used by `bench/facade-measure.ts`). */
+export function expressSessionApp(middleware: RequestHandler): Express {
   const app = express();
   app.use(middleware);
   app.get('/a', (_req, res) => {
@@ -46,5 +52,5 @@ export function serveExpressSessionApp(middleware: RequestHandler): void {
   app.get('/counter', (req, res) => {
     res.json({ counter: req.session.counter });
   });
-  const server = app.listen(0, '127.0.0.1', () => serve(server, portOf(server)));
+  return app;
 }

@@ -14,6 +14,7 @@ import { signCookieValue } from '../../src/core/cookie-value.js';
 import { EVENT_CHANNEL } from '../../src/core/diagnostics.js';
 import { createKeyRing, generateSessionId, hashSessionId } from '../../src/core/keys.js';
 import type { SessionManagerOptions } from '../../src/index.js';
+import { cookieStore } from '../../src/stores/cookie.js';
 import { hybridStore } from '../../src/stores/hybrid.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { probeStore } from '../support/probe-store.js';
@@ -431,6 +432,13 @@ describe('hybrid: the server side of a hybrid store', () => {
     return { inner, probe, m };
   }
 
+  /** Every key `store` holds. */
+  async function collect(store: { ids?: () => AsyncIterable<string> }): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const key of store.ids!()) keys.push(key);
+    return keys;
+  }
+
   /** Every `load` message published while `fn` runs. */
   async function loads(fn: () => Promise<unknown>): Promise<unknown[]> {
     const seen: unknown[] = [];
@@ -461,6 +469,35 @@ describe('hybrid: the server side of a hybrid store', () => {
     ]);
   });
 
+  it('a signed id without a live record: the request stays stateless, and a write there is sealed, not stored', async () => {
+    const { m, inner } = hybrid();
+    const { cookie: signed } = await request(m, undefined, (s) => s.login('kim'));
+    await request(m, signed, (s) => s.destroy());
+    const r = await request(m, signed, (s) => s.set('a', 1));
+    expect(r.cookie).toMatch(/^sid=[\w-]{1,16}\.[\w-]{16}\.[\w-]{22,}$/);
+    expect(await collect(inner)).toEqual([]);
+    expect((await request(m, r.cookie, (s) => s.all())).result).toEqual({ a: 1 });
+  });
+
+  it('a read made while the fallback to the stateless side is still opening waits for it', async () => {
+    const { m, probe } = hybrid();
+    const { cookie: sealed } = await request(m, undefined, (s) => s.set('a', 1));
+    const { cookie: signed } = await request(m, undefined, (s) => s.login('lee'));
+    await request(m, signed, (s) => s.destroy());
+    const scope = m.begin({ cookie: `${signed}; ${sealed}`, ip: IP });
+    // The second get is the stateless side's denylist read: the server side has just given up.
+    let gets = 0;
+    let during: Promise<unknown> | undefined;
+    probe.failWhen = ([method]) => {
+      if (method === 'get' && ++gets === 2) during = scope.session.get('a');
+      return false;
+    };
+    expect(await scope.session.get('a')).toBe(1);
+    expect(gets).toBe(2);
+    expect(await during).toBe(1);
+    await scope.end();
+  });
+
   it('after a failed load, a login at the end moves nothing server-side: end rejects with the outage', async () => {
     const { m, probe } = hybrid();
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
@@ -474,5 +511,15 @@ describe('hybrid: the server side of a hybrid store', () => {
     await expect(scope.end()).rejects.toBe(failure);
     expect(probe.total()).toBe(0);
     expect(await m.listSessions('judy')).toEqual([]);
+  });
+});
+
+describe('a stateless store', () => {
+  it('a value shaped like a signed id is a stateless token that does not open, not a server-side guess', async () => {
+    const m = manager({ store: cookieStore() });
+    const value = signCookieValue(createKeyRing([SECRET]), generateSessionId());
+    const r = await request(m, `sid=${value}`, (s) => s.all());
+    expect([r.result, r.out.setCookie]).toEqual([{}, []]);
+    expect(m.events).toEqual([{ type: 'invalid-cookie', reason: 'malformed', ip: IP }]);
   });
 });

@@ -523,3 +523,19 @@ describe('a stateless store', () => {
     expect(m.events).toEqual([{ type: 'invalid-cookie', reason: 'malformed', ip: IP }]);
   });
 });
+
+describe('a signed-in session at load', () => {
+  it('revoked by revokeAll whose cleanup failed: its record is still there, yet it loads as anonymous', async () => {
+    const { m, store, inner } = setup();
+    const { cookie } = await request(m, undefined, (s) => {
+      s.set('a', 1);
+      s.login('mia');
+    });
+    store.failing.add('deleteByUser');
+    expect(await m.revokeAll('mia')).toBe(1);
+    store.failing.delete('deleteByUser');
+    expect(await inner.get(hashSessionId(idOf(cookie!)))).toBeDefined();
+    const r = await request(m, cookie, async (s) => [await s.all(), (await s.meta()).userId]);
+    expect(r.result).toEqual([{}, null]);
+  });
+});

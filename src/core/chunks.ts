@@ -8,10 +8,10 @@
  */
 
 import {
+  cookieLine,
   forEachCookie,
   MAX_COOKIE_BYTES,
   type ResolvedCookieOptions,
-  serializeCookie,
 } from './cookie.js';
 
 /** Most cookies one sealed session may span. */
@@ -99,8 +99,9 @@ export function readSealedCookie(
 /**
  * The `Set-Cookie` lines that store `token` (`maxAge` in ms, as for `serializeCookie`), and
  * expire what the request presented but the new shape does not use. Returns the size the token
- * would need (bytes, all chunks) instead when it does not fit in `maxChunks` cookies.
- * @internal
+ * would need (bytes, all chunks) instead when it does not fit in `maxChunks` cookies. `token`
+ * is a codec's output — base64url parts and key ids of the same alphabet joined by `.` — so
+ * its characters are not checked again here; the lengths are. @internal
  */
 export function sealedCookieLines(
   names: ChunkCookies,
@@ -113,7 +114,7 @@ export function sealedCookieLines(
   // One serialization when the token fits in one cookie (the usual case): the line is measured
   // as it is. Names and tokens are ASCII, so lengths are bytes.
   if (names.single.name.length + 1 + token.length <= MAX_COOKIE_BYTES) {
-    const line = serializeCookie(names.single, token, maxAge, now);
+    const line = cookieLine(names.single, token, maxAge, now);
     if (line.length <= MAX_COOKIE_BYTES) {
       const lines = [line];
       expire(names, presented & (SINGLE - 1), lines, now);
@@ -121,13 +122,13 @@ export function sealedCookieLines(
     }
   }
   // Every chunk name has the same length, so every chunk line has the same overhead.
-  const capacity = MAX_COOKIE_BYTES - serializeCookie(names.chunks[0]!, '', maxAge, now).length;
+  const capacity = MAX_COOKIE_BYTES - cookieLine(names.chunks[0]!, '', maxAge, now).length;
   const count = Math.ceil(token.length / capacity);
   if (count > maxChunks) return { size: token.length, limit: capacity * maxChunks };
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
     lines.push(
-      serializeCookie(names.chunks[i]!, token.slice(i * capacity, (i + 1) * capacity), maxAge, now),
+      cookieLine(names.chunks[i]!, token.slice(i * capacity, (i + 1) * capacity), maxAge, now),
     );
   }
   // Chunks past the new count, and the single cookie, are stale now.
@@ -144,7 +145,7 @@ export function expiredCookieLines(names: ChunkCookies, presented: number, now: 
 
 function expire(names: ChunkCookies, presented: number, lines: string[], now: number): void {
   for (let i = 0; i < MAX_CHUNKS; i++) {
-    if ((presented & (1 << i)) !== 0) lines.push(serializeCookie(names.chunks[i]!, '', 0, now));
+    if ((presented & (1 << i)) !== 0) lines.push(cookieLine(names.chunks[i]!, '', 0, now));
   }
-  if ((presented & SINGLE) !== 0) lines.push(serializeCookie(names.single, '', 0, now));
+  if ((presented & SINGLE) !== 0) lines.push(cookieLine(names.single, '', 0, now));
 }

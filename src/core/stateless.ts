@@ -29,6 +29,7 @@ import {
   retire,
   type UserState,
 } from './revocation.js';
+import type { SealedClaims } from './sealed-text.js';
 import type { SessionState } from './state.js';
 import { MAX_TOKEN_LENGTH, type TokenHeader } from './transport.js';
 import { viewOf } from './view.js';
@@ -107,7 +108,9 @@ async function open(ctx: Context, s: SessionState, token: string): Promise<boole
   const sealed = ctx.sealed!;
   const st = s.sealed!;
   const t = ctx.now();
-  const opened = await sealed.codec.open(token, ctx.limits, t);
+  const result = sealed.codec.open(token, ctx.limits, t);
+  // The AES-GCM codec opens synchronously: no await (a microtask) unless the codec is async.
+  const opened = result instanceof Promise ? await result : result;
   if (typeof opened === 'string') {
     const event = { type: 'invalid-cookie', reason: opened, ip: s.client.ip } as const;
     // A forged or foreign token is a failed guess, counted per client address.
@@ -225,25 +228,36 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
     if (!changed) event = { type: 'touch', handle: short(keyOf(s)) };
     if (userId !== null && st.user !== undefined) await noteSeen(ctx, userId, keyOf(s), st.user);
   }
-  await seal(ctx, s, id, { ...payload, meta }, gen);
+  const sealedPayload = { ...payload, meta };
+  const claims = claimsOf(ctx, id, meta, gen);
+  // The AES-GCM codec seals synchronously: no await (a microtask) unless the codec is async.
+  const token = ctx.sealed!.codec.seal(claims, sealedPayload, ctx.limits);
+  setSealed(ctx, s, claims, sealedPayload, typeof token === 'string' ? token : await token);
   if (event !== undefined) emit(ctx, event);
 }
 
-/** Seal `payload` under session `id` into the cookie lines; the request now works on it. */
-async function seal(
+/** The claims of `payload` sealed now (`meta.lastSeenAt`) under session `id`. */
+function claimsOf(ctx: Context, id: string, meta: SessionMeta, gen: number): SealedClaims {
+  const t = meta.lastSeenAt;
+  const idle = Math.min(t + ctx.idle, meta.absoluteExpiresAt);
+  return { sid: id, iat: t, idle, exp: meta.absoluteExpiresAt, gen };
+}
+
+/**
+ * Put `token`, the sealed `payload`, into the cookie lines (or the token header); the request
+ * now works on it. Throws `TooLargeError` when it does not fit.
+ */
+function setSealed(
   ctx: Context,
   s: SessionState,
-  id: string,
+  claims: SealedClaims,
   payload: SessionPayload,
-  gen: number,
-): Promise<void> {
+  token: string,
+): void {
   const sealed = ctx.sealed!;
   const st = s.sealed!;
   const { meta } = payload;
-  const t = meta.lastSeenAt;
-  const idle = Math.min(t + ctx.idle, meta.absoluteExpiresAt);
-  const claims = { sid: id, iat: t, idle, exp: meta.absoluteExpiresAt, gen };
-  const token = await sealed.codec.seal(claims, payload, ctx.limits);
+  const { sid: id, iat: t, idle, gen } = claims;
   const maxAge = meta.persistent ? meta.absoluteExpiresAt - t : undefined;
   const lines =
     ctx.transport.responseHeader === undefined

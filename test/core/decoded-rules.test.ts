@@ -8,17 +8,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { decodePayload, readAt } from '../../src/core/codec.js';
+import { recordMeta } from '../support/record-meta.js';
 import { manager, request } from './helpers.js';
 
-const meta = {
-  createdAt: 1,
-  lastSeenAt: 1,
-  absoluteExpiresAt: 2,
-  userId: null,
-  ip: null,
-  userAgent: null,
-  persistent: false,
-};
+const meta = recordMeta();
 const limits = { maxBytes: 1 << 16, maxDepth: 4 };
 
 /** A record's text with data `d` (JSON text) and no flash. */

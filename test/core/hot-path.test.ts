@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DataObject, decodePayload, readAt } from '../../src/core/codec.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { recordMeta } from '../support/record-meta.js';
 import { manager, request } from './helpers.js';
 
 afterEach(() => {
@@ -122,15 +123,7 @@ describe('reads record what they saw without serializing it', () => {
 
 describe('a decoded record copies only what is read', () => {
   const limits = { maxBytes: 1 << 16, maxDepth: 8 };
-  const meta = {
-    createdAt: 1,
-    lastSeenAt: 1,
-    absoluteExpiresAt: 2,
-    userId: null,
-    ip: null,
-    userAgent: null,
-    persistent: false,
-  };
+  const meta = recordMeta();
   const text =
     '{"v":1,"d":{"a":{"b":[1,{"c":2}],"__proto__":{"x":1}},"n":5,"constructor":{"y":1}},' +
     `"f":{},"m":${JSON.stringify(meta)}}`;

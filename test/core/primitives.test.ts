@@ -10,20 +10,10 @@ import {
   isSessionId,
   timingSafeEqualString,
 } from '../../src/index.js';
+import { recordMeta } from '../support/record-meta.js';
 
 const limits = { maxBytes: 4096, maxDepth: 8 };
-const meta = {
-  createdAt: 1,
-  lastSeenAt: 1,
-  absoluteExpiresAt: 2,
-  userId: null,
-  ip: null,
-  userAgent: null,
-  persistent: false,
-  csrf: null,
-  fingerprint: null,
-  generation: 0,
-};
+const meta = recordMeta({ csrf: null, fingerprint: null, generation: 0 });
 
 describe('codec', () => {
   it('round-trips and returns null-prototype frozen data', () => {

@@ -25,6 +25,7 @@ import { hybridStore } from '../../src/stores/hybrid.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { testManager } from '../support/manager.js';
 import { probeStore } from '../support/probe-store.js';
+import { recordMeta } from '../support/record-meta.js';
 import { ADAPTERS, type Harness, STORES, start } from './targets.js';
 
 /** The total this file must generate per run. */
@@ -216,16 +217,7 @@ describe('fuzz: the neutral core', () => {
         }),
       ),
     }));
-    const meta = {
-      createdAt: 1,
-      lastSeenAt: 1,
-      absoluteExpiresAt: 2,
-      userId: null,
-      ip: null,
-      userAgent: null,
-      persistent: false,
-      csrf: null,
-    };
+    const meta = recordMeta({ csrf: null });
     const text = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 200 }),
       value.map((v) => JSON.stringify(v) ?? 'null'),

@@ -131,6 +131,8 @@ export function sqliteStore(options: SqliteStoreOptions): SqlSessionStore {
       'sqliteStore: `client` must be an open SQLite connection (better-sqlite3 or node:sqlite).',
     );
   }
-  const createTable = options.createTable ?? true; // the embedded default: ready at once
+  // The embedded default: ready at once. Only a missing value takes it: `null` or another
+  // non-boolean reaches the core's check and is refused, as by the PostgreSQL and MySQL stores.
+  const createTable = options.createTable === undefined ? true : options.createTable;
   return createSqlStore(DIALECT, syncSqlBinding(client), { ...options, createTable });
 }

@@ -8,7 +8,9 @@
  * ```
  *
  * A factory that throws (backend unreachable) skips the suite visibly outside CI and fails it
- * under `CI=true`.
+ * under `CI=true`. A factory that throws `ConfigError` fails it everywhere: a store refusing its
+ * own options is a bug, never an unreachable backend (and a mutant that breaks the option checks
+ * must not pass as a skipped suite).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -145,6 +147,9 @@ export function describeStore(options: DescribeStoreOptions): void {
       try {
         await (await options.create()).close?.();
       } catch (error) {
+        if (isSessionError(error, 'ERR_SESSION_CONFIG')) {
+          throw new Error(`${name}: the store factory refused its options.`, { cause: error });
+        }
         if (process.env.CI === 'true') {
           throw new Error(
             `${name}: the store factory failed; under CI=true this fails the suite.`,

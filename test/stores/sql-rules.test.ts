@@ -2,9 +2,10 @@
  * Rules of the SQL stores' shared core (`src/stores/_sql.ts`) that the conformance suite and the
  * SQL extras leave unpinned, found by its mutation run (docs/testing.md), on the real databases:
  * SQLite (better-sqlite3, in memory), PostgreSQL and MySQL/MariaDB. Option messages, the abort
- * check before any key or argument check, `except` values that are not store keys, and — MySQL
- * being the one `'insert-then-update'` dialect — what an `INSERT` failing for another reason than
- * a duplicate key does.
+ * check before any key or argument check, `except` values that are not store keys, the operation
+ * each method names in its `StoreError` (on tables dropped under the store; SQLite's `init` at
+ * construction), and — MySQL being the one `'insert-then-update'` dialect — what an `INSERT`
+ * failing for another reason than a duplicate key does.
  */
 
 import Database from 'better-sqlite3';
@@ -17,7 +18,7 @@ import { type MysqlPoolLike, mysqlStore } from '../../src/stores/mysql.js';
 import { type PgPoolLike, postgresStore } from '../../src/stores/postgres.js';
 import { type SqliteClientLike, sqliteStore } from '../../src/stores/sqlite.js';
 import { MYSQL_URL, POSTGRES_URL } from '../support/backends.js';
-import { HOUR, record, storeKey } from './conformance.js';
+import { collect, HOUR, record, storeKey } from './conformance.js';
 import { tableNames, thrown } from './sql-extras.js';
 
 /** Sees every statement text; may throw instead of running it (a fault). */
@@ -32,6 +33,10 @@ interface Target {
   open(options?: SqlStoreOptions, hook?: Hook): Promise<SqlSessionStore>;
   /** Construct only: the factory with `options`, statements seen by `hook`. */
   create(options: SqlStoreOptions, hook?: Hook): SqlSessionStore;
+  /** A store set up on `table`, whose tables (`table`, `table_locks`) were then dropped. */
+  dropped(table: string): Promise<SqlSessionStore>;
+  /** The driver's message for a statement on `table` once it is dropped. */
+  missing(table: string): string;
 }
 
 /** `CI=true`: an unreachable server fails the run; otherwise its tests are a visible skip. */
@@ -110,6 +115,15 @@ const TARGETS: Target[] = [
     open: async (options = {}, hook) =>
       sqliteStore({ table: tables.name(), ...options, client: sqliteClient(hook) }),
     create: (options, hook) => sqliteStore({ ...options, client: sqliteClient(hook) }),
+    async dropped(table) {
+      const db = new Database(':memory:');
+      sqliteDbs.push(db);
+      // Set up (tables created, every fixed statement prepared) before the tables go.
+      const store = sqliteStore({ table, client: db });
+      db.exec(`DROP TABLE ${table}; DROP TABLE ${table}_locks`);
+      return store;
+    },
+    missing: (table) => `no such table: ${table}`,
   },
   {
     name: 'postgres',
@@ -121,6 +135,12 @@ const TARGETS: Target[] = [
       return store;
     },
     create: (options, hook) => postgresStore({ ...options, pool: pgClient(hook) }),
+    async dropped(table) {
+      const store = await this.open({ table });
+      await pgPool.query(`DROP TABLE ${table}, ${table}_locks`);
+      return store;
+    },
+    missing: (table) => `relation "${table}" does not exist`,
   },
   {
     name: 'mysql',
@@ -132,6 +152,12 @@ const TARGETS: Target[] = [
       return store;
     },
     create: (options, hook) => mysqlStore({ ...options, pool: mysqlClient(hook) }),
+    async dropped(table) {
+      const store = await this.open({ table });
+      await mysqlPool.query(`DROP TABLE ${table}, ${table}_locks`);
+      return store;
+    },
+    missing: (table) => `Table '${new URL(MYSQL_URL).pathname.slice(1)}.${table}' doesn't exist`,
   },
 ];
 
@@ -149,7 +175,7 @@ for (const target of TARGETS) {
           `${target.factory}: \`now\` must be a function returning epoch ms.`,
         );
       }
-      for (const createTable of ['yes', 1, 0]) {
+      for (const createTable of ['yes', 1, 0, null]) {
         const error = thrown(() => target.create({ createTable: createTable as never }, hook));
         expect(isSessionError(error, 'ERR_SESSION_CONFIG'), String(createTable)).toBe(true);
         expect((error as Error).message).toBe(
@@ -201,8 +227,62 @@ for (const target of TARGETS) {
       await expect(store.deleteByUser('v', { except: [] })).resolves.toBe(2);
       await expect(store.listByUser('v')).resolves.toEqual([]);
     });
+
+    it('names the failing operation in the StoreError message, the driver error as cause', async () => {
+      const table = tables.name();
+      const store = await target.dropped(table);
+      const key = storeKey();
+      const owner = { owner: 'o' };
+      // Every statement path of each method (set: upsert, replace, create; lock: the dialect's).
+      const calls: [string, string, () => Promise<unknown>][] = [
+        ['get', table, () => store.get(key)],
+        ['set', table, () => store.set(key, record())],
+        ['set', table, () => store.set(key, record({ version: 2 }), { ifVersion: 1 })],
+        ['set', table, () => store.set(key, record(), { ifVersion: 0 })],
+        ['touch', table, () => store.touch(key, Date.now() + HOUR)],
+        ['delete', table, () => store.delete(key)],
+        ['delete', table, () => store.delete(key, { ifVersion: 1 })],
+        ['lock', `${table}_locks`, () => store.lock(key, { ...owner, ttl: HOUR })],
+        ['unlock', `${table}_locks`, () => store.unlock(key, owner)],
+        ['listByUser', table, () => store.listByUser('u')],
+        ['deleteByUser', table, () => store.deleteByUser('u')],
+        ['deleteByUser', table, () => store.deleteByUser('u', { except: [key] })],
+        ['ids', table, () => collect(store.ids())],
+      ];
+      for (const [operation, missing, call] of calls) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isSessionError(error, 'ERR_SESSION_STORE'), operation).toBe(true);
+        expect((error as Error).message).toBe(
+          `The ${target.name} session store failed during ${operation}.`,
+        );
+        expect(((error as Error).cause as Error).message).toBe(target.missing(missing));
+      }
+    });
   });
 }
+
+describe('sqlite: a setup failing at construction', () => {
+  it('throws a StoreError naming `init`, the driver error as cause', () => {
+    const empty = sqliteClient();
+    const closed = new Database(':memory:');
+    closed.close();
+    const cases: [SqliteClientLike, boolean, string][] = [
+      // No tables and no DDL: preparing the first statement fails.
+      [empty, false, 'no such table: sessionkit_sessions'],
+      // A closed connection: the DDL fails.
+      [closed, true, 'The database connection is not open'],
+    ];
+    for (const [client, createTable, cause] of cases) {
+      const error = thrown(() => sqliteStore({ client, createTable }));
+      expect(isSessionError(error, 'ERR_SESSION_STORE'), cause).toBe(true);
+      expect((error as Error).message).toBe('The sqlite session store failed during init.');
+      expect(((error as Error).cause as Error).message).toBe(cause);
+    }
+  });
+});
 
 const mysqlUp = await TARGETS[2]!.up;
 describe.skipIf(!mysqlUp)(

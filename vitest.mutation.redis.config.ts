@@ -3,7 +3,8 @@
  * `_redis-record.ts`, `_redis-scripts.ts`; stryker.redis.config.mjs): `test/stores/redis.test.ts`
  * — the conformance suite and the store's own tests — on the real Redis at 127.0.0.1:6379
  * (`TEST_REDIS_URL`) with the ioredis standalone client only, and
- * `test/stores/redis-rules.test.ts` and `redis-scripts.test.ts`. The default set
+ * `test/stores/redis-rules.test.ts`, `redis-record-rules.test.ts` and `redis-scripts.test.ts`.
+ * The default set
  * (`vitest.mutation.config.ts`) would also run the SQLite and PostgreSQL suites for every
  * mutant, which cannot kill one here. Stryker sets the pool itself.
  */
@@ -17,6 +18,7 @@ export default defineConfig({
     include: [
       'test/stores/redis.test.ts',
       'test/stores/redis-rules.test.ts',
+      'test/stores/redis-record-rules.test.ts',
       'test/stores/redis-scripts.test.ts',
     ],
     // The client flavours differ only in `_redis-client.ts`, not mutated here: the ioredis

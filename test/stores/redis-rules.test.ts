@@ -1,7 +1,7 @@
 /**
  * Rules of the Redis store that the conformance suite and the flavour tests left unpinned (found
- * by the mutation run, docs/testing.md), on the real Redis at 127.0.0.1:6379 through ioredis:
- * which stored values read as records (both layouts, the clock boundary), the exact header of
+ * by the mutation run, docs/testing.md), on the real Redis at 127.0.0.1:6379 through ioredis
+ * (which stored values read as records: `redis-record-rules.test.ts`): the exact header of
  * an anonymous record, dead and fractional writes, which server errors the store retries
  * differently (NOSCRIPT, WRONGTYPE, CROSSSLOT) and which it reports, the Cluster write path
  * (index first) driven through a client that offers `nodes()`, SCAN paging and repeats, and the
@@ -12,7 +12,6 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
-import { decodeRecord } from '../../src/stores/_redis-record.js';
 import { type IoredisClientLike, REDIS_SCRIPTS, redisStore } from '../../src/stores/redis.js';
 import { REDIS_URL } from '../support/backends.js';
 import { collect, HOUR, record, storeKey } from './conformance.js';
@@ -75,85 +74,6 @@ function faulty(fault: (command: string, args: (string | number)[]) => Error | u
   };
   return { client, sent };
 }
-
-describe('redis stored values: what reads as a record', () => {
-  const later = () => Date.now() + HOUR;
-
-  it('reads only the `1|` layout with four header fields, a version ≥ 1 and a live expiry', async () => {
-    const { store, rk } = setup();
-    const e = later();
-    const cases: [string, string, boolean][] = [
-      ['valid', `1|3|${e}||u\ndata`, true],
-      ['another layout tag', `2|3|${e}||u\ndata`, false],
-      ['layout tag with a suffix', `12|3|${e}||u\ndata`, false],
-      ['three header fields', `1|3|${e}|u\ndata`, false],
-      ['version 0', `1|0|${e}||u\ndata`, false],
-      ['version not an integer', `1|1.5|${e}||u\ndata`, false],
-      ['version past the safe range', `1|9007199254740993|${e}||u\ndata`, false],
-      ['expired', `1|3|${Date.now() - 1000}||u\ndata`, false],
-    ];
-    for (const [name, value, readable] of cases) {
-      const key = storeKey();
-      await raw('SET', rk(key), value, 'PX', HOUR);
-      const expected = readable
-        ? { data: 'data', version: 3, expiresAt: e, userId: 'u' }
-        : undefined;
-      await expect(store.get(key), name).resolves.toStrictEqual(expected);
-    }
-  });
-
-  it('reads a legacy hash only with all four fields and a version ≥ 1', async () => {
-    const { store, rk } = setup();
-    const e = later();
-    const cases: [string, (string | number)[], boolean][] = [
-      ['complete', ['d', 'data', 'v', 3, 'e', e, 'u', 'u'], true],
-      ['no data', ['v', 3, 'e', e, 'u', 'u'], false],
-      ['no version', ['d', 'data', 'e', e, 'u', 'u'], false],
-      ['no expiry', ['d', 'data', 'v', 3, 'u', 'u'], false],
-      ['no user field', ['d', 'data', 'v', 3, 'e', e], false],
-    ];
-    for (const [name, fields, readable] of cases) {
-      const key = storeKey();
-      await raw('HSET', rk(key), ...fields);
-      await raw('PEXPIRE', rk(key), HOUR);
-      const expected = readable
-        ? { data: 'data', version: 3, expiresAt: e, userId: 'u' }
-        : undefined;
-      await expect(store.get(key), name).resolves.toStrictEqual(expected);
-      // The scripts agree: a hash missing a field is no record to touch either.
-      await expect(store.touch(key, later()), name).resolves.toBe(readable);
-    }
-    // A version that is no positive integer: get does not read it (the scripts check shape only).
-    for (const version of ['0', '1.5', 'x']) {
-      const key = storeKey();
-      await raw('HSET', rk(key), 'd', 'data', 'v', version, 'e', e, 'u', 'u');
-      await raw('PEXPIRE', rk(key), HOUR);
-      await expect(store.get(key), version).resolves.toBeUndefined();
-    }
-  });
-
-  it('is dead from the millisecond of its expiry on (both layouts)', () => {
-    const now = 1_800_000_000_000;
-    const live = { data: 'd', version: 2, expiresAt: now + 1, userId: null };
-    expect(decodeRecord(`1|2|${now + 1}||\nd`, now)).toStrictEqual(live);
-    expect(decodeRecord(`1|2|${now}||\nd`, now)).toBeUndefined();
-    expect(decodeRecord(['d', '2', String(now + 1), ''], now)).toStrictEqual(live);
-    expect(decodeRecord(['d', '2', String(now), ''], now)).toBeUndefined();
-    // A legacy reply must hold strings: a missing field (null) is no record, whatever the clock.
-    expect(decodeRecord(['d', '2', null, ''], -1)).toBeUndefined();
-  });
-
-  it('never reads or touches a name an invalid key would map to', async () => {
-    const { store, rk } = setup();
-    for (const key of ['short', `${storeKey()}}`, '']) {
-      await raw('SET', rk(key), `1|1|${later()}||\nplanted`, 'PX', HOUR);
-      await expect(store.get(key), key).resolves.toBeUndefined();
-      await expect(store.touch(key, later()), key).resolves.toBe(false);
-      await expect(store.delete(key), key).resolves.toBe(false);
-      expect(await raw('EXISTS', rk(key)), key).toBe(1);
-    }
-  });
-});
 
 describe('redis writes: header, expiry and the index score', () => {
   it('writes an anonymous record with empty index and user fields', async () => {

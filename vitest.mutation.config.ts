@@ -21,6 +21,11 @@ const STORES = [
   'test/stores/sqlite.test.ts',
   'test/stores/postgres.test.ts',
   'test/stores/redis.test.ts',
+  // The rules suites written for the stores' survivors (the per-store configs run them too).
+  'test/stores/sql-rules.test.ts',
+  'test/stores/redis-rules.test.ts',
+  'test/stores/redis-record-rules.test.ts',
+  'test/stores/redis-scripts.test.ts',
 ];
 
 export default defineConfig({

@@ -8,7 +8,7 @@
  * its size. Encryption of the encoded text is `payload-seal.ts`.
  */
 
-import { type DataObject, emptyObject, FORBIDDEN } from './data.js';
+import { type DataObject, emptyObject, FORBIDDEN, nullObject } from './data.js';
 import { DecodedPayload, openers, sanitize, within } from './decoded.js';
 import { TooLargeError } from './errors.js';
 
@@ -172,7 +172,7 @@ function flashFromJson(f: unknown, limits: CodecLimits): DataObject | undefined 
     if (!Array.isArray(list)) return undefined;
     if (FORBIDDEN.has(key)) continue;
     if (!within(list, limits.maxDepth, 1)) return undefined;
-    if (flash === NO_FLASH) flash = Object.create(null) as DataObject;
+    if (flash === NO_FLASH) flash = nullObject();
     flash[key] = sanitize(list);
   }
   return flash === NO_FLASH ? flash : Object.freeze(flash);

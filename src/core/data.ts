@@ -14,9 +14,23 @@ export type DataObject = { [key: string]: unknown };
 /** Keys never stored nor decoded: they could reach a prototype. @internal */
 export const FORBIDDEN: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * A new, empty, writable null-prototype object that V8 keeps in fast mode. `Object.create(null)`
+ * makes a dictionary-mode object: its keys are added, frozen and serialized (`JSON.stringify`)
+ * on V8's slow paths, and each `Object.freeze` of one allocates a new hidden class. `{}` with its
+ * prototype set to `null` before any key is added has the same observable shape — no prototype,
+ * so no assignment can reach an `Object.prototype` setter — and shares hidden classes with every
+ * object given the same keys in the same order. @internal
+ */
+export function nullObject(): DataObject {
+  const object = {};
+  Object.setPrototypeOf(object, null);
+  return object as DataObject;
+}
+
 /** An empty, frozen, null-prototype object. */
 export function emptyObject(): DataObject {
-  return Object.freeze(Object.create(null) as DataObject);
+  return Object.freeze(nullObject());
 }
 
 /**
@@ -72,7 +86,7 @@ export function toSessionValue(value: unknown, maxDepth: number, depth = 0): unk
     );
   }
   if (proto === null && isSessionData(value, maxDepth, depth)) return value; // kept as it is
-  const out = Object.create(null) as DataObject;
+  const out = nullObject();
   for (const key of Object.keys(value)) {
     if (FORBIDDEN.has(key)) throw new DataError(`Session data key "${key}" is not allowed.`);
     const item = (value as DataObject)[key];

@@ -7,7 +7,7 @@
  */
 
 import type { SessionMeta, SessionPayload } from './codec.js';
-import { type DataObject, FORBIDDEN, getAt, getFrom } from './data.js';
+import { type DataObject, FORBIDDEN, getAt, getFrom, nullObject } from './data.js';
 
 /**
  * The value at `path` of `payload`'s data. A decoded payload whose data was not used whole yet
@@ -51,7 +51,7 @@ export class DecodedPayload implements SessionPayload {
   /** The top-level value under `key`, copied on first read; `undefined` when absent or dropped. */
   top(key: string): unknown {
     if (this.#all !== undefined) return Object.hasOwn(this.#all, key) ? this.#all[key] : undefined;
-    this.#read ??= Object.create(null) as DataObject;
+    this.#read ??= nullObject();
     const read = this.#read;
     if (key in read) return read[key];
     const raw = this.#raw;
@@ -62,7 +62,7 @@ export class DecodedPayload implements SessionPayload {
 
   #whole(): DataObject {
     if (this.#all === undefined) {
-      const all = Object.create(null) as DataObject;
+      const all = nullObject();
       for (const key in this.#raw) {
         const value = this.top(key);
         if (value !== undefined) all[key] = value;
@@ -82,7 +82,7 @@ export function sanitize(value: unknown): unknown {
     for (let i = 0; i < value.length; i++) value[i] = sanitize(value[i]);
     return Object.freeze(value);
   }
-  const out = Object.create(null) as DataObject;
+  const out = nullObject();
   for (const key in value) {
     if (!FORBIDDEN.has(key)) out[key] = sanitize((value as DataObject)[key]);
   }

@@ -19,6 +19,7 @@ import {
   type SessionPayload,
   toValueAt,
 } from './codec.js';
+import { nullObject } from './data.js';
 import { TooLargeError } from './errors.js';
 import type { SessionOp } from './ops.js';
 
@@ -172,7 +173,7 @@ export class Draft {
     }
     let wrapped = value;
     for (let i = path.length - 1; i > depth; i--) {
-      const object = Object.create(null) as DataObject;
+      const object = nullObject();
       object[path[i]!] = wrapped;
       this.#owned.set(object, 1);
       wrapped = object;
@@ -249,7 +250,7 @@ export class Draft {
   /** `node` itself when this draft owns it, else an owned copy (one level). */
   #writable(node: DataObject): DataObject {
     if (this.#owned.has(node)) return node;
-    const copy = Object.create(null) as DataObject;
+    const copy = nullObject();
     let count = 0;
     for (const key of Object.keys(node)) {
       copy[key] = node[key];

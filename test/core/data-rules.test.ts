@@ -7,8 +7,9 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { type DataObject, toSessionValue } from '../../src/core/codec.js';
-import { jsonEqual } from '../../src/core/data.js';
+import { type DataObject, decodePayload, readAt, toSessionValue } from '../../src/core/codec.js';
+import { jsonEqual, nullObject } from '../../src/core/data.js';
+import { Draft } from '../../src/core/draft.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { manager, request } from './helpers.js';
 
@@ -47,6 +48,46 @@ describe('session data kept as it is, or checked and copied', () => {
     const copied = toSessionValue(mutableItem, 8) as DataObject;
     expect(copied).not.toBe(mutableItem);
     expect(Object.getPrototypeOf((copied.list as unknown[])[0])).toBeNull();
+  });
+});
+
+describe('null-prototype containers', () => {
+  it('are made without a prototype before any key is added: an Object.prototype setter never runs', () => {
+    const calls: unknown[] = [];
+    Object.defineProperty(Object.prototype, 'hooked', {
+      configurable: true,
+      set(value: unknown) {
+        calls.push(value);
+      },
+    });
+    try {
+      const made = nullObject();
+      made.hooked = 1;
+      expect(Object.getPrototypeOf(made)).toBeNull();
+      expect(Object.getOwnPropertyDescriptor(made, 'hooked')?.value).toBe(1);
+      // Copied in (toSessionValue), decoded (the copy of each top-level value as read, and of
+      // the whole data), and written by a draft (a copied container, a new wrapping object).
+      const copied = toSessionValue({ hooked: 2, inner: { hooked: 3 } }, 8) as DataObject;
+      expect(JSON.stringify(copied)).toBe('{"hooked":2,"inner":{"hooked":3}}');
+      const text =
+        '{"v":1,"d":{"hooked":4,"inner":{"hooked":5}},"f":{},"m":{"createdAt":1,"lastSeenAt":1,"absoluteExpiresAt":2,"userId":null,"ip":null,"userAgent":null,"persistent":false}}';
+      const lazy = decodePayload(text, { maxBytes: 4096, maxDepth: 8 })!;
+      expect(readAt(lazy, ['inner', 'hooked'])).toBe(5);
+      const whole = decodePayload(text, { maxBytes: 4096, maxDepth: 8 })!;
+      expect(Object.getPrototypeOf(whole.data)).toBeNull();
+      expect(JSON.stringify(whole.data)).toBe('{"hooked":4,"inner":{"hooked":5}}');
+      const draft = new Draft(whole, 8, 4096);
+      draft.apply({ kind: 'set', path: ['hooked'], value: 6 });
+      draft.apply({ kind: 'set', path: ['added', 'hooked'], value: 7 });
+      const { data } = draft.result();
+      expect(Object.getPrototypeOf(data)).toBeNull();
+      expect(Object.getPrototypeOf(data.added)).toBeNull();
+      expect(Object.isFrozen(data) && Object.isFrozen(data.added)).toBe(true);
+      expect(JSON.stringify(data)).toBe('{"hooked":6,"inner":{"hooked":5},"added":{"hooked":7}}');
+      expect(calls).toEqual([]);
+    } finally {
+      delete (Object.prototype as { hooked?: unknown }).hooked;
+    }
   });
 });
 

@@ -56,11 +56,18 @@ export type FacadeRequest = IncomingMessage &
 /** Express's `next`. */
 export type Next = (error?: unknown) => void;
 
-/** Fill `req.sessionID` and `req.session` with a fresh session (express-session's `store.generate`). */
-export function generateInto(config: FacadeConfig, req: FacadeRequest): void {
+/**
+ * Fill `req.sessionID` and `req.session` with a fresh session (express-session's `store.generate`)
+ * whose methods go through `control` (the request's {@link Lifecycle}).
+ */
+export function generateInto(
+  config: FacadeConfig,
+  req: FacadeRequest,
+  control: SessionControl | undefined,
+): void {
   const options = typeof config.cookie === 'function' ? config.cookie(req) : config.cookie;
   req.sessionID = config.genid(req);
-  const session = new Session(req);
+  const session = new Session(req, undefined, control);
   session.cookie = freshCookie(config, req, options);
   req.session = session;
 }
@@ -126,7 +133,7 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
   }
 
   generate(): void {
-    generateInto(this.config, this.req);
+    generateInto(this.config, this.req, this);
     this.originalId = this.req.sessionID;
     this.originalHash = fingerprint(this.req.session as Session);
     this.version = undefined;
@@ -141,7 +148,7 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
     if (typeof data.cookie !== 'object' || data.cookie === null) {
       data.cookie = freshCookie(this.config, this.req, this.options).data;
     }
-    createSession(this.req, data);
+    createSession(this.req, data, this);
     this.originalId = this.req.sessionID;
     this.originalHash = fingerprint(data);
     // A session read from the store being migrated from is written to the new one regardless.
@@ -209,7 +216,7 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
     this.config.backend.load(s.id, this).then(
       (data) => {
         if (data === undefined) return callback(new Error('failed to load session'));
-        createSession(this.req, data);
+        createSession(this.req, data, this);
         callback();
       },
       (error: unknown) => callback(this.fail('reload', error)),

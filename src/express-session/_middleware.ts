@@ -16,7 +16,6 @@ import {
   type Next,
   unavailable,
 } from './_lifecycle.js';
-import { CONTROL } from './_session.js';
 
 export {
   type ExpressSessionEvent,
@@ -57,7 +56,6 @@ export function handle(
   const cookieId = getCookie(req, config.name, secrets);
   req.sessionID = cookieId;
   const lifecycle = new Lifecycle(config, req, next, options, secrets, cookieId);
-  req[CONTROL] = lifecycle;
   holdResponse(res, lifecycle);
   if (cookieId === undefined) {
     lifecycle.generate();

@@ -14,7 +14,6 @@ export interface RequestLike {
   sessionID?: string | undefined;
   session?: Session | undefined;
   sessionStore?: unknown;
-  [CONTROL]?: SessionControl | undefined;
 }
 
 /** The per-request lifecycle that performs a session's store operations (set by the middleware). */
@@ -25,7 +24,11 @@ export interface SessionControl {
   regenerate(session: Session, callback: (error?: unknown) => void): void;
 }
 
-/** Where the middleware keeps a request's {@link SessionControl}. */
+/**
+ * Where a session keeps the {@link SessionControl} of the request it was made for (a
+ * non-enumerable own property of the session, not of the request: behind Express every property
+ * added to a request costs a hidden class of its own, see docs/benchmarks.md).
+ */
 export const CONTROL: unique symbol = Symbol('sessionkit.expressSession.control');
 
 /** A callback, or a promise when there is none (the `this` of a callback form is the session). */
@@ -45,9 +48,14 @@ export class Session {
   declare regenerate: (callback?: Done) => unknown;
   [key: string]: unknown;
 
-  constructor(req: RequestLike, data?: object) {
+  /**
+   * `control`: the middleware's lifecycle of `req` (its store calls); without one, the methods act
+   * on `req.sessionStore` directly, as express-session's own Session does.
+   */
+  constructor(req: RequestLike, data?: object, control?: SessionControl) {
     Object.defineProperty(this, 'req', { value: req });
     Object.defineProperty(this, 'id', { value: req.sessionID });
+    Object.defineProperty(this, CONTROL, { value: control });
     if (typeof data === 'object' && data !== null) {
       for (const key of Object.keys(data)) {
         // Own data only: a stored "__proto__" or a method name never shadows the prototype.
@@ -55,6 +63,11 @@ export class Session {
       }
     }
   }
+}
+
+/** The {@link SessionControl} `session` was made with, if any. */
+export function controlOf(session: Session | undefined): SessionControl | undefined {
+  return (session as { [CONTROL]?: SessionControl } | undefined)?.[CONTROL];
 }
 
 type SessionMethods = 'touch' | 'resetMaxAge' | 'save' | 'reload' | 'destroy' | 'regenerate';
@@ -70,7 +83,7 @@ define('resetMaxAge', function resetMaxAge(this: Session) {
 
 for (const name of ['save', 'reload', 'destroy', 'regenerate'] as const) {
   define(name, function lifecycle(this: Session, callback?: Done) {
-    const control = this.req[CONTROL] ?? fallback;
+    const control = controlOf(this) ?? fallback;
     if (typeof callback === 'function') {
       control[name](this, callback);
       return this;

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectCallback, ConnectSessionObject } from '../stores/_connect.js';
 import { Cookie, type CookieData } from './_cookie.js';
-import { type RequestLike, Session } from './_session.js';
+import { controlOf, type RequestLike, Session, type SessionControl } from './_session.js';
 
 /**
  * Base class of express-session stores: an `EventEmitter` (`'connect'` / `'disconnect'` tell the
@@ -61,7 +61,8 @@ defineMethod('load', function load(this: Store, sid, callback) {
 });
 
 defineMethod('createSession', function createSessionMethod(this: Store, req, data) {
-  return createSession(req, data);
+  // A request the middleware serves keeps its lifecycle (the session being replaced holds it).
+  return createSession(req, data, controlOf(req.session));
 });
 
 function defineMethod<K extends 'regenerate' | 'load' | 'createSession'>(
@@ -80,7 +81,11 @@ function defineMethod<K extends 'regenerate' | 'load' | 'createSession'>(
  * Turn stored data (`{ cookie, ...data }`, as JSON gave it back) into `req.session`: the cookie
  * becomes a {@link Cookie} with `expires` as a Date and `originalMaxAge` as stored.
  */
-export function createSession(req: RequestLike, data: { cookie?: unknown }): Session {
+export function createSession(
+  req: RequestLike,
+  data: { cookie?: unknown },
+  control?: SessionControl,
+): Session {
   const stored = (
     typeof data.cookie === 'object' && data.cookie !== null ? data.cookie : {}
   ) as CookieData;
@@ -90,7 +95,7 @@ export function createSession(req: RequestLike, data: { cookie?: unknown }): Ses
   if (typeof expires === 'string') cookie.expires = new Date(expires);
   cookie.originalMaxAge = originalMaxAge;
   data.cookie = cookie;
-  const session = new Session(req, data);
+  const session = new Session(req, data, control);
   req.session = session;
   return session;
 }

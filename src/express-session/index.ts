@@ -32,7 +32,7 @@ import {
   type Next,
 } from './_middleware.js';
 import { migratingBackend } from './_migrate.js';
-import { Session } from './_session.js';
+import { controlOf, Session } from './_session.js';
 import { MemoryStore, Store } from './_store.js';
 
 export type { CookieData, CookieOptions, Secret } from './_cookie.js';
@@ -239,7 +239,9 @@ function createSession(options: SessionOptions = {}): SessionMiddleware {
   };
   if (!backend.native) {
     const connect = store as ConnectStoreLike & { generate?: (req: IncomingMessage) => void };
-    connect.generate = (req) => generateInto(config, req as FacadeRequest);
+    // A request the middleware serves keeps its lifecycle (the session being replaced holds it).
+    connect.generate = (req) =>
+      generateInto(config, req as FacadeRequest, controlOf((req as FacadeRequest).session));
     connect.on?.('disconnect', () => {
       ready = false;
     });

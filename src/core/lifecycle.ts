@@ -36,24 +36,28 @@ export type { SessionResponse } from './response.js';
  * with `StoreError` or `LockTimeoutError`, after which the session is unusable (`s.failed`).
  * @internal
  */
-export async function load(ctx: Context, s: SessionState): Promise<void> {
-  if (s.sealed !== undefined) {
-    if (!ctx.sealed!.hybrid) return loadSealed(ctx, s);
-    // Hybrid: a signed id names a server-side session; any other token is a stateless one.
-    const { signed, sealed } = splitTokens(s.cookieValues);
-    if (signed.length > 0) {
-      await loadStored(ctx, s, signed);
-      if (s.id !== null) {
-        s.sealed = undefined;
-        return;
-      }
-      // No live record: the request stays on the sealed side, which takes no lock.
-      await releaseLock(ctx, s);
-      s.loaded = false;
+export function load(ctx: Context, s: SessionState): Promise<void> {
+  // Not an async function: the promise of the load itself is returned, as resolving an async
+  // function's promise with another promise takes two more microtask turns.
+  if (s.sealed === undefined) return loadStored(ctx, s, s.cookieValues);
+  return ctx.sealed!.hybrid ? loadHybrid(ctx, s) : loadSealed(ctx, s);
+}
+
+/** {@link load} on a hybrid store. */
+async function loadHybrid(ctx: Context, s: SessionState): Promise<void> {
+  // A signed id names a server-side session; any other token is a stateless one.
+  const { signed, sealed } = splitTokens(s.cookieValues);
+  if (signed.length > 0) {
+    await loadStored(ctx, s, signed);
+    if (s.id !== null) {
+      s.sealed = undefined;
+      return;
     }
-    return loadSealed(ctx, s, sealed);
+    // No live record: the request stays on the sealed side, which takes no lock.
+    await releaseLock(ctx, s);
+    s.loaded = false;
   }
-  return loadStored(ctx, s, s.cookieValues);
+  await loadSealed(ctx, s, sealed);
 }
 
 /** {@link load} of a server-side session from the presented `values`. */
@@ -150,7 +154,14 @@ export async function commit(ctx: Context, s: SessionState): Promise<void> {
  * `Cache-Control` when the session was used. Rejects like {@link commit}; the lock is released
  * either way. @internal
  */
-export async function end(ctx: Context, s: SessionState): Promise<SessionResponse> {
+export function end(ctx: Context, s: SessionState): Promise<SessionResponse> {
+  // A sealed cookie's end returned as it is (see `load`); every other case through `endAny`.
+  if (!s.degraded && s.sealed !== undefined && !ctx.sealed!.hybrid) return endSealed(ctx, s);
+  return endAny(ctx, s);
+}
+
+/** {@link end}, once degraded, on a hybrid store, or of a server-side session. */
+async function endAny(ctx: Context, s: SessionState): Promise<SessionResponse> {
   if (s.degraded) {
     // The handler answers without its session: no write, and the client keeps the cookie (and
     // the site data) it has, whatever the request got to before failing. The page still

@@ -6,169 +6,30 @@
  * a cookie instead of a store write, so there is nothing to compare-and-set: parallel responses
  * each carry a cookie and the browser keeps the last one (docs/stateless.md, "Concurrency").
  *
+ * The request's sealed state and the load are `sealed-load.ts`.
+ *
  * Costs: an untouched request parses the `Cookie` header and nothing more; the first read opens
  * the token (one AES-GCM); a read-only request re-seals only once `touchInterval` has passed since
  * the token was sealed (which also moves a token sealed under an older key to the primary).
  */
 
 import { expiredCookieLines, sealedCookieLines } from './chunks.js';
-import { fingerprintMatches } from './client.js';
 import type { SessionMeta, SessionPayload } from './codec.js';
-import { type Context, emit, emitGuess, short } from './context.js';
+import { type Context, emit, short } from './context.js';
 import { type KeySize, TooLargeError } from './errors.js';
 import { applyOps, type SessionOp } from './ops.js';
 import type { SessionEvent } from './options.js';
-import { freshPayload, keyFor, keyOf } from './records.js';
+import { keyFor, keyOf } from './records.js';
 import { respond, type SessionResponse } from './response.js';
-import {
-  checkRevoked,
-  isDenied,
-  type NewUserSession,
-  noteSeen,
-  registerSession,
-  retire,
-  type UserState,
-} from './revocation.js';
+import { type NewUserSession, noteSeen, registerSession, retire } from './revocation.js';
+import { loadSealed } from './sealed-load.js';
 import type { SealedClaims } from './sealed-text.js';
 import type { SessionState } from './state.js';
 import { MAX_TOKEN_LENGTH, type TokenHeader } from './transport.js';
 import { viewOf } from './view.js';
 
-/** What one request of a sealed-cookie session keeps beside the shared state. @internal */
-export interface SealedState {
-  /** Cookie names the request presented (see `chunks.ts`): those not rewritten are expired. */
-  readonly presented: number;
-  /** `iat` of the token the session was opened from (`0`: none). */
-  iat: number;
-  /** The signed-in user of the session as opened or last sealed (`null`: anonymous). */
-  userId: string | null;
-  /** Its absolute deadline (a denylist entry lives until then). */
-  exp: number;
-  /** The user's revocation generation to seal with. */
-  gen: number;
-  /** The user record read at load (signed-in, with a revocation store). */
-  user: UserState | undefined;
-  /** The fingerprint policy `destroy` refused the opened session: denylist it at commit. */
-  refused: boolean;
-  /** The payload changed outside the op log (a flash consumed, a CSRF secret created). */
-  dirty: boolean;
-  /** Hybrid store: the app asked to keep the session server-side (`moveServerSide()`). */
-  move: boolean;
-  /**
-   * What the last commit produced, not yet on a response: the cookie lines, or with a header
-   * transport the token alone (one element).
-   */
-  lines: string[] | undefined;
-}
-
-/** The per-request state of a sealed session whose request presented `presented`. @internal */
-export function createSealedState(presented: number): SealedState {
-  return {
-    presented,
-    iat: 0,
-    userId: null,
-    exp: 0,
-    gen: 0,
-    user: undefined,
-    refused: false,
-    dirty: false,
-    move: false,
-    lines: undefined,
-  };
-}
-
-/**
- * Open the first of `tokens` (by default the presented ones) that authenticates and whose claims
- * hold, with `leeway`: issued no later than now, before its idle deadline and `exp` — and, for a
- * signed-in session with a revocation store, neither denylisted nor older than its user's
- * generation; on a hybrid store's stateless side, anonymous and not moved server-side. Every
- * other one is reported (`invalid-cookie`, `expire`) and skipped; with none the session starts
- * fresh. Rejects only with the store's `StoreError`, after which the session is unusable.
- * @internal
- */
-export async function loadSealed(
-  ctx: Context,
-  s: SessionState,
-  tokens: readonly string[] = s.cookieValues,
-): Promise<void> {
-  try {
-    for (const token of tokens) {
-      if (await open(ctx, s, token)) break;
-    }
-    if (s.id === null && s.rotation !== 'invalidate') s.base = freshPayload(ctx, s.client);
-    s.loaded = true;
-  } catch (error) {
-    s.failed = error;
-    throw error;
-  }
-}
-
-/** Try one presented token; `true` when the search is over (opened, or refused by fingerprint). */
-async function open(ctx: Context, s: SessionState, token: string): Promise<boolean> {
-  const sealed = ctx.sealed!;
-  const st = s.sealed!;
-  const t = ctx.now();
-  const result = sealed.codec.open(token, ctx.limits, t);
-  // The AES-GCM codec opens synchronously: no await (a microtask) unless the codec is async.
-  const opened = result instanceof Promise ? await result : result;
-  if (typeof opened === 'string') {
-    const event = { type: 'invalid-cookie', reason: opened, ip: s.client.ip } as const;
-    // A forged or foreign token is a failed guess, counted per client address.
-    if (opened === 'signature') emitGuess(ctx, event);
-    else emit(ctx, event);
-    return false;
-  }
-  const { claims, payload } = opened;
-  if (claims.iat > t + sealed.leeway) {
-    emit(ctx, { type: 'invalid-cookie', reason: 'claims', ip: s.client.ip });
-    return false;
-  }
-  if (claims.exp + sealed.leeway <= t || claims.idle + sealed.leeway <= t) {
-    const reason = claims.exp + sealed.leeway <= t ? 'absolute' : 'idle';
-    emit(ctx, { type: 'expire', handle: short(keyFor(s, claims.sid)), reason });
-    return false;
-  }
-  const { userId } = payload.meta;
-  if (sealed.hybrid) {
-    // A hybrid's stateless side is anonymous only (signing in moves a session server-side), and
-    // the stateless token of a session that moved is denylisted (`hybrid.ts`): one small read.
-    if (userId !== null) {
-      emit(ctx, { type: 'invalid-cookie', reason: 'claims', ip: s.client.ip });
-      return false;
-    }
-    if (await isDenied(ctx, keyFor(s, claims.sid))) {
-      emit(ctx, { type: 'invalid-cookie', reason: 'revoked', ip: s.client.ip });
-      return false;
-    }
-  } else if (userId !== null && sealed.revocation) {
-    const check = await checkRevoked(ctx, keyFor(s, claims.sid), userId, claims.gen);
-    if (check.revoked) {
-      emit(ctx, { type: 'invalid-cookie', reason: 'revoked', ip: s.client.ip });
-      return false;
-    }
-    st.user = check.user;
-    st.gen = check.user.record.g;
-  }
-  s.clientId = claims.sid;
-  st.userId = userId;
-  st.exp = claims.exp;
-  if (!fingerprintMatches(ctx, payload.meta, s.client)) {
-    const policy = ctx.fingerprint!.policy;
-    const handle = short(keyFor(s, claims.sid));
-    emit(ctx, { type: 'fingerprint-mismatch', handle, policy });
-    if (policy === 'destroy') {
-      emit(ctx, { type: 'destroy', handle });
-      st.refused = true; // anonymous; denylisted and the cookie expired at commit
-      return true;
-    }
-    s.flagged = true;
-  }
-  s.id = claims.sid;
-  s.expiresAt = claims.idle;
-  st.iat = claims.iat;
-  if (s.rotation !== 'invalidate') s.base = payload;
-  return true;
-}
+// The request's sealed state and the load live in their own part; importers find them here.
+export { createSealedState, loadSealed, type SealedState } from './sealed-load.js';
 
 /**
  * Apply what the request did to the sealed session and seal the result: nothing when untouched

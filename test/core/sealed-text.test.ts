@@ -10,7 +10,7 @@ import type { SessionPayload } from '../../src/core/codec.js';
 import { compactText, readCompact, type SealedClaims } from '../../src/core/sealed-text.js';
 
 const LIMITS = { maxBytes: 128 * 1024, maxDepth: 32 };
-const SID = 'A'.repeat(42) + 'Q';
+const SID = `${'A'.repeat(42)}Q`;
 const IAT = 1_800_000_000_000;
 
 function frozen<T extends object>(value: T): T {

@@ -3,10 +3,12 @@
  * a record sealed by this release (a fixed vector) must open after any change to the code — the
  * key derivation, the AAD's exact bytes, the envelope — or every stored session would be lost; and
  * the AAD binds the store key and the key id, so the same ciphertext under another store key,
- * relabelled with another key id of the ring, or under another envelope version, does not open.
+ * relabelled with another key id of the ring, or under another envelope version, does not open;
+ * and an IV of another length than the 12 bytes it writes is refused even when it authenticates.
  * Neighbour: codec.test.ts (the format).
  */
 
+import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sealPayload, unsealPayload } from '../../src/core/codec.js';
 import { createKeyRing } from '../../src/core/keys.js';
@@ -45,5 +47,31 @@ describe('a record sealed by this release', () => {
     expect(fresh).not.toBe(VECTOR);
     expect(fresh.length).toBe(VECTOR.length);
     expect(unsealPayload(fresh, ring, STORE_KEY)).toEqual({ text: TEXT, keyId: '0' });
+  });
+});
+
+/**
+ * `text` sealed as `sealPayload` seals it (same key, AAD and layout) but with an IV of
+ * `ivBytes` bytes: what only a holder of the key could make.
+ */
+function sealWithIv(text: string, ivBytes: number): string {
+  const ring = createKeyRing(SECRET);
+  const iv = Buffer.alloc(ivBytes, 7);
+  const cipher = createCipheriv('aes-256-gcm', ring.primary('payload-encrypt'), iv);
+  cipher.setAAD(Buffer.from(`sessionkit/sk1\0payload-encrypt\0${ring.ids[0]}\0${STORE_KEY}`));
+  const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return `sk1.0.${iv.toString('base64url')}.${body.toString('base64url')}`;
+}
+
+describe('the IV length rule', () => {
+  it('opens the 12-byte IV it writes, and refuses a 16- or 8-byte IV that authenticates', () => {
+    const ring = createKeyRing(SECRET);
+    expect(unsealPayload(sealWithIv(TEXT, 12), ring, STORE_KEY)).toEqual({
+      text: TEXT,
+      keyId: '0',
+    });
+    // AES-GCM itself accepts any IV length: only the rule refuses these.
+    expect(unsealPayload(sealWithIv(TEXT, 16), ring, STORE_KEY)).toBeUndefined();
+    expect(unsealPayload(sealWithIv(TEXT, 8), ring, STORE_KEY)).toBeUndefined();
   });
 });

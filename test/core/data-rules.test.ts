@@ -1,7 +1,7 @@
 /**
  * The JSON data rules of `src/core/data.ts` that codec.test.ts leaves at their edges: when data
  * already frozen and null-prototype is kept as it is and when it is checked and copied (a
- * non-finite number, a mutable or plain-prototype child, an unfrozen array inside), and
+ * non-finite number, a mutable or plain-prototype child, an unfrozen array inside, array levels past `maxDepth`), and
  * `jsonEqual`, the equality a commit's read-write check uses (a reloaded equal value is no
  * conflict): arrays by length and order, objects by keys in any order, never across kinds.
  */
@@ -48,6 +48,13 @@ describe('session data kept as it is, or checked and copied', () => {
     const copied = toSessionValue(mutableItem, 8) as DataObject;
     expect(copied).not.toBe(mutableItem);
     expect(Object.getPrototypeOf((copied.list as unknown[])[0])).toBeNull();
+  });
+
+  it('counts every array level of frozen data against maxDepth: one past it is refused', () => {
+    const fits = frozen({ list: Object.freeze([Object.freeze([1])]) });
+    expect(toSessionValue(fits, 3)).toBe(fits);
+    const deep = frozen({ list: Object.freeze([Object.freeze([Object.freeze([1])])]) });
+    expect(() => toSessionValue(deep, 3)).toThrow('Session data is nested deeper than 3.');
   });
 });
 

@@ -5,17 +5,13 @@
  * on the real services: SQLite in-process (the synchronous binding) and PostgreSQL (the
  * asynchronous one; MySQL goes through the same code) and Redis. The over-HTTP attack suites
  * (test/security) and the adapter suites stay in the full run (`vitest.config.ts`); a mutant only
- * they would kill is not counted as killed here. Stryker sets the pool itself.
+ * they would kill is not counted as killed here. The unit projects are vitest.mutation.unit.config.ts's.
+ * Stryker sets the pool itself.
  */
 
 import { defineConfig } from 'vitest/config';
+import { MUTATION_TIMEOUTS, UNIT_PROJECTS } from './vitest.mutation.unit.config.js';
 
-const UNIT = ['test/core/**/*.test.ts', 'test/csrf/**/*.test.ts'];
-// Replaces node:crypto with vi.mock: needs a module registry of its own.
-const MOCKING = ['test/core/store-key.test.ts'];
-// Separate Node processes hammering one store: a concurrency test, not a unit test, and the
-// child processes would not see the active mutant.
-const EXCLUDED = ['test/core/cross-process.test.ts'];
 // Real PostgreSQL and Redis on 127.0.0.1 (test/support/backends.ts); each file its own registry.
 const STORES = [
   'test/stores/sqlite.test.ts',
@@ -30,18 +26,7 @@ const STORES = [
 
 export default defineConfig({
   test: {
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    projects: [
-      {
-        extends: true,
-        // One module registry for all files: Stryker runs the suite once per mutant, and
-        // re-importing the core for every file would triple the run (tests restore what they
-        // change: env stubs, listeners).
-        test: { name: 'unit', include: UNIT, exclude: [...MOCKING, ...EXCLUDED], isolate: false },
-      },
-      { extends: true, test: { name: 'mocking', include: MOCKING } },
-      { extends: true, test: { name: 'stores', include: STORES } },
-    ],
+    ...MUTATION_TIMEOUTS,
+    projects: [...UNIT_PROJECTS, { extends: true, test: { name: 'stores', include: STORES } }],
   },
 });

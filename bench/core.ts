@@ -15,11 +15,10 @@
  * from `BENCH_SESSIONKIT_DIR` (the `tsc` build) like the contenders do, else from `src/`.
  */
 
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import type { SessionManager } from '../src/index.js';
 import { sessionkit } from './contenders/_build.js';
 import type { BenchData } from './contenders/_env.js';
+import { startHeapSample } from './harness/heap-sample.js';
 
 const { createSessionManager } = await sessionkit<typeof import('../src/index.js')>('index.js');
 const { memoryStore } =
@@ -62,35 +61,14 @@ for (let i = 0; i < warmup; i++) {
   await write(cookie);
 }
 
-// BENCH_HEAP_SAMPLE=<file>: also write a sampling heap profile of the measured requests that keeps
-// collected objects (what was allocated, not what survived), for Chrome DevTools or a script.
-const sampling = process.env.BENCH_HEAP_SAMPLE;
-const inspector = sampling === undefined ? undefined : new Session();
-if (inspector !== undefined) {
-  inspector.connect();
-  await post(inspector, 'HeapProfiler.startSampling', {
-    samplingInterval: 128,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-}
+const stopHeapSample = await startHeapSample();
 const started = process.cpuUsage();
 for (let i = 0; i < reads; i++) await read(cookie);
 for (let i = 0; i < writes; i++) await write(cookie);
 const cpu = process.cpuUsage(started);
-if (inspector !== undefined) {
-  const { profile } = (await post(inspector, 'HeapProfiler.stopSampling')) as { profile: unknown };
-  writeFileSync(sampling!, JSON.stringify(profile));
-  inspector.disconnect();
-}
+await stopHeapSample();
 
 const check = manager.begin({ ...request, cookie });
 const counter = await check.session.get('counter');
 if (counter !== warmup + writes) throw new Error(`lost updates: ${counter}`);
 process.stdout.write(`${JSON.stringify({ reads, writes, cpu: cpu.user + cpu.system })}\n`);
-
-function post(session: Session, method: string, params?: object): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    session.post(method, params, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}

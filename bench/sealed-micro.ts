@@ -23,10 +23,9 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import { pathToFileURL } from 'node:url';
 import type { SessionManager } from '../src/index.js';
+import { startHeapSample } from './harness/heap-sample.js';
 
 const BASE =
   process.env.BENCH_SESSIONKIT_DIR ??
@@ -87,29 +86,10 @@ async function once(): Promise<void> {
 for (let i = 0; i < WARMUP; i++) await once();
 const callgrind = process.env.CALLGRIND === '1';
 if (callgrind) execFileSync('callgrind_control', ['-i', 'on', String(process.pid)]);
-const sampling = process.env.BENCH_HEAP_SAMPLE;
-const inspector = sampling === undefined ? undefined : new Session();
-if (inspector !== undefined) {
-  inspector.connect();
-  await post(inspector, 'HeapProfiler.startSampling', {
-    samplingInterval: 128,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-}
+const stopHeapSample = await startHeapSample();
 const started = process.hrtime.bigint();
 for (let i = 0; i < iterations; i++) await once();
 const ns = Number(process.hrtime.bigint() - started) / iterations;
 if (callgrind) execFileSync('callgrind_control', ['-i', 'off', String(process.pid)]);
-if (inspector !== undefined) {
-  const { profile } = (await post(inspector, 'HeapProfiler.stopSampling')) as { profile: unknown };
-  writeFileSync(sampling!, JSON.stringify(profile));
-  inspector.disconnect();
-}
+await stopHeapSample();
 process.stdout.write(`${mode}: ${ns.toFixed(0)} ns/request over ${iterations} (${sink})\n`);
-
-function post(session: Session, method: string, params?: object): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    session.post(method, params, (error, result) => (error ? reject(error) : resolve(result)));
-  });
-}

@@ -15,19 +15,12 @@ import {
   claimsFromJson,
   compactText,
   readCompact,
-  type SealedClaims,
   sealedText,
 } from '../../src/core/sealed-text.js';
+import { sealedSession } from '../support/sealed-session.js';
 
 const LIMITS = { maxBytes: 1 << 16, maxDepth: 3 };
-const IAT = 1_800_000_000_000;
-const CLAIMS: SealedClaims = {
-  sid: `${'A'.repeat(42)}Q`,
-  iat: IAT,
-  idle: IAT + 1_800_000,
-  exp: IAT + 43_200_000,
-  gen: 0,
-};
+const { claims: CLAIMS } = sealedSession({}, {});
 
 /** `levels` objects nested under key `a`, the innermost holding `1`: `{"a":{"a":1}}` for 2. */
 function nest(levels: number): Record<string, unknown> {
@@ -38,22 +31,7 @@ function nest(levels: number): Record<string, unknown> {
 
 /** A session with `data` and no flash, its absolute deadline the claims' `exp`. */
 function payload(data: unknown): SessionPayload {
-  return {
-    data: data as SessionPayload['data'],
-    flash: {} as SessionPayload['flash'],
-    meta: {
-      createdAt: IAT - 5_000,
-      lastSeenAt: IAT,
-      absoluteExpiresAt: CLAIMS.exp,
-      userId: null,
-      ip: '127.0.0.1',
-      userAgent: null,
-      persistent: false,
-      csrf: null,
-      fingerprint: null,
-      generation: 0,
-    },
-  };
+  return sealedSession({}, data as object).payload;
 }
 
 /** The JWT's `sk` claim for a session with `data`, as `jwtVerify` hands it over (parsed). */

@@ -8,10 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionPayload } from '../../src/core/codec.js';
 import { compactText, readCompact, type SealedClaims } from '../../src/core/sealed-text.js';
+import { sealedSession } from '../support/sealed-session.js';
 
 const LIMITS = { maxBytes: 128 * 1024, maxDepth: 32 };
-const SID = `${'A'.repeat(42)}Q`;
-const IAT = 1_800_000_000_000;
 
 function frozen<T extends object>(value: T): T {
   return Object.freeze(Object.assign(Object.create(null) as T, value));
@@ -39,32 +38,9 @@ function reference(claims: SealedClaims, payload: SessionPayload): string {
   ]);
 }
 
+/** A fixture session whose data and flash are frozen null-prototype copies, as a session keeps them. */
 function session(overrides: Partial<SessionPayload['meta']>, data: object, flash: object) {
-  const claims: SealedClaims = {
-    sid: SID,
-    iat: IAT,
-    idle: IAT + 1_800_000,
-    exp: IAT + 43_200_000,
-    gen: 'userId' in overrides && overrides.userId !== null ? 7 : 0,
-  };
-  const payload: SessionPayload = {
-    data: frozen(data) as SessionPayload['data'],
-    flash: frozen(flash) as SessionPayload['flash'],
-    meta: {
-      createdAt: IAT - 5_000,
-      lastSeenAt: IAT,
-      absoluteExpiresAt: claims.exp,
-      userId: null,
-      ip: '127.0.0.1',
-      userAgent: null,
-      persistent: false,
-      csrf: null,
-      fingerprint: null,
-      generation: 0,
-      ...overrides,
-    },
-  };
-  return { claims, payload };
+  return sealedSession(overrides, frozen(data), frozen(flash));
 }
 
 const CASES = {

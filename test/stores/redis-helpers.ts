@@ -1,11 +1,14 @@
 /**
  * Shared by the Redis store's tests (`redis.test.ts`, `redis-specifics.ts`, `redis-legacy.ts`):
  * the client flavour shape, Cluster slots as Redis computes them, a `MONITOR` capture of the
- * commands a store sends, and records written in the previous (hash) layout with raw commands.
+ * commands a store sends, records written in the previous (hash) layout with raw commands, and
+ * {@link sharedRedis}: one file's ioredis client on the shared server and its prefixes' cleanup.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as connectTcp } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import type { StoreRecord } from '../../src/core/store.js';
 import { decodeRecord } from '../../src/stores/_redis-record.js';
 import type { RedisClientLike } from '../../src/stores/redis.js';
@@ -193,4 +196,51 @@ export function configError(fn: () => unknown): unknown {
     return error;
   }
   return undefined;
+}
+
+/** One test file's connection to the shared Redis: see {@link sharedRedis}. */
+export interface SharedRedis {
+  /** The file's ioredis client (connected from `beforeAll` on). */
+  readonly client: Redis;
+  /** A raw command on that client. */
+  readonly raw: Raw;
+  /** A fresh `sktest:<random>:` prefix, its keys deleted after the file's tests. */
+  prefix(): string;
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks that connect one ioredis client to the shared Redis at
+ * `REDIS_URL` (one retry per command, errors left to the commands), run `ready` on it, and at the
+ * end delete every key under the prefixes handed out by {@link SharedRedis.prefix} and quit.
+ */
+export function sharedRedis(ready?: (raw: Raw) => Promise<unknown>): SharedRedis {
+  let client: Redis | undefined;
+  const prefixes: string[] = [];
+  const shared: SharedRedis = {
+    get client() {
+      if (client === undefined) throw new Error('sharedRedis: used before beforeAll connected it');
+      return client;
+    },
+    raw: (cmd, ...args) => shared.client.call(String(cmd), ...args),
+    prefix() {
+      const prefix = `sktest:${randomBytes(6).toString('hex')}:`;
+      prefixes.push(prefix);
+      return prefix;
+    },
+  };
+  beforeAll(async () => {
+    client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    await client.connect();
+    await ready?.(shared.raw);
+  });
+  afterAll(async () => {
+    for (const prefix of prefixes) {
+      const names = await scanAll(shared.raw, `${prefix}*`);
+      for (let i = 0; i < names.length; i += 500)
+        await shared.raw('DEL', ...names.slice(i, i + 500));
+    }
+    await client?.quit();
+  });
+  return shared;
 }

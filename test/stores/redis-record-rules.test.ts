@@ -6,39 +6,21 @@
  * What the store writes and how it answers server errors: `redis-rules.test.ts`.
  */
 
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StoreRecord } from '../../src/core/store.js';
 import { decodeRecord } from '../../src/stores/_redis-record.js';
 import { redisStore } from '../../src/stores/redis.js';
-import { REDIS_URL } from '../support/backends.js';
 import { HOUR, storeKey } from './conformance.js';
-import { type Raw, scanAll } from './redis-helpers.js';
+import { sharedRedis } from './redis-helpers.js';
 
-let redis: Redis;
-const raw: Raw = (cmd, ...args) => redis.call(String(cmd), ...args);
-const prefixes: string[] = [];
-
-beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  await redis.connect();
-});
-afterAll(async () => {
-  for (const prefix of prefixes) {
-    const names = await scanAll(raw, `${prefix}*`);
-    if (names.length > 0) await raw('DEL', ...names);
-  }
-  await redis.quit();
-});
+const shared = sharedRedis();
+const raw = shared.raw;
 
 /** A store on a fresh prefix, and the name of a key's record. */
 function setup() {
-  const prefix = `sktest:${randomBytes(6).toString('hex')}:`;
-  prefixes.push(prefix);
+  const prefix = shared.prefix();
   return {
-    store: redisStore({ client: redis, prefix }),
+    store: redisStore({ client: shared.client, prefix }),
     rk: (key: string) => `${prefix}s:{${key}}`,
   };
 }

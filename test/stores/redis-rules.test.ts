@@ -8,38 +8,21 @@
  * commands a call costs when nothing is due.
  */
 
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { type IoredisClientLike, REDIS_SCRIPTS, redisStore } from '../../src/stores/redis.js';
-import { REDIS_URL } from '../support/backends.js';
 import { collect, HOUR, record, storeKey } from './conformance.js';
-import { monitored, type Raw, scanAll, tagOf } from './redis-helpers.js';
+import { monitored, sharedRedis, tagOf } from './redis-helpers.js';
 
-let redis: Redis;
-const raw: Raw = (cmd, ...args) => redis.call(String(cmd), ...args);
-const prefixes: string[] = [];
-
-beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  await redis.connect();
-  // Cached, so the tests that count commands see EVALSHA alone, never a NOSCRIPT retry.
+// Scripts cached first, so the tests that count commands see EVALSHA alone, never a NOSCRIPT retry.
+const shared = sharedRedis(async (raw) => {
   for (const { source } of Object.values(REDIS_SCRIPTS)) await raw('SCRIPT', 'LOAD', source);
 });
-afterAll(async () => {
-  for (const prefix of prefixes) {
-    const names = await scanAll(raw, `${prefix}*`);
-    for (let i = 0; i < names.length; i += 500) await raw('DEL', ...names.slice(i, i + 500));
-  }
-  await redis.quit();
-});
+const raw = shared.raw;
 
 /** A fresh prefix, its key names, and a store on the shared client (or on `client`). */
-function setup(client: IoredisClientLike = redis) {
-  const prefix = `sktest:${randomBytes(6).toString('hex')}:`;
-  prefixes.push(prefix);
+function setup(client: IoredisClientLike = shared.client) {
+  const prefix = shared.prefix();
   const store = redisStore({ client, prefix });
   const rk = (key: string) => `${prefix}s:{${key}}`;
   const uk = (user: string) => `${prefix}u:{${tagOf(user)}}`;
@@ -69,7 +52,7 @@ function faulty(fault: (command: string, args: (string | number)[]) => Error | u
     call: (command, ...args) => {
       sent.push(command);
       const error = fault(command, args);
-      return error === undefined ? redis.call(command, ...args) : Promise.reject(error);
+      return error === undefined ? shared.client.call(command, ...args) : Promise.reject(error);
     },
   };
   return { client, sent };
@@ -177,8 +160,10 @@ describe('redis behind a proxy that refuses two slots in one command (CROSSSLOT)
 
 describe('redis on a Cluster client: the index goes first, by its own command', () => {
   /** The shared client as a Cluster client offers itself: `nodes()` makes the store keep record and index apart. */
-  const clusterLike = (nodes: () => IoredisClientLike[] = () => [redis]): IoredisClientLike => ({
-    call: (command, ...args) => redis.call(command, ...args),
+  const clusterLike = (
+    nodes: () => IoredisClientLike[] = () => [shared.client],
+  ): IoredisClientLike => ({
+    call: (command, ...args) => shared.client.call(command, ...args),
     nodes,
   });
 
@@ -240,7 +225,7 @@ describe('redis SCAN: every page, every key once', () => {
     const scans: number[] = [];
     const client: IoredisClientLike = {
       call: async (command, ...args) => {
-        const reply = await redis.call(command, ...args);
+        const reply = await shared.client.call(command, ...args);
         if (command !== 'SCAN') return reply;
         const [cursor, names] = reply as [string, string[]];
         scans.push(names.length);

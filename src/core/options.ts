@@ -228,7 +228,9 @@ export interface SessionManagerOptions {
    */
   now?: () => number;
   /**
-   * Session id generator (inject for tests); must return 43 base64url characters.
+   * Session id generator (inject for tests); must return 43 base64url characters (32 bytes from
+   * a CSPRNG). An id of any other shape fails the commit that made it with `ConfigError`
+   * (nothing is stored, no cookie is set) instead of being issued and refused later.
    * @default generateSessionId
    */
   generateId?: () => string;

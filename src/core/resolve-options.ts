@@ -9,7 +9,7 @@ import type { ResolvedFingerprint } from './client.js';
 import { resolveCookieOptions } from './cookie.js';
 import { ConfigError } from './errors.js';
 import type { BruteForceOptions } from './guesses.js';
-import { createKeyRing, generateSessionId } from './keys.js';
+import { createKeyRing, generateSessionId, isSessionId } from './keys.js';
 import type {
   ConcurrencyMode,
   FingerprintOptions,
@@ -124,8 +124,8 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
       options.cacheControl === false ? undefined : (options.cacheControl ?? 'private, no-store'),
     clearSiteData: resolveClearSiteData(options.clearSiteData),
     onEvent: options.onEvent,
-    now: options.now ?? Date.now,
-    generateId: options.generateId ?? generateSessionId,
+    now: fn(options.now, 'now') ?? Date.now,
+    generateId: checkedGenerator(fn(options.generateId, 'generateId')),
     sealed: resolveSealed(store, keys, cookie),
   };
 }
@@ -193,6 +193,33 @@ function resolveIpBinding(ip: boolean | IpPrefixOptions): ResolvedFingerprint['i
   return {
     v4: integer(ip.ipv4Prefix, 24, 'fingerprint.ip.ipv4Prefix', 1, 32),
     v6: integer(ip.ipv6Prefix, 64, 'fingerprint.ip.ipv6Prefix', 1, 128),
+  };
+}
+
+/** `value` when it is a function or absent; a `ConfigError` naming option `name` otherwise. */
+function fn<F extends (...args: never[]) => unknown>(value: F | undefined, name: string) {
+  if (value === undefined || typeof value === 'function') return value;
+  throw new ConfigError(`Option \`${name}\` must be a function.`);
+}
+
+/**
+ * The session id generator: the built-in one, or the app's wrapped so that an id of the wrong
+ * shape fails where it is made — a `ConfigError` naming the option — instead of being issued in a
+ * cookie that every later request would refuse as malformed (a silent logout).
+ */
+function checkedGenerator(generate: (() => string) | undefined): () => string {
+  if (generate === undefined) return generateSessionId;
+  return () => {
+    const id: unknown = generate();
+    if (isSessionId(id)) return id;
+    const got =
+      typeof id === 'string'
+        ? `a string of ${id.length} characters that is not one`
+        : `${id === null ? 'null' : typeof id}`;
+    throw new ConfigError(
+      `Option \`generateId\` returned ${got}: a session id is 43 base64url characters ` +
+        '(32 bytes from a CSPRNG, as `generateSessionId` makes them).',
+    );
   };
 }
 

@@ -402,6 +402,8 @@ describe('configuration', () => {
     ['bad concurrency', { concurrency: 'optimistic' }],
     ['unknown clearSiteData directive', { clearSiteData: ['cookies', 'everything'] }],
     ['empty clearSiteData', { clearSiteData: [] }],
+    ['generateId not a function', { generateId: 'abc' }],
+    ['now not a function', { now: 1_800_000_000_000 }],
   ])('refuses %s at construction', (_label, patch) => {
     const create = () => createSessionManager({ store, secrets: [SECRET], ...(patch as object) });
     expect(create).toThrow(expect.objectContaining({ code: 'ERR_SESSION_CONFIG' }));

@@ -11,10 +11,12 @@
  *
  * The plugin is registered the way `fastify-plugin` does it (without depending on it): it skips
  * encapsulation, so `request.session` and the hooks reach every route of the instance it is
- * registered on, including routes of sibling and child plugins. The session is started in
- * `onRequest` (no I/O: it is loaded on first use) and committed in `onSend`, before Fastify writes
- * the first header byte. Replies that bypass `onSend` (`reply.hijack()`, writes to `reply.raw`)
- * are not committed; their scope is released in `onResponse`.
+ * registered on, including routes of sibling and child plugins. The session is started on first
+ * use (`request.session` or {@link getSession}; no I/O until it is read) and committed in
+ * `onSend`, before Fastify writes the first header byte; a request that never uses it costs one
+ * small object in `onRequest` and one check in `onSend`. Replies that bypass `onSend`
+ * (`reply.hijack()`, writes to `reply.raw`) are not committed; a used session's scope is released
+ * when the response closes (finished, hijacked or aborted), so lock mode never leaks a lock.
  *
  * Errors: a failing commit is thrown into Fastify's error flow, so the app's error handler runs;
  * the error carries `statusCode` (409/503/500) and `expose: false`. A request whose handler threw
@@ -56,7 +58,10 @@ export type FastifySessionPlugin = FastifyPluginCallback<FastifySessionOptions<a
   readonly [key: symbol]: unknown;
 };
 
-/** One request's session state: a class, so every request's state shares one hidden class. */
+/**
+ * One request's session state: a class, so every request's state shares one hidden class. Made in
+ * `onRequest` with nothing but the request and reply; the scope is begun on first use.
+ */
 class RequestState {
   /** `open` until the commit was started or the scope released. */
   phase: 'open' | 'done' = 'open';
@@ -64,11 +69,43 @@ class RequestState {
   errored = false;
   /** The session error that ends this request, if any. */
   failure: unknown = undefined;
+  /** The session's scope, once the session was used. */
+  scope: SessionScope<object, object> | null = null;
 
   constructor(
-    readonly scope: SessionScope<object, object>,
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
     readonly manager: SessionManager<object, object>,
+    readonly concurrency: ConcurrencyMode | undefined,
   ) {}
+
+  /**
+   * The request's session: begins the scope on first use (parsing only, no I/O). A session first
+   * used after the reply was sent (an app's `onResponse` hook reading it) still reads; nothing it
+   * writes is committed.
+   */
+  session(): Session<object, object> {
+    if (this.scope !== null) return this.scope.session;
+    const { request } = this;
+    this.scope = this.manager.begin({
+      cookie: request.headers.cookie,
+      header: (name) => request.raw.headersDistinct[name],
+      ip: () => request.ip,
+      userAgent: request.headers['user-agent'],
+      concurrency: this.concurrency,
+    });
+    // A reply that bypasses onSend (hijacked, raw writes) or a client that went away: release
+    // the scope without committing when the response closes, so lock mode never leaks a lock.
+    this.reply.raw.once('close', () => this.release());
+    return this.scope.session;
+  }
+
+  /** Abort the scope unless its commit started (or it was released) already. */
+  release(): void {
+    if (this.phase !== 'open') return;
+    this.phase = 'done';
+    void this.scope?.abort().catch(() => undefined);
+  }
 }
 
 export type { CsrfOptions } from '../csrf/index.js';
@@ -104,31 +141,27 @@ function sessionkitPlugin(
   }
   const concurrency = options.concurrency;
 
-  // A stable shape: every request object gets the property up front (Fastify decorators). The
-  // name is typed `string` so an app's own `declare module 'fastify'` typing does not reject null.
+  // A stable shape: every request object gets the state slot up front (Fastify decorators);
+  // `request.session` is a getter on the request prototype that begins the session on first use.
+  // The name is typed `string` so an app's own `declare module 'fastify'` typing does not clash.
   const property: string = 'session';
-  fastify.decorateRequest(property, null);
   fastify.decorateRequest(STATE as unknown as string, null);
+  fastify.decorateRequest(property, {
+    getter(this: FastifyRequest) {
+      const state = stateOf(this);
+      return state === undefined ? undefined : state.session();
+    },
+  });
 
-  fastify.addHook('onRequest', function sessionOnRequest(request, _reply, next) {
-    try {
-      // No I/O and no crypto here: the session is loaded on first use.
-      const scope = manager.begin({
-        cookie: request.headers.cookie,
-        header: (name) => request.raw.headersDistinct[name],
-        ip: () => request.ip,
-        userAgent: request.headers['user-agent'],
-        concurrency,
-      });
-      (request as unknown as { session: unknown }).session = scope.session;
-      (request as unknown as Record<typeof STATE, RequestState>)[STATE] = new RequestState(
-        scope,
-        manager,
-      );
-      next();
-    } catch (error) {
-      next(error as Error);
-    }
+  fastify.addHook('onRequest', function sessionOnRequest(request, reply, next) {
+    // No parsing, no I/O and no crypto here: the session is begun on first use.
+    (request as unknown as Record<typeof STATE, RequestState>)[STATE] = new RequestState(
+      request,
+      reply,
+      manager,
+      concurrency,
+    );
+    next();
   });
 
   fastify.addHook('onError', function sessionOnError(request, _reply, error, next) {
@@ -148,8 +181,8 @@ function sessionkitPlugin(
       next(null, payload);
       return;
     }
-    if (state.phase === 'open' && !state.errored && !state.scope.touched) {
-      // end() would do nothing and return no headers (SessionScope.touched).
+    if (state.phase === 'open' && !state.errored && !(state.scope?.touched ?? false)) {
+      // Never used, or end() would do nothing and return no headers (SessionScope.touched).
       state.phase = 'done';
       next(null, payload);
       return;
@@ -160,22 +193,6 @@ function sessionkitPlugin(
     );
   });
 
-  // The reply bypassed onSend (hijacked, raw writes) or the client went away: release the scope
-  // without committing, so lock mode never leaks a lock.
-  function release(request: FastifyRequest): void {
-    const state = stateOf(request);
-    if (state === undefined || state.phase !== 'open') return;
-    state.phase = 'done';
-    void state.scope.abort().catch(() => undefined);
-  }
-  fastify.addHook('onResponse', function sessionOnResponse(request, _reply, next) {
-    release(request);
-    next();
-  });
-  fastify.addHook('onRequestAbort', function sessionOnRequestAbort(request, next) {
-    release(request);
-    next();
-  });
   done();
 }
 
@@ -186,15 +203,16 @@ async function finish(
   payload: unknown,
   state: RequestState,
 ): Promise<unknown> {
-  if (state.phase === 'open') {
+  const { scope } = state;
+  if (state.phase === 'open' && scope !== null) {
     state.phase = 'done';
     if (state.errored) {
       // The request failed (a handler threw, or the session itself failed): its intents are
       // incomplete, so nothing is committed — the same rule as the Koa, Hono and fetch adapters.
-      await state.scope.abort().catch(() => undefined);
+      await scope.abort().catch(() => undefined);
     } else {
       try {
-        const out = await state.scope.end();
+        const out = await scope.end();
         // Fastify appends to an existing Set-Cookie instead of replacing it.
         if (out.setCookie.length > 0) reply.header('set-cookie', out.setCookie);
         if (out.vary) {
@@ -269,7 +287,7 @@ export function getSession<D extends object = DefaultData, F extends object = De
   if (manager !== undefined && (manager as unknown) !== state.manager) {
     throw new StateError('This request’s session belongs to another session manager.');
   }
-  return state.scope.session as unknown as Session<D, F>;
+  return state.session() as unknown as Session<D, F>;
 }
 
 /** Put a generic error response on `reply` (when `replaceBody`), and no-store headers always. */

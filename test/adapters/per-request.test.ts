@@ -1,7 +1,8 @@
 /**
  * What a request costs the adapters, checked structurally (issue 12): no WeakMap entry per
  * request (the session rides on the request object), one class for every request's client, and
- * Fastify's onSend does not run the commit path at all for an untouched session.
+ * Fastify begins no scope for a request that never uses its session (so its onSend has nothing
+ * to commit), and registers no onResponse or onRequestAbort hook (a per-request listener each).
  */
 
 import http, { IncomingMessage } from 'node:http';
@@ -32,10 +33,12 @@ function countRequestEntries(): { count: number } {
 }
 
 /** Count `end()` calls on the scopes `manager` begins. */
-function countEnds(manager: SessionManager): { count: number } {
-  const ends = { count: 0 };
+/** Count the scopes `manager` begins (`begins`) and the `end()` calls on them (`count`). */
+function countEnds(manager: SessionManager): { count: number; begins: number } {
+  const ends = { count: 0, begins: 0 };
   const begin = manager.begin.bind(manager);
   manager.begin = (request) => {
+    ends.begins++;
     const scope = begin(request);
     const end = scope.end.bind(scope);
     scope.end = () => {
@@ -81,7 +84,7 @@ describe('per-request state', () => {
     expect(entries.count).toBe(0);
   });
 
-  it('Fastify: untouched requests never reach end() and add no WeakMap entry; used ones commit', async () => {
+  it('Fastify: untouched requests begin no scope, never reach end() and add no WeakMap entry; used ones commit', async () => {
     const m = testManager();
     const ends = countEnds(m);
     const app = Fastify();
@@ -101,10 +104,29 @@ describe('per-request state', () => {
       const reply = await send(url, 'GET', '/untouched');
       expect([reply.status, reply.text, reply.setCookies]).toEqual([200, 'ok', []]);
     }
-    expect(ends.count).toBe(0);
+    expect([ends.begins, ends.count]).toEqual([0, 0]);
     const written = await send(url, 'POST', '/write');
     expect(cookiesNamed(written, m.cookieName)).toHaveLength(1);
-    expect(ends.count).toBe(1);
+    expect([ends.begins, ends.count]).toEqual([1, 1]);
     expect(entries.count).toBe(0);
+  });
+
+  it('Fastify: an untouched request gets no listener a bare app would not have', async () => {
+    // An onRequestAbort hook costs a listener on every request's `close`, an onResponse hook
+    // listeners on every response's `finish` and `error`: the plugin registers neither.
+    const listeners = async (withPlugin: boolean) => {
+      const app = Fastify();
+      if (withPlugin) await app.register(sessionPlugin, { manager: testManager() });
+      app.get('/', async (request, reply) =>
+        ['close', 'end', 'aborted']
+          .map((e) => request.raw.listenerCount(e))
+          .concat(['finish', 'error', 'close'].map((e) => reply.raw.listenerCount(e))),
+      );
+      const url = await app.listen({ port: 0, host: '127.0.0.1' });
+      servers.push({ url, close: () => app.close() });
+      return JSON.parse((await send(url, 'GET', '/')).text) as number[];
+    };
+    const bare = await listeners(false);
+    expect(await listeners(true)).toEqual(bare);
   });
 });

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { withSession } from '../../src/adapters/node.js';
 import { REDIS_SCRIPTS, redisStore } from '../../src/stores/redis.js';
 import { testManager } from '../support/manager.js';
-import { freePort, killAll, spawnRedis, until } from '../support/redis-servers.js';
+import { cli, freePort, killAll, spawnRedis, until } from '../support/redis-servers.js';
 import { cookieOf, keepAliveAgent, listenLocal, send } from '../support/torture-app.js';
 
 const agent = keepAliveAgent();
@@ -45,7 +45,10 @@ async function privateRedis(): Promise<Redis | string> {
     });
     client.on('error', () => {});
     cleanups.push(() => client.disconnect());
-    await until(() => client.connect().then(() => client.ping()), 100);
+    // Wait for the server first, then connect once: a failed connect() leaves ioredis
+    // reconnecting on its own, and a second connect() then rejects ("already connecting").
+    await until(() => cli(port, 'PING'), 100);
+    await client.connect();
     return client;
   } catch (error) {
     return (error as Error).message;

@@ -16,7 +16,9 @@ export default {
   vitest: { ...base.vitest, configFile: 'vitest.mutation.redis.config.ts' },
   mutate: ['src/stores/redis.ts', 'src/stores/_redis-record.ts', 'src/stores/_redis-scripts.ts'],
   concurrency: 1,
-  reporters: ['clear-text', 'progress', 'json'],
+  reporters: ['clear-text', 'progress', 'json', 'event-recorder'],
+  // Survivors can be read from the recorded events while a run goes (docs/testing.md).
+  eventReporter: { baseDir: `reports/mutation/${report}-events` },
   jsonReporter: { fileName: `reports/mutation/${report}.json` },
   incrementalFile: `reports/mutation/${report}.incremental.json`,
 };

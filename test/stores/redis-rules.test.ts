@@ -5,7 +5,7 @@
  * an anonymous record, dead and fractional writes, which server errors the store retries
  * differently (NOSCRIPT, WRONGTYPE, CROSSSLOT) and which it reports, the Cluster write path
  * (index first) driven through a client that offers `nodes()`, SCAN paging and repeats, and the
- * commands a call costs when nothing is due.
+ * commands a call costs when nothing is due, and the operation each failing method names.
  */
 
 import { describe, expect, it } from 'vitest';
@@ -137,6 +137,48 @@ describe('redis server errors: retried only for their own reason', () => {
     await expect(store.set(key, record({ userId: 'cara' }))).resolves.toBe(true);
     expect(sent).toEqual(['EVALSHA']);
     expect(await raw('ZSCORE', uk('cara'), key)).not.toBeNull();
+  });
+});
+
+describe('redis errors: the StoreError names the failing operation', () => {
+  const REFUSED = 'ERR refused by a test';
+
+  it('every method: "The redis session store failed during <operation>." with the refusal as cause', async () => {
+    const { client } = faulty(() => refusal(REFUSED));
+    const { store } = setup(client);
+    const key = storeKey();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['get', () => store.get(key)],
+      ['set', () => store.set(key, record())],
+      ['touch', () => store.touch(key, Date.now() + HOUR)],
+      ['delete', () => store.delete(key)],
+      ['lock', () => store.lock!(key, { owner: 'owner-1', ttl: 1000 })],
+      ['unlock', () => store.unlock!(key, { owner: 'owner-1' })],
+      ['listByUser', () => store.listByUser!('dana')],
+      ['deleteByUser', () => store.deleteByUser!('dana')],
+      ['prune', () => store.prune!()],
+      ['ids', () => collect(store.ids!())],
+    ];
+    for (const [operation, call] of calls) {
+      const error = await rejection(call());
+      expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+      expect(error.message).toBe(`The redis session store failed during ${operation}.`);
+      expect((error.cause as Error).message).toBe(REFUSED);
+    }
+  });
+
+  it('prune names itself when reading an index it found fails', async () => {
+    // A user index to find: written through the shared client, under the prefix of the store below.
+    const { prefix, store: writer } = setup();
+    await writer.set(storeKey(), record({ userId: 'erin' }));
+    const { client, sent } = faulty((command) =>
+      command === 'ZRANGE' ? refusal(REFUSED) : undefined,
+    );
+    const store = redisStore({ client, prefix });
+    const error = await rejection(store.prune!());
+    expect(error.message).toBe('The redis session store failed during prune.');
+    expect((error.cause as Error).message).toBe(REFUSED);
+    expect(sent).toEqual(['SCAN', 'ZRANGE']);
   });
 });
 

@@ -14,6 +14,9 @@ export default {
   vitest: { ...base.vitest, configFile: 'vitest.mutation-sql.config.ts' },
   mutate: ['src/stores/_sql.ts'],
   incrementalFile: 'reports/mutation/sql.incremental.json',
+  reporters: [...base.reporters, 'event-recorder'],
+  // Survivors can be read from the recorded events while a run goes (docs/testing.md).
+  eventReporter: { baseDir: 'reports/mutation/sql-events' },
   htmlReporter: { fileName: 'reports/mutation/sql.html' },
   jsonReporter: { fileName: 'reports/mutation/sql.json' },
 };

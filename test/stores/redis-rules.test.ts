@@ -8,7 +8,7 @@
  * commands a call costs when nothing is due, and the operation each failing method names.
  */
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { type IoredisClientLike, REDIS_SCRIPTS, redisStore } from '../../src/stores/redis.js';
 import { collect, HOUR, record, storeKey } from './conformance.js';
@@ -241,6 +241,27 @@ describe('redis on a Cluster client: the index goes first, by its own command', 
     await expect(store.get(key)).resolves.toBeUndefined();
     await expect(store.prune!()).resolves.toBe(1);
     await expect(store.listByUser!('u')).resolves.toEqual([]);
+  });
+
+  it('a replace expiring exactly now is dead: indexed first at its expiry, the record deleted', async () => {
+    const { store, uk } = setup(clusterLike());
+    const key = storeKey();
+    const t = Date.now();
+    await store.set(key, record({ version: 1, userId: 'w', expiresAt: t + HOUR }), {
+      ifVersion: 0,
+    });
+    const bucket = Number(await raw('ZSCORE', uk('w'), key));
+    expect(bucket).toBeGreaterThan(t + HOUR - 1);
+    // The store's clock stands at the new expiry: `expiresAt <= now` is dead, at the boundary too.
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(t + 1000);
+    try {
+      const dead = record({ version: 2, userId: 'w', expiresAt: t + 1000 });
+      await expect(store.set(key, dead, { ifVersion: 1 })).resolves.toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(Number(await raw('ZSCORE', uk('w'), key))).toBe(t + 1000);
+    await expect(store.get(key)).resolves.toBeUndefined();
   });
 
   it('rejects prune and ids with a StoreError while no master is known', async () => {

@@ -16,12 +16,13 @@ import { sharedRedis } from './redis-helpers.js';
 const shared = sharedRedis();
 const raw = shared.raw;
 
-/** A store on a fresh prefix, and the name of a key's record. */
+/** A store on a fresh prefix, and the names of a key's record and of its lock. */
 function setup() {
   const prefix = shared.prefix();
   return {
     store: redisStore({ client: shared.client, prefix }),
     rk: (key: string) => `${prefix}s:{${key}}`,
+    lk: (key: string) => `${prefix}l:{${key}}`,
   };
 }
 
@@ -132,13 +133,16 @@ describe('redis stored values: what reads as a record', () => {
   });
 
   it('never reads or touches a name an invalid key would map to', async () => {
-    const { store, rk } = setup();
+    const { store, rk, lk } = setup();
     for (const key of ['short', `${storeKey()}}`, '']) {
       await raw('SET', rk(key), `1|1|${later()}||\nplanted`, 'PX', HOUR);
+      await raw('SET', lk(key), 'owner-1', 'PX', HOUR);
       await expect(store.get(key), key).resolves.toBeUndefined();
       await expect(store.touch(key, later()), key).resolves.toBe(false);
       await expect(store.delete(key), key).resolves.toBe(false);
-      expect(await raw('EXISTS', rk(key)), key).toBe(1);
+      // Not even its owner unlocks a lock an invalid key would name.
+      await expect(store.unlock!(key, { owner: 'owner-1' }), key).resolves.toBe(false);
+      expect(await raw('EXISTS', rk(key), lk(key)), key).toBe(2);
     }
   });
 });

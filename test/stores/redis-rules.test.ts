@@ -313,6 +313,20 @@ describe('redis costs: nothing due, nothing sent', () => {
     await expect(store.prune!()).resolves.toBe(0);
   });
 
+  it('listByUser drops an entry of a vanished record once it is due — at its score exactly too', async () => {
+    const { store, uk } = setup();
+    const [due, later] = [storeKey(), storeKey()];
+    const t = Date.now();
+    await raw('ZADD', uk('fay'), t, due, t + 1, later);
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(t);
+    try {
+      await expect(store.listByUser!('fay')).resolves.toEqual([]);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(await raw('ZRANGE', uk('fay'), 0, -1)).toEqual([later]);
+  });
+
   it('deleteByUser counts only the records it deleted, and removes only their entries', async () => {
     const { store, uk } = setup();
     const [live, vanished] = [storeKey(), storeKey()];

@@ -327,6 +327,17 @@ describe('redis costs: nothing due, nothing sent', () => {
     expect(await raw('ZRANGE', uk('fay'), 0, -1)).toEqual([later]);
   });
 
+  it("prune drops a due entry whose record lives on for another user, and keeps that user's", async () => {
+    const { store, uk } = setup();
+    const key = storeKey();
+    await store.set(key, record({ userId: 'hal' }));
+    await raw('ZADD', uk('gus'), Date.now() - 1000, key);
+    await expect(store.prune!()).resolves.toBe(1);
+    expect(await raw('ZSCORE', uk('gus'), key)).toBeNull();
+    expect(await raw('ZSCORE', uk('hal'), key)).not.toBeNull();
+    await expect(store.listByUser!('hal')).resolves.toMatchObject([{ key }]);
+  });
+
   it('deleteByUser counts only the records it deleted, and removes only their entries', async () => {
     const { store, uk } = setup();
     const [live, vanished] = [storeKey(), storeKey()];

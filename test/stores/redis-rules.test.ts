@@ -178,7 +178,9 @@ describe('redis errors: the StoreError names the failing operation', () => {
     const error = await rejection(store.prune!());
     expect(error.message).toBe('The redis session store failed during prune.');
     expect((error.cause as Error).message).toBe(REFUSED);
-    expect(sent).toEqual(['SCAN', 'ZRANGE']);
+    // SCAN pages through the shared server's whole keyspace until it meets the index: one or more.
+    expect(sent.at(-1)).toBe('ZRANGE');
+    expect(new Set(sent.slice(0, -1))).toEqual(new Set(['SCAN']));
   });
 });
 

@@ -286,6 +286,18 @@ describe('redis SCAN: every page, every key once', () => {
     expect((await collect(store.ids!())).sort()).toEqual([...keys].sort());
   });
 
+  it('yields only store keys: a record name around anything else is skipped', async () => {
+    const { store, rk } = setup();
+    const key = storeKey();
+    await store.set(key, record());
+    const value = `1|1|${Date.now() + HOUR}||\nd`;
+    // Store keys are 16 to 128 base64url characters: none of these is one.
+    for (const other of ['short', `${storeKey()}.x`, '', 'a'.repeat(129)]) {
+      await raw('SET', rk(other), value, 'PX', HOUR);
+    }
+    expect(await collect(store.ids!())).toEqual([key]);
+  });
+
   it('yields a key SCAN repeats once', async () => {
     const scans: number[] = [];
     const client: IoredisClientLike = {

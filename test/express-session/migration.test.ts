@@ -41,7 +41,7 @@ const pgUp = await pool.query('SELECT 1').then(
 const tables: string[] = [];
 afterAll(async () => {
   if (redis) {
-    for await (const keys of redis.scanIterator({ MATCH: 'mig_*' }))
+    for await (const keys of redis.scanIterator({ MATCH: 'mig_*', COUNT: 1000 }))
       if (keys.length) await redis.del(keys);
     await redis.quit();
   }

@@ -30,7 +30,9 @@ export async function openConnectRedis(
   return {
     store,
     async cleanup() {
-      for await (const keys of client.scanIterator({ MATCH: `${prefix}*` })) {
+      // SCAN walks the whole shared keyspace: large pages, or a suite's many cleanups (one per
+      // store it opened) take longer than the hook's timeout while other files fill Redis.
+      for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
         if (keys.length > 0) await client.del(keys);
       }
       if (shared === undefined) await client.quit();

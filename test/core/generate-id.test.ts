@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { generateSessionId, isSessionError } from '../../src/index.js';
 import { cookieStore } from '../../src/stores/cookie.js';
 import { memoryStore } from '../../src/stores/memory.js';
+import { collect } from '../stores/conformance.js';
 import { manager, request } from './helpers.js';
 
 const BAD: [string, unknown, string][] = [
@@ -20,12 +21,6 @@ const BAD: [string, unknown, string][] = [
   ['null', null, 'returned null'],
   ['undefined', undefined, 'returned undefined'],
 ];
-
-async function keysOf(store: ReturnType<typeof memoryStore>): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const key of store.ids!()) keys.push(key);
-  return keys;
-}
 
 describe('generateId: a custom id of the wrong shape fails where it is made', () => {
   it.each(BAD)(
@@ -43,7 +38,7 @@ describe('generateId: a custom id of the wrong shape fails where it is made', ()
       expect((error as Error).message).toContain('Option `generateId` ');
       expect((error as Error).message).toContain(text);
       expect((error as Error).message).toContain('43 base64url characters');
-      expect(await keysOf(store)).toEqual([]);
+      expect(await collect(store.ids!())).toEqual([]);
     },
   );
 
@@ -62,7 +57,7 @@ describe('generateId: a custom id of the wrong shape fails where it is made', ()
     const m = manager({ store, generateId: () => id });
     const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
     expect(cookie).toMatch(new RegExp(`^sid=${id}\\.`));
-    expect(await keysOf(store)).toHaveLength(1);
+    expect(await collect(store.ids!())).toHaveLength(1);
     expect((await request(m, cookie, (s) => s.get('a'))).result).toBe(1);
   });
 });

@@ -42,6 +42,16 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   );
 }
 
+/** Run `fn` with the store's clock (`Date.now`) standing at `t`, then restore it. */
+async function atClock(t: number, fn: () => Promise<unknown>): Promise<void> {
+  const clock = vi.spyOn(Date, 'now').mockReturnValue(t);
+  try {
+    await fn();
+  } finally {
+    clock.mockRestore();
+  }
+}
+
 /** A reply error as ioredis raises one: a server refusal whose message starts with its reason. */
 const refusal = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
 
@@ -255,13 +265,10 @@ describe('redis on a Cluster client: the index goes first, by its own command', 
     const bucket = Number(await raw('ZSCORE', uk('w'), key));
     expect(bucket).toBeGreaterThan(t + HOUR - 1);
     // The store's clock stands at the new expiry: `expiresAt <= now` is dead, at the boundary too.
-    const clock = vi.spyOn(Date, 'now').mockReturnValue(t + 1000);
-    try {
-      const dead = record({ version: 2, userId: 'w', expiresAt: t + 1000 });
-      await expect(store.set(key, dead, { ifVersion: 1 })).resolves.toBe(true);
-    } finally {
-      clock.mockRestore();
-    }
+    const dead = record({ version: 2, userId: 'w', expiresAt: t + 1000 });
+    await atClock(t + 1000, () =>
+      expect(store.set(key, dead, { ifVersion: 1 })).resolves.toBe(true),
+    );
     expect(Number(await raw('ZSCORE', uk('w'), key))).toBe(t + 1000);
     await expect(store.get(key)).resolves.toBeUndefined();
   });
@@ -332,12 +339,7 @@ describe('redis costs: nothing due, nothing sent', () => {
     const [due, later] = [storeKey(), storeKey()];
     const t = Date.now();
     await raw('ZADD', uk('fay'), t, due, t + 1, later);
-    const clock = vi.spyOn(Date, 'now').mockReturnValue(t);
-    try {
-      await expect(store.listByUser!('fay')).resolves.toEqual([]);
-    } finally {
-      clock.mockRestore();
-    }
+    await atClock(t, () => expect(store.listByUser!('fay')).resolves.toEqual([]));
     expect(await raw('ZRANGE', uk('fay'), 0, -1)).toEqual([later]);
   });
 

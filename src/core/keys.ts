@@ -6,8 +6,9 @@
  * per-purpose subkey derived by HKDF from the primary secret; older secrets only verify — §12.
  */
 
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from './errors.js';
+import { createMac, type Mac, sha256 } from './sha256.js';
 
 /** Length of a session id in characters: 32 random bytes in base64url. */
 export const SESSION_ID_LENGTH = 43;
@@ -32,7 +33,7 @@ export function isSessionId(value: unknown): value is string {
 
 /** The store key of a session id: `base64url(SHA-256(id))`. A dump of the store yields no cookie. */
 export function hashSessionId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return sha256(id, 'base64url');
 }
 
 /**
@@ -125,20 +126,29 @@ export function createKeyRing(secrets: SecretsOption): KeyRing {
     }
     return keys;
   };
+  // One prepared HMAC per key and purpose (sha256.ts): no Hmac object per signature.
+  const macCache = new Map<KeyPurpose, Mac[]>();
+  const macs = (purpose: KeyPurpose): Mac[] => {
+    let list = macCache.get(purpose);
+    if (list === undefined) {
+      list = all(purpose).map((key) => createMac(key));
+      macCache.set(purpose, list);
+    }
+    return list;
+  };
   return {
     ids,
     primary: (purpose) => all(purpose)[0]!,
     all,
-    sign: (purpose, value) =>
-      createHmac('sha256', all(purpose)[0]!).update(value).digest('base64url'),
+    sign: (purpose, value) => macs(purpose)[0]!(value, 'base64url'),
     verify(purpose, value, signature) {
       return this.verifyIndex(purpose, value, signature) !== -1;
     },
     verifyIndex(purpose, value, signature) {
       let match = -1;
       // Try every key without short-circuiting, so timing does not tell which key matched.
-      all(purpose).forEach((key, index) => {
-        const expected = createHmac('sha256', key).update(value).digest('base64url');
+      macs(purpose).forEach((mac, index) => {
+        const expected = mac(value, 'base64url');
         if (timingSafeEqualString(expected, signature) && match === -1) match = index;
       });
       return match;

@@ -3,7 +3,6 @@
  * (encode, and encrypt when `encrypt` is on), grace forwards, reading a live record, and reseal.
  */
 
-import { createHash } from 'node:crypto';
 import { bookkeepingOf } from './bookkeeping.js';
 import { clientMeta } from './client.js';
 import {
@@ -21,6 +20,7 @@ import { type Context, emit, emitGuess, short } from './context.js';
 import { ConfigError } from './errors.js';
 import { storeGet, storeIds, storeSet } from './gateway.js';
 import { hashSessionId } from './keys.js';
+import { sha256 } from './sha256.js';
 import type { SessionState } from './state.js';
 import type { StoreRecord } from './store.js';
 
@@ -93,7 +93,7 @@ export function adoptKey(s: SessionState, id: string, key: string): void {
  * reaches the store as a key. @internal
  */
 export function userStoreKey(userId: string): string {
-  return createHash('sha256').update(`sessionkit:user\0${userId}`).digest('base64url');
+  return sha256(`sessionkit:user\0${userId}`, 'base64url');
 }
 
 /** The store key of the session's current id, or `undefined` while it has none. @internal */

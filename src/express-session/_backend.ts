@@ -17,9 +17,9 @@
  * generation under load).
  */
 
-import { createHash } from 'node:crypto';
 import { DeadlineWheel } from '../core/deadlines.js';
 import { ConflictError } from '../core/errors.js';
+import { hashSessionId } from '../core/keys.js';
 import type { SessionStore, StoreCallOptions } from '../core/store.js';
 import { type ConnectStoreLike, callConnect } from '../stores/_connect.js';
 import { applyOps, diff, type JsonObject, type MergeOp } from './_merge.js';
@@ -190,7 +190,7 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
 
 /** The store key of a session id: base64url(SHA-256(id)), so a store dump holds no usable id. */
 export function keyOf(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return hashSessionId(id);
 }
 
 /** {@link keyOf} `id`, remembered in `state` for the rest of the request. */

@@ -9,6 +9,7 @@
 import { createHmac } from 'node:crypto';
 import { readCookie as readCookieValues } from '../core/cookie.js';
 import { timingSafeEqualString } from '../core/keys.js';
+import { createMac, type Mac } from '../core/sha256.js';
 
 /** A secret as express-session takes it: a string or a Buffer. */
 export type Secret = string | Uint8Array;
@@ -208,5 +209,24 @@ export function unsign(signed: string, secrets: readonly Secret[]): string | fal
 
 /** base64 HMAC-SHA256 of `value` without its padding (a 32-byte digest: 43 characters and one `=`). */
 function mac(value: string, secret: Secret): string {
-  return createHmac('sha256', secret).update(value).digest('base64').slice(0, 43);
+  const prepared = typeof secret === 'string' ? macOf(secret) : undefined;
+  const digest =
+    prepared === undefined
+      ? createHmac('sha256', secret).update(value).digest('base64')
+      : prepared(value, 'base64');
+  return digest.slice(0, 43);
+}
+
+/** Prepared MACs of the string secrets seen (`core/sha256.ts`), at most {@link MAX_MACS}. */
+const MACS = new Map<string, Mac>();
+/** An app has one to a few secrets; a `req.secret` that changes per request is not cached. */
+const MAX_MACS = 32;
+
+function macOf(secret: string): Mac | undefined {
+  let prepared = MACS.get(secret);
+  if (prepared === undefined && MACS.size < MAX_MACS) {
+    prepared = createMac(secret);
+    MACS.set(secret, prepared);
+  }
+  return prepared;
 }

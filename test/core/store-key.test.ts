@@ -21,7 +21,16 @@ vi.mock('node:crypto', async (importOriginal) => {
     }) as Crypto.Hash['update'];
     return hash;
   };
-  return { ...actual, default: { ...actual, createHash }, createHash };
+  // The one-shot form (core/sha256.ts on Node ≥ 20.12) is counted the same way.
+  const hash = ((algorithm: string, data: unknown, encoding?: unknown) => {
+    if (algorithm === 'sha256' && typeof data === 'string') hashed.push(data);
+    return (actual.hash as (a: string, d: unknown, e?: unknown) => unknown)(
+      algorithm,
+      data,
+      encoding,
+    );
+  }) as typeof actual.hash;
+  return { ...actual, default: { ...actual, createHash, hash }, createHash, hash };
 });
 
 function idOf(cookie: string | undefined): string {

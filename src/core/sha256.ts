@@ -61,6 +61,7 @@ export function createMac(
     outer[i] = bytes[i]! ^ 0x5c;
   }
   bytes.fill(0);
+  const views: Buffer[] = [];
   return (value, encoding) => {
     if (value.length > MAX_FAST_UNITS) {
       // Rare (ids and tokens are short): the same MAC through an Hmac object.
@@ -68,8 +69,15 @@ export function createMac(
       return crypto.createHmac('sha256', padded).update(value).digest(encoding);
     }
     const length = inner.write(value, BLOCK, 'utf8');
-    const digest = oneShot('sha256', inner.subarray(0, BLOCK + length), 'buffer');
-    digest.copy(outer, BLOCK);
+    // A view per message length, made once (ids and tokens come in one or two lengths); the
+    // inner digest crosses as a latin1 string (one byte per character), not a Buffer.
+    let view = views[length];
+    if (view === undefined) {
+      view = inner.subarray(0, BLOCK + length);
+      views[length] = view;
+    }
+    // 'binary' is latin1: each character one byte of the digest.
+    outer.write(oneShot('sha256', view, 'binary'), BLOCK, 'latin1');
     return oneShot('sha256', outer, encoding);
   };
 }

@@ -41,14 +41,35 @@ export function hashSessionId(id: string): string {
  * `false`, not an exception.
  */
 export function timingSafeEqualString(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
+  // Strings of up to SCRATCH_UNITS units are compared as UTF-8 in one preallocated buffer, through
+  // views made once per byte length (a signature or token comes in one length): no Buffer per call.
+  const short = a.length <= SCRATCH_UNITS && b.length <= SCRATCH_UNITS;
+  const ab = short ? scratchView(LEFT, 0, SCRATCH.write(a, 0, 'utf8')) : Buffer.from(a);
+  const bb = short ? scratchView(RIGHT, HALF, SCRATCH.write(b, HALF, 'utf8')) : Buffer.from(b);
   if (ab.length !== bb.length) {
     // Still spend the comparison so a length probe learns nothing beyond the length.
     timingSafeEqual(ab, ab);
     return false;
   }
   return timingSafeEqual(ab, bb);
+}
+
+/** The longest string, in UTF-16 units, {@link timingSafeEqualString} compares in its scratch. */
+const SCRATCH_UNITS = 256;
+/** One operand's half of the scratch: 3 UTF-8 bytes at most per unit. */
+const HALF = SCRATCH_UNITS * 3;
+const SCRATCH = Buffer.alloc(HALF * 2);
+/** Views of each half by byte length, made on first use. */
+const LEFT: Buffer[] = [];
+const RIGHT: Buffer[] = [];
+
+function scratchView(views: Buffer[], offset: number, length: number): Buffer {
+  let view = views[length];
+  if (view === undefined) {
+    view = SCRATCH.subarray(offset, offset + length);
+    views[length] = view;
+  }
+  return view;
 }
 
 /** One secret in a key ring. */

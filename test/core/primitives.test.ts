@@ -150,6 +150,39 @@ describe('keys', () => {
     expect(timingSafeEqualString('abc', 'abd')).toBe(false);
     expect(timingSafeEqualString('abc', 'abcd')).toBe(false);
   });
+
+  it('compares the UTF-8 bytes of any string, short (in its scratch) or long, whatever came before', () => {
+    const cases: [string, string, boolean][] = [
+      ['', '', true],
+      ['', 'a', false],
+      ['é中😀', 'é中😀', true],
+      // Same low byte as 'A' (0x41): equal only if compared as latin1, which it is not.
+      ['\u0141', 'A', false],
+      ['A', '\u0141', false],
+      // Same UTF-16 length, different UTF-8 lengths.
+      ['ab', 'aé', false],
+      ['x'.repeat(256), 'x'.repeat(256), true],
+      ['x'.repeat(256), `${'x'.repeat(255)}y`, false],
+      ['中'.repeat(256), '中'.repeat(256), true],
+      ['中'.repeat(256), `${'中'.repeat(255)}文`, false],
+      // Beyond the scratch: compared through Buffers of their own.
+      ['x'.repeat(257), 'x'.repeat(257), true],
+      ['x'.repeat(257), `${'x'.repeat(256)}y`, false],
+      ['x'.repeat(5000), 'x'.repeat(5000), true],
+      ['x'.repeat(257), 'x'.repeat(256), false],
+      ['x'.repeat(256), 'x'.repeat(257), false],
+      // Would overflow a half of the scratch as UTF-8: never cut short to a common prefix.
+      ['中'.repeat(300), '中'.repeat(300), true],
+      ['中'.repeat(300), `${'中'.repeat(299)}文`, false],
+      // A longer earlier operand leaves bytes behind: only the current bytes count.
+      ['abcdef', 'abcdef', true],
+      ['abc', 'abc', true],
+      ['abd', 'abc', false],
+    ];
+    for (const [a, b, equal] of cases) {
+      expect(timingSafeEqualString(a, b), `${a.slice(0, 8)} / ${b.slice(0, 8)}`).toBe(equal);
+    }
+  });
 });
 
 describe('client', () => {

@@ -14,14 +14,15 @@
  * Native store calls run under the core's shared deadline wheel (`core/deadlines.ts`): a call that
  * outlives `storeTimeout` fails with `StoreError`, with no timer or `AbortSignal` of its own (a
  * per-call `AbortSignal.timeout` lived for the whole timeout and was promoted to the old
- * generation under load).
+ * generation under load). {@link storeFailure} is what a failed store call looks like to the app.
  */
 
 import { DeadlineWheel } from '../core/deadlines.js';
-import { ConflictError } from '../core/errors.js';
+import { ConflictError, isSessionError, StoreError } from '../core/errors.js';
 import { hashSessionId } from '../core/keys.js';
 import type { SessionStore, StoreCallOptions } from '../core/store.js';
 import { type ConnectStoreLike, callConnect } from '../stores/_connect.js';
+import type { FacadeConfig } from './_lifecycle.js';
 import { applyOps, diff, type JsonObject, type MergeOp } from './_merge.js';
 import type { Session } from './_session.js';
 
@@ -220,4 +221,18 @@ function parse(text: string): JsonObject | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A store error as the app sees it, after the `store-error` event: in compat mode the store's own
+ * error, as express-session hands it on; in strict mode the typed `StoreError`.
+ */
+export function storeFailure(config: FacadeConfig, operation: string, error: unknown): unknown {
+  config.emit({ type: 'store-error', operation, error });
+  if (!config.strict && isSessionError(error, 'ERR_SESSION_STORE') && error.cause !== undefined) {
+    return error.cause;
+  }
+  return isSessionError(error)
+    ? error
+    : new StoreError(`The session store failed during ${operation}.`, { cause: error });
 }

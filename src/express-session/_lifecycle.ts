@@ -10,11 +10,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { HoldOwner } from '../adapters/_hold.js';
-import { isSessionError, StoreError } from '../core/errors.js';
-import type { Backend, LoadState } from './_backend.js';
+import { isSessionError } from '../core/errors.js';
+import { type Backend, type LoadState, storeFailure } from './_backend.js';
 import { Cookie, type CookieOptions, type Secret, sign } from './_cookie.js';
 import { type Fingerprint, fingerprint, same } from './_fingerprint.js';
-import { type RequestLike, Session, type SessionControl } from './_session.js';
+import { controlOf, type RequestLike, Session, type SessionControl } from './_session.js';
 import { createSession } from './_store.js';
 
 /** An event of the facade, for logs and metrics; never carries a secret or a session id. */
@@ -28,6 +28,7 @@ export type ExpressSessionEvent =
 /** Everything the handler needs, resolved once from the options. */
 export interface FacadeConfig {
   name: string;
+  /** What `req.sessionStore` is: the connect store, or the view over a sessionkit store. */
   store: unknown;
   backend: Backend;
   cookie: CookieOptions | ((req: IncomingMessage) => CookieOptions);
@@ -70,6 +71,16 @@ export function generateInto(
   const session = new Session(req, undefined, control);
   session.cookie = freshCookie(config, req, options);
   req.session = session;
+}
+
+/**
+ * The store's `generate(req)` (set on a connect store, and on the view over a sessionkit store):
+ * a request the middleware serves keeps its lifecycle (the session being replaced holds it).
+ */
+export function generateFor(config: FacadeConfig, req: FacadeRequest): void {
+  const control = controlOf(req.session);
+  if (control instanceof Lifecycle) control.generateFromStore();
+  else generateInto(config, req, control);
 }
 
 /** A new session's cookie: the options, with `'auto'` `secure` / `sameSite` resolved for `req`. */
@@ -121,15 +132,7 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
 
   /** A store error as the app sees it, after the `store-error` event. */
   fail(operation: string, error: unknown): unknown {
-    const { config } = this;
-    config.emit({ type: 'store-error', operation, error });
-    // Compat: the store's own error, as express-session hands it on; strict: the typed error.
-    if (!config.strict && isSessionError(error, 'ERR_SESSION_STORE') && error.cause !== undefined) {
-      return error.cause;
-    }
-    return isSessionError(error)
-      ? error
-      : new StoreError(`The session store failed during ${operation}.`, { cause: error });
+    return storeFailure(this.config, operation, error);
   }
 
   generate(): void {
@@ -138,6 +141,19 @@ export class Lifecycle implements LoadState, SessionControl, HoldOwner<unknown> 
     this.originalHash = fingerprint(this.req.session as Session);
     this.version = undefined;
     this.snapshot = undefined;
+    this.pending = undefined;
+  }
+
+  /**
+   * A fresh session made by the store's `generate(req)` (express-session's pattern after
+   * `destroy()`, and `store.regenerate`): what was loaded is no longer this request's session, so
+   * its next save creates the new id. `originalId` stays: the new id counts as a change.
+   */
+  generateFromStore(): void {
+    generateInto(this.config, this.req, this);
+    this.version = undefined;
+    this.snapshot = undefined;
+    this.expiresAt = undefined;
     this.pending = undefined;
   }
 

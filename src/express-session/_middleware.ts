@@ -21,7 +21,7 @@ export {
   type ExpressSessionEvent,
   type FacadeConfig,
   type FacadeRequest,
-  generateInto,
+  generateFor,
   type Next,
 } from './_lifecycle.js';
 

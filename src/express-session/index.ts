@@ -27,12 +27,13 @@ import {
   type ExpressSessionEvent,
   type FacadeConfig,
   type FacadeRequest,
-  generateInto,
+  generateFor,
   handle,
   type Next,
 } from './_middleware.js';
 import { migratingBackend } from './_migrate.js';
-import { controlOf, Session } from './_session.js';
+import { nativeStoreView } from './_native-store.js';
+import { Session } from './_session.js';
 import { MemoryStore, Store } from './_store.js';
 
 export type { CookieData, CookieOptions, Secret } from './_cookie.js';
@@ -237,11 +238,12 @@ function createSession(options: SessionOptions = {}): SessionMiddleware {
     emit,
     isReady: () => ready,
   };
-  if (!backend.native) {
+  if (backend.native) {
+    // express-session's callback API for `req.sessionStore` (the store itself has promises).
+    config.store = nativeStoreView(config, store as SessionStore);
+  } else {
     const connect = store as ConnectStoreLike & { generate?: (req: IncomingMessage) => void };
-    // A request the middleware serves keeps its lifecycle (the session being replaced holds it).
-    connect.generate = (req) =>
-      generateInto(config, req as FacadeRequest, controlOf((req as FacadeRequest).session));
+    connect.generate = (req) => generateFor(config, req as FacadeRequest);
     connect.on?.('disconnect', () => {
       ready = false;
     });

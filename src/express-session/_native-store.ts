@@ -10,7 +10,9 @@
  *
  * `set` is a whole-session write under compare-and-set: it reads the current record first and
  * replaces it (a record written in between is merged into, as a request's save is). Without a
- * callback each method returns a promise that never goes unhandled.
+ * callback `get`, `set`, `destroy` and `touch` return a promise that never goes unhandled.
+ * Under `migrateFrom`, a `get` of a session only the old store has reads it from there (and emits
+ * `migrated`) without moving it; a `set` moves it, as a request's save does.
  */
 
 import type { SessionStore } from '../core/store.js';

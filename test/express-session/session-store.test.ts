@@ -187,19 +187,35 @@ describe.each(STORES)('req.sessionStore on a sessionkit %s store', (name, make) 
 });
 
 describe('req.sessionStore on a failing sessionkit store', () => {
-  it('passes the StoreError to the callback, and rejects the promise form', async () => {
+  it('passes the StoreError to the callback, rejects the promise form, and emits store-error', async () => {
     const base = memoryStore({ sweepInterval: 0 });
     const down = new Error('backend down');
     const failing: SessionStore = { ...base, get: () => Promise.reject(down) };
-    const middleware = session({ ...HOUR_SESSION, store: failing });
-    const req = { headers: {}, url: '/', method: 'GET' } as Loose;
-    const res = { on() {}, setHeader() {}, getHeader() {}, writeHead() {} } as Loose;
-    // The request itself has no cookie: no store call; its sessionStore is the view.
-    await new Promise<void>((resolve) => middleware(req as never, res as never, () => resolve()));
-    const view = req.sessionStore as StoreView;
-    const error = await new Promise((resolve) => view.get('some-sid', resolve));
-    expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
-    expect((error as Error).cause).toBe(down);
-    await expect(view.get('some-sid')).rejects.toMatchObject({ code: 'ERR_SESSION_STORE' });
+    const events: unknown[] = [];
+    // A request without a cookie makes no store call of its own; its handler asks the view.
+    const server = await facadeServer(
+      { ...HOUR_SESSION, store: failing, onEvent: (event: unknown) => events.push(event) },
+      (req, res) => {
+        const view = req.sessionStore as StoreView;
+        view.get('some-sid', async (error: unknown) => {
+          const rejected = await view.get('some-sid').then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          res.end(
+            JSON.stringify({
+              typed: isSessionError(error, 'ERR_SESSION_STORE'),
+              cause: (error as Error).cause === down,
+              promise: isSessionError(rejected, 'ERR_SESSION_STORE'),
+            }),
+          );
+        });
+      },
+    );
+    const answer = await server.browser().fetch('/');
+    expect(JSON.parse(answer.body)).toEqual({ typed: true, cause: true, promise: true });
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'store-error', operation: 'get' }),
+    );
   });
 });

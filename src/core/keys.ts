@@ -8,7 +8,7 @@
 
 import { hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from './errors.js';
-import { createMac, type Mac, sha256 } from './sha256.js';
+import { createMac, type Mac, prefixViews, sha256 } from './sha256.js';
 
 /** Length of a session id in characters: 32 random bytes in base64url. */
 export const SESSION_ID_LENGTH = 43;
@@ -44,8 +44,8 @@ export function timingSafeEqualString(a: string, b: string): boolean {
   // Strings of up to SCRATCH_UNITS units are compared as UTF-8 in one preallocated buffer, through
   // views made once per byte length (a signature or token comes in one length): no Buffer per call.
   const short = a.length <= SCRATCH_UNITS && b.length <= SCRATCH_UNITS;
-  const ab = short ? scratchView(LEFT, 0, SCRATCH.write(a, 0, 'utf8')) : Buffer.from(a);
-  const bb = short ? scratchView(RIGHT, HALF, SCRATCH.write(b, HALF, 'utf8')) : Buffer.from(b);
+  const ab = short ? LEFT(SCRATCH.write(a, 0, 'utf8')) : Buffer.from(a);
+  const bb = short ? RIGHT(SCRATCH.write(b, HALF, 'utf8')) : Buffer.from(b);
   if (ab.length !== bb.length) {
     // Still spend the comparison so a length probe learns nothing beyond the length.
     timingSafeEqual(ab, ab);
@@ -60,17 +60,8 @@ const SCRATCH_UNITS = 256;
 const HALF = SCRATCH_UNITS * 3;
 const SCRATCH = Buffer.alloc(HALF * 2);
 /** Views of each half by byte length, made on first use. */
-const LEFT: Buffer[] = [];
-const RIGHT: Buffer[] = [];
-
-function scratchView(views: Buffer[], offset: number, length: number): Buffer {
-  let view = views[length];
-  if (view === undefined) {
-    view = SCRATCH.subarray(offset, offset + length);
-    views[length] = view;
-  }
-  return view;
-}
+const LEFT = prefixViews(SCRATCH, 0);
+const RIGHT = prefixViews(SCRATCH, HALF);
 
 /** One secret in a key ring. */
 export interface SecretInput {

@@ -61,7 +61,7 @@ export function createMac(
     outer[i] = bytes[i]! ^ 0x5c;
   }
   bytes.fill(0);
-  const views: Buffer[] = [];
+  const innerOf = prefixViews(inner, 0);
   return (value, encoding) => {
     if (value.length > MAX_FAST_UNITS) {
       // Rare (ids and tokens are short): the same MAC through an Hmac object.
@@ -69,15 +69,25 @@ export function createMac(
       return crypto.createHmac('sha256', padded).update(value).digest(encoding);
     }
     const length = inner.write(value, BLOCK, 'utf8');
-    // A view per message length, made once (ids and tokens come in one or two lengths); the
-    // inner digest crosses as a latin1 string (one byte per character), not a Buffer.
+    // The inner digest crosses as a latin1 string ('binary': one character per byte), not a Buffer.
+    outer.write(oneShot('sha256', innerOf(BLOCK + length), 'binary'), BLOCK, 'latin1');
+    return oneShot('sha256', outer, encoding);
+  };
+}
+
+/**
+ * Views of `buffer` from `offset`, one per length, made on first use and kept (ids, tokens and
+ * signatures come in one or two lengths): a hot path that writes into a preallocated buffer reads
+ * it back without a Buffer object per call. @internal
+ */
+export function prefixViews(buffer: Buffer, offset: number): (length: number) => Buffer {
+  const views: Buffer[] = [];
+  return (length) => {
     let view = views[length];
     if (view === undefined) {
-      view = inner.subarray(0, BLOCK + length);
+      view = buffer.subarray(offset, offset + length);
       views[length] = view;
     }
-    // 'binary' is latin1: each character one byte of the digest.
-    outer.write(oneShot('sha256', view, 'binary'), BLOCK, 'latin1');
-    return oneShot('sha256', outer, encoding);
+    return view;
   };
 }

@@ -189,15 +189,13 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
   };
 }
 
-/** The store key of a session id: base64url(SHA-256(id)), so a store dump holds no usable id. */
-export function keyOf(id: string): string {
-  return hashSessionId(id);
-}
-
-/** {@link keyOf} `id`, remembered in `state` for the rest of the request. */
+/**
+ * The store key of `id` (the core's `hashSessionId`: base64url(SHA-256(id)), so a store dump holds
+ * no usable id), remembered in `state` for the rest of the request.
+ */
 function keyIn(state: LoadState, id: string): string {
   if (state.keyId !== id || state.key === undefined) {
-    state.key = keyOf(id);
+    state.key = hashSessionId(id);
     state.keyId = id;
   }
   return state.key;

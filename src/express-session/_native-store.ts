@@ -34,7 +34,7 @@ export interface NativeStoreView extends Store {
   set(sid: string, session: object, callback?: Callback): unknown;
   /** Delete `sid`. */
   destroy(sid: string, callback?: Callback): unknown;
-  /** Refresh `sid`'s stored expiry from `session.cookie`, when it would move enough. */
+  /** Refresh `sid`'s stored expiry from `session.cookie` (a missing session stays missing). */
   touch(sid: string, session: object, callback?: Callback): unknown;
 }
 
@@ -70,10 +70,9 @@ async function write(backend: Backend, sid: string, session: object): Promise<vo
   await backend.save(sid, withDates(session), state);
 }
 
+/** With nothing loaded the backend always touches (a missing record stays missing). */
 async function refresh(backend: Backend, sid: string, session: object): Promise<void> {
-  const state: LoadState = {};
-  if ((await backend.load(sid, state)) === undefined) return;
-  await backend.touch(sid, withDates(session), state);
+  await backend.touch(sid, withDates(session), {});
 }
 
 /**

@@ -21,6 +21,7 @@ export default {
     'src/core/decoded.ts',
     'src/core/payload-seal.ts',
     'src/core/keys.ts',
+    'src/core/sha256.ts',
     'src/csrf/index.ts',
     'src/core/lifecycle.ts',
     'src/core/records.ts',

@@ -12,7 +12,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 
 const UNIT = ['test/core/**/*.test.ts', 'test/csrf/**/*.test.ts'];
 // Replaces node:crypto with vi.mock: needs a module registry of its own.
-const MOCKING = ['test/core/store-key.test.ts'];
+const MOCKING = ['test/core/store-key.test.ts', 'test/core/token-cache.test.ts'];
 // Separate Node processes hammering one store: a concurrency test, not a unit test, and the
 // child processes would not see the active mutant.
 const EXCLUDED = ['test/core/cross-process.test.ts'];

@@ -44,12 +44,25 @@ export interface CookieStoreOptions {
    * @default 3
    */
   maxChunks?: number;
+  /**
+   * How many tokens this process remembers — those it sealed or opened lately, with what they
+   * hold — so that a token presented again is not decrypted again: a client sends back the token
+   * of its last response, so most requests skip the AES-GCM open and its `JSON.parse`. Only
+   * tokens that authenticated are kept; a presented token must equal a kept one exactly
+   * (compared in constant time), and every check after opening (deadlines, revocation,
+   * fingerprint) still runs. Costs memory: up to this many plaintexts of at most one cookie
+   * each. `0` turns it off (every token is decrypted). docs/stateless.md, "The token cache".
+   * @default 1000
+   */
+  tokenCache?: number;
 }
 
 /** What the manager reads of a `cookieStore()`. */
 export interface CookieStoreSettings {
   readonly leeway: number;
   readonly maxChunks: number;
+  /** Tokens the AES-GCM codec remembers (`0`: none; unused by a JWT store). */
+  readonly tokenCache: number;
   /** A revocation store was given (the cookie store's own methods delegate to it). */
   readonly revocation: boolean;
   /** How tokens are made from the manager's key ring; AES-GCM when absent (`jwtStore()` sets it). */
@@ -60,6 +73,8 @@ export interface CookieStoreSettings {
 export interface HybridStoreSettings {
   readonly leeway: number;
   readonly maxChunks: number;
+  /** Tokens the stateless side's AES-GCM codec remembers (`0`: none). */
+  readonly tokenCache: number;
 }
 
 /**
@@ -115,8 +130,8 @@ export function resolveSealed(
   cookie: ResolvedCookieOptions,
 ): SealedConfig | undefined {
   if (isHybridStore(store)) {
-    const { leeway, maxChunks } = store[HYBRID_STORE];
-    const codec = aeadCodec(createSealKeys(keys, 'hybrid-seal'));
+    const { leeway, maxChunks, tokenCache } = store[HYBRID_STORE];
+    const codec = aeadCodec(createSealKeys(keys, 'hybrid-seal'), tokenCache);
     return {
       codec,
       leeway,
@@ -131,7 +146,7 @@ export function resolveSealed(
   if (!revocation) warnUnrevocable();
   const settings = store[COOKIE_STORE];
   // Derived once, here: sealing and opening then cost one AES-GCM (or one JWS) operation.
-  const codec = settings.codec?.(keys) ?? aeadCodec(createSealKeys(keys));
+  const codec = settings.codec?.(keys) ?? aeadCodec(createSealKeys(keys), settings.tokenCache);
   return { codec, leeway, maxChunks, names: chunkCookies(cookie), revocation, hybrid: false };
 }
 

@@ -17,6 +17,7 @@ import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import type { CodecLimits, SessionPayload } from './codec.js';
 import type { KeyRing } from './keys.js';
 import { compactText, readCompact, type SealedClaims, type Unsealed } from './sealed-text.js';
+import { share, TokenMemo } from './token-memo.js';
 
 export type { SealedClaims, Unsealed } from './sealed-text.js';
 
@@ -63,11 +64,15 @@ export interface TokenCodec {
   ): Unsealed | OpenFailure | Promise<Unsealed | OpenFailure>;
 }
 
-/** The AES-256-GCM codec over `keys` (the default of `cookieStore()`). @internal */
-export function aeadCodec(keys: SealKeys): TokenCodec {
+/**
+ * The AES-256-GCM codec over `keys` (the default of `cookieStore()`), remembering up to `memo`
+ * recently sealed or opened tokens (`token-memo.ts`; `0`: none). @internal
+ */
+export function aeadCodec(keys: SealKeys, memo = 0): TokenCodec {
+  const tokens = memo > 0 ? new TokenMemo(memo) : undefined;
   return {
-    seal: (claims, payload, limits) => sealSession(keys, claims, payload, limits),
-    open: (token, limits) => unsealSession(keys, token, limits),
+    seal: (claims, payload, limits) => sealSession(keys, claims, payload, limits, tokens),
+    open: (token, limits) => unsealSession(keys, token, limits, tokens),
   };
 }
 
@@ -117,6 +122,7 @@ function nextIv(): Buffer {
  * `absoluteExpiresAt` are not stored apart from the claims: they are `claims.iat` and
  * `claims.exp` (the lifecycle seals them so), and that is what opening gives back. Throws
  * `TooLargeError` (`ERR_SESSION_TOO_LARGE`) when the sealed text exceeds `limits.maxBytes`.
+ * With `memo`, the token and its plaintext are remembered: presented again, it is not decrypted.
  * @internal
  */
 export function sealSession(
@@ -124,6 +130,7 @@ export function sealSession(
   claims: SealedClaims,
   payload: SessionPayload,
   limits: CodecLimits,
+  memo?: TokenMemo,
 ): string {
   const text = compactText(claims, payload, limits);
   const iv = nextIv();
@@ -134,7 +141,10 @@ export function sealSession(
   // One base64url pass over IV ‖ ciphertext ‖ tag: 12 bytes are exactly 16 characters, so the
   // IV's text ends where the body's begins.
   const b64 = Buffer.concat([iv, sealed, tail, cipher.getAuthTag()]).toString('base64url');
-  return `${keys.ids[0]}.${b64.slice(0, IV_CHARS)}.${b64.slice(IV_CHARS)}`;
+  const ivText = b64.slice(0, IV_CHARS);
+  const token = `${keys.ids[0]}.${ivText}.${b64.slice(IV_CHARS)}`;
+  memo?.remember(ivText, token, 0, text);
+  return token;
 }
 
 /** base64url text: the IV (16 characters), a dot, the body. */
@@ -145,16 +155,25 @@ const IV_AND_BODY = /^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/;
  * release writes (wrong parts, unknown or removed key id, non-canonical base64url, too long),
  * `'signature'` when the AEAD does not authenticate (any flipped bit, another key, another purpose
  * or version), `'claims'` when it authenticates but its content is not a valid sealed session.
- * The caller bounds the token's length. @internal
+ * The caller bounds the token's length. With `memo`, a token it remembers (compared whole, in
+ * constant time) is not decrypted again, and one that opens is remembered. @internal
  */
 export function unsealSession(
   keys: SealKeys,
   token: string,
   limits: CodecLimits,
+  memo?: TokenMemo,
 ): Unsealed | 'malformed' | 'signature' | 'claims' {
   const first = token.indexOf('.');
   const bodyAt = first + IV_CHARS + 2;
   if (first < 1 || token.length - bodyAt < MIN_BODY_CHARS) return 'malformed';
+  const ivText = memo === undefined ? '' : token.slice(first + 1, first + 1 + IV_CHARS);
+  const known = memo?.find(ivText, token);
+  if (known !== undefined) {
+    if (known.limits === limits) return known.opened!;
+    const opened = readCompact(known.text, limits, known.keyIndex);
+    return opened === undefined ? 'claims' : share(known, opened, limits);
+  }
   const keyIndex = keys.ids.indexOf(token.slice(0, first));
   const bodyText = token.slice(bodyAt);
   if (
@@ -177,7 +196,11 @@ export function unsealSession(
   } catch {
     return 'signature';
   }
-  return readCompact(plain.toString('utf8'), limits, keyIndex) ?? 'claims';
+  const text = plain.toString('utf8');
+  const opened = readCompact(text, limits, keyIndex);
+  if (opened === undefined) return 'claims';
+  memo?.remember(ivText, token, keyIndex, text, opened, limits);
+  return opened;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { KeyRing } from '../core/keys.js';
 import type { TokenCodec } from '../core/sealed.js';
 import { COOKIE_STORE, type CookieStore, type CookieStoreOptions } from '../core/sealed-config.js';
 import { isSessionStore, type SessionStore } from '../core/store.js';
+import { MEMO_MAX_CAPACITY } from '../core/token-memo.js';
 
 /**
  * Three chunks by default: four full ones make a `Cookie` request header of about 16 KiB, which
@@ -21,10 +22,14 @@ const DEFAULT_CHUNKS = 3;
 /** Largest `leeway`: 5 minutes (docs/security.md §13). */
 const MAX_LEEWAY = 300_000;
 
+/** Tokens the AES-GCM codec remembers by default (`tokenCache`). */
+const DEFAULT_TOKEN_CACHE = 1000;
+
 /**
  * A stateless store named `name` (`cookie`, `jwt`), with `codec` making its tokens (AES-GCM when
  * absent). Throws `ConfigError` naming `factory` for a `leeway` outside 0–300 000 ms, a
- * `maxChunks` outside 1–4 or a `revocation` that is not a `SessionStore`. @internal
+ * `maxChunks` outside 1–4, a `tokenCache` outside 0–100 000 (or given with `codec`: it is the
+ * AES-GCM codec's) or a `revocation` that is not a `SessionStore`. @internal
  */
 export function statelessStore(
   factory: string,
@@ -33,7 +38,12 @@ export function statelessStore(
   codec?: (ring: KeyRing) => TokenCodec,
 ): CookieStore {
   const { revocation } = options;
-  const { leeway, maxChunks } = statelessSettings(factory, options);
+  if (codec !== undefined && options.tokenCache !== undefined) {
+    throw new ConfigError(
+      `${factory}: \`tokenCache\` is cookieStore()'s (the AES-GCM token's memo); a ${name} store verifies every token.`,
+    );
+  }
+  const { leeway, maxChunks, tokenCache } = statelessSettings(factory, options);
   if (revocation !== undefined && !isSessionStore(revocation)) {
     throw new ConfigError(
       `${factory}: \`revocation\` must be a SessionStore (get, set, touch and delete), e.g. redisStore({ client }).`,
@@ -49,20 +59,24 @@ export function statelessStore(
           touch: (key, expiresAt, o) => revocation.touch(key, expiresAt, o),
           delete: (key, o) => revocation.delete(key, o),
         };
-  const settings = { leeway, maxChunks, revocation: revocation !== undefined, codec };
+  const settings = { leeway, maxChunks, tokenCache, revocation: revocation !== undefined, codec };
   return Object.assign(store, { [COOKIE_STORE]: Object.freeze(settings) });
 }
 
 /**
- * The `leeway` (default 5 000 ms) and `maxChunks` (default 3) of a stateless store's options.
- * Throws `ConfigError` naming `factory` for a `leeway` outside 0–300 000 ms or a `maxChunks`
- * outside 1–4. @internal
+ * The `leeway` (default 5 000 ms), `maxChunks` (default 3) and `tokenCache` (default 1 000) of a
+ * stateless store's options. Throws `ConfigError` naming `factory` for a `leeway` outside
+ * 0–300 000 ms, a `maxChunks` outside 1–4 or a `tokenCache` outside 0–100 000. @internal
  */
 export function statelessSettings(
   factory: string,
-  options: { leeway?: number | undefined; maxChunks?: number | undefined },
-): { leeway: number; maxChunks: number } {
-  const { leeway = 5_000, maxChunks = DEFAULT_CHUNKS } = options;
+  options: {
+    leeway?: number | undefined;
+    maxChunks?: number | undefined;
+    tokenCache?: number | undefined;
+  },
+): { leeway: number; maxChunks: number; tokenCache: number } {
+  const { leeway = 5_000, maxChunks = DEFAULT_CHUNKS, tokenCache = DEFAULT_TOKEN_CACHE } = options;
   if (!Number.isSafeInteger(leeway) || leeway < 0 || leeway > MAX_LEEWAY) {
     throw new ConfigError(
       `${factory}: \`leeway\` must be a whole number of milliseconds from 0 to ${MAX_LEEWAY} (default 5000).`,
@@ -73,7 +87,12 @@ export function statelessSettings(
       `${factory}: \`maxChunks\` must be an integer from 1 to ${MAX_CHUNKS} (default ${DEFAULT_CHUNKS}).`,
     );
   }
-  return { leeway, maxChunks };
+  if (!Number.isSafeInteger(tokenCache) || tokenCache < 0 || tokenCache > MEMO_MAX_CAPACITY) {
+    throw new ConfigError(
+      `${factory}: \`tokenCache\` must be an integer from 0 (off) to ${MEMO_MAX_CAPACITY} (default ${DEFAULT_TOKEN_CACHE}).`,
+    );
+  }
+  return { leeway, maxChunks, tokenCache };
 }
 
 /** Without a revocation store a stateless store holds no records: the manager never calls these. */

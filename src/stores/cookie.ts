@@ -19,10 +19,10 @@ export type { CookieStore, CookieStoreOptions } from '../core/sealed-config.js';
 
 /**
  * Create a sealed-cookie store, to pass as the manager's `store`. Throws `ConfigError`
- * (`ERR_SESSION_CONFIG`) at once for a `leeway` outside 0–300 000 ms, a `maxChunks` outside 1–4
- * or a `revocation` that is not a `SessionStore`. The manager refuses `concurrency: 'lock'` and
- * `encrypt` with it, and `maxSessionsPerUser` without `revocation`. Never closes the revocation
- * store (whoever created it closes it).
+ * (`ERR_SESSION_CONFIG`) at once for a `leeway` outside 0–300 000 ms, a `maxChunks` outside 1–4,
+ * a `tokenCache` outside 0–100 000 or a `revocation` that is not a `SessionStore`. The manager
+ * refuses `concurrency: 'lock'` and `encrypt` with it, and `maxSessionsPerUser` without
+ * `revocation`. Never closes the revocation store (whoever created it closes it).
  */
 export function cookieStore(options: CookieStoreOptions = {}): CookieStore {
   return statelessStore('cookieStore', 'cookie', options);

@@ -47,6 +47,12 @@ export interface HybridStoreOptions {
    * @default 3
    */
   maxChunks?: number | undefined;
+  /**
+   * How many stateless tokens this process remembers so that one presented again is not
+   * decrypted again (as `cookieStore()`'s `tokenCache`; `0`: off).
+   * @default 1000
+   */
+  tokenCache?: number | undefined;
 }
 
 /**
@@ -54,8 +60,8 @@ export interface HybridStoreOptions {
  * ones too, where `store` has them), so every manager option that needs them — `concurrency:
  * 'lock'`, `maxSessionsPerUser`, `encrypt` — works as with `store` itself. Throws `ConfigError`
  * (`ERR_SESSION_CONFIG`) at once when `store` is not a `SessionStore` or is a cookie, JWT or hybrid
- * store, for a `leeway` outside 0–300 000 ms or a `maxChunks` outside 1–4. `close()` closes
- * `store`.
+ * store, for a `leeway` outside 0–300 000 ms, a `maxChunks` outside 1–4 or a `tokenCache` outside
+ * 0–100 000. `close()` closes `store`.
  */
 export function hybridStore(options: HybridStoreOptions): HybridStore {
   if (typeof options !== 'object' || options === null) {

@@ -60,6 +60,25 @@ export interface SessionMeta {
   generation: number;
 }
 
+/**
+ * A copy of `meta` last seen at `t`, field by field: a spread (`{ ...meta, lastSeenAt }`) of a
+ * frozen metadata object (as the token cache shares them) takes V8's slow clone path. @internal
+ */
+export function seenAt(meta: SessionMeta, t: number): SessionMeta {
+  return {
+    createdAt: meta.createdAt,
+    lastSeenAt: t,
+    absoluteExpiresAt: meta.absoluteExpiresAt,
+    userId: meta.userId,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    persistent: meta.persistent,
+    csrf: meta.csrf,
+    fingerprint: meta.fingerprint,
+    generation: meta.generation,
+  };
+}
+
 /** A decoded session payload. */
 export interface SessionPayload {
   data: DataObject;

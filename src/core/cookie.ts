@@ -174,15 +174,21 @@ export function forEachCookie(
   if (header === undefined) return;
   const text = typeof header === 'string' ? header : header.join('; ');
   if (text.length === 0 || !text.includes(prefix)) return;
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    const key = trimWsp(part.slice(0, eq));
-    if (!key.startsWith(prefix)) continue;
-    let value = trimWsp(part.slice(eq + 1));
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
-      value = value.slice(1, -1);
-    visit(key, value);
+  // Pair by pair between semicolons, by index: no array of parts (most headers hold one pair).
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf(';', start);
+    if (end === -1) end = text.length;
+    const eq = text.indexOf('=', start);
+    if (eq !== -1 && eq < end) {
+      const key = trimWsp(text.slice(start, eq));
+      if (key.startsWith(prefix)) {
+        let value = trimWsp(text.slice(eq + 1, end));
+        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+          value = value.slice(1, -1);
+        visit(key, value);
+      }
+    }
+    start = end + 1;
   }
 }
 

@@ -41,7 +41,8 @@ export function parsePath(path: string): string[] {
   if (typeof path !== 'string' || path.length === 0) {
     throw new DataError('A session key must be a non-empty string.');
   }
-  const segments = path.split('.');
+  // A key without a dot (the usual case) needs no split.
+  const segments = path.includes('.') ? path.split('.') : [path];
   for (const segment of segments) {
     if (segment.length === 0) throw new DataError(`Session key "${path}" has an empty segment.`);
     if (FORBIDDEN.has(segment)) {
@@ -180,4 +181,38 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
     }
   }
   return true;
+}
+
+/** Strings `JSON.stringify` writes as they are, between quotes: printable ASCII but `"` and `\`. */
+const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * `JSON.stringify(text)`, without the serializer for the usual case (ids, addresses, plain
+ * words): a string of printable ASCII other than `"` and `\` is quoted as it is. Each
+ * `JSON.stringify` call enters the engine's C++ serializer (about 1 300 instructions for a short
+ * string; the check and the quotes, a few dozen). @internal
+ */
+export function jsonQuote(text: string): string {
+  return VERBATIM.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/**
+ * The UTF-8 byte length of `JSON.stringify(value)` for a JSON value (never `undefined`): numbers,
+ * booleans, `null` and verbatim strings ({@link jsonQuote}) are measured without serializing.
+ * @internal
+ */
+export function jsonBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'number':
+      // A finite number's JSON is its shortest round-trip form, as String() writes it.
+      return Number.isFinite(value) ? String(value).length : 4;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'string':
+      if (VERBATIM.test(value)) return value.length + 2;
+      break;
+    default:
+      if (value === null) return 4;
+  }
+  return Buffer.byteLength(JSON.stringify(value));
 }

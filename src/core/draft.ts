@@ -19,14 +19,12 @@ import {
   type SessionPayload,
   toValueAt,
 } from './codec.js';
-import { nullObject } from './data.js';
+import { jsonBytes, nullObject } from './data.js';
 import { TooLargeError } from './errors.js';
 import type { SessionOp } from './ops.js';
 
 /** Encoded size of a JSON value, in UTF-8 bytes (what `encodePayload` would spend on it). */
-function bytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value));
-}
+const bytes = jsonBytes;
 
 function isObject(value: unknown): value is DataObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

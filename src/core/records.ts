@@ -11,9 +11,9 @@ import {
   emptyObject,
   encodePayload,
   encodeRedirect,
-  type SessionMeta,
   type SessionPayload,
   sealPayload,
+  seenAt,
   unsealPayload,
 } from './codec.js';
 import { type Context, emit, emitGuess, short } from './context.js';
@@ -137,9 +137,10 @@ export function recordOf(
   version: number,
 ): StoreRecord {
   const t = ctx.now();
-  const meta: SessionMeta = { ...payload.meta, lastSeenAt: t };
+  const meta = seenAt(payload.meta, t);
   const expiresAt = Math.min(t + ctx.idle, meta.absoluteExpiresAt);
-  return { data: seal(ctx, key, { ...payload, meta }), version, expiresAt, userId: meta.userId };
+  const sealed = seal(ctx, key, { data: payload.data, flash: payload.flash, meta });
+  return { data: sealed, version, expiresAt, userId: meta.userId };
 }
 
 /** The forwarding record left under an old id for `regenerateGrace` ms. @internal */

@@ -16,6 +16,7 @@ import {
   payloadFromJson,
   type SessionPayload,
 } from './codec.js';
+import { jsonQuote } from './data.js';
 import { isSessionId } from './keys.js';
 
 /** What a sealed token asserts besides the payload. Times in ms since the epoch. */
@@ -58,10 +59,10 @@ export function compactText(
   const { iat } = claims;
   // The array written out by hand around the values that need a serializer: one
   // `JSON.stringify` of the whole array cost about three times the parts (the numbers are
-  // integers and `persistent` a boolean, written as JSON writes them; strings and the data go
-  // through `JSON.stringify`; an empty flash is `{}`).
+  // integers and `persistent` a boolean, written as JSON writes them; strings go through
+  // `jsonQuote`, the data through `JSON.stringify`; an empty flash is `{}`).
   return checkEncodedSize(
-    `[${json(claims.sid)},${iat},${claims.idle - iat},${claims.exp - iat},${claims.gen},${
+    `[${jsonQuote(claims.sid)},${iat},${claims.idle - iat},${claims.exp - iat},${claims.gen},${
       iat - meta.createdAt
     },${json(meta.userId)},${json(meta.ip)},${json(meta.userAgent)},${meta.persistent},${json(
       meta.csrf,
@@ -74,7 +75,7 @@ export function compactText(
 
 /** A string or `null` as JSON. */
 function json(value: string | null): string {
-  return value === null ? 'null' : JSON.stringify(value);
+  return value === null ? 'null' : jsonQuote(value);
 }
 
 /** `true` when `object` has no enumerable key (an empty flash, the usual case). */

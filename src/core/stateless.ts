@@ -14,7 +14,7 @@
  */
 
 import { expiredCookieLines, sealedCookieLines } from './chunks.js';
-import type { SessionMeta, SessionPayload } from './codec.js';
+import { type SessionMeta, type SessionPayload, seenAt } from './codec.js';
 import { type Context, emit, short } from './context.js';
 import { type KeySize, TooLargeError } from './errors.js';
 import { applyOps, type SessionOp } from './ops.js';
@@ -67,7 +67,7 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
   // replay, as there is no fresher record to replay on.
   const payload = s.ops.length === 0 ? s.base : viewOf(ctx, s).draft.result();
   const { userId } = payload.meta;
-  const meta = { ...payload.meta, lastSeenAt: t };
+  const meta = seenAt(payload.meta, t);
   let id = s.id;
   let gen = userId === null ? 0 : st.gen;
   // Emitted once sealed: a session too large for its cookie was not created, nor rotated.
@@ -89,7 +89,7 @@ export async function commitSealed(ctx: Context, s: SessionState): Promise<void>
     if (!changed) event = { type: 'touch', handle: short(keyOf(s)) };
     if (userId !== null && st.user !== undefined) await noteSeen(ctx, userId, keyOf(s), st.user);
   }
-  const sealedPayload = { ...payload, meta };
+  const sealedPayload = { data: payload.data, flash: payload.flash, meta };
   const claims = claimsOf(ctx, id, meta, gen);
   // The AES-GCM codec seals synchronously: no await (a microtask) unless the codec is async.
   const token = ctx.sealed!.codec.seal(claims, sealedPayload, ctx.limits);

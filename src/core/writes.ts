@@ -5,7 +5,7 @@
  * (`users.ts`). Called by `commit` (`lifecycle.ts`), which decides that a write is needed.
  */
 
-import type { SessionPayload } from './codec.js';
+import { type SessionPayload, seenAt } from './codec.js';
 import { type Context, emit, short } from './context.js';
 import { ConflictError } from './errors.js';
 import { storeDelete, storeSet } from './gateway.js';
@@ -192,7 +192,7 @@ function settle(
   s.id = id;
   s.version = record.version;
   s.expiresAt = record.expiresAt;
-  s.base = { ...payload, meta: { ...payload.meta, lastSeenAt: ctx.now() } };
+  s.base = { data: payload.data, flash: payload.flash, meta: seenAt(payload.meta, ctx.now()) };
   s.ops = [];
   s.observed = undefined;
   s.rotation = 'none';

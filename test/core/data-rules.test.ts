@@ -3,12 +3,14 @@
  * already frozen and null-prototype is kept as it is and when it is checked and copied (a
  * non-finite number, a mutable or plain-prototype child, an unfrozen array inside, array levels past `maxDepth`), and
  * `jsonEqual`, the equality a commit's read-write check uses (a reloaded equal value is no
- * conflict): arrays by length and order, objects by keys in any order, never across kinds.
+ * conflict): arrays by length and order, objects by keys in any order, never across kinds; and
+ * `jsonQuote`/`jsonBytes`, `JSON.stringify` without the serializer, equal to it for every input.
  */
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DataObject, decodePayload, readAt, toSessionValue } from '../../src/core/codec.js';
-import { jsonEqual, nullObject } from '../../src/core/data.js';
+import { jsonBytes, jsonEqual, jsonQuote, nullObject } from '../../src/core/data.js';
 import { Draft } from '../../src/core/draft.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { manager, request } from './helpers.js';
@@ -159,5 +161,53 @@ describe('jsonEqual', () => {
     late.session.set('x', { list: [0] });
     await expect(late.end()).rejects.toMatchObject({ reason: 'read-write', keys: ['x'] });
     expect((await request(a, cookie, (s) => s.get('x'))).result).toEqual({ list: [1, 2, 3, 4] });
+  });
+});
+
+describe('jsonQuote and jsonBytes: JSON.stringify without the serializer', () => {
+  const edges = [
+    '',
+    'plain text 127.0.0.1',
+    ' !#[]~', // the verbatim range's edges
+    '"',
+    '\\',
+    '\u001f',
+    '\u007f',
+    '\u0080',
+    'é',
+    '\u2028',
+    '\ud800', // a lone surrogate: escaped by JSON.stringify
+    '\udfff',
+    '\u{1F600}',
+    'a\nb',
+    '</script>',
+  ];
+
+  it('jsonQuote(s) is JSON.stringify(s) for every string', () => {
+    for (const text of edges) expect(jsonQuote(text)).toBe(JSON.stringify(text));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
+        expect(jsonQuote(text)).toBe(JSON.stringify(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('jsonBytes(v) is the UTF-8 length of JSON.stringify(v) for every JSON value', () => {
+    const numbers = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, -1.5e300, 2 ** 53];
+    for (const value of [...edges, ...numbers, Number.NaN, Infinity, true, false, null, [], {}]) {
+      expect(jsonBytes(value)).toBe(Buffer.byteLength(JSON.stringify(value)));
+    }
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.double(),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(jsonBytes(v)).toBe(Buffer.byteLength(JSON.stringify(v)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -183,6 +183,12 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return true;
 }
 
+/** `true` when `object` has no enumerable key (an empty flash, the usual case). @internal */
+export function hasNoKeys(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}
+
 /** Strings `JSON.stringify` writes as they are, between quotes: printable ASCII but `"` and `\`. */
 const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
@@ -194,6 +200,11 @@ const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
  */
 export function jsonQuote(text: string): string {
   return VERBATIM.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** A string or `null` as JSON ({@link jsonQuote}). @internal */
+export function jsonOrNull(value: string | null): string {
+  return value === null ? 'null' : jsonQuote(value);
 }
 
 /**

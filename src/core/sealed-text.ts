@@ -16,7 +16,7 @@ import {
   payloadFromJson,
   type SessionPayload,
 } from './codec.js';
-import { jsonQuote } from './data.js';
+import { hasNoKeys, jsonOrNull as json, jsonQuote } from './data.js';
 import { isSessionId } from './keys.js';
 
 /** What a sealed token asserts besides the payload. Times in ms since the epoch. */
@@ -67,21 +67,10 @@ export function compactText(
     },${json(meta.userId)},${json(meta.ip)},${json(meta.userAgent)},${meta.persistent},${json(
       meta.csrf,
     )},${json(meta.fingerprint)},${meta.generation},${JSON.stringify(payload.data)},${
-      isEmpty(payload.flash) ? '{}' : JSON.stringify(payload.flash)
+      hasNoKeys(payload.flash) ? '{}' : JSON.stringify(payload.flash)
     }]`,
     limits,
   );
-}
-
-/** A string or `null` as JSON. */
-function json(value: string | null): string {
-  return value === null ? 'null' : jsonQuote(value);
-}
-
-/** `true` when `object` has no enumerable key (an empty flash, the usual case). */
-function isEmpty(object: object): boolean {
-  for (const _ in object) return false;
-  return true;
 }
 
 /** Entries of the {@link compactText} array. */

@@ -27,11 +27,18 @@ const ONE_SHOT: OneShot | undefined = (crypto as { hash?: OneShot }).hash;
 /** The encodings a digest is returned in. */
 export type DigestEncoding = 'base64url' | 'base64' | 'hex';
 
-/** `SHA-256(text)` in `encoding` (text as UTF-8). */
-export function sha256(text: string, encoding: DigestEncoding): string {
-  return ONE_SHOT === undefined
+/**
+ * `SHA-256(text)` in `encoding` (text as UTF-8). `oneShot` is for tests: `null` selects the
+ * fallback (a `Hash` object), as on a Node without `crypto.hash`.
+ */
+export function sha256(
+  text: string,
+  encoding: DigestEncoding,
+  oneShot: OneShot | null = ONE_SHOT ?? null,
+): string {
+  return oneShot === null
     ? crypto.createHash('sha256').update(text).digest(encoding)
-    : ONE_SHOT('sha256', text, encoding);
+    : oneShot('sha256', text, encoding);
 }
 
 /** An HMAC-SHA-256 under one fixed key: `mac(value, encoding)`. */

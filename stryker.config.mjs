@@ -22,6 +22,7 @@ export default {
     'src/core/payload-seal.ts',
     'src/core/keys.ts',
     'src/core/sha256.ts',
+    'src/core/token-memo.ts',
     'src/csrf/index.ts',
     'src/core/lifecycle.ts',
     'src/core/records.ts',

@@ -330,6 +330,16 @@ describe('readCookie / forEachCookie', () => {
 
   it('keeps "=" inside a value and skips pairs without "="', () => {
     expect(readCookie('sid=a=b; sid; =sid; sid=', 'sid')).toEqual(['a=b', '']);
+    // A last pair without "=": nothing is read from it (nor from the text before it).
+    expect(readCookie('sid=1; sidd', 'sid')).toEqual(['1']);
+  });
+
+  it('an "=" of a later pair never makes a name of its own pair', () => {
+    const seen: [string, string][] = [];
+    forEachCookie('sk.a; sk.b=2;sk.c', 'sk.', (name, value) => {
+      seen.push([name, value]);
+    });
+    expect(seen).toEqual([['sk.b', '2']]);
   });
 
   it('visits every pair whose name starts with the prefix, in order, across header lines', () => {

@@ -106,6 +106,7 @@ describe('TokenMemo', () => {
     for (let i = 1; i <= 2; i++) memo.remember(ivOf(i), tokenOf(ivOf(i)), 0, 't');
     memo.remember(ivOf(3), tokenOf(ivOf(3)), 0, 't'); // 1, 2 are now the older half
     expect(memo.find(ivOf(1), tokenOf(ivOf(1)))).toBeDefined(); // 1 moves: younger = 3, 1
+    expect(memo.size).toBe(3); // moved, not copied: the older half keeps only 2
     memo.remember(ivOf(4), tokenOf(ivOf(4)), 0, 't'); // younger full: older = 3, 1
     expect(memo.find(ivOf(1), tokenOf(ivOf(1)))).toBeDefined();
     expect(memo.find(ivOf(2), tokenOf(ivOf(2)))).toBeUndefined();
@@ -135,6 +136,15 @@ describe('TokenMemo', () => {
     expect(Object.isFrozen(value.claims)).toBe(true);
     expect(Object.isFrozen(value.payload)).toBe(true);
     expect(Object.isFrozen(value.payload.meta)).toBe(true);
+  });
+
+  it('an odd capacity is never exceeded', () => {
+    const memo = new TokenMemo(5);
+    for (let i = 1; i <= 30; i++) {
+      memo.remember(ivOf(i), tokenOf(ivOf(i)), 0, 't');
+      expect(memo.size).toBeLessThanOrEqual(5);
+    }
+    expect(memo.size).toBeGreaterThanOrEqual(3);
   });
 
   it('a capacity of 1 still keeps the last token', () => {

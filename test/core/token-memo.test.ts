@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Unsealed } from '../../src/core/sealed-text.js';
 import { MEMO_MAX_TOKEN, TokenMemo } from '../../src/core/token-memo.js';
+import { recordMeta } from '../support/record-meta.js';
 
 const LIMITS = { maxBytes: 4096, maxDepth: 32 };
 
@@ -25,18 +26,7 @@ function opened(sid = 'x'.repeat(43)): Unsealed {
     payload: {
       data: Object.freeze({ a: 1 }) as never,
       flash: Object.freeze({}) as never,
-      meta: {
-        createdAt: 1,
-        lastSeenAt: 1,
-        absoluteExpiresAt: 3,
-        userId: null,
-        ip: null,
-        userAgent: null,
-        persistent: false,
-        csrf: null,
-        fingerprint: null,
-        generation: 0,
-      },
+      meta: recordMeta({ absoluteExpiresAt: 3, csrf: null, fingerprint: null, generation: 0 }),
     },
     keyIndex: 0,
   };

@@ -66,15 +66,16 @@ describe('encodePayload: the envelope written by hand', () => {
     );
   });
 
-  it('decodes back to the same data, flash and metadata', () => {
+  it('decodes back to the data and flash a JSON round trip gives, and the same metadata', () => {
     fc.assert(
       fc.property(data, flash, meta, (d, f, m) => {
         const decoded = decodePayload(
           encodePayload({ data: d, flash: f, meta: m } as SessionPayload, LIMITS),
           LIMITS,
         )!;
-        expect({ ...decoded.data }).toEqual({ ...d });
-        expect({ ...decoded.flash }).toEqual({ ...f });
+        // JSON has no -0: a -0 in the data comes back as 0, as from any JSON text.
+        expect({ ...decoded.data }).toEqual(JSON.parse(JSON.stringify(d)));
+        expect({ ...decoded.flash }).toEqual(JSON.parse(JSON.stringify(f)));
         expect(decoded.meta).toEqual(m);
       }),
       { numRuns: 300 },

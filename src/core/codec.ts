@@ -13,7 +13,7 @@ import {
   emptyObject,
   FORBIDDEN,
   hasNoKeys,
-  jsonOrNull as nullable,
+  jsonOrNull,
   nullObject,
 } from './data.js';
 import { DecodedPayload, openers, sanitize, within } from './decoded.js';
@@ -114,9 +114,9 @@ export function encodePayload(payload: SessionPayload, limits: CodecLimits): str
     hasNoKeys(flash) ? '{}' : JSON.stringify(flash)
   },"m":{"createdAt":${meta.createdAt},"lastSeenAt":${meta.lastSeenAt},"absoluteExpiresAt":${
     meta.absoluteExpiresAt
-  },"userId":${nullable(meta.userId)},"ip":${nullable(meta.ip)},"userAgent":${nullable(
+  },"userId":${jsonOrNull(meta.userId)},"ip":${jsonOrNull(meta.ip)},"userAgent":${jsonOrNull(
     meta.userAgent,
-  )},"persistent":${meta.persistent},"csrf":${nullable(meta.csrf)},"fingerprint":${nullable(
+  )},"persistent":${meta.persistent},"csrf":${jsonOrNull(meta.csrf)},"fingerprint":${jsonOrNull(
     meta.fingerprint,
   )},"generation":${meta.generation}}}`;
   return checkEncodedSize(text, limits);

@@ -23,9 +23,6 @@ import { jsonBytes, nullObject } from './data.js';
 import { TooLargeError } from './errors.js';
 import type { SessionOp } from './ops.js';
 
-/** Encoded size of a JSON value, in UTF-8 bytes (what `encodePayload` would spend on it). */
-const bytes = jsonBytes;
-
 function isObject(value: unknown): value is DataObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -75,7 +72,7 @@ export class Draft {
         this.#set(op.path, op.value, check);
         break;
       case 'clear':
-        this.#grow(this.#maxBytes === undefined ? 0 : 2 - bytes(this.data), check);
+        this.#grow(this.#maxBytes === undefined ? 0 : 2 - jsonBytes(this.data), check);
         this.data = emptyObject();
         break;
       case 'merge':
@@ -101,7 +98,7 @@ export class Draft {
       }
       case 'meta': {
         const meta = { ...this.meta, ...op.patch };
-        if (this.#maxBytes !== undefined) this.#grow(bytes(meta) - bytes(this.meta), check);
+        if (this.#maxBytes !== undefined) this.#grow(jsonBytes(meta) - jsonBytes(this.meta), check);
         this.meta = meta;
         break;
       }
@@ -152,8 +149,8 @@ export class Draft {
     const whole = depth === path.length - 1;
     if (value === undefined && (!whole || old === undefined)) return; // nothing to delete
     if (this.#maxBytes !== undefined) {
-      let added = value === undefined ? 0 : bytes(value);
-      for (let i = path.length - 1; i > depth; i--) added += bytes(path[i]) + 3; // {"k":…}
+      let added = value === undefined ? 0 : jsonBytes(value);
+      for (let i = path.length - 1; i > depth; i--) added += jsonBytes(path[i]) + 3; // {"k":…}
       this.#grow(this.#entryDelta(node, key, old, value === undefined ? undefined : added), check);
     }
     // Copy-on-write down to `node`, then put the value (wrapped in new objects) or delete.
@@ -188,9 +185,9 @@ export class Draft {
       let delta = 0;
       for (const key of keys) {
         const old = own(this.data, key);
-        const value = bytes(patch[key]);
-        if (old !== undefined) delta += value - bytes(old);
-        else delta += bytes(key) + 1 + value + (count++ > 0 ? 1 : 0);
+        const value = jsonBytes(patch[key]);
+        if (old !== undefined) delta += value - jsonBytes(old);
+        else delta += jsonBytes(key) + 1 + value + (count++ > 0 ? 1 : 0);
       }
       this.#grow(delta, check);
     }
@@ -212,7 +209,8 @@ export class Draft {
       this.#putFlash(key, [value], check);
       return;
     }
-    if (this.#maxBytes !== undefined) this.#grow(bytes(value) + (list.length > 0 ? 1 : 0), check);
+    if (this.#maxBytes !== undefined)
+      this.#grow(jsonBytes(value) + (list.length > 0 ? 1 : 0), check);
     const flash = this.#writable(this.flash);
     this.flash = flash;
     if (this.#owned.has(list)) list.push(value);
@@ -228,7 +226,7 @@ export class Draft {
     const old = own(this.flash, key);
     if (list === undefined && old === undefined) return;
     if (this.#maxBytes !== undefined) {
-      this.#grow(this.#entryDelta(this.flash, key, old, list && bytes(list)), check);
+      this.#grow(this.#entryDelta(this.flash, key, old, list && jsonBytes(list)), check);
     }
     const flash = this.#writable(this.flash);
     this.flash = flash;
@@ -276,8 +274,8 @@ export class Draft {
    * and a comma.
    */
   #entryDelta(node: DataObject, key: string, old: unknown, added: number | undefined): number {
-    if (old !== undefined && added !== undefined) return added - bytes(old);
-    const entry = bytes(key) + 1 + (added ?? bytes(old));
+    if (old !== undefined && added !== undefined) return added - jsonBytes(old);
+    const entry = jsonBytes(key) + 1 + (added ?? jsonBytes(old));
     if (added !== undefined) return entry + (this.#count(node) > 0 ? 1 : 0);
     return -(entry + (this.#count(node) > 1 ? 1 : 0));
   }
@@ -302,5 +300,10 @@ export class Draft {
 
 /** Encoded size of a payload, in bytes: what `encodePayload` measures. */
 function encodedSize(payload: SessionPayload): number {
-  return bytes({ v: PAYLOAD_FORMAT_VERSION, d: payload.data, f: payload.flash, m: payload.meta });
+  return jsonBytes({
+    v: PAYLOAD_FORMAT_VERSION,
+    d: payload.data,
+    f: payload.flash,
+    m: payload.meta,
+  });
 }

@@ -16,7 +16,7 @@ import {
   payloadFromJson,
   type SessionPayload,
 } from './codec.js';
-import { hasNoKeys, jsonOrNull as json, jsonQuote } from './data.js';
+import { hasNoKeys, jsonOrNull, jsonQuote } from './data.js';
 import { isSessionId } from './keys.js';
 
 /** What a sealed token asserts besides the payload. Times in ms since the epoch. */
@@ -64,9 +64,9 @@ export function compactText(
   return checkEncodedSize(
     `[${jsonQuote(claims.sid)},${iat},${claims.idle - iat},${claims.exp - iat},${claims.gen},${
       iat - meta.createdAt
-    },${json(meta.userId)},${json(meta.ip)},${json(meta.userAgent)},${meta.persistent},${json(
+    },${jsonOrNull(meta.userId)},${jsonOrNull(meta.ip)},${jsonOrNull(meta.userAgent)},${meta.persistent},${jsonOrNull(
       meta.csrf,
-    )},${json(meta.fingerprint)},${meta.generation},${JSON.stringify(payload.data)},${
+    )},${jsonOrNull(meta.fingerprint)},${meta.generation},${JSON.stringify(payload.data)},${
       hasNoKeys(payload.flash) ? '{}' : JSON.stringify(payload.flash)
     }]`,
     limits,

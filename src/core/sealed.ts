@@ -143,7 +143,7 @@ export function sealSession(
   const b64 = Buffer.concat([iv, sealed, tail, cipher.getAuthTag()]).toString('base64url');
   const ivText = b64.slice(0, IV_CHARS);
   const token = `${keys.ids[0]}.${ivText}.${b64.slice(IV_CHARS)}`;
-  memo?.remember(ivText, token, 0, text);
+  memo?.sealed(ivText, token, claims.sid, text);
   return token;
 }
 

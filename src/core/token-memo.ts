@@ -13,7 +13,8 @@
  * token is looked up by its IV (public, random per seal) and then compared whole, in constant
  * time, with the remembered one — any other token, however close, takes the full open, whose
  * AEAD check refuses it. Every check after the open (times, revocation, fingerprint) runs as
- * before: the memo caches the pure part, decryption under a fixed key ring. Bounded: at most
+ * before: the memo caches the pure part, decryption under a fixed key ring. A token sealed for a
+ * session replaces the one last sealed for it ({@link TokenMemo.sealed}). Bounded: at most
  * `capacity` entries in two generations (the older is dropped whole when the younger fills; a hit
  * in the older moves the entry back), and tokens longer than one cookie are never kept.
  */
@@ -46,6 +47,8 @@ export interface MemoEntry {
 export class TokenMemo {
   #young = new Map<string, MemoEntry>();
   #old = new Map<string, MemoEntry>();
+  /** The IV of the token each session was last sealed into, since the last generation change. */
+  #sealed = new Map<string, string>();
   /** Entries per generation. */
   readonly #half: number;
 
@@ -68,6 +71,24 @@ export class TokenMemo {
       return entry;
     }
     return timingSafeEqualString(entry.token, token) ? entry : undefined;
+  }
+
+  /**
+   * Remember `token` (IV text `iv`), just sealed for session `sid` from plaintext `text`, and
+   * forget the token that session was sealed into before (since the last generation change): a
+   * client presents a superseded token only until the response carrying the new one arrives, and
+   * presented again it is simply opened. So under a stream of writes the memo holds about one
+   * token per active session, not `capacity` tokens that each outlive a few young-generation
+   * collections (copied, then promoted and collected by a full mark-compact).
+   */
+  sealed(iv: string, token: string, sid: string, text: string): void {
+    if (token.length > MEMO_MAX_TOKEN) return;
+    const previous = this.#sealed.get(sid);
+    // Always in the younger half: the generation change that moves an entry to the older one
+    // also forgets whose token it was.
+    if (previous !== undefined) this.#young.delete(previous);
+    this.#add(iv, { token, keyIndex: 0, text, opened: undefined, limits: undefined });
+    this.#sealed.set(sid, iv);
   }
 
   /**
@@ -98,6 +119,7 @@ export class TokenMemo {
     if (this.#young.size >= this.#half) {
       this.#old = this.#young;
       this.#young = new Map();
+      this.#sealed = new Map();
     }
     this.#young.set(iv, entry);
   }

@@ -143,4 +143,79 @@ describe('TokenMemo', () => {
     memo.remember(ivOf(2), tokenOf(ivOf(2)), 0, 't');
     expect(memo.find(ivOf(2), tokenOf(ivOf(2)))).toBeDefined();
   });
+
+  describe('sealed(): one sealed token per session', () => {
+    const A = 'a'.repeat(43);
+    const B = 'b'.repeat(43);
+    const found = (memo: TokenMemo, ...ns: number[]) =>
+      ns.map((n) => memo.find(ivOf(n), tokenOf(ivOf(n))) !== undefined);
+
+    it('keeps what it sealed, under key 0, with its text', () => {
+      const memo = new TokenMemo(10);
+      memo.sealed(ivOf(1), tokenOf(ivOf(1)), A, '["a"]');
+      expect(memo.find(ivOf(1), tokenOf(ivOf(1)))).toMatchObject({ keyIndex: 0, text: '["a"]' });
+    });
+
+    it("a session's newer token replaces its previous one; other sessions' tokens stay", () => {
+      const memo = new TokenMemo(10);
+      memo.sealed(ivOf(1), tokenOf(ivOf(1)), A, 't');
+      memo.sealed(ivOf(2), tokenOf(ivOf(2)), B, 't');
+      memo.sealed(ivOf(3), tokenOf(ivOf(3)), A, 't');
+      expect(found(memo, 1, 2, 3)).toEqual([false, true, true]);
+      expect(memo.size).toBe(2);
+      memo.sealed(ivOf(4), tokenOf(ivOf(4)), A, 't');
+      expect(found(memo, 3, 4)).toEqual([false, true]);
+    });
+
+    it('a stream of writes to a few sessions keeps one token each, never a full generation', () => {
+      const memo = new TokenMemo(10);
+      for (let i = 1; i <= 100; i++) memo.sealed(ivOf(i), tokenOf(ivOf(i)), `${i % 3}`, 't');
+      expect(memo.size).toBe(3);
+      expect(found(memo, 98, 99, 100, 97)).toEqual([true, true, true, false]);
+    });
+
+    it('forgets which token was whose at a generation change: an older one ages out instead', () => {
+      const memo = new TokenMemo(4);
+      memo.sealed(ivOf(1), tokenOf(ivOf(1)), A, 't');
+      memo.sealed(ivOf(2), tokenOf(ivOf(2)), B, 't');
+      memo.sealed(ivOf(3), tokenOf(ivOf(3)), 'c', 't'); // younger full: 1, 2 are the older half
+      memo.sealed(ivOf(4), tokenOf(ivOf(4)), A, 't'); // 1 is not A's known token any more
+      expect(memo.size).toBe(4);
+      memo.sealed(ivOf(5), tokenOf(ivOf(5)), A, 't'); // but 4 is: replaced
+      expect(memo.size).toBe(4);
+      expect(found(memo, 4, 5, 1)).toEqual([false, true, true]);
+    });
+
+    it('a token used from the older half is not replaced by its session\'s next seal', () => {
+      const memo = new TokenMemo(4);
+      memo.sealed(ivOf(1), tokenOf(ivOf(1)), A, 't');
+      memo.sealed(ivOf(2), tokenOf(ivOf(2)), B, 't');
+      memo.sealed(ivOf(3), tokenOf(ivOf(3)), 'c', 't'); // 1, 2 are the older half
+      expect(found(memo, 1)).toEqual([true]); // 1 moves back: younger = 3, 1
+      memo.sealed(ivOf(4), tokenOf(ivOf(4)), A, 't'); // a new generation: older = 3, 1
+      expect(found(memo, 1, 4)).toEqual([true, true]);
+    });
+
+    it('a token a request opened is not replaced by a later seal (only sealed tokens are)', () => {
+      const memo = new TokenMemo(10);
+      memo.remember(ivOf(1), tokenOf(ivOf(1)), 0, 't', opened(A), LIMITS);
+      memo.sealed(ivOf(2), tokenOf(ivOf(2)), A, 't');
+      expect(found(memo, 1, 2)).toEqual([true, true]);
+    });
+
+    it('never exceeds its capacity, with many sessions', () => {
+      const memo = new TokenMemo(6);
+      for (let i = 1; i <= 60; i++) {
+        memo.sealed(ivOf(i), tokenOf(ivOf(i)), `${i % 7}`, 't');
+        expect(memo.size).toBeLessThanOrEqual(6);
+      }
+    });
+
+    it('does not keep a token longer than one cookie', () => {
+      const memo = new TokenMemo(10);
+      const long = tokenOf(ivOf(1), 'B'.repeat(MEMO_MAX_TOKEN));
+      memo.sealed(ivOf(1), long, A, 't');
+      expect(memo.size).toBe(0);
+    });
+  });
 });

@@ -186,7 +186,7 @@ describe('TokenMemo', () => {
       expect(found(memo, 4, 5, 1)).toEqual([false, true, true]);
     });
 
-    it('a token used from the older half is not replaced by its session\'s next seal', () => {
+    it("a token used from the older half is not replaced by its session's next seal", () => {
       const memo = new TokenMemo(4);
       memo.sealed(ivOf(1), tokenOf(ivOf(1)), A, 't');
       memo.sealed(ivOf(2), tokenOf(ivOf(2)), B, 't');

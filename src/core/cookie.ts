@@ -239,17 +239,52 @@ export function cookieLine(
   maxAge: number | undefined,
   now: number,
 ): string {
-  let out = `${options.name}=${value}; Path=${options.path}`;
-  if (options.domain !== undefined) out += `; Domain=${options.domain}`;
+  return `${options.name}=${value}${attributes(options, maxAge, now)}`;
+}
+
+/** The attributes of a cookie line ({@link attributes}) and the times they were written for. */
+interface Attributes {
+  /** `Max-Age` in seconds, `-1` for none. */
+  readonly maxAge: number;
+  /** `Expires` in seconds since the epoch (its resolution), `-1` for none. */
+  readonly expires: number;
+  readonly text: string;
+}
+
+/** The last attributes written per cookie: reused while their `Max-Age` and `Expires` hold. */
+const LAST_ATTRIBUTES = new WeakMap<ResolvedCookieOptions, Attributes>();
+
+/**
+ * Everything after `name=value` in a `Set-Cookie` line of `options`. A session's cookie gets the
+ * same attributes for every response of one second (`Expires` has one-second resolution), so
+ * the last ones per options object are kept and reused: no `Date` formatted and no string built
+ * per response.
+ */
+function attributes(
+  options: ResolvedCookieOptions,
+  maxAge: number | undefined,
+  now: number,
+): string {
+  let seconds = -1;
+  let expires = -1;
   if (maxAge !== undefined) {
     const ms = Math.max(0, Math.min(maxAge, MAX_COOKIE_AGE_MS));
+    seconds = Math.floor(ms / 1000);
+    expires = ms === 0 ? 0 : Math.floor((now + ms) / 1000);
+  }
+  const last = LAST_ATTRIBUTES.get(options);
+  if (last !== undefined && last.maxAge === seconds && last.expires === expires) return last.text;
+  let out = `; Path=${options.path}`;
+  if (options.domain !== undefined) out += `; Domain=${options.domain}`;
+  if (maxAge !== undefined) {
     // Max-Age wins over Expires where both are understood (RFC 6265 §5.3); Expires is for old clients.
-    out += `; Max-Age=${Math.floor(ms / 1000)}; Expires=${new Date(ms === 0 ? 0 : now + ms).toUTCString()}`;
+    out += `; Max-Age=${seconds}; Expires=${new Date(expires * 1000).toUTCString()}`;
   }
   if (options.httpOnly) out += '; HttpOnly';
   if (options.secure) out += '; Secure';
   out += `; SameSite=${options.sameSite === 'lax' ? 'Lax' : options.sameSite === 'strict' ? 'Strict' : 'None'}`;
   if (options.partitioned) out += '; Partitioned';
+  LAST_ATTRIBUTES.set(options, { maxAge: seconds, expires, text: out });
   return out;
 }
 

@@ -5,6 +5,7 @@
  * Option types and the two acknowledged weakenings: cookie-options.test.ts.
  */
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type CookieOptions,
@@ -63,6 +64,80 @@ describe('serializeCookie: lifetime', () => {
     expect(serializeCookie(dev(), '', -5000, NOW)).toBe(expired);
     expect(serializeCookie(dev(), 'v', undefined, NOW)).toBe(
       'sid=v; Path=/; HttpOnly; SameSite=Lax',
+    );
+  });
+});
+
+describe('serializeCookie: one options object over many responses', () => {
+  /** The line as the attributes are defined, written out afresh for every call. */
+  function expected(
+    options: ReturnType<typeof resolveCookieOptions>,
+    value: string,
+    maxAge: number | undefined,
+    now: number,
+  ): string {
+    const parts = [`${options.name}=${value}`, `Path=${options.path}`];
+    if (options.domain !== undefined) parts.push(`Domain=${options.domain}`);
+    if (maxAge !== undefined) {
+      const ms = Math.max(0, Math.min(maxAge, MAX_COOKIE_AGE_MS));
+      parts.push(`Max-Age=${Math.floor(ms / 1000)}`);
+      parts.push(`Expires=${new Date(ms === 0 ? 0 : now + ms).toUTCString()}`);
+    }
+    if (options.httpOnly) parts.push('HttpOnly');
+    if (options.secure) parts.push('Secure');
+    parts.push(`SameSite=${{ lax: 'Lax', strict: 'Strict', none: 'None' }[options.sameSite]}`);
+    if (options.partitioned) parts.push('Partitioned');
+    return parts.join('; ');
+  }
+
+  it('writes each line exactly as a fresh serialization would, whatever came before', () => {
+    const lifetimes = fc.oneof(
+      fc.constantFrom(undefined, 0, -5, 999, 1000, 1500, 3_600_000, 10 ** 12),
+      fc.integer({ min: -2000, max: MAX_COOKIE_AGE_MS + 5000 }),
+    );
+    const calls = fc.array(
+      fc.record({
+        step: fc.oneof(fc.constant(0), fc.integer({ min: -1500, max: 2500 })),
+        maxAge: lifetimes,
+        value: fc.constantFrom('v', 'abc.DEF_-1', ''),
+      }),
+      { minLength: 1, maxLength: 40 },
+    );
+    const shapes = fc.constantFrom<CookieOptions[]>(
+      [{ secure: false }, { secure: false, path: '/app' }],
+      [{}, { domain: 'example.com', name: 'id', sameSite: 'strict' }],
+      [
+        { partitioned: true, sameSite: 'none' },
+        { secure: false, httpOnly: false, dangerouslyAllowScriptAccess: true },
+      ],
+    );
+    fc.assert(
+      fc.property(shapes, calls, fc.integer({ min: 0, max: 999 }), (shape, list, start) => {
+        const options = shape.map((o) => resolveCookieOptions(o));
+        let now = NOW + start;
+        list.forEach(({ step, maxAge, value }, i) => {
+          now += step;
+          const o = options[i % options.length]!;
+          expect(serializeCookie(o, value, maxAge, now)).toBe(expected(o, value, maxAge, now));
+        });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('moves Expires on at the next second, with the same Max-Age', () => {
+    const o = dev();
+    const at = (now: number) => serializeCookie(o, 'v', 1000, now);
+    expect(at(NOW)).toContain('Expires=Tue, 14 Nov 2023 22:13:21 GMT');
+    expect(at(NOW + 999)).toContain('Expires=Tue, 14 Nov 2023 22:13:21 GMT');
+    expect(at(NOW + 1000)).toContain('Expires=Tue, 14 Nov 2023 22:13:22 GMT');
+    expect(at(NOW + 999)).toContain('Expires=Tue, 14 Nov 2023 22:13:21 GMT');
+    expect(serializeCookie(o, 'v', 2000, NOW + 999)).toBe(
+      'sid=v; Path=/; Max-Age=2; Expires=Tue, 14 Nov 2023 22:13:22 GMT; HttpOnly; SameSite=Lax',
+    );
+    expect(serializeCookie(o, 'v', undefined, NOW)).toBe('sid=v; Path=/; HttpOnly; SameSite=Lax');
+    expect(serializeCookie(o, 'v', 0, NOW)).toContain(
+      'Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
     );
   });
 });

@@ -23,7 +23,9 @@
  *
  * Options: `--scenarios ABC`, `--heap-top N` (the N allocation sites with the most bytes per
  * request), `--heap-only` (no GC counts), `--requests N` (default 10000), `--warmup N` (default 3000),
- * `--callgrind-requests N` (default 3000). Contenders: `bare-express`, `sessionkit-express:memory`,
+ * `--callgrind-requests N` (default 3000), `--callgrind-keep <dir>` (keep both callgrind outputs,
+ * with node's `--perf-basic-prof` map of JIT code beside each, for `bench/callgrind-diff.py`: which
+ * functions the measured requests spent their instructions in). Contenders: `bare-express`, `sessionkit-express:memory`,
  * `sessionkit-express:redis`, `bare-node`, `sessionkit-node:redis`, … Loads sessionkit from
  * `BENCH_SESSIONKIT_DIR` (a `tsc -p tsconfig.build.json` output, as a `file://` URL) like the
  * harness, else from `src/` through tsx (whose per-closure wrappers inflate the figures).
@@ -31,7 +33,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -115,6 +117,8 @@ interface Run {
   warmup: number;
   requests: number;
   valgrind?: string;
+  /** With {@link Run.valgrind}: also write node's perf map of JIT code to this file. */
+  perfMap?: string;
   probe?: { kind: 'heap' | 'cpu'; out: string };
 }
 
@@ -129,6 +133,7 @@ interface Outcome {
 async function drive(run: Run, prefix: string): Promise<Outcome> {
   const node = [
     ...V8_FLAGS,
+    ...(run.perfMap === undefined ? [] : ['--perf-basic-prof']),
     '--trace-gc',
     '--import',
     'tsx',
@@ -203,6 +208,11 @@ async function drive(run: Run, prefix: string): Promise<Outcome> {
   }
   const code = await exited;
   if (code !== 0) throw new Error(`${run.contender} exited with ${code}\n${stderr}`);
+  if (run.perfMap !== undefined && child.pid !== undefined) {
+    // valgrind runs node in its own process: the map is named after the child's pid.
+    copyFileSync(`/tmp/perf-${child.pid}.map`, run.perfMap);
+    rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
+  }
   return {
     scavenges: count(stdout, /Scavenge/g),
     markCompacts: count(stdout, /Mark-Compact/g),
@@ -298,6 +308,7 @@ const { values, positionals: targets } = parseArgs({
     warmup: { type: 'string', default: '3000' },
     callgrind: { type: 'boolean', default: false },
     'callgrind-requests': { type: 'string', default: '3000' },
+    'callgrind-keep': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'heap-top': { type: 'string', default: '0' },
     'heap-only': { type: 'boolean', default: false },
@@ -331,9 +342,16 @@ try {
           `${per1000(busy.markCompacts - idle.markCompacts)} mark-compacts per 1000 req`;
       }
       if (values.callgrind) {
-        const out = join(scratch, 'callgrind.out');
-        const i0 = await drive({ ...base, requests: 0, valgrind: out }, prefix);
-        const i1 = await drive({ ...base, requests: callgrindRequests, valgrind: out }, prefix);
+        const keep = values['callgrind-keep'];
+        if (keep !== undefined) mkdirSync(keep, { recursive: true });
+        const files = (n: number) => {
+          const name = `${contender}-${store}-${scenario}.${n}`;
+          return keep === undefined
+            ? { valgrind: join(scratch, 'callgrind.out') }
+            : { valgrind: join(keep, `${name}.callgrind`), perfMap: join(keep, `${name}.map`) };
+        };
+        const i0 = await drive({ ...base, requests: 0, ...files(0) }, prefix);
+        const i1 = await drive({ ...base, requests: callgrindRequests, ...files(1) }, prefix);
         const per = ((i1.instructions ?? 0) - (i0.instructions ?? 0)) / callgrindRequests;
         line += `, ${Math.round(per)} instructions/req`;
       }

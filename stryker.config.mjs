@@ -16,6 +16,7 @@ export default {
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: [
     'src/core/cookie.ts',
+    'src/core/set-cookie.ts',
     'src/core/codec.ts',
     'src/core/data.ts',
     'src/core/decoded.ts',

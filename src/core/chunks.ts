@@ -7,12 +7,8 @@
  * the new count, so a session that shrinks leaves no stale chunk behind.
  */
 
-import {
-  cookieLine,
-  forEachCookie,
-  MAX_COOKIE_BYTES,
-  type ResolvedCookieOptions,
-} from './cookie.js';
+import { forEachCookie, MAX_COOKIE_BYTES, type ResolvedCookieOptions } from './cookie.js';
+import { cookieLine } from './set-cookie.js';
 
 /** Most cookies one sealed session may span. */
 export const MAX_CHUNKS = 4;

@@ -10,8 +10,9 @@
  * at most {@link MAX_TOKEN_LENGTH} characters. Anything else is an anonymous request.
  */
 
-import { type ResolvedCookieOptions, serializeCookie } from './cookie.js';
+import type { ResolvedCookieOptions } from './cookie.js';
 import { ConfigError } from './errors.js';
+import { serializeCookie } from './set-cookie.js';
 
 /** Where the session token travels, per manager. */
 export type TransportOption = 'cookie' | 'bearer' | HeaderTransportOptions;

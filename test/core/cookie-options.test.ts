@@ -7,12 +7,9 @@
  */
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  type CookieOptions,
-  resolveCookieOptions,
-  serializeCookie,
-} from '../../src/core/cookie.js';
+import { type CookieOptions, resolveCookieOptions } from '../../src/core/cookie.js';
 import { createSessionManager } from '../../src/core/manager.js';
+import { serializeCookie } from '../../src/core/set-cookie.js';
 import { memoryStore } from '../../src/stores/memory.js';
 
 const SECRET = 'Q29va2llLW9wdGlvbnMtdGVzdC1zZWNyZXQtMjAyNi0wMQ';

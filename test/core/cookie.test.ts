@@ -14,8 +14,8 @@ import {
   MAX_COOKIE_BYTES,
   readCookie,
   resolveCookieOptions,
-  serializeCookie,
 } from '../../src/core/cookie.js';
+import { serializeCookie } from '../../src/core/set-cookie.js';
 
 /** 2023-11-14T22:13:20Z: a fixed "now" so Expires is an exact string. */
 const NOW = 1_700_000_000_000;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { networkOf, normalizeIp, userAgentFamily } from '../../src/core/client.js';
 import { decodePayload, encodePayload } from '../../src/core/codec.js';
-import { readCookie, resolveCookieOptions, serializeCookie } from '../../src/core/cookie.js';
+import { readCookie, resolveCookieOptions } from '../../src/core/cookie.js';
+import { serializeCookie } from '../../src/core/set-cookie.js';
 import {
   createKeyRing,
   generateSecret,

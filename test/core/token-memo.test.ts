@@ -211,11 +211,15 @@ describe('TokenMemo', () => {
       }
     });
 
-    it('does not keep a token longer than one cookie', () => {
+    it('keeps a token of one full cookie, not one character more', () => {
       const memo = new TokenMemo(10);
-      const long = tokenOf(ivOf(1), 'B'.repeat(MEMO_MAX_TOKEN));
-      memo.sealed(ivOf(1), long, A, 't');
-      expect(memo.size).toBe(0);
+      const atLimit = tokenOf(ivOf(1), 'B'.repeat(MEMO_MAX_TOKEN - tokenOf(ivOf(1), '').length));
+      const over = tokenOf(ivOf(2), 'B'.repeat(MEMO_MAX_TOKEN + 1 - tokenOf(ivOf(2), '').length));
+      memo.sealed(ivOf(1), atLimit, A, 't');
+      memo.sealed(ivOf(2), over, B, 't');
+      expect(memo.find(ivOf(1), atLimit)).toBeDefined();
+      expect(memo.find(ivOf(2), over)).toBeUndefined();
+      expect(memo.size).toBe(1);
     });
   });
 });

@@ -24,7 +24,7 @@
  * Options: `--scenarios ABC`, `--heap-top N` (the N allocation sites with the most bytes per
  * request), `--heap-only` (no GC counts), `--requests N` (default 10000), `--warmup N` (default 3000),
  * `--callgrind-requests N` (default 3000), `--callgrind-keep <dir>` (keep both callgrind outputs,
- * with node's `--perf-basic-prof` map of JIT code beside each, for `bench/callgrind-diff.py`: which
+ * with node's `--perf-basic-prof` map of JIT code beside each, for `bench/callgrind-diff.ts`: which
  * functions the measured requests spent their instructions in). Contenders: `bare-express`, `sessionkit-express:memory`,
  * `sessionkit-express:redis`, `bare-node`, `sessionkit-node:redis`, … Loads sessionkit from
  * `BENCH_SESSIONKIT_DIR` (a `tsc -p tsconfig.build.json` output, as a `file://` URL) like the

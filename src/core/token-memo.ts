@@ -87,7 +87,7 @@ export class TokenMemo {
     // Always in the younger half: the generation change that moves an entry to the older one
     // also forgets whose token it was.
     if (previous !== undefined) this.#young.delete(previous);
-    this.#add(iv, { token, keyIndex: 0, text, opened: undefined, limits: undefined });
+    this.remember(iv, token, 0, text);
     this.#sealed.set(sid, iv);
   }
 

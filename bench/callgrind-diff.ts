@@ -1,9 +1,10 @@
 /**
- * `node --import tsx bench/callgrind-diff.ts <dir> <name> <requests> [top]` — where the measured
- * requests of `bench/express-measure.ts --callgrind --callgrind-keep <dir>` spent their
- * instructions: for every function, its inclusive instructions in the run with the measured
- * requests (`<name>.1.callgrind`) less those in the run without them (`<name>.0.callgrind`),
- * per request, largest first. JIT-compiled JavaScript, which callgrind sees only as addresses,
+ * `node --import tsx bench/callgrind-diff.ts [--self] <dir> <name> <requests> [top]` — where the
+ * measured requests of `bench/express-measure.ts --callgrind --callgrind-keep <dir>` spent their
+ * instructions: for every function, its inclusive instructions (with `--self`: its own, callees
+ * excluded, summed over its JIT copies) in the run with the measured requests
+ * (`<name>.1.callgrind`) less those in the run without them (`<name>.0.callgrind`), per request,
+ * largest first. JIT-compiled JavaScript, which callgrind sees only as addresses,
  * is named through the perf map node wrote beside each run (`--perf-basic-prof`), so a function
  * is matched by its name across the two runs. Needs `callgrind_annotate` (valgrind). Not part of
  * `npm run bench`.
@@ -13,9 +14,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [dir, name, requestsArg, topArg = '60'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const self = args[0] === '--self';
+const [dir, name, requestsArg, topArg = '60'] = self ? args.slice(1) : args;
 if (dir === undefined || name === undefined || requestsArg === undefined) {
-  process.stderr.write('usage: callgrind-diff.ts <dir> <name> <requests> [top]\n');
+  process.stderr.write('usage: callgrind-diff.ts [--self] <dir> <name> <requests> [top]\n');
   process.exit(2);
 }
 const requests = Number(requestsArg);
@@ -57,13 +60,13 @@ function nameAt(map: PerfMap, address: number): string {
     : '???';
 }
 
-/** Inclusive instructions by function name in one callgrind output. */
+/** Instructions by function name in one callgrind output: inclusive, or self with `--self`. */
 function inclusive(run: number): Map<string, number> {
   const base = join(dir as string, `${name}.${run}`);
   const map = readMap(`${base}.map`);
   const text = execFileSync(
     'callgrind_annotate',
-    ['--inclusive=yes', '--threshold=100', `${base}.callgrind`],
+    [`--inclusive=${self ? 'no' : 'yes'}`, '--threshold=100', `${base}.callgrind`],
     { encoding: 'utf8', maxBuffer: 1 << 28 },
   );
   const totals = new Map<string, number>();
@@ -74,9 +77,11 @@ function inclusive(run: number): Map<string, number> {
     const jit = /\?\?\?:0x([0-9a-f]+)/.exec(fn);
     if (jit !== null) fn = nameAt(map, Number.parseInt(jit[1] ?? '0', 16));
     fn = fn.replace(/ \[[^\]]*\]$/, '');
-    // A function can appear more than once (recursion marks, several JIT copies): keep the largest.
+    // A function can appear more than once (recursion marks, several JIT copies): inclusive
+    // figures overlap, so keep the largest; self figures do not, so add them up.
     const value = Number((match[1] ?? '0').replaceAll(',', ''));
-    totals.set(fn, Math.max(totals.get(fn) ?? 0, value));
+    const before = totals.get(fn) ?? 0;
+    totals.set(fn, self ? before + value : Math.max(before, value));
   }
   return totals;
 }

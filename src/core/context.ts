@@ -3,7 +3,7 @@
  *
  * Everything the lifecycle shares lives in one {@link Context}, made once per manager: the resolved
  * options (store, key ring, clock, limits…), this process's commit queues and lock queues, the
- * failed-guess counter and the store-call deadlines. Events leave the core here ({@link emit},
+ * failed-guess counter, the store-call deadlines and the memo of verified cookies. Events leave the core here ({@link emit},
  * {@link emitGuess}). Store calls go through the gateway (`gateway.ts`), never from here.
  */
 
@@ -11,6 +11,7 @@ import { DeadlineWheel } from './deadlines.js';
 import { publishSessionEvent } from './diagnostics.js';
 import { clientAddress, GuessCounter } from './guesses.js';
 import type { ResolvedOptions, SessionEvent } from './options.js';
+import { VerifiedIds } from './verified-ids.js';
 
 /** The per-manager context every core function takes first. @internal */
 export interface Context extends ResolvedOptions {
@@ -22,6 +23,8 @@ export interface Context extends ResolvedOptions {
   readonly guesses: GuessCounter | undefined;
   /** Store-call deadlines shared by the manager's calls (`undefined` when `storeTimeout` is 0). */
   readonly deadlines: DeadlineWheel | undefined;
+  /** Session cookies this manager's key ring recently accepted (see `verified-ids.ts`). */
+  readonly verified: VerifiedIds;
 }
 
 /** Make a manager's context from its resolved options. @internal */
@@ -29,7 +32,14 @@ export function createContext(options: ResolvedOptions): Context {
   const { bruteForce, storeTimeout, store } = options;
   const guesses = bruteForce === undefined ? undefined : new GuessCounter(bruteForce);
   const deadlines = storeTimeout > 0 ? new DeadlineWheel(storeTimeout, store.name) : undefined;
-  return { ...options, queues: new Map(), lockTurns: new Map(), guesses, deadlines };
+  return {
+    ...options,
+    queues: new Map(),
+    lockTurns: new Map(),
+    guesses,
+    deadlines,
+    verified: new VerifiedIds(),
+  };
 }
 
 /**

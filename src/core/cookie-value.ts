@@ -9,7 +9,7 @@
 import { isSessionId, type KeyRing, SESSION_ID_LENGTH } from './keys.js';
 
 /** Length of a base64url HMAC-SHA-256: 32 bytes → 43 characters. */
-const SIGNATURE_LENGTH = 43;
+export const SIGNATURE_LENGTH = 43;
 
 /** What {@link verifyCookieValue} found in one cookie value. */
 export type CookieValueCheck =

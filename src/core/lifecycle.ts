@@ -19,11 +19,20 @@ import { checkGeneration } from './generation.js';
 import { moveServerSide, mustMove, outgrewCookie, splitTokens } from './hybrid.js';
 import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';
 import { applyOps, type SessionOp } from './ops.js';
-import { freshPayload, handleOf, keyFor, keyOf, readRecord, recordOf } from './records.js';
+import {
+  adoptKey,
+  freshPayload,
+  handleOf,
+  keyFor,
+  keyOf,
+  readRecord,
+  recordOf,
+} from './records.js';
 import { respond, type SessionResponse } from './response.js';
 import type { SessionState } from './state.js';
 import { commitEarlySealed, commitSealed, endSealed, loadSealed } from './stateless.js';
 import { issueToken, type TokenHeader } from './transport.js';
+import type { VerifiedId } from './verified-ids.js';
 import { conditionOf, reload, write } from './writes.js';
 
 export type { SessionResponse } from './response.js';
@@ -65,8 +74,7 @@ async function loadStored(ctx: Context, s: SessionState, values: readonly string
   try {
     const verified = verifyCookie(ctx, s, values);
     if (verified !== null) {
-      const { id } = verified;
-      const key = keyFor(s, id);
+      const { id, key } = verified;
       if (s.mode === 'lock') await acquireLock(ctx, s, key);
       let found = await readRecord(ctx, key, s.client, true);
       if (found !== undefined && found.payload.meta.userId !== null) {
@@ -288,18 +296,25 @@ async function maybeTouch(ctx: Context, s: SessionState): Promise<void> {
  * (`signature`, a counted guess) for each forged value as met, then once `malformed` if any value
  * was malformed; both name the client's address.
  */
-function verifyCookie(
-  ctx: Context,
-  s: SessionState,
-  values: readonly string[],
-): { id: string; stale: boolean } | null {
+function verifyCookie(ctx: Context, s: SessionState, values: readonly string[]): VerifiedId | null {
   let sawMalformed = false;
   for (const value of values) {
-    const check = verifyCookieValue(ctx.keys, value);
-    if (check === 'malformed') sawMalformed = true;
-    else if (check === 'signature') {
-      emitGuess(ctx, { type: 'invalid-cookie', reason: 'signature', ip: s.client.ip });
-    } else return check;
+    // A value that verified before (verified-ids.ts): no HMAC, and its store key is known.
+    let verified = ctx.verified.find(value);
+    if (verified === undefined) {
+      const check = verifyCookieValue(ctx.keys, value);
+      if (check === 'malformed') {
+        sawMalformed = true;
+        continue;
+      }
+      if (check === 'signature') {
+        emitGuess(ctx, { type: 'invalid-cookie', reason: 'signature', ip: s.client.ip });
+        continue;
+      }
+      verified = ctx.verified.remember(value, check.id, check.stale, keyFor(s, check.id));
+    }
+    adoptKey(s, verified.id, verified.key);
+    return verified;
   }
   if (sawMalformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed', ip: s.client.ip });
   return null;

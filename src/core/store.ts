@@ -193,8 +193,16 @@ export const STORE_KEY_PATTERN: RegExp = /^[A-Za-z0-9_-]{16,128}$/;
  * a path, query or backend key.
  */
 export function isStoreKey(key: unknown): key is string {
-  return typeof key === 'string' && STORE_KEY_PATTERN.test(key);
+  // A request passes the same key to each of its store calls (read, write, touch, unlock): the
+  // last key that passed is not matched against the pattern again.
+  if (key === lastStoreKey) return true;
+  if (typeof key !== 'string' || !STORE_KEY_PATTERN.test(key)) return false;
+  lastStoreKey = key;
+  return true;
 }
+
+/** The last key {@link isStoreKey} accepted (a valid key: never the empty string). */
+let lastStoreKey = '';
 
 /**
  * Throw `InvalidKeyError` (`ERR_SESSION_INVALID_KEY`) unless `key` is a valid store key.

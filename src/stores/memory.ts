@@ -111,15 +111,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       assertStoreRecord(record);
       // Expired counts as absent: `ifVersion: 0` may create over it, `n > 0` never matches it.
       const ifVersion = opts?.ifVersion;
-      if (ifVersion !== undefined && (use(key)?.version ?? 0) !== ifVersion) return false;
-      remove(key);
+      const current = records.get(key);
+      if (ifVersion !== undefined && (live(current) ? current!.version : 0) !== ifVersion) {
+        if (current !== undefined && !live(current)) remove(key);
+        return false;
+      }
+      if (current !== undefined) remove(key);
       records.set(key, copy(record));
       if (record.userId !== null) {
         byUser.set(record.userId, (byUser.get(record.userId) ?? new Set()).add(key));
       }
-      for (const oldest of records.keys()) {
-        if (records.size <= maxEntries) break;
-        remove(oldest);
+      if (records.size > maxEntries) {
+        for (const oldest of records.keys()) {
+          if (records.size <= maxEntries) break;
+          remove(oldest);
+        }
       }
       return true;
     },

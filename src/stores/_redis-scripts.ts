@@ -35,8 +35,9 @@ end
 /**
  * KEYS: record[, the user's index]. ARGV: ifVersion ('' | '0' | n), now, expiresAt, Redis
  * expiry (integer ms), value, escaped user or '', store key, index score, '1' when the caller
- * has already indexed the key at that score. Returns 1 (written), 0 (precondition failed) or 2
- * (the index needs the key first and `KEYS[2]` was not given).
+ * has already indexed the key at that score; with no user (`''`) the last three are never read
+ * and may be left out. Returns 1 (written), 0 (precondition failed) or 2 (the index needs the key
+ * first and `KEYS[2]` was not given).
  */
 const SET = `${PRELUDE}local c, now = ARGV[1], tonumber(ARGV[2])
 local v, e, x, u = load(KEYS[1], false)

@@ -141,19 +141,14 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
         // A dead write leaves only its index entry, due at once, for prune to count.
         const score = e <= now ? pxat : indexScore(pxat);
         const value = encodeRecord(record, userId === null ? '' : score);
-        const args = [
-          c,
-          now,
-          e,
-          pxat,
-          value,
-          userId === null ? '' : escapeUser(userId),
-          key,
-          score,
-        ];
+        // Anonymous: the script never reads the index arguments (ARGV[7] to [9]), so they are not
+        // sent — ioredis copies and encodes every argument of every command.
+        if (userId === null) {
+          return Number(await script('set', [rk(key)], [c, now, e, pxat, value, ''])) === 1;
+        }
+        const args = [c, now, e, pxat, value, escapeUser(userId), key, score];
         const run = async (keys: string[], indexed: '' | '1') =>
           Number(await script('set', keys, [...args, indexed]));
-        if (userId === null) return (await run([rk(key)], '')) === 1;
         if (joint) {
           try {
             return (await run([rk(key), uk(userId)], '')) === 1;

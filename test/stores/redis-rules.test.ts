@@ -106,6 +106,33 @@ describe('redis writes: header, expiry and the index score', () => {
   });
 });
 
+describe('redis writes: what travels', () => {
+  it('an anonymous write sends no index arguments; a signed-in one sends the key, score and flag', async () => {
+    const sent: (string | number)[][] = [];
+    const client: IoredisClientLike = {
+      call: (command, ...args) => {
+        sent.push([command, ...args]);
+        return shared.client.call(command, ...args);
+      },
+    };
+    const { store, rk } = setup(client);
+    const key = storeKey();
+    await store.set(key, record({ version: 1 }), { ifVersion: 0 });
+    const anonymous = sent.find(([command]) => command === 'EVALSHA')!;
+    // sha, one key, then ifVersion, now, expiresAt, Redis expiry, value and the empty user.
+    expect(anonymous.slice(2, 4)).toEqual([1, rk(key)]);
+    expect(anonymous.slice(4)).toHaveLength(6);
+    expect(anonymous.at(-1)).toBe('');
+    await expect(store.set(key, record({ version: 2 }), { ifVersion: 1 })).resolves.toBe(true);
+    await expect(store.set(key, record({ version: 3 }), { ifVersion: 1 })).resolves.toBe(false);
+    sent.length = 0;
+    await store.set(key, record({ version: 3, userId: 'ann' }), { ifVersion: 2 });
+    const signedIn = sent.find(([command]) => command === 'EVALSHA')!;
+    expect(signedIn.slice(3 + Number(signedIn[2]))).toHaveLength(9);
+    await expect(store.get(key)).resolves.toMatchObject({ version: 3, userId: 'ann' });
+  });
+});
+
 describe('redis server errors: retried only for their own reason', () => {
   it('answers NOSCRIPT with EVAL, and any other refusal of EVALSHA with a StoreError', async () => {
     const { client, sent } = faulty((command) =>

@@ -14,7 +14,10 @@ const server = createServer(
     if (req.method === 'GET' && req.url === '/a') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (req.method === 'GET' && req.url === '/b') {
-      res.writeHead(200, json).end(JSON.stringify({ name: await session.get('name') }));
+      // Read before writing: a session first used after the headers went out is too late to
+      // hold the response for (no Vary: Cookie, no Cache-Control).
+      const name = await session.get('name');
+      res.writeHead(200, json).end(JSON.stringify({ name }));
     } else if (req.method === 'POST' && req.url === '/c') {
       const counter = await session.update('counter', (n = 0) => n + 1);
       res.writeHead(200, json).end(JSON.stringify({ counter }));
@@ -22,7 +25,8 @@ const server = createServer(
       session.merge({ name: 'bench', counter: 0 });
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (req.method === 'GET' && req.url === '/counter') {
-      res.writeHead(200, json).end(JSON.stringify({ counter: await session.get('counter') }));
+      const counter = await session.get('counter');
+      res.writeHead(200, json).end(JSON.stringify({ counter }));
     } else {
       res.writeHead(404).end();
     }

@@ -191,7 +191,27 @@ function holdForCommit<D extends object, F extends object>(
   res: ServerResponse,
   scope: SessionScope<D, F>,
 ): void {
-  if (!holdResponse(res, new Commit(req, scope))) res.once('close', abortScope.bind(scope));
+  if (holdResponse(res, new Commit(req, scope))) return;
+  warnLate();
+  res.once('close', abortScope.bind(scope));
+}
+
+let warnedLate = false;
+
+/**
+ * Say once per process that a session was first used after its response's headers went out —
+ * easy to do by accident (`res.writeHead(200).end(JSON.stringify({ n: await session.get('n') }))`
+ * calls `writeHead` before the `await`): that response carries no `Set-Cookie`, `Vary: Cookie`
+ * or `Cache-Control`, and the request's changes are not committed unless the handler awaits
+ * `session.commit()` itself.
+ */
+function warnLate(): void {
+  if (warnedLate) return;
+  warnedLate = true;
+  process.emitWarning(
+    "sessionkit: a session was first used after its response's headers were sent, so that response carries no Set-Cookie, Vary: Cookie or Cache-Control, and its changes are not committed unless the handler awaits session.commit(). Use the session before writeHead/write/end (await it first); see docs/adapters.md.",
+    { code: 'SESSIONKIT_LATE_SESSION' },
+  );
 }
 
 /**

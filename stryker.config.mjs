@@ -24,6 +24,7 @@ export default {
     'src/core/keys.ts',
     'src/core/sha256.ts',
     'src/core/token-memo.ts',
+    'src/core/verified-ids.ts',
     'src/csrf/index.ts',
     'src/core/lifecycle.ts',
     'src/core/records.ts',

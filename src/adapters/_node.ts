@@ -11,6 +11,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { warnOnce } from '../core/diagnostics.js';
 import { isSessionError, StateError } from '../core/errors.js';
 import type {
   ConcurrencyMode,
@@ -196,8 +197,6 @@ function holdForCommit<D extends object, F extends object>(
   res.once('close', abortScope.bind(scope));
 }
 
-let warnedLate = false;
-
 /**
  * Say once per process that a session was first used after its response's headers went out —
  * easy to do by accident (`res.writeHead(200).end(JSON.stringify({ n: await session.get('n') }))`
@@ -206,11 +205,9 @@ let warnedLate = false;
  * `session.commit()` itself.
  */
 function warnLate(): void {
-  if (warnedLate) return;
-  warnedLate = true;
-  process.emitWarning(
+  warnOnce(
+    'SESSIONKIT_LATE_SESSION',
     "sessionkit: a session was first used after its response's headers were sent, so that response carries no Set-Cookie, Vary: Cookie or Cache-Control, and its changes are not committed unless the handler awaits session.commit(). Use the session before writeHead/write/end (await it first); see docs/adapters.md.",
-    { code: 'SESSIONKIT_LATE_SESSION' },
   );
 }
 

@@ -3,8 +3,9 @@
  *
  * Everything the lifecycle shares lives in one {@link Context}, made once per manager: the resolved
  * options (store, key ring, clock, limits…), this process's commit queues and lock queues, the
- * failed-guess counter, the store-call deadlines and the memo of verified cookies. Events leave the core here ({@link emit},
- * {@link emitGuess}). Store calls go through the gateway (`gateway.ts`), never from here.
+ * failed-guess counter, the store-call deadlines and the memo of verified cookies. Events leave
+ * the core here ({@link emit}, {@link emitGuess}). Store calls go through the gateway
+ * (`gateway.ts`), never from here.
  */
 
 import { DeadlineWheel } from './deadlines.js';

@@ -13,6 +13,8 @@
  * id, a user id, a cookie or session data. The guess events (`invalid-cookie`, `unknown-id`) and
  * `brute-force` carry the client's address, for per-address counting by security tooling. With
  * no subscriber nothing is built or published.
+ *
+ * Also the library's process warnings ({@link warnOnce}): each code at most once per process.
  */
 
 import { channel, tracingChannel } from 'node:diagnostics_channel';
@@ -168,4 +170,18 @@ function summary(operation: StoreOperation, result: unknown): boolean | number |
   if (operation === 'get') return result !== undefined;
   if (typeof result === 'boolean' || typeof result === 'number') return result;
   return Array.isArray(result) ? result.length : undefined;
+}
+
+/** The process-warning codes already emitted by {@link warnOnce}. */
+const WARNED = new Set<string>();
+
+/**
+ * Emit a process warning (`process.emitWarning`, with `code`) the first time `code` is seen in
+ * this process; later calls with the same code do nothing. For misuse and risky configurations a
+ * developer should hear about once, not per request. @internal
+ */
+export function warnOnce(code: string, message: string): void {
+  if (WARNED.has(code)) return;
+  WARNED.add(code);
+  process.emitWarning(message, { code });
 }

@@ -7,6 +7,7 @@
 
 import { type ChunkCookies, chunkCookies } from './chunks.js';
 import type { ResolvedCookieOptions } from './cookie.js';
+import { warnOnce } from './diagnostics.js';
 import { ConfigError } from './errors.js';
 import type { KeyRing } from './keys.js';
 import { aeadCodec, createSealKeys, type TokenCodec } from './sealed.js';
@@ -150,15 +151,11 @@ export function resolveSealed(
   return { codec, leeway, maxChunks, names: chunkCookies(cookie), revocation, hybrid: false };
 }
 
-let warned = false;
-
 /** Say once per process that sealed sessions without a revocation store cannot be revoked. */
 function warnUnrevocable(): void {
-  if (warned) return;
-  warned = true;
-  process.emitWarning(
+  warnOnce(
+    'SESSIONKIT_NO_REVOCATION',
     'sessionkit: sealed-cookie sessions without a revocation store cannot be revoked — a copy of a logged-out cookie stays valid until its idle or absolute deadline. Pass cookieStore({ revocation: store }); see docs/stateless.md.',
-    { code: 'SESSIONKIT_NO_REVOCATION' },
   );
 }
 

@@ -112,8 +112,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       // Expired counts as absent: `ifVersion: 0` may create over it, `n > 0` never matches it.
       const ifVersion = opts?.ifVersion;
       const current = records.get(key);
-      if (ifVersion !== undefined && (live(current) ? current!.version : 0) !== ifVersion) {
-        if (current !== undefined && !live(current)) remove(key);
+      const alive = live(current);
+      if (ifVersion !== undefined && (alive ? current!.version : 0) !== ifVersion) {
+        if (current !== undefined && !alive) remove(key);
         return false;
       }
       if (current !== undefined) remove(key);

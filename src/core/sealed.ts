@@ -15,6 +15,7 @@
 
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import type { CodecLimits, SessionPayload } from './codec.js';
+import { detached } from './cookie.js';
 import type { KeyRing } from './keys.js';
 import { compactText, readCompact, type SealedClaims, type Unsealed } from './sealed-text.js';
 import { share, TokenMemo } from './token-memo.js';
@@ -199,7 +200,18 @@ export function unsealSession(
   const text = plain.toString('utf8');
   const opened = readCompact(text, limits, keyIndex);
   if (opened === undefined) return 'claims';
-  memo?.remember(ivText, token, keyIndex, text, opened, limits);
+  if (memo !== undefined) {
+    // The presented token may be a slice of the request's header: keep a copy of its own.
+    const kept = detached(token);
+    memo.remember(
+      kept.slice(first + 1, first + 1 + IV_CHARS),
+      kept,
+      keyIndex,
+      text,
+      opened,
+      limits,
+    );
+  }
   return opened;
 }
 

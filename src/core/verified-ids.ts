@@ -22,6 +22,7 @@
  * of a request's `Cookie` header (which would keep the whole header alive).
  */
 
+import { detached } from './cookie.js';
 import { SIGNATURE_LENGTH } from './cookie-value.js';
 import { SESSION_ID_LENGTH } from './keys.js';
 
@@ -83,8 +84,8 @@ export class VerifiedIds {
    */
   remember(value: string, id: string, stale: boolean, key: string): VerifiedId {
     const entry: VerifiedId = {
-      id: copy(id),
-      signature: copy(value.slice(SESSION_ID_LENGTH + 1)),
+      id: detached(id),
+      signature: detached(value.slice(SESSION_ID_LENGTH + 1)),
       stale,
       key,
     };
@@ -119,9 +120,4 @@ function signatureMatches(signature: string, value: string): boolean {
     difference |= signature.charCodeAt(i) ^ value.charCodeAt(SESSION_ID_LENGTH + 1 + i);
   }
   return difference === 0;
-}
-
-/** A flat copy of `text` (a slice would keep its whole parent string — the header — alive). */
-function copy(text: string): string {
-  return Buffer.from(text, 'latin1').toString('latin1');
 }

@@ -49,7 +49,10 @@ export type RedisClientLike =
   | NodeRedisClusterLike
   | NodeRedisSentinelLike;
 
-/** Send one command; `key` routes it to its slot's master on a Cluster. */
+/**
+ * Send one command; `key` routes it to its slot's master on a Cluster. Never throws: a client
+ * that throws synchronously rejects instead, so callers chain on the promise alone.
+ */
 export type RedisSend = (key: string | undefined, args: RedisArg[]) => Promise<unknown>;
 /** Send one command to one node. */
 export type RedisNodeSend = (args: RedisArg[]) => Promise<unknown>;
@@ -75,7 +78,7 @@ export function connector(client: RedisClientLike): RedisConnector {
     const one = via(io);
     const cluster = typeof io.nodes === 'function';
     return {
-      send: (_key, args) => one(args),
+      send: (_key, args) => settled(one, args),
       masters: async () => (cluster ? io.nodes!('master').map(via) : [one]),
       cluster,
     };
@@ -85,8 +88,9 @@ export function connector(client: RedisClientLike): RedisConnector {
   }
   if (typeof c.nodeClient === 'function' && c.masters !== undefined) {
     const cluster = client as NodeRedisClusterLike;
+    const send = (args: RedisArg[], key?: string) => cluster.sendCommand(key, false, str(args));
     return {
-      send: (key, args) => cluster.sendCommand(key, false, str(args)),
+      send: (key, args) => settled(send, args, key),
       masters: async () =>
         (await Promise.all(cluster.masters.map((m) => cluster.nodeClient(m)))).map(
           (node) => (args: RedisArg[]) => node.sendCommand(str(args)),
@@ -98,7 +102,20 @@ export function connector(client: RedisClientLike): RedisConnector {
     typeof c.getMasterNode === 'function'
       ? (args) => (client as NodeRedisSentinelLike).sendCommand(false, str(args))
       : (args) => (client as NodeRedisClientLike).sendCommand(str(args));
-  return { send: (_key, args) => one(args), masters: async () => [one], cluster: false };
+  return { send: (_key, args) => settled(one, args), masters: async () => [one], cluster: false };
+}
+
+/** `send(args, key)`, a synchronous throw as a rejection. */
+function settled(
+  send: (args: RedisArg[], key?: string) => Promise<unknown>,
+  args: RedisArg[],
+  key?: string,
+): Promise<unknown> {
+  try {
+    return send(args, key);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** `true` when a server refused a command for the reason its message starts with (`WRONGTYPE`…). */

@@ -71,6 +71,11 @@ export function decodeRecord(reply: unknown, now: number): StoreRecord | undefin
   };
 }
 
+/** {@link decodeRecord} live now: a `GET` (or legacy `HMGET`) reply as the record it holds. */
+export function decodeLive(reply: unknown): StoreRecord | undefined {
+  return decodeRecord(reply, Date.now());
+}
+
 /** A legacy `HMGET d v e u` reply as a record live at `now`, or `undefined`. */
 function fromLegacy(row: unknown[], now: number): StoreRecord | undefined {
   const [data, v, e, u] = row;

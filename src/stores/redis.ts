@@ -25,6 +25,7 @@ import {
 } from '../core/store.js';
 import { connector, isReplyError, type RedisArg, type RedisClientLike } from './_redis-client.js';
 import {
+  decodeLive,
   decodeRecord,
   encodeRecord,
   escapeUser,
@@ -73,15 +74,17 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   const rk = (key: string) => `${prefix}s:{${key}}`;
   const lk = (key: string) => `${prefix}l:{${key}}`;
   const uk = (userId: string) => `${prefix}u:{${userTag(userId)}}`;
-  const script = async (name: RedisScriptName, keys: string[], args: RedisArg[]) => {
+  // EVALSHA; when the server's script cache is empty (restart, failover, new node), EVAL, which
+  // also caches it. Rejects with the client's error (callers map it); never throws.
+  const script = (name: RedisScriptName, keys: string[], args: RedisArg[]): Promise<unknown> => {
     const { sha, source } = REDIS_SCRIPTS[name];
-    try {
-      return await send(keys[0], ['EVALSHA', sha, keys.length, ...keys, ...args]);
-    } catch (error) {
-      // The server's script cache is empty (restart, failover, new node): EVAL also caches it.
-      if (!isReplyError(error, 'NOSCRIPT')) throw error;
-      return await send(keys[0], ['EVAL', source, keys.length, ...keys, ...args]);
-    }
+    return send(keys[0], ['EVALSHA', sha, keys.length, ...keys, ...args]).then(
+      undefined,
+      (error: unknown) => {
+        if (!isReplyError(error, 'NOSCRIPT')) throw error;
+        return send(keys[0], ['EVAL', source, keys.length, ...keys, ...args]);
+      },
+    );
   };
   const ok = async (name: RedisScriptName, key: string, args: RedisArg[]) =>
     (await script(name, [key], args)) === 1;
@@ -124,28 +127,52 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
 
   return {
     name: NAME,
-    async get(key, o) {
-      throwIfAborted(o?.signal);
-      if (!isStoreKey(key)) return undefined;
-      return decodeRecord(await backend('get', o?.signal, () => read(key)), Date.now());
+    // `get` and an anonymous `set` are every request's store calls: plain promise chains (one
+    // reaction on the client's promise) rather than async functions nested three deep.
+    get(key, o) {
+      const signal = o?.signal;
+      try {
+        throwIfAborted(signal);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (!isStoreKey(key)) return NOTHING;
+      const name = rk(key);
+      return send(name, ['GET', name]).then(decodeLive, (error: unknown) => {
+        // A record of the previous layout (a hash) answers WRONGTYPE and is read with HMGET.
+        if (!isReplyError(error, 'WRONGTYPE')) throw toStoreError(NAME, 'get', error, signal);
+        return backend('get', signal, () => send(name, ['HMGET', name, ...LEGACY_FIELDS])).then(
+          decodeLive,
+        );
+      });
     },
-    async set(key, record, o) {
-      throwIfAborted(o?.signal);
-      assertStoreKey(key);
-      assertStoreRecord(record);
+    set(key, record, o) {
+      const signal = o?.signal;
+      try {
+        throwIfAborted(signal);
+        assertStoreKey(key);
+        assertStoreRecord(record);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const { expiresAt: e, userId } = record;
       const c = o?.ifVersion === undefined ? '' : String(o.ifVersion);
-      return backend('set', o?.signal, async () => {
+      if (userId === null) {
+        // Anonymous: the script never reads the index arguments (ARGV[7] to [9]), so they are not
+        // sent — ioredis copies and encodes every argument of every command.
+        const now = Date.now();
+        const value = encodeRecord(record, '');
+        const args: RedisArg[] = [c, now, e, Math.ceil(e), value, ''];
+        return script('set', [rk(key)], args).then(isOne, (error: unknown) => {
+          throw toStoreError(NAME, 'set', error, signal);
+        });
+      }
+      return backend('set', signal, async () => {
         const now = Date.now();
         const pxat = Math.ceil(e);
         // A dead write leaves only its index entry, due at once, for prune to count.
         const score = e <= now ? pxat : indexScore(pxat);
-        const value = encodeRecord(record, userId === null ? '' : score);
-        // Anonymous: the script never reads the index arguments (ARGV[7] to [9]), so they are not
-        // sent — ioredis copies and encodes every argument of every command.
-        if (userId === null) {
-          return Number(await script('set', [rk(key)], [c, now, e, pxat, value, ''])) === 1;
-        }
+        const value = encodeRecord(record, score);
         const args = [c, now, e, pxat, value, escapeUser(userId), key, score];
         const run = async (keys: string[], indexed: '' | '1') =>
           Number(await script('set', keys, [...args, indexed]));
@@ -262,7 +289,15 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   };
 }
 
-/** Run backend work; the single place where client errors become `StoreError`s. */
+/** What `get` resolves for a key that cannot name a record. */
+const NOTHING: Promise<undefined> = Promise.resolve(undefined);
+
+/** A script's `1` (done) reply. */
+function isOne(reply: unknown): boolean {
+  return Number(reply) === 1;
+}
+
+/** Run backend work; with the two hot paths' handlers, where client errors become `StoreError`s. */
 async function backend<T>(
   op: string,
   signal: AbortSignal | undefined,

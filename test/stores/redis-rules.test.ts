@@ -204,6 +204,35 @@ describe('redis errors: the StoreError names the failing operation', () => {
     }
   });
 
+  it('a client that throws instead of rejecting: every method still rejects with a StoreError', async () => {
+    const client: IoredisClientLike = {
+      call: () => {
+        throw new Error(REFUSED);
+      },
+    };
+    const { store } = setup(client);
+    const key = storeKey();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['get', () => store.get(key)],
+      ['set', () => store.set(key, record())],
+      ['set', () => store.set(key, record({ userId: 'dana' }))],
+      ['touch', () => store.touch(key, Date.now() + HOUR)],
+      ['delete', () => store.delete(key)],
+      ['lock', () => store.lock!(key, { owner: 'owner-1', ttl: 1000 })],
+      ['listByUser', () => store.listByUser!('dana')],
+    ];
+    for (const [operation, call] of calls) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = call();
+      }).not.toThrow();
+      const error = await rejection(promise!);
+      expect(isSessionError(error, 'ERR_SESSION_STORE')).toBe(true);
+      expect(error.message).toBe(`The redis session store failed during ${operation}.`);
+      expect((error.cause as Error).message).toBe(REFUSED);
+    }
+  });
+
   it('prune names itself when reading an index it found fails', async () => {
     // A user index to find: written through the shared client, under the prefix of the store below.
     const { prefix, store: writer } = setup();

@@ -67,29 +67,64 @@ export interface SqlContext {
   createdAtSetup: string[];
 }
 
-/** Run one statement; the single place where driver errors become `StoreError`s. */
-export async function run(
+/**
+ * Run one statement; the single place where driver errors become `StoreError`s. The common case —
+ * no DDL pending, not aborted, the statement succeeds — is one reaction on the driver's promise,
+ * no async frame: every request's read and write go through here.
+ */
+export function run(
   ctx: SqlContext,
   operation: string,
   sql: string,
   params: readonly SqlParam[],
   signal: AbortSignal | undefined,
 ): Promise<SqlResult> {
-  throwIfAborted(signal);
+  if (ctx.lazyDdl || signal?.aborted) return retry(ctx, operation, sql, params, signal, 0);
+  let sent: Promise<SqlResult> | SqlResult;
   try {
+    sent = ctx.query(sql, params);
+  } catch (error) {
+    return retry(ctx, operation, sql, params, signal, 1, error);
+  }
+  if (!(sent instanceof Promise)) return Promise.resolve(sent);
+  return sent.then(undefined, (error: unknown) =>
+    retry(ctx, operation, sql, params, signal, 1, error),
+  );
+}
+
+/**
+ * {@link run} the slow way: after `failed` attempts (the last failing with `failure`) — the DDL
+ * first when pending, a deadlock victim (rolled back whole) run again rather than fail a request.
+ */
+async function retry(
+  ctx: SqlContext,
+  operation: string,
+  sql: string,
+  params: readonly SqlParam[],
+  signal: AbortSignal | undefined,
+  failed: number,
+  failure?: unknown,
+): Promise<SqlResult> {
+  try {
+    if (failed > 0 && !transient(ctx, failed, failure)) throw failure;
+    throwIfAborted(signal);
     if (ctx.lazyDdl) await migrateOnce(ctx);
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = failed + 1; ; attempt++) {
       try {
         return await ctx.query(sql, params);
       } catch (error) {
-        // A deadlock victim was rolled back whole: run it again rather than fail a request.
-        if (attempt > TRANSIENT_RETRIES || !ctx.dialect.isTransient?.(error)) throw error;
+        if (!transient(ctx, attempt, error)) throw error;
         throwIfAborted(signal);
       }
     }
   } catch (error) {
     throw toStoreError(ctx.dialect.name, operation, error, signal);
   }
+}
+
+/** Whether attempt `attempt`'s `error` may be retried: transient, and retries are left. */
+function transient(ctx: SqlContext, attempt: number, error: unknown): boolean {
+  return attempt <= TRANSIENT_RETRIES && ctx.dialect.isTransient?.(error) === true;
 }
 
 /** Apply the DDL (each statement idempotent), as the dialect's migration sends it. */

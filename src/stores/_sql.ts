@@ -22,6 +22,7 @@ import {
   type StoreEntry,
   type StoreLockOptions,
   type StorePruneOptions,
+  type StoreRecord,
   type StoreUnlockOptions,
   throwIfAborted,
   toStoreError,
@@ -188,27 +189,36 @@ export function createSqlStore(
     name: dialect.name,
     schema,
     migrate: (o) => migrateReport(ctx, o?.signal),
-    async get(key, o) {
-      throwIfAborted(o?.signal);
-      if (!isStoreKey(key)) return undefined;
-      return toRecord((await run(ctx, 'get', s.get, [key, now()], o?.signal)).rows[0]);
+    // `get` and `set` are every request's store calls: no async frame, one reaction on `run`.
+    get(key, o) {
+      try {
+        throwIfAborted(o?.signal);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (!isStoreKey(key)) return NOTHING;
+      return run(ctx, 'get', s.get, [key, now()], o?.signal).then(firstRecord);
     },
-    async set(key, record, o) {
-      throwIfAborted(o?.signal);
-      assertStoreKey(key);
-      assertStoreRecord(record);
+    set(key, record, o) {
+      try {
+        throwIfAborted(o?.signal);
+        assertStoreKey(key);
+        assertStoreRecord(record);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const { version, expiresAt, userId } = record;
       const data = encode(record.data);
       const row = [key, data, version, expiresAt, userId];
       const v = o?.ifVersion;
       const signal = o?.signal;
-      if (v === undefined) return (await run(ctx, 'set', s.upsert, row, signal)).affected > 0;
+      if (v === undefined) return run(ctx, 'set', s.upsert, row, signal).then(changed);
       if (v !== 0) {
         const params = [data, version, expiresAt, userId, key, v, now()];
-        return (await run(ctx, 'set', s.replace, params, signal)).affected > 0;
+        return run(ctx, 'set', s.replace, params, signal).then(changed);
       }
       if (dialect.conditionalInsert === 'upsert-where') {
-        return (await run(ctx, 'set', s.create, [...row, now()], signal)).affected > 0;
+        return run(ctx, 'set', s.create, [...row, now()], signal).then(changed);
       }
       const takeover = [data, version, expiresAt, userId, key, now()];
       return insertOr(ctx, 'set', [s.insert, row], [s.takeover, takeover], signal);
@@ -281,6 +291,19 @@ export function createSqlStore(
     counts: (o) => tableCounts(ctx, o?.signal),
     async close() {},
   };
+}
+
+/** What `get` resolves for a key that cannot name a record. */
+const NOTHING: Promise<undefined> = Promise.resolve(undefined);
+
+/** The record of a `get` statement's first row, if any. */
+function firstRecord(result: SqlResult): StoreRecord | undefined {
+  return toRecord(result.rows[0]);
+}
+
+/** Whether a statement changed a row. */
+function changed(result: SqlResult): boolean {
+  return result.affected > 0;
 }
 
 /** Insert, or on a duplicate key try the guarded takeover (`'insert-then-update'`). */

@@ -18,6 +18,7 @@ import {
   type SqlDialect,
   type SqlNames,
   type SqlParam,
+  type SqlResult,
   type SqlSchemaOptions,
   type SqlSessionStore,
   type SqlStatements,
@@ -192,12 +193,15 @@ export function postgresStore(options: PostgresStoreOptions): SqlSessionStore {
     }
   }
 
-  async function query(text: string, params: readonly SqlParam[]) {
+  function query(text: string, params: readonly SqlParam[]) {
     const values = params as SqlParam[];
     const name = names.get(text);
-    const result = await (name === undefined
-      ? pool.query(text, values)
-      : pool.query({ name, text, values }));
-    return { rows: result.rows, affected: result.rowCount ?? 0 };
+    const sent = name === undefined ? pool.query(text, values) : pool.query({ name, text, values });
+    return sent.then(toResult);
   }
+}
+
+/** A `pg` result as the SQL core's. */
+function toResult(result: { rows: unknown[]; rowCount: number | null }): SqlResult {
+  return { rows: result.rows, affected: result.rowCount ?? 0 };
 }

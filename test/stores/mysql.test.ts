@@ -98,6 +98,50 @@ describeStore({
         expect(held).toBeGreaterThan(0);
       });
 
+      it('a deadlock victim is run again up to 5 times; the 6th deadlock, or any other error, fails', async () => {
+        const name = table();
+        await mysqlStore({ pool, table: name }).migrate();
+        /** The pool, with its next `failures` statements refused with `error` first. */
+        const failing = (failures: number, error: Error) => {
+          let left = failures;
+          let sent = 0;
+          const client: MysqlPoolLike = {
+            execute: (sql, values) => {
+              sent++;
+              if (left-- > 0) return Promise.reject(error);
+              return pool.execute(sql, values) as Promise<[unknown, unknown]>;
+            },
+            query: (sql) => pool.query(sql) as Promise<[unknown, unknown]>,
+          };
+          return { store: mysqlStore({ pool: client, table: name }), sent: () => sent };
+        };
+        const deadlock = Object.assign(new Error('Deadlock found (a test)'), { errno: 1213 });
+        const key = storeKey();
+        const five = failing(5, deadlock);
+        await expect(five.store.set(key, record())).resolves.toBe(true);
+        expect(five.sent()).toBe(6);
+        const again = failing(5, deadlock);
+        await expect(again.store.get(key)).resolves.toMatchObject({ version: 1 });
+        expect(again.sent()).toBe(6);
+        const six = failing(6, deadlock);
+        const lost = await six.store.get(key).then(
+          () => undefined,
+          (error: unknown) => error as Error,
+        );
+        expect(isSessionError(lost, 'ERR_SESSION_STORE')).toBe(true);
+        expect(lost?.cause).toBe(deadlock);
+        expect(six.sent()).toBe(6);
+        const other = Object.assign(new Error('Lost connection (a test)'), { errno: 2013 });
+        const once = failing(1, other);
+        const failed = await once.store.set(key, record({ version: 2 }), { ifVersion: 1 }).then(
+          () => undefined,
+          (error: unknown) => error as Error,
+        );
+        expect(isSessionError(failed, 'ERR_SESSION_STORE')).toBe(true);
+        expect(failed?.cause).toBe(other);
+        expect(once.sent()).toBe(1);
+      });
+
       it('refuses a missing or callback-style pool with ERR_SESSION_CONFIG', () => {
         for (const options of [{}, { pool: {} }, { pool: null }, { pool: { query() {} } }]) {
           const error = (() => {

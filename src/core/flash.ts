@@ -8,10 +8,10 @@
 import { parsePath, toValueAt } from './codec.js';
 import type { Context } from './context.js';
 import { StateError } from './errors.js';
-import { commitEarly } from './lifecycle.js';
 import { markAccessed, type SessionState } from './state.js';
 import type { DefaultFlash } from './types.js';
 import { record } from './view.js';
+import { commitEarly } from './writes.js';
 
 /** The flash API of a session, typed by the manager's `FlashData`. */
 export interface Flash<F extends object = DefaultFlash> {

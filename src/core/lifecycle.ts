@@ -9,31 +9,21 @@
 
 import { CHUNK_NAMES, expiredCookieLines } from './chunks.js';
 import { fingerprintMatches } from './client.js';
-import type { SessionPayload } from './codec.js';
 import { type Context, emit, emitGuess, short } from './context.js';
 import { signCookieValue, verifyCookieValue } from './cookie-value.js';
 import { hasEventSubscribers, publishEvent } from './diagnostics.js';
-import { ConflictError, isSessionError } from './errors.js';
-import { storeDelete, storeSet, storeTouch } from './gateway.js';
+import { ConflictError } from './errors.js';
+import { storeDelete, storeTouch } from './gateway.js';
 import { checkGeneration } from './generation.js';
 import { moveServerSide, mustMove, outgrewCookie, splitTokens } from './hybrid.js';
 import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';
-import { applyOps, type SessionOp } from './ops.js';
-import {
-  adoptKey,
-  freshPayload,
-  handleOf,
-  keyFor,
-  keyOf,
-  readRecord,
-  recordOf,
-} from './records.js';
+import { adoptKey, freshPayload, handleOf, keyFor, keyOf, readRecord } from './records.js';
 import { respond, type SessionResponse } from './response.js';
 import type { SessionState } from './state.js';
-import { commitEarlySealed, commitSealed, endSealed, loadSealed } from './stateless.js';
+import { commitSealed, endSealed, loadSealed } from './stateless.js';
 import { issueToken, type TokenHeader } from './transport.js';
 import type { VerifiedId } from './verified-ids.js';
-import { conditionOf, reload, write } from './writes.js';
+import { write } from './writes.js';
 
 export type { SessionResponse } from './response.js';
 
@@ -130,7 +120,17 @@ async function loadStored(ctx: Context, s: SessionState, values: readonly string
  * `failed`). Rejects with `ConflictError`, `StoreError`, `SessionLimitError` or the load's error.
  * @internal
  */
-export async function commit(ctx: Context, s: SessionState): Promise<void> {
+export function commit(ctx: Context, s: SessionState): Promise<void> {
+  // Not an async function (see `load`): the write of a loaded, writable session with ops (and
+  // any rotation: `write` does it) returns the write's own promise. (A destroyed session has no
+  // ops — nothing can be written after `destroy()` — but is sent the long way regardless.)
+  const plain = s.sealed === undefined && s.failed === undefined && s.loaded && !s.readOnly;
+  if (!plain || s.destroyed || s.ops.length === 0) return commitAny(ctx, s);
+  return writeQueued(ctx, s);
+}
+
+/** {@link commit} in every case but a plain write of a loaded, writable session. */
+async function commitAny(ctx: Context, s: SessionState): Promise<void> {
   if (s.sealed !== undefined && ctx.sealed!.hybrid) await settleHybrid(ctx, s);
   if (s.sealed !== undefined) return commitSealed(ctx, s);
   if (s.failed !== undefined) throw s.failed;
@@ -151,9 +151,14 @@ export async function commit(ctx: Context, s: SessionState): Promise<void> {
     await maybeTouch(ctx, s);
     return;
   }
+  await writeQueued(ctx, s);
+}
+
+/** `write`, queued behind this process's other commits of the same session. */
+function writeQueued(ctx: Context, s: SessionState): Promise<void> {
   const queueKey = handleOf(s);
-  if (queueKey === undefined) await write(ctx, s);
-  else await serialize(ctx, queueKey, () => write(ctx, s));
+  if (queueKey === undefined) return write(ctx, s);
+  return serialize(ctx, queueKey, () => write(ctx, s));
 }
 
 /**
@@ -169,7 +174,18 @@ export function end(ctx: Context, s: SessionState): Promise<SessionResponse> {
 }
 
 /** {@link end}, once degraded, on a hybrid store, or of a server-side session. */
-async function endAny(ctx: Context, s: SessionState): Promise<SessionResponse> {
+function endAny(ctx: Context, s: SessionState): Promise<SessionResponse> {
+  // Not an async function either: a server-side session outside lock mode (the common case) is
+  // its commit's promise and one reaction. (In lock mode the commit's load may take the lock,
+  // which the slow path releases.)
+  if (s.degraded || s.sealed !== undefined || s.lease !== undefined || s.mode === 'lock') {
+    return endSlow(ctx, s);
+  }
+  return commit(ctx, s).then(() => endResponse(ctx, s, 0));
+}
+
+/** {@link endAny} once degraded, on a hybrid store, or in lock mode. */
+async function endSlow(ctx: Context, s: SessionState): Promise<SessionResponse> {
   if (s.degraded) {
     // The handler answers without its session: no write, and the client keeps the cookie (and
     // the site data) it has, whatever the request got to before failing. The page still
@@ -193,6 +209,14 @@ async function endAny(ctx: Context, s: SessionState): Promise<SessionResponse> {
   } finally {
     if (s.lease !== undefined) await releaseLock(ctx, s).catch(ignore);
   }
+  return endResponse(ctx, s, chunks);
+}
+
+/**
+ * The response of a committed server-side session: the cookie to set (new id, re-signed) or
+ * expire (session gone), and the sealed `chunks` a hybrid request presented, expired.
+ */
+function endResponse(ctx: Context, s: SessionState, chunks: number): SessionResponse {
   const setCookie: string[] = [];
   const t = ctx.now();
   let token: TokenHeader | undefined;
@@ -207,45 +231,6 @@ async function endAny(ctx: Context, s: SessionState): Promise<SessionResponse> {
   s.clientId = s.id;
   s.cookieDirty = false;
   return respond(ctx, s, setCookie, token);
-}
-
-/**
- * Commit one small op at once, on its own compare-and-set (flash consumption, CSRF secret
- * creation), so that parallel requests agree on its outcome. Resolves the op as applied, or
- * `undefined` when `needed` says there is nothing to do (also after the session vanished).
- * @internal
- */
-export async function commitEarly<T extends SessionOp>(
-  ctx: Context,
-  s: SessionState,
-  makeOp: () => T,
-  needed: (payload: SessionPayload) => boolean,
-): Promise<T | undefined> {
-  if (s.sealed !== undefined) return commitEarlySealed(ctx, s, makeOp, needed);
-  if (s.id === null || !needed(s.base)) return undefined;
-  const key = keyOf(s);
-  return serialize(ctx, key, async () => {
-    for (let attempt = 0; attempt <= ctx.maxRetries; attempt++) {
-      if (!needed(s.base)) return undefined;
-      const op = makeOp();
-      const payload = applyOps(s.base, [op], ctx.limits.maxDepth);
-      const record = recordOf(ctx, key, payload, s.version + 1);
-      if (s.lease !== undefined) await fenceWrite(ctx, s);
-      if (await storeSet(ctx, key, record, conditionOf(s))) {
-        s.version = record.version;
-        s.expiresAt = record.expiresAt;
-        s.base = payload;
-        return op;
-      }
-      try {
-        await reload(ctx, s);
-      } catch (error) {
-        if (isSessionError(error, 'ERR_SESSION_CONFLICT')) return undefined;
-        throw error;
-      }
-    }
-    throw new ConflictError('retries-exhausted');
-  });
 }
 
 /**

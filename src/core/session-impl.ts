@@ -33,6 +33,7 @@ import type {
 import { markAccessed, type SessionState } from './state.js';
 import type { SessionPath, SessionPathValue } from './types.js';
 import { NOTHING_WRITTEN, record, viewOf } from './view.js';
+import { commitEarly } from './writes.js';
 
 /** What `load()` resolves once the session is loaded: one settled promise for every request. */
 const LOADED: Promise<void> = Promise.resolve();
@@ -318,7 +319,7 @@ export class SessionImpl<D extends object, F extends object> implements Session<
 
 /** Create (atomically, once) the CSRF secret of a stored session; resolves it. */
 async function initCsrf(ctx: Context, s: SessionState): Promise<string | null> {
-  await lifecycle.commitEarly(ctx, s, newCsrfSecretOp, lacksCsrfSecret);
+  await commitEarly(ctx, s, newCsrfSecretOp, lacksCsrfSecret);
   return s.base.meta.csrf;
 }
 

@@ -3,15 +3,17 @@
  * pending rotation) on the freshest record with a compare-and-set, reloading and replaying them
  * after a lost race; a session that joins a user passes the per-user limit on the way
  * (`users.ts`). Called by `commit` (`lifecycle.ts`), which decides that a write is needed.
+ * {@link commitEarly} writes one small op at once, on its own compare-and-set (flash
+ * consumption, CSRF secret creation).
  */
 
 import { type SessionPayload, seenAt } from './codec.js';
 import { type Context, emit, short } from './context.js';
-import { ConflictError } from './errors.js';
+import { ConflictError, isSessionError } from './errors.js';
 import { storeDelete, storeSet } from './gateway.js';
 import { checkGeneration, currentGeneration } from './generation.js';
-import { fenceWrite } from './locks.js';
-import { staleReads } from './ops.js';
+import { fenceWrite, serialize } from './locks.js';
+import { applyOps, type SessionOp, staleReads } from './ops.js';
 import {
   adoptKey,
   forwardRecord,
@@ -22,6 +24,7 @@ import {
   recordOf,
 } from './records.js';
 import type { SessionState } from './state.js';
+import { commitEarlySealed } from './stateless.js';
 import type { StoreRecord } from './store.js';
 import { type Admission, admit, endAdmission, evictOverLimit } from './users.js';
 import { payloadOf } from './view.js';
@@ -196,4 +199,43 @@ function settle(
   s.ops = [];
   s.observed = undefined;
   s.rotation = 'none';
+}
+
+/**
+ * Commit one small op at once, on its own compare-and-set (flash consumption, CSRF secret
+ * creation), so that parallel requests agree on its outcome. Resolves the op as applied, or
+ * `undefined` when `needed` says there is nothing to do (also after the session vanished).
+ * @internal
+ */
+export async function commitEarly<T extends SessionOp>(
+  ctx: Context,
+  s: SessionState,
+  makeOp: () => T,
+  needed: (payload: SessionPayload) => boolean,
+): Promise<T | undefined> {
+  if (s.sealed !== undefined) return commitEarlySealed(ctx, s, makeOp, needed);
+  if (s.id === null || !needed(s.base)) return undefined;
+  const key = keyOf(s);
+  return serialize(ctx, key, async () => {
+    for (let attempt = 0; attempt <= ctx.maxRetries; attempt++) {
+      if (!needed(s.base)) return undefined;
+      const op = makeOp();
+      const payload = applyOps(s.base, [op], ctx.limits.maxDepth);
+      const record = recordOf(ctx, key, payload, s.version + 1);
+      if (s.lease !== undefined) await fenceWrite(ctx, s);
+      if (await storeSet(ctx, key, record, conditionOf(s))) {
+        s.version = record.version;
+        s.expiresAt = record.expiresAt;
+        s.base = payload;
+        return op;
+      }
+      try {
+        await reload(ctx, s);
+      } catch (error) {
+        if (isSessionError(error, 'ERR_SESSION_CONFLICT')) return undefined;
+        throw error;
+      }
+    }
+    throw new ConflictError('retries-exhausted');
+  });
 }

@@ -194,6 +194,30 @@ describe('regenerate grace', () => {
     expect((await from(m, { cookie: second.cookie }, (s) => s.get('b'))).result).toBe(2);
   });
 
+  it('the old id cannot write after reading either, however many versions the new one reaches', async () => {
+    const m = manager({ regenerateGrace: 10_000 });
+    const first = await from(m, {}, (s) => s.set('a', 1));
+    const second = await from(m, { cookie: first.cookie }, (s) => {
+      s.regenerate();
+      s.set('b', 2);
+    });
+    // The forward was written at the old record's version + 1; let the new record pass it.
+    for (let i = 0; i < 3; i++) {
+      await from(m, { cookie: second.cookie }, (s) => s.update('n', (n = 0) => Number(n) + 1));
+    }
+    const write = m.begin({ cookie: first.cookie });
+    expect(await write.session.get('a')).toBe(1); // loaded through the forward
+    write.session.set('c', 3);
+    await expect(write.end()).rejects.toMatchObject({
+      code: 'ERR_SESSION_CONFLICT',
+      reason: 'destroyed',
+    });
+    // Still a forward: the old id reads the new session, which has no `c`.
+    const after = await from(m, { cookie: first.cookie }, (s) => s.all());
+    expect(JSON.parse(JSON.stringify(after.result))).toEqual({ a: 1, b: 2, n: 3 });
+    expect((await from(m, { cookie: second.cookie }, (s) => s.get('c'))).result).toBeUndefined();
+  });
+
   it('is off by default: the old id is dead at once', async () => {
     const m = manager();
     const first = await from(m, {}, (s) => s.set('a', 1));

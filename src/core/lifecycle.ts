@@ -125,8 +125,10 @@ export function commit(ctx: Context, s: SessionState): Promise<void> {
   // any rotation: `write` does it) returns the write's own promise. (A destroyed session has no
   // ops — nothing can be written after `destroy()` — but is sent the long way regardless.)
   const plain = s.sealed === undefined && s.failed === undefined && s.loaded && !s.readOnly;
-  if (!plain || s.destroyed || s.ops.length === 0) return commitAny(ctx, s);
-  return writeQueued(ctx, s);
+  if (!plain || s.destroyed) return commitAny(ctx, s);
+  if (s.ops.length > 0) return writeQueued(ctx, s);
+  // Only read: a touch, at most once per `touchInterval`.
+  return s.rotation === 'none' ? maybeTouch(ctx, s) : commitAny(ctx, s);
 }
 
 /** {@link commit} in every case but a plain write of a loaded, writable session. */
@@ -147,10 +149,7 @@ async function commitAny(ctx: Context, s: SessionState): Promise<void> {
     s.rotation = 'none';
     return;
   }
-  if (s.ops.length === 0 && s.rotation === 'none') {
-    await maybeTouch(ctx, s);
-    return;
-  }
+  if (s.ops.length === 0 && s.rotation === 'none') return maybeTouch(ctx, s);
   await writeQueued(ctx, s);
 }
 
@@ -265,16 +264,20 @@ async function deleteCurrent(ctx: Context, s: SessionState): Promise<void> {
 }
 
 /** Slide an unmodified session's expiry, at most once per `touchInterval`. */
-async function maybeTouch(ctx: Context, s: SessionState): Promise<void> {
-  if (s.id === null) return;
+function maybeTouch(ctx: Context, s: SessionState): Promise<void> {
+  if (s.id === null) return DONE;
   const next = Math.min(ctx.now() + ctx.idle, s.base.meta.absoluteExpiresAt);
-  if (next - s.expiresAt < ctx.touchInterval) return;
+  if (next - s.expiresAt < ctx.touchInterval) return DONE;
   const key = keyOf(s);
-  if (await storeTouch(ctx, key, next)) {
+  return storeTouch(ctx, key, next).then((touched) => {
+    if (!touched) return;
     s.expiresAt = next;
     emit(ctx, { type: 'touch', handle: short(key) });
-  }
+  });
 }
+
+/** A settled promise for a commit with nothing to do (shared: nothing chains on it but reads). */
+const DONE: Promise<void> = Promise.resolve();
 
 /**
  * The first presented cookie value signed by the ring, or `null`. Emits `invalid-cookie`

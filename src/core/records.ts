@@ -166,37 +166,48 @@ export function forwardRecord(
  * request's cookie) it also counts as a failed guess (see `emitGuess`). Rejects with
  * `StoreError`. @internal
  */
-export async function readRecord(
+export function readRecord(
   ctx: Context,
   key: string,
   client: SessionState['client'],
   guess: boolean,
 ): Promise<FoundRecord | undefined> {
-  let record = await storeGet(ctx, key);
-  if (record === undefined) {
-    const event = { type: 'unknown-id', handle: short(key), ip: client.ip } as const;
-    if (guess) emitGuess(ctx, event);
-    else emit(ctx, event);
-    return undefined;
-  }
-  let payloadKey = key;
-  let forwarded = false;
-  // With a grace period a record may be a forward; decrypt once and reuse the text below.
-  const checked = ctx.grace > 0;
-  let text = checked ? unseal(ctx, key, record) : undefined;
-  const target = text === undefined ? undefined : decodeRedirect(text);
-  if (target !== undefined) {
+  // Not an async function: every request with a cookie reads, and the usual record (no grace
+  // forward) is opened in the one reaction on the store's promise.
+  return storeGet(ctx, key).then((record) => {
+    if (record === undefined) {
+      const event = { type: 'unknown-id', handle: short(key), ip: client.ip } as const;
+      if (guess) emitGuess(ctx, event);
+      else emit(ctx, event);
+      return undefined;
+    }
+    const text = unseal(ctx, key, record);
+    // With a grace period a record may be a forward: the text decrypted once serves both.
+    const target = ctx.grace > 0 && text !== undefined ? decodeRedirect(text) : undefined;
+    if (target === undefined) return liveRecord(ctx, key, key, record, text);
     // Regenerate grace: the old id forwards, read-only, to the new record — until it expires.
     if (record.expiresAt <= ctx.now()) return undefined;
-    record = await storeGet(ctx, target);
-    if (record === undefined) return undefined;
-    payloadKey = target;
-    forwarded = true;
-    text = unseal(ctx, target, record);
-  }
-  const payload = checked
-    ? decodeOpened(ctx, payloadKey, text)
-    : openRecord(ctx, payloadKey, record);
+    return storeGet(ctx, target).then((found) =>
+      found === undefined
+        ? undefined
+        : liveRecord(ctx, key, target, found, unseal(ctx, target, found), true),
+    );
+  });
+}
+
+/**
+ * {@link readRecord}'s end: `record` (read under `recordKey`, decrypted to `text`) decoded and
+ * checked live now; `undefined` — with an event, naming `key` — when it is not.
+ */
+function liveRecord(
+  ctx: Context,
+  key: string,
+  recordKey: string,
+  record: StoreRecord,
+  text: string | undefined,
+  forwarded?: true,
+): FoundRecord | undefined {
+  const payload = decodeOpened(ctx, recordKey, text);
   if (payload === undefined) return undefined;
   const t = ctx.now();
   if (payload.meta.absoluteExpiresAt <= t || record.expiresAt <= t) {
@@ -204,7 +215,7 @@ export async function readRecord(
     emit(ctx, { type: 'expire', handle: short(key), reason });
     return undefined;
   }
-  return forwarded ? { record, payload, forwarded: true } : { record, payload };
+  return forwarded ? { record, payload, forwarded } : { record, payload };
 }
 
 /**

@@ -131,7 +131,7 @@ export function commit(ctx: Context, s: SessionState): Promise<void> {
   return s.rotation === 'none' ? maybeTouch(ctx, s) : commitAny(ctx, s);
 }
 
-/** {@link commit} in every case but a plain write of a loaded, writable session. */
+/** {@link commit} in every case its fast path (a plain write, a touch check) leaves. */
 async function commitAny(ctx: Context, s: SessionState): Promise<void> {
   if (s.sealed !== undefined && ctx.sealed!.hybrid) await settleHybrid(ctx, s);
   if (s.sealed !== undefined) return commitSealed(ctx, s);

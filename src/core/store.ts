@@ -236,6 +236,30 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new Error('The operation was aborted.');
 }
 
+/** What a store's `get` resolves for a key that cannot name a record: settled, shared. @internal */
+export const NO_RECORD: Promise<undefined> = Promise.resolve(undefined);
+
+/**
+ * The checks a store method makes before any I/O — `signal` not aborted and, when given, `key` a
+ * store key and `record` well-formed — as a rejected promise rather than a throw, or `undefined`
+ * when they pass: for a hot method written as a promise chain (no async frame) that must still
+ * reject, never throw. @internal
+ */
+export function refusal(
+  signal: AbortSignal | undefined,
+  key?: string,
+  record?: StoreRecord,
+): Promise<never> | undefined {
+  try {
+    throwIfAborted(signal);
+    if (key !== undefined) assertStoreKey(key);
+    if (record !== undefined) assertStoreRecord(record);
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
  * Wrap a backend failure in a `StoreError` (`ERR_SESSION_STORE`) naming the store and the
  * operation. The original error is kept as `cause`; the message never includes it (it may hold

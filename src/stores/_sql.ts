@@ -14,8 +14,9 @@ import {
   assertExpiresAt,
   assertLockOptions,
   assertStoreKey,
-  assertStoreRecord,
   isStoreKey,
+  NO_RECORD,
+  refusal,
   type SessionStore,
   type StoreCallOptions,
   type StoreDeleteByUserOptions,
@@ -191,22 +192,14 @@ export function createSqlStore(
     migrate: (o) => migrateReport(ctx, o?.signal),
     // `get` and `set` are every request's store calls: no async frame, one reaction on `run`.
     get(key, o) {
-      try {
-        throwIfAborted(o?.signal);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      if (!isStoreKey(key)) return NOTHING;
+      const refused = refusal(o?.signal);
+      if (refused !== undefined) return refused;
+      if (!isStoreKey(key)) return NO_RECORD;
       return run(ctx, 'get', s.get, [key, now()], o?.signal).then(firstRecord);
     },
     set(key, record, o) {
-      try {
-        throwIfAborted(o?.signal);
-        assertStoreKey(key);
-        assertStoreRecord(record);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      const refused = refusal(o?.signal, key, record);
+      if (refused !== undefined) return refused;
       const { version, expiresAt, userId } = record;
       const data = encode(record.data);
       const row = [key, data, version, expiresAt, userId];
@@ -292,9 +285,6 @@ export function createSqlStore(
     async close() {},
   };
 }
-
-/** What `get` resolves for a key that cannot name a record. */
-const NOTHING: Promise<undefined> = Promise.resolve(undefined);
 
 /** The record of a `get` statement's first row, if any. */
 function firstRecord(result: SqlResult): StoreRecord | undefined {

@@ -16,8 +16,9 @@ import {
   assertExpiresAt,
   assertLockOptions,
   assertStoreKey,
-  assertStoreRecord,
   isStoreKey,
+  NO_RECORD,
+  refusal,
   type SessionStore,
   type StoreEntry,
   throwIfAborted,
@@ -89,14 +90,13 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
   const ok = async (name: RedisScriptName, key: string, args: RedisArg[]) =>
     (await script(name, [key], args)) === 1;
   // One GET; a record of the previous layout (a hash) answers WRONGTYPE and is read with HMGET.
-  const read = async (key: string) => {
+  // Rejects with the client's error (callers map it); never throws.
+  const read = (key: string): Promise<unknown> => {
     const name = rk(key);
-    try {
-      return await send(name, ['GET', name]);
-    } catch (error) {
+    return send(name, ['GET', name]).then(undefined, (error: unknown) => {
       if (!isReplyError(error, 'WRONGTYPE')) throw error;
-      return await send(name, ['HMGET', name, ...LEGACY_FIELDS]);
-    }
+      return send(name, ['HMGET', name, ...LEGACY_FIELDS]);
+    });
   };
   const rows = (keys: [string, number][]) =>
     Promise.all(keys.map(([key]) => (isStoreKey(key) ? read(key) : null)));
@@ -131,30 +131,17 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     // reaction on the client's promise) rather than async functions nested three deep.
     get(key, o) {
       const signal = o?.signal;
-      try {
-        throwIfAborted(signal);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      if (!isStoreKey(key)) return NOTHING;
-      const name = rk(key);
-      return send(name, ['GET', name]).then(decodeLive, (error: unknown) => {
-        // A record of the previous layout (a hash) answers WRONGTYPE and is read with HMGET.
-        if (!isReplyError(error, 'WRONGTYPE')) throw toStoreError(NAME, 'get', error, signal);
-        return backend('get', signal, () => send(name, ['HMGET', name, ...LEGACY_FIELDS])).then(
-          decodeLive,
-        );
+      const refused = refusal(signal);
+      if (refused !== undefined) return refused;
+      if (!isStoreKey(key)) return NO_RECORD;
+      return read(key).then(decodeLive, (error: unknown) => {
+        throw toStoreError(NAME, 'get', error, signal);
       });
     },
     set(key, record, o) {
       const signal = o?.signal;
-      try {
-        throwIfAborted(signal);
-        assertStoreKey(key);
-        assertStoreRecord(record);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      const refused = refusal(signal, key, record);
+      if (refused !== undefined) return refused;
       const { expiresAt: e, userId } = record;
       const c = o?.ifVersion === undefined ? '' : String(o.ifVersion);
       if (userId === null) {
@@ -288,9 +275,6 @@ export function redisStore(options: RedisStoreOptions): SessionStore {
     },
   };
 }
-
-/** What `get` resolves for a key that cannot name a record. */
-const NOTHING: Promise<undefined> = Promise.resolve(undefined);
 
 /** A script's `1` (done) reply. */
 function isOne(reply: unknown): boolean {

@@ -4,10 +4,11 @@
  * (`--quick`: a ~2-minute smoke run written to `.bench-out/` instead). Raw numbers go to
  * `.bench-out/results.json`.
  *
- * Flags: `--quick`; `--only <text>` (contenders whose id contains it, plus the bare baselines);
- * `--out <dir>` (where the report goes); `--render` (rewrite the report from the last run's
- * `.bench-out/results.json`, measuring nothing); `--profile[=<id>]` (CPU profile of one contender
- * under scenarios A, B and C instead of the comparison; default `sessionkit-express-redis`).
+ * Flags: `--quick`; `--only <text>[,<text>…]` (contenders whose id contains one of them, plus
+ * the bare baselines); `--out <dir>` (where the report goes); `--render` (rewrite the report from
+ * the last run's `.bench-out/results.json`, measuring nothing); `--profile[=<id>]` (CPU profile of
+ * one contender under scenarios A, B and C instead of the comparison; default
+ * `sessionkit-express-redis`).
  *
  * Not part of `npm test`: a benchmark, never a timed test.
  */
@@ -143,7 +144,10 @@ async function compare(b: Backends): Promise<RunResult> {
   partial = result;
   const noise = { commands: 0, seconds: 0 };
   const selected = CONTENDERS.filter(
-    (c) => only === undefined || c.library === 'bare' || c.id.includes(only),
+    (c) =>
+      only === undefined ||
+      c.library === 'bare' ||
+      only.split(',').some((part) => part !== '' && c.id.includes(part)),
   );
   log(
     `run ${runId}: ${selected.length} contenders × ${SCENARIOS.length} scenarios, ` +

@@ -19,7 +19,8 @@ export interface BurstTrial {
 export type Framework = 'node' | 'express' | 'fastify';
 /**
  * Session library (or none); `sessionkit/express-session` is sessionkit's drop-in facade; `floor`
- * is the hand-written minimum (`floor-node.ts`) every sessionkit figure is read against.
+ * is the hand-written minimum (`floor-node.ts`, `floor-express.ts`) every sessionkit figure is
+ * read against.
  */
 export type Library =
   | 'bare'
@@ -113,6 +114,9 @@ export const CONTENDERS: readonly Contender[] = [
   contender('sessionkit-node', 'node', 'sessionkit', 'jwt'),
   contender('sessionkit-node', 'node', 'sessionkit', 'hybrid'),
   contender('bare-express', 'express', 'bare', 'none'),
+  contender('floor-express', 'express', 'floor', 'memory'),
+  contender('floor-express', 'express', 'floor', 'redis'),
+  contender('floor-express', 'express', 'floor', 'postgres'),
   contender('express-session', 'express', 'express-session', 'memory'),
   contender('express-session', 'express', 'express-session', 'redis'),
   contender('express-session', 'express', 'express-session', 'postgres'),

@@ -119,15 +119,20 @@ export function rpsToBare(
   return divide(medianOf(r, scenario)?.rps, medianOf(bare, scenario)?.rps);
 }
 
-/** The floor contender on `store` (node:http only), if the run has one. */
-export function floorOn(run: RunResult, store: string): ContenderResult | undefined {
-  return find(run, 'node', 'floor', store);
+/** The floor contender on `framework` and `store` (node:http and Express), if the run has one. */
+export function floorOn(
+  run: RunResult,
+  store: string,
+  framework: Framework = 'node',
+): ContenderResult | undefined {
+  return find(run, framework, 'floor', store);
 }
 
 /**
- * The floor's CPU µs per request for `r`'s framework, store and scenario: on node:http the floor
- * itself; on another framework the bare framework plus the floor's cost over bare node:http
- * (`derived: true`). `undefined` when there is no floor for the store (cookie, JWT).
+ * The floor's CPU µs per request for `r`'s framework, store and scenario: the floor on that
+ * framework if the run has one (node:http, Express); otherwise (Fastify) the bare framework plus
+ * the floor's cost over bare node:http (`derived: true`). `undefined` when there is no floor for
+ * the store (cookie, JWT).
  */
 export function floorCpu(
   run: RunResult,
@@ -135,6 +140,8 @@ export function floorCpu(
   scenario: Scenario,
 ): { cpuUs: number; derived: boolean } | undefined {
   if (stateless(r.contender)) return undefined;
+  const own = medianOf(floorOn(run, r.contender.store, r.contender.framework), scenario)?.cpuUs;
+  if (own !== undefined) return { cpuUs: own, derived: false };
   const floor = medianOf(floorOn(run, r.contender.store), scenario)?.cpuUs;
   if (floor === undefined) return undefined;
   if (r.contender.framework === 'node') return { cpuUs: floor, derived: false };

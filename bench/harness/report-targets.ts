@@ -114,7 +114,7 @@ function versus(
       `${WORD[scenario]} (${scenario}), ${FRAMEWORK_NAMES[framework]} + ${store}: req/s ≥ ${goal}× ${peerName}`,
       ratio === undefined
         ? '—'
-        : `${x(ratio)} (${rps(mine, scenario)} vs ${rps(peer, scenario)} req/s)`,
+        : `${x(ratio)} (${rps(mine, scenario)} vs ${rps(peer, scenario)} req/s${ceiling(run, framework, store, peer, scenario)})`,
       ratio === undefined ? undefined : ratio >= goal,
     );
   }
@@ -165,7 +165,7 @@ function issue14(run: RunResult, add: Add): void {
       `${WORD[scenario]} (${scenario}), Express 5: facade on sessionkit's Redis store, req/s ≥ 1.25× express-session + connect-redis`,
       ratio === undefined
         ? '—'
-        : `${x(ratio)} (${rps(facade, scenario)} vs ${rps(peer, scenario)} req/s)`,
+        : `${x(ratio)} (${rps(facade, scenario)} vs ${rps(peer, scenario)} req/s${ceiling(run, 'express', 'redis', peer, scenario)})`,
       ratio === undefined ? undefined : ratio >= 1.25,
     );
   }
@@ -176,6 +176,24 @@ function issue14(run: RunResult, add: Add): void {
     `${lost} lost in ${trials.length} trials`,
     trials.length === 0 ? undefined : lost === 0,
   );
+}
+
+/**
+ * `; the floor: N×` — the hand-written floor on `framework` + `store` over `peer`'s req/s: the
+ * most a session library reached there in this run (shown beside a target, not part of it).
+ */
+function ceiling(
+  run: RunResult,
+  framework: Framework,
+  store: string,
+  peer: Parameters<typeof medianOf>[0],
+  scenario: Scenario,
+): string {
+  const floor = divide(
+    medianOf(floorOn(run, store, framework), scenario)?.rps,
+    medianOf(peer, scenario)?.rps,
+  );
+  return floor === undefined ? '' : `; the floor: ${x(floor)}`;
 }
 
 function rps(r: Parameters<typeof medianOf>[0], scenario: Scenario): string {

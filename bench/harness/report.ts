@@ -101,8 +101,7 @@ function scenarioTable(run: RunResult, scenario: Scenario): string[] {
     const c = r.contender;
     const bare = medianOf(bareOf(run, c.framework), scenario);
     const session = c.library !== 'bare' && c.library !== 'floor';
-    const floor =
-      session && c.framework === 'node' ? medianOf(floorOn(run, c.store), scenario) : undefined;
+    const floor = session ? medianOf(floorOn(run, c.store, c.framework), scenario) : undefined;
     const cpuFloor = session ? floorCpu(run, r, scenario) : undefined;
     const peerRps = ours(c) ? medianOf(bestPeer(run, r, scenario, 'rps'), scenario) : undefined;
     const peerCpu = ours(c) ? medianOf(bestPeer(run, r, scenario, 'cpu'), scenario) : undefined;
@@ -133,8 +132,8 @@ function scenarioTable(run: RunResult, scenario: Scenario): string[] {
   if (derived) {
     rows.push(
       '',
-      '† Express/Fastify have no floor of their own: their CPU floor is the bare framework plus the',
-      'floor’s CPU over bare node:http on the same store.',
+      '† No floor of its own on that framework in this run (Fastify): its CPU floor is the bare',
+      'framework plus the floor’s CPU over bare node:http on the same store.',
     );
   }
   return rows;

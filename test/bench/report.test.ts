@@ -127,7 +127,35 @@ describe('benchmark report', () => {
       '1.23× †',
       '0.68×',
     ]);
-    expect(md).toContain('† Express/Fastify have no floor of their own');
+    expect(md).toContain('† No floor of its own on that framework in this run');
+  });
+
+  it('reads Express against its own floor when the run has one, beside the peer targets', () => {
+    const withFloor = sample();
+    withFloor.results.push(
+      result('floor-express-redis', { B: round(7_500, 120), C: round(5_000, 125) }),
+    );
+    const md = renderMarkdown(withFloor, 'chart.svg');
+    // 6,000 / 7,500 req/s and 135 / 120 µs, no † (a measured floor, not a derived one).
+    const express = row(md, 'B', 'Express 5 | sessionkit | redis');
+    expect(express.slice(3, 13)).toEqual([
+      '6,000',
+      '0.60×',
+      '0.80×',
+      '1.50×',
+      '1',
+      '5',
+      '135',
+      '1.50×',
+      '1.13×',
+      '0.68×',
+    ]);
+    expect(md).not.toContain('† No floor of its own');
+    // The floor's own row has no floor ratio, and the target names the floor's ratio to the peer.
+    expect(row(md, 'B', 'Express 5 | floor | redis').slice(5, 6)).toEqual(['—']);
+    expect(md).toContain(
+      '| Read (B), Express 5 + redis: req/s ≥ 1.25× express-session + connect-redis | 1.50× (6,000 vs 4,000 req/s; the floor: 1.88×) | yes |',
+    );
   });
 
   it('renders the targets of issues 12, 13 and 14 as target | measured | met', () => {

@@ -23,7 +23,9 @@
  *
  * Options: `--scenarios ABC`, `--heap-top N` (the N allocation sites with the most bytes per
  * request), `--heap-only` (no GC counts), `--requests N` (default 10000), `--warmup N` (default 3000),
- * `--callgrind-requests N` (default 3000), `--callgrind-keep <dir>` (keep both callgrind outputs,
+ * `--callgrind-requests N` (default 3000), `--callgrind-toggle` (count only the measured requests:
+ * instrumentation is switched on after the warm-up, so one run and no subtraction — use a warm-up
+ * of ~20 000 so that compilation is over), `--skip-heap`, `--callgrind-keep <dir>` (keep both callgrind outputs,
  * with node's `--perf-basic-prof` map of JIT code beside each, for `bench/callgrind-diff.ts`: which
  * functions the measured requests spent their instructions in). Contenders: `bare-express`, `sessionkit-express:memory`,
  * `sessionkit-express:redis`, `bare-node`, `sessionkit-node:redis`, … Loads sessionkit from
@@ -31,7 +33,7 @@
  * harness, else from `src/` through tsx (whose per-closure wrappers inflate the figures).
  */
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -117,6 +119,11 @@ interface Run {
   warmup: number;
   requests: number;
   valgrind?: string;
+  /**
+   * With {@link Run.valgrind}: count only the measured requests (instrumentation switched on after
+   * the warm-up with `callgrind_control -i on`, off after them), so no subtraction is needed.
+   */
+  toggle?: boolean;
   /** With {@link Run.valgrind}: also write node's perf map of JIT code to this file. */
   perfMap?: string;
   probe?: { kind: 'heap' | 'cpu'; out: string };
@@ -145,7 +152,13 @@ async function drive(run: Run, prefix: string): Promise<Outcome> {
       ? [process.execPath, node]
       : [
           'valgrind',
-          ['--tool=callgrind', `--callgrind-out-file=${run.valgrind}`, process.execPath, ...node],
+          [
+            '--tool=callgrind',
+            ...(run.toggle === true ? ['--instr-atstart=no'] : []),
+            `--callgrind-out-file=${run.valgrind}`,
+            process.execPath,
+            ...node,
+          ],
         ];
   const child = spawn(command, args, {
     cwd: ROOT,
@@ -201,7 +214,16 @@ async function drive(run: Run, prefix: string): Promise<Outcome> {
         () => stderr,
       );
     }
+    const instrument = (on: boolean): void => {
+      if (run.toggle === true) {
+        execFileSync('callgrind_control', ['-i', on ? 'on' : 'off', String(child.pid)], {
+          stdio: 'ignore',
+        });
+      }
+    };
+    instrument(true);
     await send(run.requests);
+    instrument(false);
     connection.close();
   } finally {
     child.kill('SIGTERM');
@@ -219,7 +241,8 @@ async function drive(run: Run, prefix: string): Promise<Outcome> {
     instructions:
       run.valgrind === undefined
         ? undefined
-        : Number(/^summary: (\d+)/m.exec(readFileSync(run.valgrind, 'utf8'))?.[1]),
+        : // With instrumentation off at the start, callgrind's `summary:` says 0: read `totals:`.
+          Number(/^totals: (\d+)/m.exec(readFileSync(run.valgrind, 'utf8'))?.[1]),
   };
 }
 
@@ -307,6 +330,8 @@ const { values, positionals: targets } = parseArgs({
     requests: { type: 'string', default: '10000' },
     warmup: { type: 'string', default: '3000' },
     callgrind: { type: 'boolean', default: false },
+    'callgrind-toggle': { type: 'boolean', default: false },
+    'skip-heap': { type: 'boolean', default: false },
     'callgrind-requests': { type: 'string', default: '3000' },
     'callgrind-keep': { type: 'string' },
     'cpu-prof': { type: 'string' },
@@ -328,11 +353,15 @@ try {
     for (const scenario of scenarios) {
       const base = { contender, store, scenario, warmup };
       const heapFile = join(scratch, 'heap.json');
-      await drive({ ...base, requests, probe: { kind: 'heap', out: heapFile } }, prefix);
-      const bytes = heapBytes(heapFile) / requests;
-      const heapTop = Number(values['heap-top']);
-      const sites = heapTop > 0 ? topAllocations(heapFile, heapTop, requests) : [];
-      let line = `${target} ${scenario}: ${Math.round(bytes)} bytes/req`;
+      let line = `${target} ${scenario}:`;
+      let sites: string[] = [];
+      if (!values['skip-heap']) {
+        await drive({ ...base, requests, probe: { kind: 'heap', out: heapFile } }, prefix);
+        const bytes = heapBytes(heapFile) / requests;
+        const heapTop = Number(values['heap-top']);
+        sites = heapTop > 0 ? topAllocations(heapFile, heapTop, requests) : [];
+        line += ` ${Math.round(bytes)} bytes/req`;
+      }
       if (!values['heap-only']) {
         const idle = await drive({ ...base, requests: 0 }, prefix);
         const busy = await drive({ ...base, requests }, prefix);
@@ -350,8 +379,14 @@ try {
             ? { valgrind: join(scratch, 'callgrind.out') }
             : { valgrind: join(keep, `${name}.callgrind`), perfMap: join(keep, `${name}.map`) };
         };
-        const i0 = await drive({ ...base, requests: 0, ...files(0) }, prefix);
-        const i1 = await drive({ ...base, requests: callgrindRequests, ...files(1) }, prefix);
+        const toggle = values['callgrind-toggle'];
+        const i0 = toggle
+          ? { instructions: 0 }
+          : await drive({ ...base, requests: 0, ...files(0) }, prefix);
+        const i1 = await drive(
+          { ...base, requests: callgrindRequests, toggle, ...files(1) },
+          prefix,
+        );
         const per = ((i1.instructions ?? 0) - (i0.instructions ?? 0)) / callgrindRequests;
         line += `, ${Math.round(per)} instructions/req`;
       }

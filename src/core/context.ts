@@ -9,9 +9,10 @@
  */
 
 import { DeadlineWheel } from './deadlines.js';
-import { publishSessionEvent } from './diagnostics.js';
+import { hasEventSubscribers, publishSessionEvent } from './diagnostics.js';
 import { clientAddress, GuessCounter } from './guesses.js';
 import type { ResolvedOptions, SessionEvent } from './options.js';
+import { isInProcess } from './store.js';
 import { VerifiedIds } from './verified-ids.js';
 
 /** The per-manager context every core function takes first. @internal */
@@ -22,17 +23,28 @@ export interface Context extends ResolvedOptions {
   readonly lockTurns: Map<string, Promise<void>>;
   /** Failed guesses per client address (`bruteForce`; `undefined` when off). */
   readonly guesses: GuessCounter | undefined;
-  /** Store-call deadlines shared by the manager's calls (`undefined` when `storeTimeout` is 0). */
+  /**
+   * Store-call deadlines shared by the manager's calls; `undefined` when `storeTimeout` is 0 or
+   * the store is in-process (its calls settle before they return: `markInProcess`).
+   */
   readonly deadlines: DeadlineWheel | undefined;
   /** Session cookies this manager's key ring recently accepted (see `verified-ids.ts`). */
   readonly verified: VerifiedIds;
+  /**
+   * Per store operation, the one handler that turns a failed call without a deadline into the
+   * gateway's error (made on first use by `gateway.ts`).
+   */
+  readonly rethrow: Map<string, (error: unknown) => never>;
 }
 
 /** Make a manager's context from its resolved options. @internal */
 export function createContext(options: ResolvedOptions): Context {
   const { bruteForce, storeTimeout, store } = options;
   const guesses = bruteForce === undefined ? undefined : new GuessCounter(bruteForce);
-  const deadlines = storeTimeout > 0 ? new DeadlineWheel(storeTimeout, store.name) : undefined;
+  const deadlines =
+    storeTimeout > 0 && !isInProcess(store)
+      ? new DeadlineWheel(storeTimeout, store.name)
+      : undefined;
   return {
     ...options,
     queues: new Map(),
@@ -40,7 +52,16 @@ export function createContext(options: ResolvedOptions): Context {
     guesses,
     deadlines,
     verified: new VerifiedIds(),
+    rethrow: new Map(),
   };
+}
+
+/**
+ * `true` when an event would reach someone — an `onEvent` listener or a `sessionkit:event`
+ * subscriber — so a hot path can skip building one nobody receives. @internal
+ */
+export function listening(ctx: Context): boolean {
+  return ctx.onEvent !== undefined || hasEventSubscribers();
 }
 
 /**

@@ -205,8 +205,11 @@ function run<A, B, O extends object, T>(
   return deadlines.guard(tick, operation, work, storeFailure, ctx);
 }
 
-/** {@link run} with `storeTimeout: 0`: no deadline. */
-async function runUnbounded<A, B, O extends object, T>(
+/**
+ * {@link run} without a deadline (`storeTimeout: 0`, or an in-process store whose calls settle
+ * before they return): the store's promise and one reaction that maps a failure.
+ */
+function runUnbounded<A, B, O extends object, T>(
   ctx: Context,
   operation: StoreOperation,
   invoke: Invoke<A, B, O, T>,
@@ -214,11 +217,25 @@ async function runUnbounded<A, B, O extends object, T>(
   b: B,
   extra: O,
 ): Promise<T> {
+  let work: Promise<T>;
   try {
-    return await invoke(ctx.store, a, b, extra);
+    work = invoke(ctx.store, a, b, extra);
   } catch (error) {
-    throw storeFailure(ctx, operation, error);
+    work = Promise.reject(error);
   }
+  return work.then(undefined, rethrowFor(ctx, operation));
+}
+
+/** The one rejection handler per operation {@link runUnbounded} attaches (`ctx.rethrow`). */
+function rethrowFor(ctx: Context, operation: StoreOperation): (error: unknown) => never {
+  let handler = ctx.rethrow.get(operation);
+  if (handler === undefined) {
+    handler = (error) => {
+      throw storeFailure(ctx, operation, error);
+    };
+    ctx.rethrow.set(operation, handler);
+  }
+  return handler;
 }
 
 /**

@@ -1,28 +1,25 @@
 /**
  * `sessionkit` — a request's session lifecycle: {@link load} → {@link commit} → {@link end}.
  *
- * `load` verifies the cookie, takes the lock (lock mode) and reads the record. `commit` decides
+ * `load` verifies the cookie, takes the lock (lock mode) and reads the record (`loads.ts`). `commit` decides
  * what the request's ops and rotation need — nothing, a touch, a delete or a write (`writes.ts`:
  * the ops applied on the freshest record with a compare-and-set, reloaded and replayed after a
  * lost race). `end` commits, releases the lock and computes the response headers.
  */
 
 import { CHUNK_NAMES, expiredCookieLines } from './chunks.js';
-import { fingerprintMatches } from './client.js';
-import { type Context, emit, emitGuess, short } from './context.js';
-import { signCookieValue, verifyCookieValue } from './cookie-value.js';
-import { hasEventSubscribers, publishEvent } from './diagnostics.js';
+import { type Context, emit, short } from './context.js';
+import { signCookieValue } from './cookie-value.js';
 import { ConflictError } from './errors.js';
 import { storeDelete, storeTouch } from './gateway.js';
-import { checkGeneration } from './generation.js';
 import { moveServerSide, mustMove, outgrewCookie, splitTokens } from './hybrid.js';
-import { acquireLock, fenceWrite, releaseLock, serialize } from './locks.js';
-import { adoptKey, freshPayload, handleOf, keyFor, keyOf, readRecord } from './records.js';
+import { DONE, loadStored } from './loads.js';
+import { fenceWrite, releaseLock, serialize } from './locks.js';
+import { handleOf, keyOf } from './records.js';
 import { respond, type SessionResponse } from './response.js';
 import type { SessionState } from './state.js';
 import { commitSealed, endSealed, loadSealed } from './stateless.js';
 import { issueToken, type TokenHeader } from './transport.js';
-import type { VerifiedId } from './verified-ids.js';
 import { write } from './writes.js';
 
 export type { SessionResponse } from './response.js';
@@ -57,60 +54,6 @@ async function loadHybrid(ctx: Context, s: SessionState): Promise<void> {
     s.loaded = false;
   }
   await loadSealed(ctx, s, sealed);
-}
-
-/** {@link load} of a server-side session from the presented `values`. */
-async function loadStored(ctx: Context, s: SessionState, values: readonly string[]): Promise<void> {
-  try {
-    const verified = verifyCookie(ctx, s, values);
-    if (verified !== null) {
-      const { id, key } = verified;
-      if (s.mode === 'lock') await acquireLock(ctx, s, key);
-      let found = await readRecord(ctx, key, s.client, true);
-      if (found !== undefined && found.payload.meta.userId !== null) {
-        // Signed in: one more small read, the user's revocation generation (anonymous: none).
-        const payload = await checkGeneration(ctx, key, found.payload, s.client.ip);
-        found = payload === undefined ? undefined : { ...found, payload };
-      }
-      if (found !== undefined && !fingerprintMatches(ctx, found.payload.meta, s.client)) {
-        const policy = ctx.fingerprint!.policy;
-        emit(ctx, { type: 'fingerprint-mismatch', handle: short(key), policy });
-        if (policy === 'destroy') {
-          if (!found.forwarded) await storeDelete(ctx, key);
-          emit(ctx, { type: 'destroy', handle: short(key) });
-          found = undefined;
-        } else {
-          s.flagged = true;
-        }
-      }
-      if (found !== undefined) {
-        if (found.forwarded) s.readOnly = true;
-        s.clientId = id;
-        s.id = id;
-        // Signed under an older secret: re-issue the same id under the primary (key rotation).
-        if (verified.stale) s.cookieDirty = true;
-        s.version = found.record.version;
-        s.expiresAt = found.record.expiresAt;
-        // After invalidate() the request works on a fresh session; the old one is only deleted.
-        if (s.rotation !== 'invalidate') s.base = found.payload;
-      }
-    }
-    if (s.id === null && s.rotation !== 'invalidate') s.base = freshPayload(ctx, s.client);
-    s.loaded = true;
-    if (hasEventSubscribers()) {
-      const handle = handleOf(s);
-      const found = handle !== undefined;
-      publishEvent({
-        store: ctx.store.name,
-        type: 'load',
-        handle: found ? short(handle) : handle,
-        found,
-      });
-    }
-  } catch (error) {
-    s.failed = error;
-    throw error;
-  }
 }
 
 /**
@@ -274,38 +217,6 @@ function maybeTouch(ctx: Context, s: SessionState): Promise<void> {
     s.expiresAt = next;
     emit(ctx, { type: 'touch', handle: short(key) });
   });
-}
-
-/** A settled promise for a commit with nothing to do (shared: nothing chains on it but reads). */
-const DONE: Promise<void> = Promise.resolve();
-
-/**
- * The first presented cookie value signed by the ring, or `null`. Emits `invalid-cookie`
- * (`signature`, a counted guess) for each forged value as met, then once `malformed` if any value
- * was malformed; both name the client's address.
- */
-function verifyCookie(ctx: Context, s: SessionState, values: readonly string[]): VerifiedId | null {
-  let sawMalformed = false;
-  for (const value of values) {
-    // A value that verified before (verified-ids.ts): no HMAC, and its store key is known.
-    let verified = ctx.verified.find(value);
-    if (verified === undefined) {
-      const check = verifyCookieValue(ctx.keys, value);
-      if (check === 'malformed') {
-        sawMalformed = true;
-        continue;
-      }
-      if (check === 'signature') {
-        emitGuess(ctx, { type: 'invalid-cookie', reason: 'signature', ip: s.client.ip });
-        continue;
-      }
-      verified = ctx.verified.remember(value, check.id, check.stale, keyFor(s, check.id));
-    }
-    adoptKey(s, verified.id, verified.key);
-    return verified;
-  }
-  if (sawMalformed) emit(ctx, { type: 'invalid-cookie', reason: 'malformed', ip: s.client.ip });
-  return null;
 }
 
 function ignore(): undefined {

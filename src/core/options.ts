@@ -183,7 +183,8 @@ export interface SessionManagerOptions {
    * Deadline for every store call, in ms; a call still pending after it fails with `StoreError`
    * (503) and its `signal` is aborted. Calls share one deadline per `storeTimeout / 16` window
    * (no timer per call), so a hung call fails after between 15/16 of `storeTimeout` and all of
-   * it, never later. `0` disables the deadline.
+   * it, never later. `0` disables the deadline. The memory store's calls have none: each settles
+   * before it returns, so no deadline could end it (a copy or wrapper of that store has one again).
    * @default 5_000
    */
   storeTimeout?: number;

@@ -212,6 +212,27 @@ export function assertStoreKey(key: unknown): asserts key is string {
   if (!isStoreKey(key)) throw new InvalidKeyError();
 }
 
+/** The store objects made by sessionkit whose every call settles before it returns. */
+const IN_PROCESS = new WeakSet<SessionStore>();
+
+/**
+ * Mark `store` — this very object, not a copy or a proxy of it — as in-process: each of its
+ * methods does its work before returning a settled promise (no I/O, no waiting on anything), so
+ * no deadline could ever end one of its calls, and the manager runs them without the
+ * `storeTimeout` machinery (`gateway.ts`). A wrapper around such a store (a spread copy, a
+ * `Proxy`) is a different object and gets deadlines again, as it may add waiting of its own.
+ * For sessionkit's own synchronous stores (memory). @internal
+ */
+export function markInProcess<S extends SessionStore>(store: S): S {
+  IN_PROCESS.add(store);
+  return store;
+}
+
+/** `true` for a store object {@link markInProcess} marked. @internal */
+export function isInProcess(store: SessionStore): boolean {
+  return IN_PROCESS.has(store);
+}
+
 /**
  * `true` when `value` has the required methods of a {@link SessionStore} (`get`, `set`, `touch`,
  * `delete`), for stores that take another store as an option. Never throws.

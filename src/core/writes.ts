@@ -8,7 +8,7 @@
  */
 
 import { type SessionPayload, seenAt } from './codec.js';
-import { type Context, emit, short } from './context.js';
+import { type Context, emit, listening, short } from './context.js';
 import { ConflictError, isSessionError } from './errors.js';
 import { storeDelete, storeSet } from './gateway.js';
 import { checkGeneration, currentGeneration } from './generation.js';
@@ -35,12 +35,39 @@ import { payloadOf } from './view.js';
  * `lock-lost`), `SessionLimitError`, `LockTimeoutError` (the `reject` limit's user lock) or
  * `StoreError`. @internal
  */
-export async function write(ctx: Context, s: SessionState): Promise<void> {
+export function write(ctx: Context, s: SessionState): Promise<void> {
+  // Not an async function: the usual write — a stored session, no rotation, no lock, nobody
+  // signing in — is one compare-and-set and one reaction. Everything else, and the retries after
+  // a lost race, take `attempts`.
+  if (s.rotation !== 'none' || s.id === null || s.lease !== undefined) return attempts(ctx, s, 1);
+  let payload: SessionPayload;
+  let key: string;
+  let record: StoreRecord;
+  try {
+    checkReadWrite(ctx, s);
+    payload = payloadOf(ctx, s);
+    const userId = payload.meta.userId;
+    if (userId !== null && userId !== s.base.meta.userId) return attempts(ctx, s, 1);
+    key = keyOf(s);
+    record = recordOf(ctx, key, payload, s.version + 1);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return storeSet(ctx, key, record, conditionOf(s)).then((written) => {
+    if (!written) return reload(ctx, s).then(() => attempts(ctx, s, 2));
+    settle(ctx, s, s.id, payload, record);
+    if (listening(ctx)) emit(ctx, { type: 'commit', handle: short(key), attempts: 1 });
+    return undefined;
+  });
+}
+
+/** {@link write} from attempt `first` on (the attempts before it lost their race). */
+async function attempts(ctx: Context, s: SessionState, first: number): Promise<void> {
   const admission: Admission = { lease: undefined };
   // The user's generation as first read, for the retries of a sign-in; made when needed.
   let generations: Map<string, number> | undefined;
   try {
-    for (let attempt = 1; attempt <= ctx.maxRetries + 1; attempt++) {
+    for (let attempt = first; attempt <= ctx.maxRetries + 1; attempt++) {
       if (s.rotation !== 'invalidate') checkReadWrite(ctx, s);
       let payload = payloadOf(ctx, s);
       const oldKey = s.id === null ? null : keyOf(s);
@@ -63,7 +90,7 @@ export async function write(ctx: Context, s: SessionState): Promise<void> {
       if (await storeSet(ctx, oldKey, record, conditionOf(s))) {
         settle(ctx, s, s.id, payload, record);
         if (joinsUser) await evictOverLimit(ctx, userId, oldKey);
-        emit(ctx, { type: 'commit', handle: short(oldKey), attempts: attempt });
+        if (listening(ctx)) emit(ctx, { type: 'commit', handle: short(oldKey), attempts: attempt });
         return;
       }
       await reload(ctx, s);

@@ -13,6 +13,7 @@ import {
   assertStoreKey,
   assertStoreRecord,
   isStoreKey,
+  markInProcess,
   type SessionStore,
   type StoreRecord,
   throwIfAborted,
@@ -98,7 +99,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const timer = sweepInterval > 0 ? setInterval(sweep, sweepInterval) : undefined;
   timer?.unref();
 
-  return {
+  // Every method below settles before it returns (no I/O): the manager runs its calls without
+  // store deadlines, which could never end one (core/store.ts, `markInProcess`).
+  return markInProcess({
     name: 'memory',
     async get(key, opts) {
       throwIfAborted(opts?.signal);
@@ -191,7 +194,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     async close() {
       clearInterval(timer);
     },
-  };
+  });
 }
 
 function copy(record: StoreRecord): StoreRecord {

@@ -123,4 +123,59 @@ describe('store deadlines without a timer per call', () => {
     const result = await m.reseal();
     expect(result.scanned).toBe(6);
   });
+
+  it('the memory store itself runs without deadlines; a copy of it, which may wait, keeps them', async () => {
+    // memoryStore() settles every call before returning (markInProcess): no deadline could end
+    // one, so its calls make no AbortController and no timer, and get no signal.
+    const inner = memoryStore({ sweepInterval: 0 });
+    const seen: (AbortSignal | undefined)[] = [];
+    const m = manager({ store: inner, storeTimeout: 16 * 3_600_000 });
+    const made = await counting(async () => {
+      let { cookie } = await request(m, undefined, (s) => s.set('n', 0));
+      for (let i = 0; i < 50; i++) {
+        ({ cookie } = await request(m, cookie, (s) => s.update('n', (n) => Number(n) + 1)));
+      }
+      expect((await request(m, cookie, (s) => s.get('n'))).result).toBe(50);
+    });
+    expect(made).toEqual({ controllers: 0, timers: 0 });
+    // A spread copy is another object: it may add waiting of its own (here: a get that hangs),
+    // so it is bounded by storeTimeout again.
+    const copy: SessionStore = {
+      ...inner,
+      get(_key, o) {
+        seen.push(o?.signal);
+        return new Promise(() => undefined);
+      },
+    };
+    const bounded = manager({ store: copy, storeTimeout: 200 });
+    const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
+    await expect(request(bounded, cookie, (s) => s.get('a'))).rejects.toMatchObject({
+      code: 'ERR_SESSION_STORE',
+      message: expect.stringContaining('did not answer get within 200 ms'),
+    });
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+  });
+
+  it('a failing call of the memory store is still a StoreError with its store-error event', async () => {
+    // The memory store's only failure here: its injected clock throws inside get.
+    let broken = false;
+    const clock = (): number => {
+      if (broken) throw new Error('clock unplugged');
+      return Date.now();
+    };
+    const m = manager({ store: memoryStore({ sweepInterval: 0, now: clock }) });
+    const { cookie } = await request(m, undefined, (s) => s.set('a', 1));
+    broken = true;
+    const failed = request(m, cookie, (s) => s.get('a'));
+    await expect(failed).rejects.toMatchObject({
+      code: 'ERR_SESSION_STORE',
+      message: 'The memory session store failed during get.',
+      cause: { message: 'clock unplugged' },
+    });
+    expect(m.events).toContainEqual({
+      type: 'store-error',
+      operation: 'get',
+      code: 'ERR_SESSION_STORE',
+    });
+  });
 });

@@ -10,6 +10,9 @@
  * one contender under scenarios A, B and C instead of the comparison; default
  * `sessionkit-express-redis`).
  *
+ * Environment: `BENCH_NODE_ARGS` — extra node flags for every contender (diagnosis only, e.g.
+ * `--single-threaded-gc`; see `harness/children.ts`).
+ *
  * Not part of `npm test`: a benchmark, never a timed test.
  */
 

@@ -30,6 +30,13 @@ export interface Child {
 
 const running = new Map<number, ChildProcess>();
 
+/**
+ * `BENCH_NODE_ARGS`: extra node flags for every contender, space-separated — for diagnosis only
+ * (e.g. `--single-threaded-gc`, which `NODE_OPTIONS` does not take); a report made with them is
+ * not the default configuration.
+ */
+const EXTRA_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
 /** Start `bench/contenders/<file>` with `env`; resolves once it printed its port. */
 export function startChild(
   file: string,
@@ -38,7 +45,13 @@ export function startChild(
 ): Promise<Child> {
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--import', 'tsx', resolve(ROOT, 'bench', 'contenders', file)],
+    [
+      ...EXTRA_NODE_ARGS,
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      resolve(ROOT, 'bench', 'contenders', file),
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, ...env, NODE_ENV: 'production' },

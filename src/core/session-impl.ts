@@ -100,10 +100,15 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     return s.loading;
   }
 
-  async get<P extends SessionPath<D>>(key: P): Promise<SessionPathValue<D, P> | undefined> {
-    const path = parsePath(key);
-    await this.load();
-    return this.#read(path) as SessionPathValue<D, P> | undefined;
+  get<P extends SessionPath<D>>(key: P): Promise<SessionPathValue<D, P> | undefined> {
+    // Not an async method (the hottest read): the load's promise and one reaction.
+    let path: string[];
+    try {
+      path = parsePath(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.load().then(() => this.#read(path) as SessionPathValue<D, P> | undefined);
   }
 
   async has(key: SessionPath<D>): Promise<boolean> {
@@ -144,23 +149,26 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     this.#write({ kind: 'clear' });
   }
 
-  async update<P extends SessionPath<D>>(
+  update<P extends SessionPath<D>>(
     key: P,
     fn: (current: SessionPathValue<D, P> | undefined) => SessionPathValue<D, P>,
   ): Promise<SessionPathValue<D, P>> {
-    const op: SessionOp = {
-      kind: 'update',
-      path: parsePath(key),
-      fn: fn as (current: unknown) => unknown,
-    };
-    // Once loaded, the function runs as the op is recorded (a throw records nothing); before,
-    // it runs when the view is brought up to date on the loaded data, and a throwing update
-    // leaves the log with its error.
-    this.#write(op);
-    await this.load();
-    viewOf(this.#ctx, this.#state);
-    if (op.error !== undefined) throw op.error;
-    return op.result as SessionPathValue<D, P>;
+    // Not an async method either: the load's promise and one reaction.
+    let op: SessionOp;
+    try {
+      op = { kind: 'update', path: parsePath(key), fn: fn as (current: unknown) => unknown };
+      // Once loaded, the function runs as the op is recorded (a throw records nothing); before,
+      // it runs when the view is brought up to date on the loaded data, and a throwing update
+      // leaves the log with its error.
+      this.#write(op);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.load().then(() => {
+      viewOf(this.#ctx, this.#state);
+      if (op.error !== undefined) throw op.error;
+      return op.result as SessionPathValue<D, P>;
+    });
   }
 
   async meta(): Promise<Readonly<SessionMeta>> {

@@ -68,16 +68,30 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const records = new Map<string, StoreRecord>();
   const byUser = new Map<string, Set<string>>();
   const locks = new Map<string, { owner: string; expiresAt: number }>();
+  // The key inserted last, so already the most recently used: using it again moves nothing (a
+  // delete and an append per use leave a hole each time, and the Map rehashes every few uses).
+  let newest: string | undefined;
 
   const live = (held: { expiresAt: number } | undefined): boolean =>
     held !== undefined && held.expiresAt > now();
-  const remove = (key: string): void => {
-    const userId = records.get(key)?.userId;
-    records.delete(key);
+  /** Drop `key` from `userId`'s index entry. */
+  const unindex = (key: string, userId: string | null | undefined): void => {
     if (userId == null) return;
     const keys = byUser.get(userId);
     keys?.delete(key);
     if (keys?.size === 0) byUser.delete(userId);
+  };
+  const remove = (key: string): void => {
+    const userId = records.get(key)?.userId;
+    records.delete(key);
+    if (key === newest) newest = undefined;
+    unindex(key, userId);
+  };
+  /** Store `record` under `key` as the most recently used (no index change). */
+  const put = (key: string, record: StoreRecord): void => {
+    if (key !== newest) records.delete(key);
+    records.set(key, record);
+    newest = key;
   };
   /** The live record under `key`, now the most recently used; frees an expired one. */
   const use = (key: string): StoreRecord | undefined => {
@@ -86,8 +100,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (record) remove(key);
       return undefined;
     }
-    records.delete(key);
-    records.set(key, record);
+    if (key !== newest) put(key, record);
     return record;
   };
   const sweep = (): number => {
@@ -120,8 +133,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         if (current !== undefined && !alive) remove(key);
         return false;
       }
-      if (current !== undefined) remove(key);
-      records.set(key, copy(record));
+      // A replaced record leaves its user's index if the write changed the user.
+      if (current !== undefined && current.userId !== record.userId) unindex(key, current.userId);
+      put(key, copy(record));
       if (record.userId !== null) {
         byUser.set(record.userId, (byUser.get(record.userId) ?? new Set()).add(key));
       }
@@ -139,7 +153,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (record === undefined) return false;
       const next = { ...record, expiresAt };
       assertStoreRecord(next);
-      records.set(key, next);
+      put(key, next);
       return true;
     },
     async delete(key, opts) {

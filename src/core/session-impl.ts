@@ -21,6 +21,7 @@ import { ConfigError, isSessionError, StateError } from './errors.js';
 import { createFlash, type Flash } from './flash.js';
 import { generateCsrfSecret, maskCsrfToken, verifyCsrfToken } from './keys.js';
 import * as lifecycle from './lifecycle.js';
+import { DONE } from './loads.js';
 import { csrfPending, observe, type SessionOp } from './ops.js';
 import { freshPayload, handleOf } from './records.js';
 import type {
@@ -34,9 +35,6 @@ import { markAccessed, type SessionState } from './state.js';
 import type { SessionPath, SessionPathValue } from './types.js';
 import { NOTHING_WRITTEN, record, viewOf } from './view.js';
 import { commitEarly } from './writes.js';
-
-/** What `load()` resolves once the session is loaded: one settled promise for every request. */
-const LOADED: Promise<void> = Promise.resolve();
 
 /** Implementation of {@link Session}. @internal */
 export class SessionImpl<D extends object, F extends object> implements Session<D, F> {
@@ -94,7 +92,8 @@ export class SessionImpl<D extends object, F extends object> implements Session<
     const s = this.#state;
     markAccessed(s);
     if (s.failed !== undefined) return Promise.reject(s.failed);
-    if (s.loaded) return LOADED;
+    // Loaded already: the one shared settled promise.
+    if (s.loaded) return DONE;
     // Not an async method: the load's own promise, with no second frame around it.
     s.loading ??= lifecycle.load(this.#ctx, s);
     return s.loading;

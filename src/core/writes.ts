@@ -46,9 +46,8 @@ export function write(ctx: Context, s: SessionState): Promise<void> {
   try {
     checkReadWrite(ctx, s);
     payload = payloadOf(ctx, s);
-    const userId = payload.meta.userId;
-    if (userId !== null && userId !== s.base.meta.userId) return attempts(ctx, s, 1);
     key = keyOf(s);
+    if (joinsUser(s, payload, key)) return attempts(ctx, s, 1);
     record = recordOf(ctx, key, payload, s.version + 1);
   } catch (error) {
     return Promise.reject(error);
@@ -72,24 +71,22 @@ async function attempts(ctx: Context, s: SessionState, first: number): Promise<v
       let payload = payloadOf(ctx, s);
       const oldKey = s.id === null ? null : keyOf(s);
       const userId = payload.meta.userId;
-      const joinsUser =
-        userId !== null &&
-        (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId);
-      if (joinsUser) {
+      const joins = userId !== null && joinsUser(s, payload, oldKey);
+      if (joins) {
         generations ??= new Map();
         payload = await stamp(ctx, s, payload, userId, oldKey, generations);
         await admit(ctx, admission, userId, oldKey);
       }
       if (s.lease !== undefined) await fenceWrite(ctx, s);
       if (s.rotation !== 'none' || oldKey === null) {
-        const newKey = await writeRotated(ctx, s, payload, oldKey, joinsUser ? userId : null);
+        const newKey = await writeRotated(ctx, s, payload, oldKey, joins ? userId : null);
         if (newKey === undefined) continue;
         return;
       }
       const record = recordOf(ctx, oldKey, payload, s.version + 1);
       if (await storeSet(ctx, oldKey, record, conditionOf(s))) {
         settle(ctx, s, s.id, payload, record);
-        if (joinsUser) await evictOverLimit(ctx, userId, oldKey);
+        if (joins) await evictOverLimit(ctx, userId, oldKey);
         if (listening(ctx)) emit(ctx, { type: 'commit', handle: short(oldKey), attempts: attempt });
         return;
       }
@@ -195,6 +192,18 @@ export async function reload(ctx: Context, s: SessionState): Promise<void> {
   s.version = found.record.version;
   s.expiresAt = found.record.expiresAt;
   s.base = found.payload;
+}
+
+/**
+ * `true` when writing `payload` signs its user in — a new session, a rotation or another user
+ * than the loaded record's — so the write stamps the user's generation and passes the per-user
+ * limit (a write of the same signed-in session does neither).
+ */
+function joinsUser(s: SessionState, payload: SessionPayload, oldKey: string | null): boolean {
+  const { userId } = payload.meta;
+  return (
+    userId !== null && (oldKey === null || s.rotation !== 'none' || userId !== s.base.meta.userId)
+  );
 }
 
 /** The CAS condition of a write over the loaded record: none in mode `none`. @internal */

@@ -23,30 +23,14 @@ import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Backends, connectBackends, PG_URL, REDIS_URL } from './harness/backends.js';
-import {
-  type Child,
-  cpuMicros,
-  killAllNow,
-  startChild,
-  stopAll,
-  stopChild,
-} from './harness/children.js';
-import {
-  burst,
-  type Credential,
-  createSessions,
-  runLoad,
-  type Scenario,
-  stopLoad,
-} from './harness/load.js';
+import { killAllNow, stopAll } from './harness/children.js';
+import { compareGroup, type RedisNoise, SCENARIOS } from './harness/group.js';
+import { stopLoad } from './harness/load.js';
 import {
   CONTENDERS,
   type Contender,
-  type ContenderResult,
   FULL,
-  onRedis,
   QUICK,
-  type Round,
   type RunConfig,
   type RunResult,
   transportOf,
@@ -55,7 +39,6 @@ import { profile } from './harness/profile.js';
 import { renderMarkdown, renderSvg } from './harness/report.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SCENARIOS: readonly Scenario[] = ['A', 'B', 'C'];
 
 const args = process.argv.slice(2);
 const config: RunConfig = args.includes('--quick') ? QUICK : FULL;
@@ -145,7 +128,7 @@ async function compare(b: Backends): Promise<RunResult> {
     results: [],
   };
   partial = result;
-  const noise = { commands: 0, seconds: 0 };
+  const noise: RedisNoise = { commands: 0, seconds: 0 };
   const selected = CONTENDERS.filter(
     (c) =>
       only === undefined ||
@@ -157,152 +140,16 @@ async function compare(b: Backends): Promise<RunResult> {
       `${config.warmup} s warm-up + ${config.rounds} × ${config.roundSeconds} s, ` +
       `${config.connections} connections; limit ${config.timeLimit / 60_000} min`,
   );
-  for (const contender of selected) {
-    const entry: ContenderResult = { contender, scenarios: {}, burst: [] };
-    result.results.push(entry);
-    let child: Child | undefined;
-    const table = tableOf(contender);
-    const pgBefore = contender.store === 'postgres' ? await b.pgUpdates(table) : undefined;
-    try {
-      child = await startChild(contender.file, env(contender));
-      const transport = transportOf(contender);
-      const credentials =
-        contender.library === 'bare'
-          ? [{}]
-          : await createSessions(child.port, config.sessions, transport);
-      for (const scenario of SCENARIOS) {
-        await runLoad(child.port, scenario, credentials, config.connections, config.warmup);
-        const rounds: Round[] = [];
-        for (let i = 0; i < config.rounds; i++) {
-          const round = await measure(b, child, contender, scenario, credentials, noise);
-          rounds.push(round);
-        }
-        const median = medianRound(rounds);
-        entry.scenarios[scenario] = { rounds, median };
-        log(
-          `${contender.id.padEnd(30)} ${scenario}  ${median.rps.toFixed(0).padStart(6)} req/s  ` +
-            `p50 ${median.p50} ms  p99 ${median.p99} ms  ${median.cpuUs.toFixed(0)} µs CPU/req  ` +
-            `${median.trips.toFixed(2)} trips/req (${median.cmds.toFixed(2)} cmds)  ` +
-            `GC/1k req: ${(median.gcMinor ?? 0).toFixed(1)} minor, ${(median.gcMajor ?? 0).toFixed(2)} major, ` +
-            `${(median.gcMs ?? 0).toFixed(1)} ms${median.failures > 0 ? `  ${median.failures} failures` : ''}`,
-        );
-      }
-      if (contender.library !== 'bare') {
-        for (let i = 0; i < config.burstTrials; i++) {
-          entry.burst.push(await burst(child.port, config.burstConcurrency, transport));
-        }
-        log(
-          `${contender.id.padEnd(30)} burst  lost ${entry.burst.map((t) => t.lost).join(', ')}` +
-            ` of ${config.burstConcurrency} (failed ${entry.burst.map((t) => t.failed).join(', ')})`,
-        );
-      }
-    } catch (error) {
-      entry.error = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
-      log(`${contender.id}: FAILED — ${entry.error}`);
-    } finally {
-      if (child !== undefined) await stopChild(child.pid);
-    }
-    if (pgBefore !== undefined) {
-      // The contender's backends publish their counts as they exit: give them a moment.
-      await new Promise((done) => setTimeout(done, 1_000));
-      const after = await b.pgUpdates(table);
-      entry.pgUpdates = {
-        updates: after.updates - pgBefore.updates,
-        hot: after.hot - pgBefore.hot,
-      };
-    }
+  // One framework at a time, its contenders' rounds interleaved (see compareGroup).
+  for (const framework of [...new Set(selected.map((c) => c.framework))]) {
+    await compareGroup(
+      { backends: b, config, result, noise, env, table: tableOf, log },
+      selected.filter((c) => c.framework === framework),
+    );
   }
   result.redisNoisePerSecond = noise.seconds > 0 ? noise.commands / noise.seconds : 0;
   result.elapsedMs = Date.now() - started;
   return result;
-}
-
-async function measure(
-  b: Backends,
-  child: Child,
-  contender: Contender,
-  scenario: Scenario,
-  credentials: readonly Credential[],
-  noise: { commands: number; seconds: number },
-): Promise<Round> {
-  // The child counts its own round trips when it uses ioredis or pg; connect-redis's node-redis
-  // client is not counted in the child, but it sends no scripts, so Redis's count is its trips.
-  const counted = contender.store === 'postgres' || contender.ioredis;
-  const redisStore = onRedis(contender);
-  const redisBefore = await b.redisCommands();
-  const before = await child.stats();
-  const cpuBefore = cpuMicros(child.pid);
-  const load = await runLoad(
-    child.port,
-    scenario,
-    credentials,
-    config.connections,
-    config.roundSeconds,
-  );
-  const cpu = cpuMicros(child.pid) - cpuBefore;
-  const after = await child.stats();
-  const calls = counted ? after.storeCalls - before.storeCalls : 0;
-  const redisAfter = await b.redisCommands();
-  const redis = redisAfter.total - redisBefore.total;
-  const requests = load.requests.total;
-  if (!redisStore) {
-    noise.commands += redis;
-    noise.seconds += load.duration;
-  }
-  const per = (n: number): number => (requests > 0 ? n / requests : 0);
-  const trips = counted ? calls : redisStore ? redis : 0;
-  const byName: Record<string, number> = {};
-  for (const [name, n] of Object.entries(redisAfter.byName)) {
-    const delta = n - (redisBefore.byName[name] ?? 0);
-    if (delta > 0) byName[name] = per(delta);
-  }
-  return {
-    rps: requests / load.duration,
-    p50: load.latency.p50,
-    p99: load.latency.p99,
-    cpuUs: per(cpu),
-    cmds: redisStore ? per(redis) : per(trips),
-    trips: per(trips),
-    ...(redisStore ? { redisByCommand: byName } : {}),
-    gcMinor: per(after.gc.minor - before.gc.minor) * 1000,
-    gcMajor: per(after.gc.major - before.gc.major) * 1000,
-    gcMs: per(after.gc.ms - before.gc.ms) * 1000,
-    requests,
-    failures: load.non2xx + load.errors + load.timeouts,
-  };
-}
-
-function medianRound(rounds: readonly Round[]): Round {
-  const m = (pick: (r: Round) => number): number => {
-    const sorted = rounds.map(pick).sort((x, y) => x - y);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1
-      ? (sorted[mid] ?? 0)
-      : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-  };
-  return {
-    rps: m((r) => r.rps),
-    p50: m((r) => r.p50),
-    p99: m((r) => r.p99),
-    cpuUs: m((r) => r.cpuUs),
-    cmds: m((r) => r.cmds),
-    trips: m((r) => r.trips),
-    ...medianByCommand(rounds),
-    gcMinor: m((r) => r.gcMinor ?? 0),
-    gcMajor: m((r) => r.gcMajor ?? 0),
-    gcMs: m((r) => r.gcMs ?? 0),
-    requests: m((r) => r.requests),
-    failures: rounds.reduce((sum, r) => sum + r.failures, 0),
-  };
-}
-
-/** The Redis commands per request of the round whose total is the median (one consistent set). */
-function medianByCommand(rounds: readonly Round[]): Pick<Round, 'redisByCommand'> {
-  const sorted = rounds
-    .filter((r) => r.redisByCommand !== undefined)
-    .sort((x, y) => x.cmds - y.cmds);
-  const mid = sorted[sorted.length >> 1];
-  return mid === undefined ? {} : { redisByCommand: mid.redisByCommand ?? {} };
 }
 
 /** The PostgreSQL table a contender uses. */

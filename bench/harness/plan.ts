@@ -140,6 +140,11 @@ export interface RunConfig {
   sessions: number;
   /** Warm-up per scenario, in seconds (not measured). */
   warmup: number;
+  /**
+   * Unmeasured load right before each round, in seconds: the rounds of a framework's contenders
+   * are interleaved, so each comes back to its server after the others' (absent in older runs).
+   */
+  settle?: number;
   /** Measured rounds per scenario; the report shows their medians. */
   rounds: number;
   /** Length of one round, in seconds. */
@@ -156,12 +161,14 @@ export const FULL: RunConfig = {
   connections: 50,
   sessions: 50,
   warmup: 2,
+  settle: 1,
   rounds: 3,
   roundSeconds: 4,
   burstConcurrency: 200,
   burstTrials: 5,
-  // 27 contenders at ~50 s each (3 × (2 + 3 × 4) s of load, the burst, start and stop): ~23 min.
-  timeLimit: 30 * 60_000,
+  // 30 contenders at ~55 s each (3 × (2 + 3 × (1 + 4)) s of load, the burst, start and stop):
+  // ~28 min.
+  timeLimit: 40 * 60_000,
 };
 
 /** `npm run bench -- --quick`: a smoke run of about two minutes. */
@@ -169,6 +176,7 @@ export const QUICK: RunConfig = {
   ...FULL,
   quick: true,
   warmup: 0.5,
+  settle: 0.25,
   rounds: 1,
   roundSeconds: 1,
   burstTrials: 2,

@@ -2,6 +2,21 @@
 
 import type { RunResult } from './plan.js';
 
+/**
+ * How the contenders took turns: interleaved per framework (runs with `settle`), or one at a
+ * time (older runs).
+ */
+function interleaving(c: RunResult['config']): string[] {
+  if (c.settle === undefined) return ['- Contenders were started and measured one at a time.'];
+  return [
+    '- **Interleaved rounds**: the contenders of one framework run side by side (all started, idle',
+    '  while not measured); per scenario each is warmed up, then round 1 of every contender, round',
+    '  2 of every contender, … each round starting one contender further along and preceded by',
+    `  ${c.settle} s of unmeasured load. A machine whose speed drifts over minutes moves every`,
+    '  contender of a framework alike, so the ratios of one run stay comparable.',
+  ];
+}
+
 /** `## Method`: what every column means and how the contenders are configured. */
 export function method(run: RunResult): string[] {
   const c = run.config;
@@ -10,7 +25,8 @@ export function method(run: RunResult): string[] {
     '',
     `- One run of \`npm run bench${c.quick ? ' -- --quick' : ''}\` (${(run.elapsedMs / 60_000).toFixed(1)} min): every contender is`,
     '  its own child process (`node --import tsx bench/contenders/<file>.ts`, `NODE_ENV=production`)',
-    '  listening on 127.0.0.1, started and measured one at a time, then stopped by PID.',
+    '  listening on 127.0.0.1, stopped by PID at the end.',
+    ...interleaving(c),
     `- Load: autocannon's programmatic API in the harness process, ${c.connections} keep-alive connections,`,
     `  per scenario ${c.warmup} s warm-up then ${c.rounds} round${c.rounds > 1 ? 's' : ''} of ${c.roundSeconds} s; the tables show the median of the`,
     '  rounds (failures: the sum). Before B and C the harness creates',

@@ -267,6 +267,18 @@ describe('benchmark report', () => {
     expect(handWritten(undefined)[0]).toBe('## Where the time goes');
   });
 
+  it('says how the contenders took turns: interleaved rounds, or one at a time in older runs', () => {
+    const interleaved = renderMarkdown(sample(), 'chart.svg');
+    expect(interleaved).toContain('**Interleaved rounds**');
+    expect(interleaved).toContain(`preceded by\n  ${QUICK.settle} s of unmeasured load`);
+    const old = sample();
+    old.config = { ...QUICK };
+    delete old.config.settle;
+    const md = renderMarkdown(old, 'chart.svg');
+    expect(md).not.toContain('Interleaved');
+    expect(md).toContain('- Contenders were started and measured one at a time.');
+  });
+
   it('renders results of runs that recorded no GC, command breakdown or transport', () => {
     const old = sample();
     for (const r of old.results) {

@@ -41,19 +41,20 @@ export interface GroupRun {
 interface Running {
   entry: ContenderResult;
   child: Child;
+  /** The sessions the load sends, made anew before each round (see {@link freshSessions}). */
   credentials: readonly Credential[];
   /** The contender's PostgreSQL table's update counts before it started (PostgreSQL only). */
   pgBefore?: { table: string; updates: number; hot: number };
 }
 
 /**
- * Measure the contenders of one framework side by side. All of them are started first (each
- * with its sessions created); then, per scenario, each is warmed up, and the measured rounds are
- * interleaved — round 1 of every contender, then round 2 of every contender, each round starting
+ * Measure the contenders of one framework side by side. All of them are started first; then,
+ * per scenario, each is warmed up, and the measured rounds are interleaved — round 1 of every contender, then round 2 of every contender, each round starting
  * one contender further along ({@link roundOrder}) and preceded by `settle` seconds of unmeasured
  * load (pools that closed idle connections reconnect, caches the others used are warm again).
  * A machine whose speed drifts over minutes then moves every contender's median alike, and the
- * ratios of one run stay comparable. The bursts come last; a contender that fails is marked
+ * ratios of one run stay comparable (with the young generation fixed: see `semiSpaceMiB`). The
+ * bursts come last; a contender that fails is marked
  * with its error and left out of the remaining rounds.
  */
 export async function compareGroup(run: GroupRun, group: readonly Contender[]): Promise<void> {
@@ -83,12 +84,12 @@ export async function compareGroup(run: GroupRun, group: readonly Contender[]): 
         const table = tableOf(contender);
         const pgBefore =
           contender.store === 'postgres' ? { table, ...(await b.pgUpdates(table)) } : undefined;
-        child = await startChild(contender.file, env(contender));
-        const credentials =
-          contender.library === 'bare'
-            ? [{}]
-            : await createSessions(child.port, config.sessions, transportOf(contender));
-        running.push({ entry, child, credentials, ...(pgBefore ? { pgBefore } : {}) });
+        child = await startChild(
+          contender.file,
+          env(contender),
+          config.semiSpaceMiB === undefined ? [] : [`--min-semi-space-size=${config.semiSpaceMiB}`],
+        );
+        running.push({ entry, child, credentials: [{}], ...(pgBefore ? { pgBefore } : {}) });
       } catch (error) {
         entry.error = firstLine(error);
         log(`${contender.id}: FAILED — ${entry.error}`);
@@ -98,6 +99,7 @@ export async function compareGroup(run: GroupRun, group: readonly Contender[]): 
     for (const scenario of SCENARIOS) {
       for (const r of running) {
         await guarded(r, async () => {
+          await freshSessions(r, config, scenario);
           await runLoad(r.child.port, scenario, r.credentials, config.connections, config.warmup);
         });
       }
@@ -106,6 +108,7 @@ export async function compareGroup(run: GroupRun, group: readonly Contender[]): 
         for (const index of roundOrder(running.length, i)) {
           const r = running[index] as Running;
           await guarded(r, async () => {
+            await freshSessions(r, config, scenario);
             const settle = config.settle ?? 0;
             if (settle > 0) {
               await runLoad(r.child.port, scenario, r.credentials, config.connections, settle);
@@ -156,6 +159,20 @@ export async function compareGroup(run: GroupRun, group: readonly Contender[]): 
     const after = await b.pgUpdates(before.table);
     r.entry.pgUpdates = { updates: after.updates - before.updates, hot: after.hot - before.hot };
   }
+}
+
+/**
+ * Give `r` new sessions for `scenario` (`POST /init`; none for a bare server or scenario A, which
+ * sends no cookie). Each round gets its own, as the
+ * contenders measured one at a time did: the load generator keeps sending the cookie it was
+ * given and never takes a renewed one, so a session older than the manager's `touchInterval`
+ * (60 s by default) — which interleaved rounds would reach — makes a sealed cookie or JWT renew
+ * itself on every request, a cost no browser would cause.
+ */
+async function freshSessions(r: Running, config: RunConfig, scenario: Scenario): Promise<void> {
+  const { contender } = r.entry;
+  if (contender.library === 'bare' || scenario === 'A') return;
+  r.credentials = await createSessions(r.child.port, config.sessions, transportOf(contender));
 }
 
 /** The first line of an error's message (a child's stderr follows on the next lines). */

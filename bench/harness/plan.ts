@@ -145,6 +145,14 @@ export interface RunConfig {
    * are interleaved, so each comes back to its server after the others' (absent in older runs).
    */
   settle?: number;
+  /**
+   * Each contender's young generation, fixed: `--min-semi-space-size` in MiB (absent in older
+   * runs). 16 is what V8 (Node 20, 64-bit) grows a semi-space to under steady load; without it,
+   * a contender's first scavenge after sitting idle through the others' rounds sees a low
+   * allocation rate and shrinks its young generation, and the round then pays for 2–3× as many
+   * scavenges as a loaded server does.
+   */
+  semiSpaceMiB?: number;
   /** Measured rounds per scenario; the report shows their medians. */
   rounds: number;
   /** Length of one round, in seconds. */
@@ -162,6 +170,7 @@ export const FULL: RunConfig = {
   sessions: 50,
   warmup: 2,
   settle: 1,
+  semiSpaceMiB: 16,
   rounds: 3,
   roundSeconds: 4,
   burstConcurrency: 200,

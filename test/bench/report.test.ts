@@ -271,12 +271,17 @@ describe('benchmark report', () => {
     const interleaved = renderMarkdown(sample(), 'chart.svg');
     expect(interleaved).toContain('**Interleaved rounds**');
     expect(interleaved).toContain(`preceded by\n  ${QUICK.settle} s of unmeasured load`);
+    expect(interleaved).toContain('Before each warm-up and round of B and C the harness creates');
+    expect(interleaved).toContain(`\`--min-semi-space-size=${QUICK.semiSpaceMiB}\``);
     const old = sample();
     old.config = { ...QUICK };
     delete old.config.settle;
     const md = renderMarkdown(old, 'chart.svg');
+    delete old.config.semiSpaceMiB;
     expect(md).not.toContain('Interleaved');
+    expect(md).not.toContain('semi-space');
     expect(md).toContain('- Contenders were started and measured one at a time.');
+    expect(md).toContain('Before B and C the harness creates');
   });
 
   it('renders results of runs that recorded no GC, command breakdown or transport', () => {

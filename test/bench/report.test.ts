@@ -276,8 +276,8 @@ describe('benchmark report', () => {
     const old = sample();
     old.config = { ...QUICK };
     delete old.config.settle;
-    const md = renderMarkdown(old, 'chart.svg');
     delete old.config.semiSpaceMiB;
+    const md = renderMarkdown(old, 'chart.svg');
     expect(md).not.toContain('Interleaved');
     expect(md).not.toContain('semi-space');
     expect(md).toContain('- Contenders were started and measured one at a time.');

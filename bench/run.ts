@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — sessionkit side by side with the session libraries users would otherwise
  * pick, in one run on this machine. Writes `docs/benchmarks.md` and `docs/benchmarks.svg`
- * (`--quick`: a ~2-minute smoke run written to `.bench-out/` instead). Raw numbers go to
+ * (`--quick`: a ~6-minute smoke run written to `.bench-out/` instead). Raw numbers go to
  * `.bench-out/results.json`.
  *
  * Flags: `--quick`; `--only <text>[,<text>…]` (contenders whose id contains one of them, plus

@@ -49,13 +49,13 @@ interface Running {
 
 /**
  * Measure the contenders of one framework side by side. All of them are started first; then,
- * per scenario, each is warmed up, and the measured rounds are interleaved — round 1 of every contender, then round 2 of every contender, each round starting
- * one contender further along ({@link roundOrder}) and preceded by `settle` seconds of unmeasured
- * load (pools that closed idle connections reconnect, caches the others used are warm again).
- * A machine whose speed drifts over minutes then moves every contender's median alike, and the
- * ratios of one run stay comparable (with the young generation fixed: see `semiSpaceMiB`). The
- * bursts come last; a contender that fails is marked
- * with its error and left out of the remaining rounds.
+ * per scenario, each is warmed up, and the measured rounds are interleaved — round 1 of every
+ * contender, then round 2 of every contender, each round starting one contender further along
+ * ({@link roundOrder}) and preceded by `settle` seconds of unmeasured load (pools that closed
+ * idle connections reconnect, caches the others used are warm again). A machine whose speed
+ * drifts over minutes then moves every contender's median alike, and the ratios of one run stay
+ * comparable (with the young generation fixed: see `semiSpaceMiB`). The bursts come last; a
+ * contender that fails is marked with its error and left out of the remaining rounds.
  */
 export async function compareGroup(run: GroupRun, group: readonly Contender[]): Promise<void> {
   const { backends: b, config, result, noise, env, table: tableOf, log } = run;
@@ -65,14 +65,18 @@ export async function compareGroup(run: GroupRun, group: readonly Contender[]): 
     throw new Error(`two contenders of one framework share a PostgreSQL table: ${pgTables}`);
   }
   const running: Running[] = [];
+  // Mark a contender failed and stop its child, if it has one yet.
+  const fail = async (entry: ContenderResult, child: Child | undefined, error: unknown) => {
+    entry.error = firstLine(error);
+    log(`${entry.contender.id}: FAILED — ${entry.error}`);
+    if (child !== undefined) await stopChild(child.pid);
+  };
   const guarded = async (r: Running, work: () => Promise<void>): Promise<void> => {
     if (r.entry.error !== undefined) return;
     try {
       await work();
     } catch (error) {
-      r.entry.error = firstLine(error);
-      log(`${r.entry.contender.id}: FAILED — ${r.entry.error}`);
-      await stopChild(r.child.pid);
+      await fail(r.entry, r.child, error);
     }
   };
   try {
@@ -91,9 +95,7 @@ export async function compareGroup(run: GroupRun, group: readonly Contender[]): 
         );
         running.push({ entry, child, credentials: [{}], ...(pgBefore ? { pgBefore } : {}) });
       } catch (error) {
-        entry.error = firstLine(error);
-        log(`${contender.id}: FAILED — ${entry.error}`);
-        if (child !== undefined) await stopChild(child.pid);
+        await fail(entry, child, error);
       }
     }
     for (const scenario of SCENARIOS) {

@@ -11,7 +11,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -86,7 +86,8 @@ function inclusive(run: number): Map<string, number> {
   return totals;
 }
 
-const without = inclusive(0);
+// With `--callgrind-toggle` only the measured requests were counted: there is no run 0.
+const without = existsSync(join(dir, `${name}.0.callgrind`)) ? inclusive(0) : new Map();
 const withRequests = inclusive(1);
 const rows = [...withRequests]
   .map(([fn, value]) => ({ fn, per: (value - (without.get(fn) ?? 0)) / requests }))

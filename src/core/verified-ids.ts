@@ -20,17 +20,17 @@
  * Bounded: at most `capacity` entries in two generations (the older is dropped whole when the
  * younger fills; a hit in the older moves the entry back). Kept strings are copies, never slices
  * of a request's `Cookie` header (which would keep the whole header alive).
+ *
+ * The express-session facade keeps one per middleware for its `s:<id>.<signature>` cookies
+ * (`express-session/_middleware.ts`): the same rules, ids of the app's `genid` length.
  */
 
 import { detached } from './cookie.js';
-import { SIGNATURE_LENGTH } from './cookie-value.js';
 import { SESSION_ID_LENGTH } from './keys.js';
 
 /** Entries a manager's memo keeps: two generations of 5 000 (a few hundred bytes each). */
 export const VERIFIED_IDS_CAPACITY = 10_000;
 
-/** Length of a session cookie's value: a 43-character id, `.`, a 43-character signature. */
-const VALUE_LENGTH = SESSION_ID_LENGTH + 1 + SIGNATURE_LENGTH;
 const DOT = 46;
 
 /** A verified cookie value, as remembered. @internal */
@@ -58,34 +58,35 @@ export class VerifiedIds {
   }
 
   /**
-   * The entry of cookie value `value` when this exact value verified before: a remembered id
-   * whose signature equals the presented one (compared in constant time). Else `undefined`, also
-   * for anything not shaped like a cookie value.
+   * The entry of cookie value `value` (`<id>.<signature>`, the id ending at `idEnd`: a session
+   * id's fixed length unless a caller's ids vary) when this exact value verified before: a
+   * remembered id whose signature equals the presented one (compared in constant time). Else
+   * `undefined`, also for anything not shaped like a cookie value.
    */
-  find(value: string): VerifiedId | undefined {
-    if (value.length !== VALUE_LENGTH || value.charCodeAt(SESSION_ID_LENGTH) !== DOT) {
-      return undefined;
-    }
-    const id = value.slice(0, SESSION_ID_LENGTH);
+  find(value: string, idEnd: number = SESSION_ID_LENGTH): VerifiedId | undefined {
+    if (idEnd <= 0 || value.charCodeAt(idEnd) !== DOT) return undefined;
+    const id = value.slice(0, idEnd);
     let entry = this.#young.get(id);
     if (entry === undefined) {
       entry = this.#old.get(id);
-      if (entry === undefined || !signatureMatches(entry.signature, value)) return undefined;
+      if (entry === undefined || !signatureMatches(entry.signature, value, idEnd + 1)) {
+        return undefined;
+      }
       this.#old.delete(id);
       this.#add(entry); // in use: keep it past the next generation change
       return entry;
     }
-    return signatureMatches(entry.signature, value) ? entry : undefined;
+    return signatureMatches(entry.signature, value, idEnd + 1) ? entry : undefined;
   }
 
   /**
-   * Remember cookie value `value`, just verified by the ring as id `id` (`stale` when an older
-   * secret signed it), and the id's store key `key`. Returns the entry.
+   * Remember cookie value `value` (`<id>.<signature>`), just verified by the ring as id `id`
+   * (`stale` when an older secret signed it), and the id's store key `key`. Returns the entry.
    */
   remember(value: string, id: string, stale: boolean, key: string): VerifiedId {
     const entry: VerifiedId = {
       id: detached(id),
-      signature: detached(value.slice(SESSION_ID_LENGTH + 1)),
+      signature: detached(value.slice(id.length + 1)),
       stale,
       key,
     };
@@ -109,15 +110,17 @@ export class VerifiedIds {
 }
 
 /**
- * Whether the signature part of `value` (after the id and the dot) equals `signature`, in time
- * that does not depend on where they differ: both are {@link SIGNATURE_LENGTH} ASCII characters
- * (the caller checked the value's length), and every character is compared, the differences OR-ed
- * without a branch.
+ * Whether the signature part of `value` (from `offset`, after the id and the dot) equals
+ * `signature`, in time that does not depend on where they differ: a length that differs is a clean
+ * `false` (signatures of one format have one length, so it tells nothing), and otherwise every
+ * character is compared, the differences OR-ed without a branch.
  */
-function signatureMatches(signature: string, value: string): boolean {
+function signatureMatches(signature: string, value: string, offset: number): boolean {
+  const length = signature.length;
+  if (value.length - offset !== length) return false;
   let difference = 0;
-  for (let i = 0; i < SIGNATURE_LENGTH; i++) {
-    difference |= signature.charCodeAt(i) ^ value.charCodeAt(SESSION_ID_LENGTH + 1 + i);
+  for (let i = 0; i < length; i++) {
+    difference |= signature.charCodeAt(i) ^ value.charCodeAt(offset + i);
   }
   return difference === 0;
 }

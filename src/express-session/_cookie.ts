@@ -177,7 +177,7 @@ export function serializeCookie(name: string, value: string, data: CookieData): 
 export function readCookie(header: string | undefined, name: string): string | undefined {
   // The core's parser: names match byte for byte after trimming SP/HTAB only (no prefix bypass).
   const [value] = readCookieValues(header, name);
-  if (value === undefined) return undefined;
+  if (value === undefined || !value.includes('%')) return value;
   try {
     return decodeURIComponent(value);
   } catch {

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { HoldOwner } from '../adapters/_hold.js';
 import { isSessionError } from '../core/errors.js';
+import type { VerifiedIds } from '../core/verified-ids.js';
 import { type Backend, type LoadState, storeFailure } from './_backend.js';
 import { Cookie, type CookieOptions, type Secret, sign } from './_cookie.js';
 import { type Fingerprint, fingerprint, same } from './_fingerprint.js';
@@ -39,6 +40,8 @@ export interface FacadeConfig {
   saveUninitialized: boolean;
   unsetDestroy: boolean;
   secrets: Secret[] | undefined;
+  /** Signed cookie values these `secrets` accepted (none for `req.secret`, which may vary). */
+  verified: VerifiedIds | undefined;
   strict: boolean;
   emit: (event: ExpressSessionEvent) => void;
   isReady: () => boolean;

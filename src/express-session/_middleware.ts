@@ -1,13 +1,16 @@
 /**
  * Private: the facade's middleware step for one request — skip what express-session skips (a
  * request that already has a session, a disconnected store, a path outside the cookie's), read
- * the signed cookie, then hand the request to a {@link Lifecycle} (`_lifecycle.ts`): it loads or
+ * the signed cookie (a value verified before costs no HMAC: the memo of `core/verified-ids.ts`),
+ * then hand the request to a {@link Lifecycle} (`_lifecycle.ts`): it loads or
  * generates `req.session`, serves the session's methods, and commits at the first header byte
  * while the response is held.
  */
 
 import type { ServerResponse } from 'node:http';
 import { holdResponse } from '../adapters/_hold.js';
+import { hashSessionId } from '../core/keys.js';
+import type { VerifiedId } from '../core/verified-ids.js';
 import { readCookie, type Secret, unsign } from './_cookie.js';
 import {
   type FacadeConfig,
@@ -24,6 +27,12 @@ export {
   generateFor,
   type Next,
 } from './_lifecycle.js';
+
+/**
+ * The longest signed value (`<id>.<signature>`) the memo keeps: ids come from the app's `genid`
+ * (express-session's: 32 characters), and a memo of 10 000 entries should not hold megabytes.
+ */
+const MAX_REMEMBERED = 256;
 
 /** Handle one request: see the module header. */
 export function handle(
@@ -53,9 +62,15 @@ export function handle(
     return;
   }
   req.sessionStore = config.store;
-  const cookieId = getCookie(req, config.name, secrets);
+  const cookie = getCookie(req, config, secrets);
+  const cookieId = typeof cookie === 'object' ? cookie.id : cookie;
   req.sessionID = cookieId;
   const lifecycle = new Lifecycle(config, req, next, options, secrets, cookieId);
+  if (typeof cookie === 'object') {
+    // From the memo: the id's store key is known too (the native backend's `keyIn`).
+    lifecycle.key = cookie.key;
+    lifecycle.keyId = cookie.id;
+  }
   holdResponse(res, lifecycle);
   if (cookieId === undefined) {
     lifecycle.generate();
@@ -68,15 +83,34 @@ export function handle(
   );
 }
 
+/**
+ * The session id the request's cookie carries, or `undefined`: express-session's order — the
+ * signed value in the `Cookie` header, else one cookie-parser already unsigned, else one it left
+ * signed. A header value signed by the middleware's own secrets goes through its memo of verified
+ * values (`core/verified-ids.ts`), which also answers the id's store key.
+ */
 function getCookie(
   req: FacadeRequest,
-  name: string,
+  config: FacadeConfig,
   secrets: readonly Secret[],
-): string | undefined {
+): VerifiedId | string | undefined {
+  const name = config.name;
   const header = req.headers.cookie;
   let value: string | undefined;
   const raw = readCookie(Array.isArray(header) ? header.join('; ') : header, name);
-  if (raw?.startsWith('s:')) value = unsign(raw.slice(2), secrets) || undefined;
+  if (raw?.startsWith('s:')) {
+    const signed = raw.slice(2);
+    const memo = config.verified;
+    if (memo === undefined || signed.length > MAX_REMEMBERED) {
+      value = unsign(signed, secrets) || undefined;
+    } else {
+      const dot = signed.lastIndexOf('.');
+      const found = memo.find(signed, dot);
+      if (found !== undefined) return found;
+      const id = unsign(signed, secrets);
+      if (id) return memo.remember(signed, id, false, hashSessionId(id));
+    }
+  }
   if (!value && typeof req.signedCookies?.[name] === 'string')
     value = req.signedCookies[name] as string;
   const parsed = req.cookies?.[name];

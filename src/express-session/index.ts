@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError } from '../core/errors.js';
 import type { SessionStore } from '../core/store.js';
+import { VerifiedIds } from '../core/verified-ids.js';
 import type { ConnectStoreLike } from '../stores/_connect.js';
 import { type Backend, connectBackend, nativeBackend } from './_backend.js';
 import { Cookie, type CookieOptions, type Secret } from './_cookie.js';
@@ -234,6 +235,7 @@ function createSession(options: SessionOptions = {}): SessionMiddleware {
     saveUninitialized,
     unsetDestroy: options.unset === 'destroy',
     secrets,
+    verified: secrets === undefined ? undefined : new VerifiedIds(),
     strict,
     emit,
     isReady: () => ready,

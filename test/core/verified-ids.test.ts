@@ -43,6 +43,19 @@ describe('VerifiedIds', () => {
     expect(memo.find('')).toBeUndefined();
   });
 
+  it('takes ids of another length where the caller says the id ends (the facade’s genid ids)', () => {
+    const memo = new VerifiedIds(10);
+    const short = value('a'.repeat(32), id('s'));
+    memo.remember(short, 'a'.repeat(32), false, 'key-a');
+    expect(memo.find(short, 32)).toMatchObject({ id: 'a'.repeat(32), key: 'key-a' });
+    expect(memo.find(short)).toBeUndefined(); // no dot where a 43-character id ends
+    expect(memo.find(short, 31)).toBeUndefined();
+    expect(memo.find(short, -1)).toBeUndefined();
+    expect(memo.find(`${short}A`, 32)).toBeUndefined(); // a longer signature
+    expect(memo.find(short.slice(0, -1), 32)).toBeUndefined(); // a shorter one
+    expect(memo.find(value('a'.repeat(32), `${id('s').slice(0, -1)}t`), 32)).toBeUndefined();
+  });
+
   it('keeps copies, not slices of the value it was given', () => {
     const memo = new VerifiedIds(10);
     const header = `other=1; sid=${value(id('a'), id('s'))}; ${'x'.repeat(5000)}`;

@@ -35,6 +35,7 @@
  */
 
 import { OutgoingMessage, ServerResponse } from 'node:http';
+import { setWriteHeadHeaders } from './_write-head.js';
 
 /** The side of a hold that decides whether, and how long, the response waits. */
 export interface HoldOwner<T = unknown> {
@@ -106,18 +107,14 @@ class Hold {
  * nothing, when the response's headers are already out (too late to hold).
  */
 export function holdResponse<T>(res: ServerResponse, owner: HoldOwner<T>): boolean {
-  const existing = (res as HeldResponse)[HOLD];
+  const existing = holdOf(res);
   if (existing !== undefined && existing.phase === OPEN) {
     existing.owners.push(owner as HoldOwner);
     return true;
   }
   if (res.headersSent || res.writableEnded) return false;
   installShared();
-  const shared =
-    res.writeHead === sharedWriteHead &&
-    res.write === sharedWrite &&
-    res.end === sharedEnd &&
-    res.flushHeaders === sharedFlushHeaders;
+  const shared = reachesShared(res);
   const hold = new Hold(res, owner as HoldOwner, shared);
   (res as HeldResponse)[HOLD] = hold;
   if (!shared) {
@@ -165,9 +162,42 @@ function installShared(): void {
   }
 }
 
+/**
+ * The hold of `res`, if any. It is an own property, so it is looked up as one: on Express every
+ * response has a hidden class of its own, and a plain read of a property it lacks misses V8's
+ * caches and walks all seven prototypes of an Express response.
+ */
+function holdOf(res: ServerResponse): Hold | undefined {
+  return Object.hasOwn(res, HOLD) ? (res as HeldResponse)[HOLD] : undefined;
+}
+
+/**
+ * Whether every one of the four methods of `res` is the interceptor: none is an own property, and
+ * `res`'s prototype has the interceptors (read on the prototype, an object shared by every
+ * response, rather than through the response itself — see {@link holdOf}).
+ */
+function reachesShared(res: ServerResponse): boolean {
+  if (
+    Object.hasOwn(res, 'writeHead') ||
+    Object.hasOwn(res, 'write') ||
+    Object.hasOwn(res, 'end') ||
+    Object.hasOwn(res, 'flushHeaders')
+  ) {
+    return false;
+  }
+  const proto = Object.getPrototypeOf(res) as Record<Kind, Method> | null;
+  return (
+    proto !== null &&
+    proto.writeHead === sharedWriteHead &&
+    proto.write === sharedWrite &&
+    proto.end === sharedEnd &&
+    proto.flushHeaders === sharedFlushHeaders
+  );
+}
+
 /** An interceptor's call: through the hold when its response is held in the shared mode. */
 function intercept(res: ServerResponse, kind: Kind, args: unknown[]): unknown {
-  const hold = (res as HeldResponse)[HOLD];
+  const hold = holdOf(res);
   if (hold === undefined || !hold.shared || hold.phase === DONE) {
     return next(kind).apply(res, args);
   }
@@ -287,6 +317,8 @@ function release(res: ServerResponse, hold: Hold): void {
   hold.phase = DONE;
   const held = res as HeldResponse;
   if (held._header === PLACEHOLDER) held._header = null;
+  // Nothing was patched on a response held in the shared mode.
+  if (hold.shared) return;
   // A method patched again after ours (compression, on-headers) keeps its patch; it still calls
   // ours, which passes through from now on.
   if (res.writeHead === heldWriteHead) res.writeHead = hold.writeHead as typeof res.writeHead;
@@ -319,34 +351,8 @@ function replay(res: ServerResponse, hold: Hold, values: readonly unknown[]): vo
 
 /** `'close'` listener (shared): the client left before the first header byte. */
 function onClose(this: ServerResponse): void {
-  const hold = (this as HeldResponse)[HOLD];
+  const hold = holdOf(this);
   if (hold === undefined || hold.phase !== OPEN) return;
   release(this, hold);
   for (const owner of hold.owners) owner.closed?.(this);
-}
-
-/**
- * Set the headers of a `writeHead(status, [reason], headers)` call on `res` and return the call's
- * arguments without them. Headers come as an object or, as Node also takes them, a flat
- * `[name, value, name, value, …]` array (repeated names are kept as several values).
- */
-function setWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
-  const at = typeof args[1] === 'string' ? 2 : 1;
-  const headers = args[at];
-  if (typeof headers !== 'object' || headers === null) return args;
-  if (Array.isArray(headers)) {
-    const grouped = new Map<string, unknown[]>();
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      const name = String(headers[i]);
-      grouped.set(name, [...(grouped.get(name) ?? []), headers[i + 1]]);
-    }
-    for (const [name, values] of grouped) {
-      res.setHeader(name, values.length === 1 ? String(values[0]) : values.map(String));
-    }
-  } else {
-    for (const [name, value] of Object.entries(headers)) {
-      if (value !== undefined) res.setHeader(name, value as string | string[]);
-    }
-  }
-  return args.slice(0, at);
 }

@@ -47,11 +47,15 @@ export function attach<D extends object, F extends object>(
   ip: string | (() => string | undefined) | undefined,
   concurrency: ConcurrencyMode | undefined,
 ): Session<D, F> {
+  // `req.headers` read once: on Express every request has a hidden class of its own, so each
+  // read of a getter through it is a lookup through its prototypes.
+  const headers = req.headers;
+  const agent = headers['user-agent'];
   const scope = manager.begin({
-    cookie: req.headers.cookie,
+    cookie: headers.cookie,
     header: (name) => req.headersDistinct[name],
     ip,
-    userAgent: header(req, 'user-agent'),
+    userAgent: Array.isArray(agent) ? agent.join(', ') : agent,
     concurrency,
   });
   // Hold the response only once the session is used: an untouched request costs no patching.

@@ -114,6 +114,34 @@ describe('the response hold', () => {
     expect(seen).toEqual([true, true]);
   });
 
+  it('a response given another prototype (as Express does) is held by the shared interceptors; one whose prototype overrides end, through its own methods', async () => {
+    const kinds = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
+    // Express: a per-app prototype inheriting from ServerResponse.prototype, swapped in per request.
+    const appResponse = Object.create(http.ServerResponse.prototype) as ServerResponse;
+    // A subclass's end that does not call the interceptor: the hold must patch the response.
+    class Shouting extends http.ServerResponse {
+      override end(chunk?: unknown): this {
+        const end = http.OutgoingMessage.prototype.end as (this: unknown, chunk: string) => unknown;
+        return end.call(this, String(chunk).toUpperCase()) as this;
+      }
+    }
+    for (const [proto, body, own] of [
+      [appResponse, 'body', []],
+      [Shouting.prototype, 'BODY', [...kinds]],
+    ] as const) {
+      const { url, seen } = await serve([], (res, seen) => {
+        Object.setPrototypeOf(res, proto);
+        seen.push(holdResponse(res, owner('slow', 20)));
+        seen.push(kinds.filter((kind) => Object.hasOwn(res, kind)));
+        res.end('body');
+        seen.push(res.headersSent);
+      });
+      const reply = await send(url, 'GET', '/');
+      expect([reply.status, reply.text, reply.headers.get('x-slow')]).toEqual([200, body, 'slow']);
+      expect(seen).toEqual([true, own, true]);
+    }
+  });
+
   it('a wrapper installed on a held response still goes through the hold', async () => {
     const { url, seen } = await serve([owner('slow', 20)], (res, seen) => {
       const write = res.write;

@@ -25,8 +25,13 @@ export function setWriteHeadHeaders(res: ServerResponse, args: unknown[]): unkno
       res.setHeader(name, values.length === 1 ? String(values[0]) : values.map(String));
     }
   } else {
-    for (const [name, value] of Object.entries(headers)) {
-      if (value !== undefined) res.setHeader(name, value as string | string[]);
+    // Own enumerable string keys, as Object.entries — without its array per call and per entry.
+    const record = headers as Record<string, unknown>;
+    for (const name in record) {
+      const value = record[name];
+      if (value !== undefined && Object.hasOwn(record, name)) {
+        res.setHeader(name, value as string | string[]);
+      }
     }
   }
   return args.slice(0, at);

@@ -50,12 +50,11 @@ export function attach<D extends object, F extends object>(
   // `req.headers` read once: on Express every request has a hidden class of its own, so each
   // read of a getter through it is a lookup through its prototypes.
   const headers = req.headers;
-  const agent = headers['user-agent'];
   const scope = manager.begin({
     cookie: headers.cookie,
     header: (name) => req.headersDistinct[name],
     ip,
-    userAgent: Array.isArray(agent) ? agent.join(', ') : agent,
+    userAgent: joined(headers['user-agent']),
     concurrency,
   });
   // Hold the response only once the session is used: an untouched request costs no patching.
@@ -253,6 +252,10 @@ function abortScope(this: Committable): void {
 
 /** A request header as a single string. */
 export function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
+  return joined(req.headers[name]);
+}
+
+/** A header value as node parsed it, as a single string (repeated lines joined with `, `). */
+function joined(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }

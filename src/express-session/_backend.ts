@@ -47,6 +47,11 @@ export interface LoadState {
 /** Storage operations of the facade. Every method rejects with `StoreError` on a failing store. */
 export interface Backend {
   readonly native: boolean;
+  /**
+   * The key this backend keeps session `id` under: the raw id in a connect store (as
+   * express-session does), `hashSessionId(id)` in a sessionkit store.
+   */
+  key(id: string): string;
   /** The stored `{ cookie, ...data }`, or `undefined` when there is none. */
   load(id: string, state: LoadState): Promise<Record<string, unknown> | undefined>;
   /** Write the session. Native: resolves `false` when it was destroyed meanwhile (nothing written). */
@@ -76,6 +81,7 @@ export function connectBackend(store: ConnectStoreLike, timeout: number): Backen
   const o = { timeout };
   return {
     native: false,
+    key: (id) => id,
     async load(id) {
       const value = await callConnect('get', (cb) => store.get(id, cb), o);
       return typeof value === 'object' && value !== null
@@ -114,6 +120,7 @@ export function nativeBackend(store: SessionStore, timeout: number): Backend {
   }
   return {
     native: true,
+    key: hashSessionId,
     async load(id, state) {
       const key = keyIn(state, id);
       const record = await call('get', (o) => store.get(key, o));

@@ -9,7 +9,6 @@
 
 import type { ServerResponse } from 'node:http';
 import { holdResponse } from '../adapters/_hold.js';
-import { hashSessionId } from '../core/keys.js';
 import type { VerifiedId } from '../core/verified-ids.js';
 import { readCookie, type Secret, unsign } from './_cookie.js';
 import {
@@ -67,7 +66,7 @@ export function handle(
   req.sessionID = cookieId;
   const lifecycle = new Lifecycle(config, req, next, options, secrets, cookieId);
   if (typeof cookie === 'object') {
-    // From the memo: the id's store key is known too (the native backend's `keyIn`).
+    // From the memo: the id's store key is known too (the backend's `key`, read by `keyIn`).
     lifecycle.key = cookie.key;
     lifecycle.keyId = cookie.id;
   }
@@ -87,7 +86,7 @@ export function handle(
  * The session id the request's cookie carries, or `undefined`: express-session's order — the
  * signed value in the `Cookie` header, else one cookie-parser already unsigned, else one it left
  * signed. A header value signed by the middleware's own secrets goes through its memo of verified
- * values (`core/verified-ids.ts`), which also answers the id's store key.
+ * values (`core/verified-ids.ts`), which also answers the id's store key (`Backend.key`).
  */
 function getCookie(
   req: FacadeRequest,
@@ -108,7 +107,7 @@ function getCookie(
       const found = memo.find(signed, dot);
       if (found !== undefined) return found;
       const id = unsign(signed, secrets);
-      if (id) return memo.remember(signed, id, false, hashSessionId(id));
+      if (id) return memo.remember(signed, id, false, config.backend.key(id));
     }
   }
   if (!value && typeof req.signedCookies?.[name] === 'string')

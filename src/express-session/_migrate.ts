@@ -26,6 +26,7 @@ export function migratingBackend(
   };
   return {
     native: true,
+    key: (id) => next.key(id),
     async load(id, state) {
       const current = await next.load(id, state);
       if (current !== undefined) return current;

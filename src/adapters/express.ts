@@ -23,6 +23,7 @@ import type { ConcurrencyMode, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import type { DefaultData, DefaultFlash } from '../core/types.js';
 import { type CsrfOptions, createCsrfProtection } from '../csrf/index.js';
+import { toDictionaryMode } from './_dictionary.js';
 import { attach, getSession, header, runCsrf, sendError } from './_node.js';
 
 export type { CsrfOptions } from '../csrf/index.js';
@@ -63,6 +64,7 @@ export function sessionMiddleware<D extends object = DefaultData, F extends obje
     res: ServerResponse,
     next: (error?: unknown) => void,
   ): void {
+    toDictionaryMode(req, res);
     let session: Session<D, F>;
     try {
       session = attach(

@@ -8,6 +8,7 @@
  */
 
 import type { ServerResponse } from 'node:http';
+import { toDictionaryMode } from '../adapters/_dictionary.js';
 import { holdResponse } from '../adapters/_hold.js';
 import type { VerifiedId } from '../core/verified-ids.js';
 import { readCookie, type Secret, unsign } from './_cookie.js';
@@ -60,6 +61,7 @@ export function handle(
     next(new Error('secret option required for sessions'));
     return;
   }
+  toDictionaryMode(req, res);
   req.sessionStore = config.store;
   const cookie = getCookie(req, config, secrets);
   const cookieId = typeof cookie === 'object' ? cookie.id : cookie;

@@ -1,6 +1,7 @@
 /**
  * Private: the facade's middleware step for one request — skip what express-session skips (a
- * request that already has a session, a disconnected store, a path outside the cookie's), read
+ * request that already has a session, a disconnected store, a path outside the cookie's), switch
+ * an Express request and response to V8's dictionary mode (`adapters/_dictionary.ts`), read
  * the signed cookie (a value verified before costs no HMAC: the memo of `core/verified-ids.ts`),
  * then hand the request to a {@link Lifecycle} (`_lifecycle.ts`): it loads or
  * generates `req.session`, serves the session's methods, and commits at the first header byte

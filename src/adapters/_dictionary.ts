@@ -6,7 +6,7 @@
  * Express gives every request and response its own application's prototype
  * (`Object.setPrototypeOf(req, app.request)`). V8 does not share the hidden class a property
  * added after that call produces: every request's object gets a new one (checked with
- * `%HaveSameMap` between two requests, Express 4.22 and 5.3). So every property added afterwards —
+ * `%HaveSameMap` between two requests, Express 4.22 and 5.3, Node 20 and 22). So every property added afterwards —
  * by Express's router, by each middleware, by the app — builds a hidden class and copies the
  * descriptor array, and every read through the object misses V8's inline caches and goes through
  * the runtime. In dictionary mode an object keeps its properties in a hash table and shares one
@@ -19,7 +19,8 @@
  * added makes V8 normalize the object — then the second. Nothing observable changes: the same
  * keys in the same order with the same descriptors. An object whose prototype is node's own
  * (plain node:http, Connect) is left alone: its hidden classes are shared, and dictionary mode
- * would make its reads slower.
+ * would make its reads slower. So is every object on V8 13 and later (Node 24), which shares the
+ * hidden classes of objects whose prototype was set ({@link UNSHARED_AFTER_SET_PROTOTYPE}).
  */
 
 import { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,10 +29,19 @@ const FIRST = Symbol('sessionkit.dictionary.first');
 const SECOND = Symbol('sessionkit.dictionary.second');
 
 /**
- * Switch `req` and `res` to dictionary mode when a framework swapped their prototypes (see the
- * module header); otherwise do nothing.
+ * Whether this V8 gives an object's later properties hidden classes of their own after
+ * `Object.setPrototypeOf`: observed on V8 11.3 (Node 20) and 12.4 (Node 22); V8 13.6 (Node 24)
+ * shares them — there bare Express's requests share hidden classes, and the switch would only
+ * make their reads slower.
+ */
+export const UNSHARED_AFTER_SET_PROTOTYPE = Number(process.versions.v8.split('.')[0]) < 13;
+
+/**
+ * Switch `req` and `res` to dictionary mode when a framework swapped their prototypes on a V8 that
+ * then shares no hidden classes (see the module header); otherwise do nothing.
  */
 export function toDictionaryMode(req: IncomingMessage, res: ServerResponse): void {
+  if (!UNSHARED_AFTER_SET_PROTOTYPE) return;
   if (Object.getPrototypeOf(req) !== IncomingMessage.prototype) normalize(req);
   if (Object.getPrototypeOf(res) !== ServerResponse.prototype) normalize(res);
 }

@@ -34,7 +34,7 @@ const SECOND = Symbol('sessionkit.dictionary.second');
  * shares them — there bare Express's requests share hidden classes, and the switch would only
  * make their reads slower.
  */
-export const UNSHARED_AFTER_SET_PROTOTYPE = Number(process.versions.v8.split('.')[0]) < 13;
+export const UNSHARED_AFTER_SET_PROTOTYPE: boolean = Number(process.versions.v8.split('.')[0]) < 13;
 
 /**
  * Switch `req` and `res` to dictionary mode when a framework swapped their prototypes on a V8 that

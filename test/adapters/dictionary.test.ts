@@ -1,9 +1,10 @@
 /**
  * The switch of Express's requests and responses to V8's dictionary mode
  * (`src/adapters/_dictionary.ts`), made by the Express adapter and the express-session facade:
- * that it happens where a framework swapped the prototypes and nowhere else (asked of V8 itself, in
- * a child process with `--allow-natives-syntax`), and that it changes nothing a program can see —
- * the same own keys, in the same order, with the same descriptors.
+ * that it happens where a framework swapped the prototypes on a V8 that then shares no hidden
+ * classes (before 13: Node 20, 22) and nowhere else (asked of V8 itself, in a child process with
+ * `--allow-natives-syntax`), and that it changes nothing a program can see — the same own keys,
+ * in the same order, with the same descriptors.
  */
 
 import { execFile } from 'node:child_process';

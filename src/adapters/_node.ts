@@ -47,8 +47,8 @@ export function attach<D extends object, F extends object>(
   ip: string | (() => string | undefined) | undefined,
   concurrency: ConcurrencyMode | undefined,
 ): Session<D, F> {
-  // `req.headers` read once: on Express every request has a hidden class of its own, so each
-  // read of a getter through it is a lookup through its prototypes.
+  // `req.headers` read once: it is a getter on IncomingMessage.prototype, and on Express each read
+  // of it walks the prototypes Express put in front of that one.
   const headers = req.headers;
   const scope = manager.begin({
     cookie: headers.cookie,

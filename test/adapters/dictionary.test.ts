@@ -11,27 +11,15 @@ import { execFile } from 'node:child_process';
 import http, { type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import express from 'express';
-import express4 from 'express4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UNSHARED_AFTER_SET_PROTOTYPE } from '../../src/adapters/_dictionary.js';
-import { sessionMiddleware } from '../../src/adapters/express.js';
-import session from '../../src/express-session/index.js';
-import { memoryStore } from '../../src/stores/memory.js';
-import { testManager } from '../support/manager.js';
 import { type AdapterServer, listen, send } from './contract.js';
+import { EXPRESSES, SESSION_MIDDLEWARES, type Seen } from './dictionary-probe.js';
 
 const servers: AdapterServer[] = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
-
-interface Seen {
-  requestFast: boolean[];
-  responseFast: boolean[];
-  requestsShareMap: boolean;
-  responsesShareMap: boolean;
-}
 
 describe('Express requests and responses in dictionary mode', () => {
   it('V8: the session middlewares switch them on Express 4 and 5 where every request gets hidden classes of its own (V8 before 13); plain node:http, and Express on V8 13, are left alone', async () => {
@@ -81,21 +69,8 @@ describe('Express requests and responses in dictionary mode', () => {
     ]);
   }
 
-  const middlewares = {
-    adapter: () => sessionMiddleware(testManager({ store: memoryStore({ sweepInterval: 0 }) })),
-    facade: () =>
-      session({
-        secret: 'a-secret-long-enough-for-these-tests-0123456789',
-        resave: false,
-        saveUninitialized: false,
-      }),
-  };
-
-  for (const [flavour, factory] of [
-    ['Express 5', express],
-    ['Express 4', express4 as unknown as typeof express],
-  ] as const) {
-    for (const [name, make] of Object.entries(middlewares)) {
+  for (const [flavour, factory] of EXPRESSES) {
+    for (const [name, make] of Object.entries(SESSION_MIDDLEWARES)) {
       it(`${flavour}, ${name}: every key the request and response had is still there, in order, with its descriptor; nothing of the switch is left`, async () => {
         const before: Snapshot[] = [];
         const after: Snapshot[] = [];
